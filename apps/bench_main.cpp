@@ -1,0 +1,69 @@
+// sgmim-bench: performance tools. `step` times full pre-training steps (forward, backward, AdamW) of a named model.
+#include "sgmim/bench/step_benchmark.h"
+#include "sgmim/error.h"
+#include "sgmim/runtime.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"sgmim-bench: measure sgmim. Figures belong in docs/benchmarks.md; compare only runs made side by side."};
+  app.require_subcommand(1);
+  auto* step = app.add_subcommand("step", "Time full training steps (forward, backward, AdamW step) on random inputs");
+  std::string model = "swin_base", method = "sgmim", guidance = "mlp", device = "cpu";
+  sgmim::bench::StepBenchOptions options;
+  int threads = 0;
+  bool json = false;
+  step->add_option("--model", model, "Encoder variant (swin_tiny|swin_small|swin_base|swin_large|swinv2_base|"
+                                     "vit_base_patch16_224|*_test)")
+      ->capture_default_str();
+  step->add_option("--method", method, "sgmim or simmim")->capture_default_str();
+  step->add_option("--guidance", guidance, "Guidance branch kind: mlp|transformer|siamese")->capture_default_str();
+  step->add_option("--batch", options.batch, "Images per step")->capture_default_str();
+  step->add_option("--steps", options.steps, "Timed steps")->capture_default_str();
+  step->add_option("--warmup", options.warmup, "Untimed steps before timing")->capture_default_str();
+  step->add_option("--threads", threads, "Intra-op CPU threads (0 = all usable CPUs)")->capture_default_str();
+  step->add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA)");
+  step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
+  step->add_flag("--json", json, "Print one JSON object instead of the table");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const int used_threads = sgmim::configure_threads(threads);
+    options.model.encoder = sgmim::models::encoder_config(model);
+    options.model.method = sgmim::models::parse_pretrain_method(method);
+    options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
+    options.device = device;
+    const auto r = sgmim::bench::run_step_benchmark(options);
+    if (json) {
+      nlohmann::json j = {{"model", model},           {"method", method},
+                          {"guidance", guidance},     {"batch", options.batch},
+                          {"steps", options.steps},   {"warmup", options.warmup},
+                          {"threads", used_threads},  {"device", r.device_name},
+                          {"bf16", options.bf16},     {"parameters", r.parameters},
+                          {"step_seconds", r.step_seconds},
+                          {"median_s", r.median_s},   {"min_s", r.min_s},
+                          {"max_s", r.max_s},         {"images_per_s", r.images_per_second},
+                          {"peak_memory_bytes", r.peak_memory_bytes},
+                          {"memory_kind", r.memory_kind},
+                          {"last_loss", r.last_loss}};
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::printf("model %s  method %s  guidance %s  params %lld  device %s  threads %d  batch %lld%s\n", model.c_str(),
+                  method.c_str(), guidance.c_str(), static_cast<long long>(r.parameters), r.device_name.c_str(),
+                  used_threads, static_cast<long long>(options.batch), options.bf16 ? "  bf16" : "");
+      std::printf("step time  median %.4f s  min %.4f s  max %.4f s  (%lld timed, %lld warm-up)\n", r.median_s,
+                  r.min_s, r.max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup));
+      std::printf("throughput %.2f img/s   peak memory %.1f MiB (%s)   last loss %.4f\n", r.images_per_second,
+                  r.peak_memory_bytes / 1048576.0, r.memory_kind.c_str(), r.last_loss);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 0;
+}

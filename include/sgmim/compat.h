@@ -1,0 +1,106 @@
+// Version differences between Debian's LibTorch 1.13 (CPU) and LibTorch 2.x (CUDA) in one place:
+// fused attention (SDPA), autocast names, zero_grad and c10::optional.
+// See ../shared/docs/cpp-platform.md §2. Never test TORCH_VERSION_PATCH (Debian reports 0).
+#pragma once
+
+#include <torch/version.h>
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+#include <torch/nn/module.h>
+
+#include <optional>
+
+#define SGMIM_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+// The public scaled_dot_product_attention with an explicit `scale` argument exists from 2.1.
+#if SGMIM_TORCH_AT_LEAST(2, 1)
+#define SGMIM_HAS_FUSED_ATTENTION 1
+#else
+#define SGMIM_HAS_FUSED_ATTENTION 0
+#endif
+
+namespace sgmim::compat {
+
+/// True when this LibTorch offers the fused `scaled_dot_product_attention`.
+constexpr bool has_fused_attention() { return SGMIM_HAS_FUSED_ATTENTION != 0; }
+
+/// `c10::optional` is its own class in 1.13 and an alias of std::optional in 2.x.
+template <typename T>
+using optional = c10::optional<T>;
+
+/// softmax(q·kᵀ·scale + bias)·v through the fused kernel. `bias` is additive and may be undefined.
+/// Only valid when has_fused_attention(); callers fall back to the explicit path otherwise.
+inline at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& bias, double scale) {
+#if SGMIM_HAS_FUSED_ATTENTION
+  c10::optional<at::Tensor> mask;
+  if (bias.defined()) mask = bias.to(q.scalar_type());
+  return at::scaled_dot_product_attention(q, k, v, mask, 0.0, false, scale);
+#else
+  (void)q; (void)k; (void)v; (void)bias; (void)scale;
+  TORCH_CHECK(false, "fused attention needs LibTorch >= 2.1; this build has ", TORCH_VERSION);
+#endif
+}
+
+/// Clears gradients so that they are undefined afterwards (valid in 1.13 and 2.x).
+inline void zero_grad(torch::nn::Module& module) { module.zero_grad(/*set_to_none=*/true); }
+
+/// RAII autocast region, mirroring Python's torch.autocast.__enter__/__exit__.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool enabled = true);
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool active_ = false;
+  bool prev_enabled_ = false;
+  c10::ScalarType prev_dtype_ = c10::ScalarType::Float;
+};
+
+inline AutocastGuard::AutocastGuard(c10::DeviceType device, c10::ScalarType dtype, bool enabled)
+    : device_(device), active_(enabled) {
+  if (!active_) return;
+#if SGMIM_TORCH_AT_LEAST(2, 4)
+  prev_enabled_ = at::autocast::is_autocast_enabled(device_);
+  prev_dtype_ = at::autocast::get_autocast_dtype(device_);
+  at::autocast::set_autocast_enabled(device_, true);
+  at::autocast::set_autocast_dtype(device_, dtype);
+#else
+  if (device_ == c10::DeviceType::CUDA) {
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+  at::autocast::increment_nesting();
+}
+
+inline AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if SGMIM_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(device_, prev_enabled_);
+  at::autocast::set_autocast_dtype(device_, prev_dtype_);
+#else
+  if (device_ == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+  }
+#endif
+}
+
+}  // namespace sgmim::compat

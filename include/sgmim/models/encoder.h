@@ -1,0 +1,95 @@
+// The image-encoder interface shared by Swin v1, Swin v2 and ViT (SimMIM variants), their plain-data configuration,
+// and the registry of named variants (`swin_base`, `vit_base_patch16_224`, `*_test`, ...).
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sgmim::models {
+
+enum class EncoderFamily { Swin, SwinV2, ViT };
+
+/// Everything needed to build an encoder. Plain data; validate() checks it and names the offending key.
+struct EncoderConfig {
+  std::string name;                         ///< variant name, for messages
+  EncoderFamily family = EncoderFamily::Swin;
+  int64_t img_size = 192;
+  int64_t patch_size = 4;                   ///< 4 for Swin, 16 for ViT
+  int64_t in_chans = 3;
+  int64_t embed_dim = 128;
+  std::vector<int64_t> depths{2, 2, 18, 2}; ///< ViT: one entry, the number of blocks
+  std::vector<int64_t> num_heads{4, 8, 16, 32};
+  std::vector<int64_t> window_sizes{6, 6, 6, 6};             ///< Swin: per stage
+  std::vector<int64_t> pretrained_window_sizes{0, 0, 0, 0};  ///< SwinV2 CPB normalisation (0 = own window)
+  std::vector<bool> use_shift{true, true, true, true};       ///< Swin: per stage; odd blocks shift by ws/2 when true
+  double mlp_ratio = 4.0;
+  bool qkv_bias = true;
+  double drop_path_rate = 0.0;
+  double layer_scale_init = 0.1;            ///< ViT layer scale (gamma_1, gamma_2); 0 disables
+  bool shared_rel_pos_bias = true;          ///< ViT: one relative position bias shared by all blocks
+  double ln_eps = 1e-5;                     ///< 1e-5 Swin, 1e-6 ViT
+  bool with_mask_token = true;              ///< SimMIM mask token (off for a knowledge-only encoder)
+
+  /// Throws sgmim::Error naming the key when a value is invalid (e.g. a window that does not divide its stage).
+  void validate() const;
+  /// Resolution (tokens per side) of stage `s`.
+  int64_t stage_resolution(size_t s) const;
+  /// Window and shift stage `s` really uses (the official rule: min(H,W) <= ws gives ws = min(H,W), shift 0).
+  int64_t effective_window(size_t s) const;
+  int64_t effective_shift(size_t s) const;
+  size_t num_stages() const { return family == EncoderFamily::ViT ? 1 : depths.size(); }
+  /// Channels of the last stage (the latent the heads and the fusion see).
+  int64_t num_features() const;
+  /// Total down-sampling from pixels to the last stage (32 for Swin, 16 for ViT).
+  int64_t total_stride() const;
+};
+
+/// Named variants. Throws sgmim::Error listing the known names for an unknown one.
+EncoderConfig encoder_config(const std::string& name);
+/// The registered variant names.
+std::vector<std::string> encoder_names();
+
+/// The SimMIM-style image encoder. Submodule and parameter names follow the official code exactly.
+class ImageEncoderImpl : public torch::nn::Module {
+ public:
+  explicit ImageEncoderImpl(EncoderConfig config) : config_(std::move(config)) {}
+
+  /// x [B, Cin, H, W]; mask [B, H/p, W/p] with 1 = masked (replaced by the mask token), or undefined.
+  /// Returns the last-stage map [B, C, H/stride, W/stride] after the final LayerNorm.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {});
+
+  /// The same, returning every stage output as a map ([B, C_s, H_s, W_s]; Swin: before down-sampling, the last one
+  /// after the final norm). ViT returns a single map.
+  virtual std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) = 0;
+
+  /// Patch embedding alone: x → tokens [B, L, embed_dim].
+  virtual torch::Tensor embed(const torch::Tensor& x) = 0;
+
+  /// Everything after the patch embedding and masking: tokens [B, L, embed_dim] of an (H/p)×(W/p) grid →
+  /// last-stage map. The siamese guidance branch feeds its own knowledge tokens through here.
+  virtual torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) = 0;
+
+  /// Names (relative to this module) excluded from weight decay by the official no_weight_decay().
+  virtual std::vector<std::string> no_weight_decay() const = 0;
+
+  const EncoderConfig& config() const { return config_; }
+
+ protected:
+  /// t·(1−w) + mask_token·w with w = mask (1 = masked), the SimMIM replacement.
+  torch::Tensor apply_mask_token(const torch::Tensor& tokens, const torch::Tensor& mask,
+                                 const torch::Tensor& mask_token) const;
+  EncoderConfig config_;
+};
+
+using ImageEncoder = std::shared_ptr<ImageEncoderImpl>;
+
+/// Builds the encoder of `config` (after validate()).
+ImageEncoder build_encoder(const EncoderConfig& config);
+
+/// Number of elements over all parameters of a module.
+int64_t count_parameters(const torch::nn::Module& module);
+
+}  // namespace sgmim::models

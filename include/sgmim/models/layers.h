@@ -1,0 +1,92 @@
+// Building blocks shared by the encoders and the guidance branch: stochastic depth, the transformer MLP, the
+// convolutional patch embedding, Swin's window partition and the reference initialisers (timm / official Swin).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+namespace sgmim::models {
+
+/// Stochastic depth per sample (timm DropPath): in training, zero a residual branch with probability p and scale the
+/// survivors by 1/(1−p). Identity in eval mode or when p == 0.
+class DropPathImpl : public torch::nn::Module {
+ public:
+  explicit DropPathImpl(double p = 0.0) : p_(p) {}
+  torch::Tensor forward(const torch::Tensor& x);
+  double p() const { return p_; }
+
+ private:
+  double p_;
+};
+TORCH_MODULE(DropPath);
+
+/// fc1 → GELU (exact erf) → fc2, the transformer MLP. Keys `fc1.*`, `fc2.*`.
+class MlpImpl : public torch::nn::Module {
+ public:
+  MlpImpl(int64_t dim, int64_t hidden);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+/// Conv k×k / stride k from `in_chans` to `embed_dim`, flattened to tokens [B, H/k·W/k, C], then an optional LayerNorm.
+/// Keys `proj.*` and `norm.*` (as the official Swin and SimMIM code).
+class PatchEmbedImpl : public torch::nn::Module {
+ public:
+  PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patch_size, bool with_norm, double ln_eps = 1e-5);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Conv2d proj{nullptr};
+  torch::nn::LayerNorm norm{nullptr};
+  int64_t patch_size;
+};
+TORCH_MODULE(PatchEmbed);
+
+/// Swin v1 PatchMerging: gather the 2×2 neighbours in the official order (x0=[0::2,0::2], x1=[1::2,0::2],
+/// x2=[0::2,1::2], x3=[1::2,1::2]) into 4C, then LayerNorm(4C) → Linear(4C→2C, no bias). With `post_norm` (Swin v2)
+/// the order is Linear(4C→2C) → LayerNorm(2C). Keys `norm.*`, `reduction.weight`.
+class PatchMergingImpl : public torch::nn::Module {
+ public:
+  PatchMergingImpl(int64_t dim, bool post_norm = false, double ln_eps = 1e-5);
+  /// x [B, H·W, C] → [B, H/2·W/2, 2C]
+  torch::Tensor forward(const torch::Tensor& x, int64_t H, int64_t W);
+  torch::nn::LayerNorm norm{nullptr};
+  torch::nn::Linear reduction{nullptr};
+  bool post_norm;
+};
+TORCH_MODULE(PatchMerging);
+
+/// [B, H, W, C] → [B·nW, ws, ws, C] (H and W must be multiples of ws).
+torch::Tensor window_partition(const torch::Tensor& x, int64_t ws);
+/// Inverse of window_partition: [B·nW, ws, ws, C] → [B, H, W, C].
+torch::Tensor window_reverse(const torch::Tensor& windows, int64_t ws, int64_t H, int64_t W);
+
+/// Index into a relative-position table of (2ws−1)² rows for every token pair of a ws×ws window:
+/// (dy+ws−1)·(2ws−1) + (dx+ws−1), row-major tokens. Shape [ws², ws²], int64.
+torch::Tensor relative_position_index(int64_t ws);
+
+/// In-place truncated normal N(0, std) cut at ±2 (absolute, as timm's trunc_normal_(std=...) with a=-2, b=2).
+void trunc_normal_(torch::Tensor t, double std);
+
+/// The official Swin/SimMIM `_init_weights`, applied to every submodule of `module`:
+/// Linear weight trunc-normal(0.02), bias 0; LayerNorm weight 1, bias 0. Convolutions keep PyTorch defaults.
+void init_linear_and_norm(torch::nn::Module& module, double std = 0.02);
+
+/// Tokens [B, H·W, C] → map [B, C, H, W] (row-major token order, as the reference `transpose(1,2).reshape`).
+torch::Tensor tokens_to_map(const torch::Tensor& tokens, int64_t H, int64_t W);
+/// Map [B, C, H, W] → tokens [B, H·W, C].
+torch::Tensor map_to_tokens(const torch::Tensor& map);
+
+}  // namespace sgmim::models
+
+namespace sgmim::models {
+
+/// Swin's shifted-window attention mask for an H×W grid: label the 9 regions cut by [0:−ws], [−ws:−s], [−s:] on each
+/// axis, partition into windows, and set −100 between tokens of different regions, 0 within one.
+/// Shape [nW, ws², ws²].
+torch::Tensor shifted_window_mask(int64_t H, int64_t W, int64_t ws, int64_t shift);
+
+}  // namespace sgmim::models

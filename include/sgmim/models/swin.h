@@ -1,0 +1,88 @@
+// Swin Transformer (Liu et al. 2021), the SimMIM variant: learnable mask token after the patch embedding, shifted
+// windows with a relative position bias, PatchMerging in the official order and a final LayerNorm.
+// Follows microsoft/Swin-Transformer models/swin_transformer.py and microsoft/SimMIM (sgmim-method.md §3.1).
+// The block, stage and model are shared with Swin v2 (swin_v2.h), which swaps the attention and the norm placement.
+#pragma once
+
+#include "sgmim/models/encoder.h"
+#include "sgmim/models/layers.h"
+
+#include <torch/nn/modules/container/modulelist.h>
+
+namespace sgmim::models {
+
+/// Window attention of one block: attn(x [B·nW, N, C], mask [nW, N, N] or undefined) → [B·nW, N, C].
+class WindowAttentionBase : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) = 0;
+};
+
+/// Swin v1 window multi-head self-attention: qkv Linear(C,3C), q·scale, + relative position bias from a
+/// [(2ws−1)², heads] table, + the shift mask, softmax, proj. Keys `qkv.*`, `proj.*`,
+/// `relative_position_bias_table`, buffer `relative_position_index`.
+class WindowAttentionImpl : public WindowAttentionBase {
+ public:
+  WindowAttentionImpl(int64_t dim, int64_t window_size, int64_t num_heads, bool qkv_bias);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) override;
+  /// The bias [heads, N, N] gathered from the table.
+  torch::Tensor relative_position_bias() const;
+
+  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  torch::Tensor relative_position_bias_table, relative_position_index;
+  int64_t dim, window_size, num_heads;
+  double scale;
+};
+
+/// One Swin block. v1 (pre-norm): x + DropPath(attn(norm1(x))), x + DropPath(mlp(norm2(x))).
+/// v2 (post-norm): x + DropPath(norm1(attn(x))), x + DropPath(norm2(mlp(x))).
+/// Cyclic shift by `shift` before the window attention (and back after) with the region mask as buffer `attn_mask`.
+class SwinBlockImpl : public torch::nn::Module {
+ public:
+  SwinBlockImpl(std::shared_ptr<WindowAttentionBase> attn, int64_t dim, int64_t H, int64_t W, int64_t window_size,
+                int64_t shift, double mlp_ratio, double drop_path, bool post_norm, double ln_eps);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  std::shared_ptr<WindowAttentionBase> attn;
+  DropPath drop_path{nullptr};
+  Mlp mlp{nullptr};
+  torch::Tensor attn_mask;  // undefined for unshifted blocks (the official code registers None)
+  int64_t H, W, window_size, shift;
+  bool post_norm;
+};
+TORCH_MODULE(SwinBlock);
+
+/// A stage (official `BasicLayer`): blocks, then an optional PatchMerging. Keys `blocks.{i}.*`, `downsample.*`.
+class SwinStageImpl : public torch::nn::Module {
+ public:
+  SwinStageImpl(std::vector<SwinBlock> blocks, PatchMerging downsample, int64_t H, int64_t W);
+  /// Returns the stage output before down-sampling; `merged` receives the down-sampled tokens (or the same output).
+  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* merged);
+
+  torch::nn::ModuleList blocks_list;
+  std::vector<SwinBlock> blocks;
+  PatchMerging downsample{nullptr};
+  int64_t H, W;
+};
+TORCH_MODULE(SwinStage);
+
+/// Swin v1 / v2 encoder for SimMIM. Keys `patch_embed.*`, `mask_token`, `layers.{s}.*`, `norm.*`.
+class SwinTransformerImpl : public ImageEncoderImpl {
+ public:
+  explicit SwinTransformerImpl(EncoderConfig config);
+  std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  torch::Tensor embed(const torch::Tensor& x) override;
+  torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;
+  std::vector<std::string> no_weight_decay() const override;
+
+  PatchEmbed patch_embed{nullptr};
+  torch::Tensor mask_token;
+  torch::nn::ModuleList layers{nullptr};
+  std::vector<SwinStage> stages;
+  torch::nn::LayerNorm norm{nullptr};
+
+ private:
+  std::vector<torch::Tensor> run_stages(torch::Tensor x, int64_t grid_h, int64_t grid_w);
+};
+
+}  // namespace sgmim::models

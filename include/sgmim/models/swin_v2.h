@@ -1,0 +1,33 @@
+// Swin Transformer V2 (Liu et al. 2022): cosine attention with a learnable logit scale, a log-spaced continuous
+// position bias (`cpb_mlp`), q/v biases, post-norm blocks and Linear-then-LN PatchMerging.
+// Follows microsoft/Swin-Transformer models/swin_transformer_v2.py (sgmim-method.md §3.2). The block, stage and model
+// are those of swin.h with `EncoderFamily::SwinV2`.
+#pragma once
+
+#include "sgmim/models/swin.h"
+
+#include <torch/nn/modules/container/sequential.h>
+
+namespace sgmim::models {
+
+/// The relative-coordinate table of a window: [1, 2ws−1, 2ws−1, 2] of (dy, dx), divided by (pretrained_ws − 1)
+/// (or ws − 1 when pretrained_ws is 0), ×8, then sign(t)·log2(|t|+1)/log2(8).
+torch::Tensor log_spaced_relative_coords(int64_t window_size, int64_t pretrained_window_size);
+
+/// Swin v2 window attention. Keys `logit_scale`, `cpb_mlp.{0,2}.*`, `qkv.weight`, `q_bias`, `v_bias`, `proj.*`,
+/// buffers `relative_coords_table`, `relative_position_index`.
+class WindowAttentionV2Impl : public WindowAttentionBase {
+ public:
+  WindowAttentionV2Impl(int64_t dim, int64_t window_size, int64_t num_heads, bool qkv_bias,
+                        int64_t pretrained_window_size);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) override;
+  /// 16·sigmoid(cpb_mlp(table)[index]) as [heads, N, N].
+  torch::Tensor relative_position_bias();
+
+  torch::Tensor logit_scale, q_bias, v_bias, relative_coords_table, relative_position_index;
+  torch::nn::Sequential cpb_mlp{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  int64_t dim, window_size, num_heads;
+};
+
+}  // namespace sgmim::models

@@ -1,0 +1,71 @@
+// Vision Transformer, the SimMIM variant (BEiT-style): patch 16, cls token, a relative position bias shared by all
+// blocks, q/v biases, layer scale, LayerNorm eps 1e-6, a mask token, output as a patch map (cls dropped).
+// Follows microsoft/SimMIM models/vision_transformer.py (sgmim-method.md §2).
+#pragma once
+
+#include "sgmim/models/encoder.h"
+#include "sgmim/models/layers.h"
+
+#include <torch/nn/modules/container/modulelist.h>
+
+namespace sgmim::models {
+
+/// BEiT relative position bias for a Wh×Ww patch grid plus the cls token: a [(2Wh−1)(2Ww−1)+3, heads] table and an
+/// index [N+1, N+1] whose first row/column address the three cls entries. Keys `relative_position_bias_table`,
+/// buffer `relative_position_index`.
+class RelativePositionBiasImpl : public torch::nn::Module {
+ public:
+  RelativePositionBiasImpl(int64_t grid, int64_t num_heads);
+  /// [heads, N+1, N+1]
+  torch::Tensor forward();
+  torch::Tensor relative_position_bias_table, relative_position_index;
+};
+TORCH_MODULE(RelativePositionBias);
+
+/// Multi-head self-attention with qkv Linear(C,3C,no bias) + q_bias/v_bias (k bias fixed 0). Keys `qkv.weight`,
+/// `q_bias`, `v_bias`, `proj.*`.
+class VitAttentionImpl : public torch::nn::Module {
+ public:
+  VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias);
+  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  torch::Tensor q_bias, v_bias;
+  int64_t num_heads;
+  double scale;
+};
+TORCH_MODULE(VitAttention);
+
+/// x + DropPath(gamma_1·attn(norm1(x))), x + DropPath(gamma_2·mlp(norm2(x))). Keys `norm1`, `attn`, `norm2`, `mlp`,
+/// `gamma_1`, `gamma_2`.
+class VitBlockImpl : public torch::nn::Module {
+ public:
+  VitBlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_bias, double drop_path, double init_values,
+               double ln_eps);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias);
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  VitAttention attn{nullptr};
+  DropPath drop_path{nullptr};
+  Mlp mlp{nullptr};
+  torch::Tensor gamma_1, gamma_2;
+};
+TORCH_MODULE(VitBlock);
+
+/// ViT encoder for SimMIM. Keys `patch_embed.proj.*`, `cls_token`, `mask_token`, `rel_pos_bias.*`, `blocks.{i}.*`,
+/// `norm.*`.
+class VisionTransformerImpl : public ImageEncoderImpl {
+ public:
+  explicit VisionTransformerImpl(EncoderConfig config);
+  std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  torch::Tensor embed(const torch::Tensor& x) override;
+  torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;
+  std::vector<std::string> no_weight_decay() const override;
+
+  PatchEmbed patch_embed{nullptr};
+  torch::Tensor cls_token, mask_token;
+  RelativePositionBias rel_pos_bias{nullptr};
+  torch::nn::ModuleList blocks_list{nullptr};
+  std::vector<VitBlock> blocks;
+  torch::nn::LayerNorm norm{nullptr};
+};
+
+}  // namespace sgmim::models

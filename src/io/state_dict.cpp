@@ -1,0 +1,175 @@
+#include "sgmim/io/state_dict.h"
+
+#include "sgmim/error.h"
+
+#include <torch/serialize.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+namespace sgmim::io {
+
+namespace {
+
+std::string shape_of(const torch::Tensor& t) {
+  std::ostringstream s;
+  s << t.sizes();
+  return s.str();
+}
+
+void collect(const torch::nn::Module& module, const std::string& prefix,
+             std::vector<std::pair<std::string, torch::Tensor>>& out) {
+  // PyTorch's state_dict order: a module's own parameters, then its own buffers, then each child in turn.
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  for (const auto& c : module.named_children()) collect(*c.value(), prefix + c.key() + ".", out);
+}
+
+void write_file_atomically(const std::vector<char>& bytes, const std::string& path) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error("cannot write weights to '" + path + "': cannot create '" + tmp + "'", path);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      std::remove(tmp.c_str());
+      throw Error("cannot write weights to '" + path + "': write failed (disk full?)", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("cannot write weights to '" + path + "': fsync/close failed", path);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw Error("cannot write weights to '" + path + "': rename from '" + tmp + "' failed", path);
+  }
+}
+
+}  // namespace
+
+bool is_derived_buffer(const std::string& key) {
+  for (const char* suffix : {"relative_position_index", "attn_mask", "relative_coords_table"}) {
+    const std::string s = suffix;
+    if (key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0 &&
+        (key.size() == s.size() || key[key.size() - s.size() - 1] == '.'))
+      return true;
+  }
+  return false;
+}
+
+std::string LoadReport::summary() const {
+  std::ostringstream s;
+  s << loaded << " tensors loaded";
+  if (!ignored_derived.empty()) s << ", " << ignored_derived.size() << " derived buffers rebuilt";
+  auto list = [&](const char* what, const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    s << "\n  " << what << " (" << keys.size() << "):";
+    for (const auto& k : keys) s << "\n    " << k;
+  };
+  list("missing keys", missing);
+  list("unexpected keys", unexpected);
+  list("shape mismatches", shape_mismatch);
+  return s.str();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& module) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  collect(module, "", out);
+  return out;
+}
+
+void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& path) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& kv : tensors) dict.insert(kv.first, kv.second.detach().cpu().contiguous());
+  write_file_atomically(torch::pickle_save(dict), path);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open weights file '" + path + "'", path);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    std::string first = e.what();
+    first = first.substr(0, first.find('\n'));
+    throw Error("cannot read weights file '" + path + "': not a readable torch.save zip archive (" + first +
+                    "). Python files must be saved as torch.save(dict(model.state_dict()), path): an OrderedDict or a "
+                    "legacy (non-zip) file cannot be read by LibTorch 1.13",
+                path);
+  }
+  if (!value.isGenericDict())
+    throw Error("weights file '" + path + "' holds a " + value.tagKind() + ", expected a dict of tensors", path);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& kv : value.toGenericDict()) {
+    if (!kv.key().isString())
+      throw Error("weights file '" + path + "' has a non-string key of type " + kv.key().tagKind(), path);
+    const auto name = kv.key().toStringRef();
+    if (!kv.value().isTensor())
+      throw Error("weights file '" + path + "': entry '" + name + "' is a " + kv.value().tagKind() +
+                      ", expected a tensor (a training checkpoint? load its 'model' entry)",
+                  path, name);
+    out.emplace_back(name, kv.value().toTensor());
+  }
+  return out;
+}
+
+void save_state_dict(const torch::nn::Module& module, const std::string& path) {
+  save_tensors(state_dict(module), path);
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                           bool strict, const std::string& source) {
+  LoadReport report;
+  std::map<std::string, torch::Tensor> file(tensors.begin(), tensors.end());
+  auto targets = state_dict(module);
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  std::map<std::string, bool> known;
+  for (auto& [name, target] : targets) {
+    known[name] = true;
+    auto it = file.find(name);
+    if (is_derived_buffer(name)) {
+      if (it != file.end()) report.ignored_derived.push_back(name);
+      continue;
+    }
+    if (it == file.end()) {
+      report.missing.push_back(name);
+      continue;
+    }
+    if (it->second.sizes() != target.sizes()) {
+      report.shape_mismatch.push_back(name + ": file " + shape_of(it->second) + " vs module " + shape_of(target));
+      continue;
+    }
+    copies.emplace_back(target, it->second);
+  }
+  for (const auto& kv : tensors)
+    if (!known.count(kv.first)) {
+      if (is_derived_buffer(kv.first))
+        report.ignored_derived.push_back(kv.first);
+      else
+        report.unexpected.push_back(kv.first);
+    }
+  if (strict && !report.clean())
+    throw Error("weights in '" + source + "' do not match the model (strict load):\n  " + report.summary(), source);
+  torch::NoGradGuard no_grad;
+  for (auto& [target, value] : copies) target.copy_(value.to(target.device(), target.scalar_type()));
+  report.loaded = copies.size();
+  return report;
+}
+
+LoadReport load_state_dict(torch::nn::Module& module, const std::string& path, bool strict) {
+  return load_state_dict(module, load_tensors(path), strict, path);
+}
+
+}  // namespace sgmim::io

@@ -1,0 +1,183 @@
+#include "sgmim/models/swin.h"
+
+#include "sgmim/models/attention.h"
+#include "sgmim/models/swin_v2.h"
+
+#include <cmath>
+
+namespace sgmim::models {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Window attention (v1)
+
+WindowAttentionImpl::WindowAttentionImpl(int64_t dim, int64_t window_size, int64_t num_heads, bool qkv_bias)
+    : dim(dim), window_size(window_size), num_heads(num_heads) {
+  scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
+  const auto span = 2 * window_size - 1;
+  relative_position_bias_table = register_parameter("relative_position_bias_table", torch::zeros({span * span, num_heads}));
+  relative_position_index = register_buffer("relative_position_index", models::relative_position_index(window_size));
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
+  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  trunc_normal_(relative_position_bias_table, 0.02);
+}
+
+torch::Tensor WindowAttentionImpl::relative_position_bias() const {
+  const auto N = window_size * window_size;
+  return relative_position_bias_table.index_select(0, relative_position_index.view({-1}).to(torch::kLong))
+      .view({N, N, -1})
+      .permute({2, 0, 1})
+      .contiguous();
+}
+
+torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  const auto B_ = x.size(0), N = x.size(1), C = x.size(2);
+  auto qkv_ = qkv(x).reshape({B_, N, 3, num_heads, C / num_heads}).permute({2, 0, 3, 1, 4});
+  auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
+  // bias = RPB [1, h, N, N] (+ shift mask [nW, 1, N, N] broadcast over the batch of windows)
+  auto bias = relative_position_bias().unsqueeze(0);
+  if (mask.defined()) {
+    const auto nW = mask.size(0);
+    bias = (bias.unsqueeze(0) + mask.unsqueeze(1).unsqueeze(0)).expand({B_ / nW, nW, num_heads, N, N});
+    bias = bias.reshape({B_, num_heads, N, N});
+  }
+  auto out = scaled_dot_product_attention(q, k, v, bias, scale);
+  return proj(out.transpose(1, 2).reshape({B_, N, C}));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Block and stage (shared by v1 and v2)
+
+SwinBlockImpl::SwinBlockImpl(std::shared_ptr<WindowAttentionBase> attention, int64_t dim, int64_t H, int64_t W,
+                             int64_t window_size, int64_t shift, double mlp_ratio, double drop_path_rate,
+                             bool post_norm, double ln_eps)
+    : H(H), W(W), window_size(window_size), shift(shift), post_norm(post_norm) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  attn = register_module("attn", std::move(attention));
+  drop_path = register_module("drop_path", DropPath(drop_path_rate));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
+  if (shift > 0) attn_mask = register_buffer("attn_mask", shifted_window_mask(H, W, window_size, shift));
+}
+
+torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x) {
+  const auto B = x.size(0), C = x.size(2);
+  TORCH_CHECK(x.size(1) == H * W, "SwinBlock: expected ", H * W, " tokens, got ", x.size(1));
+  auto shortcut = x;
+  auto h = post_norm ? x : norm1(x);
+  h = h.view({B, H, W, C});
+  if (shift > 0) h = torch::roll(h, {-shift, -shift}, {1, 2});
+  auto windows = window_partition(h, window_size).view({-1, window_size * window_size, C});
+  auto attended = attn->forward(windows, attn_mask).view({-1, window_size, window_size, C});
+  h = window_reverse(attended, window_size, H, W);
+  if (shift > 0) h = torch::roll(h, {shift, shift}, {1, 2});
+  h = h.view({B, H * W, C});
+  if (post_norm) {
+    auto y = shortcut + drop_path(norm1(h));
+    return y + drop_path(norm2(mlp(y)));
+  }
+  auto y = shortcut + drop_path(h);
+  return y + drop_path(mlp(norm2(y)));
+}
+
+SwinStageImpl::SwinStageImpl(std::vector<SwinBlock> stage_blocks, PatchMerging merging, int64_t H, int64_t W)
+    : blocks(std::move(stage_blocks)), H(H), W(W) {
+  blocks_list = register_module("blocks", torch::nn::ModuleList());
+  for (auto& b : blocks) blocks_list->push_back(b);
+  if (merging) downsample = register_module("downsample", merging);
+}
+
+torch::Tensor SwinStageImpl::forward(const torch::Tensor& x, torch::Tensor* merged) {
+  auto h = x;
+  for (auto& b : blocks) h = b(h);
+  if (merged) *merged = downsample ? downsample(h, H, W) : h;
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The encoder
+
+SwinTransformerImpl::SwinTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(std::move(cfg)) {
+  const auto& c = config_;
+  const bool v2 = c.family == EncoderFamily::SwinV2;
+  patch_embed = register_module("patch_embed", PatchEmbed(c.in_chans, c.embed_dim, c.patch_size, true, c.ln_eps));
+  if (c.with_mask_token) mask_token = register_parameter("mask_token", torch::zeros({1, 1, c.embed_dim}));
+
+  int64_t total_blocks = 0;
+  for (auto d : c.depths) total_blocks += d;
+  // Stochastic depth linearly spaced over all blocks, 0 → drop_path_rate.
+  auto dpr = torch::linspace(0.0, c.drop_path_rate, std::max<int64_t>(total_blocks, 1));
+
+  layers = register_module("layers", torch::nn::ModuleList());
+  int64_t block_id = 0;
+  for (size_t s = 0; s < c.depths.size(); ++s) {
+    const auto dim = c.embed_dim << s;
+    const auto res = c.stage_resolution(s);
+    const auto ws = c.effective_window(s);
+    std::vector<SwinBlock> blocks;
+    for (int64_t b = 0; b < c.depths[s]; ++b, ++block_id) {
+      const auto shift = (b % 2 == 1) ? c.effective_shift(s) : 0;
+      std::shared_ptr<WindowAttentionBase> attn;
+      if (v2)
+        attn = std::make_shared<WindowAttentionV2Impl>(dim, ws, c.num_heads[s], c.qkv_bias,
+                                                       c.pretrained_window_sizes[s]);
+      else
+        attn = std::make_shared<WindowAttentionImpl>(dim, ws, c.num_heads[s], c.qkv_bias);
+      blocks.emplace_back(attn, dim, res, res, ws, shift, c.mlp_ratio, dpr[block_id].item<double>(), v2, c.ln_eps);
+    }
+    PatchMerging merging{nullptr};
+    if (s + 1 < c.depths.size()) merging = PatchMerging(dim, v2, c.ln_eps);
+    stages.emplace_back(std::move(blocks), merging, res, res);
+    layers->push_back(stages.back());
+  }
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.num_features()}).eps(c.ln_eps)));
+
+  // Official init: trunc-normal(0.02) Linear weights (cpb_mlp included), zero biases, unit LayerNorms; then v2 zeroes
+  // the post-norms of every block (`_init_respostnorm`).
+  init_linear_and_norm(*this);
+  if (mask_token.defined()) trunc_normal_(mask_token, 0.02);
+  if (v2) {
+    torch::NoGradGuard no_grad;
+    for (auto& stage : stages)
+      for (auto& b : stage->blocks)
+        for (auto* ln : {b->norm1.get(), b->norm2.get()}) {
+          ln->weight.zero_();
+          ln->bias.zero_();
+        }
+  }
+}
+
+torch::Tensor SwinTransformerImpl::embed(const torch::Tensor& x) { return patch_embed(x); }
+
+std::vector<torch::Tensor> SwinTransformerImpl::run_stages(torch::Tensor x, int64_t grid_h, int64_t grid_w) {
+  TORCH_CHECK(grid_h == config_.stage_resolution(0) && grid_w == grid_h, "encoder '", config_.name, "' is built for ",
+              config_.img_size, "x", config_.img_size, " inputs, got a ", grid_h * config_.patch_size, "x",
+              grid_w * config_.patch_size, " one");
+  std::vector<torch::Tensor> outs;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    torch::Tensor next;
+    auto out = stages[s]->forward(x, &next);
+    const auto res = config_.stage_resolution(s);
+    if (s + 1 == stages.size()) out = norm(out);
+    outs.push_back(tokens_to_map(out, res, res));
+    x = next;
+  }
+  return outs;
+}
+
+std::vector<torch::Tensor> SwinTransformerImpl::forward_features(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto t = apply_mask_token(patch_embed(x), mask, mask_token);
+  return run_stages(t, x.size(2) / config_.patch_size, x.size(3) / config_.patch_size);
+}
+
+torch::Tensor SwinTransformerImpl::forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) {
+  return run_stages(tokens, grid_h, grid_w).back();
+}
+
+std::vector<std::string> SwinTransformerImpl::no_weight_decay() const {
+  // Official: {'absolute_pos_embed'} plus keywords {'relative_position_bias_table'} (v1) or
+  // {'cpb_mlp', 'logit_scale', 'relative_position_bias_table'} (v2); SimMIM adds 'mask_token'.
+  std::vector<std::string> names{"absolute_pos_embed", "mask_token"};
+  return names;
+}
+
+}  // namespace sgmim::models

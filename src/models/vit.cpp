@@ -1,0 +1,131 @@
+#include "sgmim/models/vit.h"
+
+#include "sgmim/models/attention.h"
+
+#include <cmath>
+
+namespace sgmim::models {
+
+RelativePositionBiasImpl::RelativePositionBiasImpl(int64_t grid, int64_t num_heads) {
+  const auto span = 2 * grid - 1;
+  const auto distances = span * span + 3;  // + cls→token, token→cls, cls→cls
+  relative_position_bias_table = register_parameter("relative_position_bias_table", torch::zeros({distances, num_heads}));
+  const auto N = grid * grid;
+  auto index = torch::zeros({N + 1, N + 1}, torch::kLong);
+  using torch::indexing::Slice;
+  index.index_put_({Slice(1, torch::indexing::None), Slice(1, torch::indexing::None)}, models::relative_position_index(grid));
+  index.index_put_({0, Slice()}, distances - 3);
+  index.index_put_({Slice(), 0}, distances - 2);
+  index.index_put_({0, 0}, distances - 1);
+  relative_position_index = register_buffer("relative_position_index", index);
+}
+
+torch::Tensor RelativePositionBiasImpl::forward() {
+  const auto N = relative_position_index.size(0);
+  return relative_position_bias_table.index_select(0, relative_position_index.view({-1}).to(torch::kLong))
+      .view({N, N, -1})
+      .permute({2, 0, 1})
+      .contiguous();
+}
+
+VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias) : num_heads(num_heads) {
+  scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
+  if (qkv_bias) {
+    q_bias = register_parameter("q_bias", torch::zeros({dim}));
+    v_bias = register_parameter("v_bias", torch::zeros({dim}));
+  }
+  proj = register_module("proj", torch::nn::Linear(dim, dim));
+}
+
+torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias) {
+  const auto B = x.size(0), N = x.size(1), C = x.size(2);
+  torch::Tensor bias_qkv;
+  if (q_bias.defined()) bias_qkv = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
+  auto qkv_ = torch::nn::functional::linear(x, qkv->weight, bias_qkv)
+                  .reshape({B, N, 3, num_heads, -1})
+                  .permute({2, 0, 3, 1, 4});
+  torch::Tensor bias;
+  if (rel_pos_bias.defined()) bias = rel_pos_bias.unsqueeze(0);
+  auto out = scaled_dot_product_attention(qkv_[0], qkv_[1], qkv_[2], bias, scale);
+  return proj(out.transpose(1, 2).reshape({B, N, C}));
+}
+
+VitBlockImpl::VitBlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_bias, double drop_path_rate,
+                           double init_values, double ln_eps) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  attn = register_module("attn", VitAttention(dim, num_heads, qkv_bias));
+  drop_path = register_module("drop_path", DropPath(drop_path_rate));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
+  if (init_values > 0) {
+    gamma_1 = register_parameter("gamma_1", init_values * torch::ones({dim}));
+    gamma_2 = register_parameter("gamma_2", init_values * torch::ones({dim}));
+  }
+}
+
+torch::Tensor VitBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias) {
+  if (!gamma_1.defined()) {
+    auto y = x + drop_path(attn(norm1(x), rel_pos_bias));
+    return y + drop_path(mlp(norm2(y)));
+  }
+  auto y = x + drop_path(gamma_1 * attn(norm1(x), rel_pos_bias));
+  return y + drop_path(gamma_2 * mlp(norm2(y)));
+}
+
+VisionTransformerImpl::VisionTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(std::move(cfg)) {
+  const auto& c = config_;
+  const auto grid = c.img_size / c.patch_size;
+  patch_embed = register_module("patch_embed", PatchEmbed(c.in_chans, c.embed_dim, c.patch_size, false));
+  cls_token = register_parameter("cls_token", torch::zeros({1, 1, c.embed_dim}));
+  if (c.shared_rel_pos_bias) rel_pos_bias = register_module("rel_pos_bias", RelativePositionBias(grid, c.num_heads[0]));
+  const auto depth = c.depths[0];
+  auto dpr = torch::linspace(0.0, c.drop_path_rate, std::max<int64_t>(depth, 1));
+  blocks_list = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < depth; ++i) {
+    blocks.emplace_back(c.embed_dim, c.num_heads[0], c.mlp_ratio, c.qkv_bias, dpr[i].item<double>(), c.layer_scale_init,
+                        c.ln_eps);
+    blocks_list->push_back(blocks.back());
+  }
+  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embed_dim}).eps(c.ln_eps)));
+  if (c.with_mask_token) mask_token = register_parameter("mask_token", torch::zeros({1, 1, c.embed_dim}));
+
+  // BEiT/SimMIM init: trunc-normal(0.02) for Linear and the cls token, then `fix_init_weight` divides each block's
+  // attn.proj and mlp.fc2 weights by sqrt(2·layer_id) (layer_id from 1). The mask token uses trunc-normal(0.02) too.
+  init_linear_and_norm(*this);
+  trunc_normal_(cls_token, 0.02);
+  if (mask_token.defined()) trunc_normal_(mask_token, 0.02);
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const double r = std::sqrt(2.0 * static_cast<double>(i + 1));
+    blocks[i]->attn->proj->weight.div_(r);
+    blocks[i]->mlp->fc2->weight.div_(r);
+  }
+}
+
+torch::Tensor VisionTransformerImpl::embed(const torch::Tensor& x) { return patch_embed(x); }
+
+torch::Tensor VisionTransformerImpl::forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) {
+  const auto grid = config_.img_size / config_.patch_size;
+  TORCH_CHECK(grid_h == grid && grid_w == grid, "encoder '", config_.name, "' is built for ", config_.img_size, "x",
+              config_.img_size, " inputs, got a ", grid_h * config_.patch_size, "x", grid_w * config_.patch_size,
+              " one");
+  auto x = torch::cat({cls_token.expand({tokens.size(0), -1, -1}), tokens}, 1);
+  torch::Tensor bias;
+  if (rel_pos_bias) bias = rel_pos_bias->forward();
+  for (auto& b : blocks) x = b(x, bias);
+  x = norm(x);
+  using torch::indexing::Slice;
+  return tokens_to_map(x.index({Slice(), Slice(1, torch::indexing::None)}), grid_h, grid_w);
+}
+
+std::vector<torch::Tensor> VisionTransformerImpl::forward_features(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto t = apply_mask_token(patch_embed(x), mask, mask_token);
+  return {forward_tokens(t, x.size(2) / config_.patch_size, x.size(3) / config_.patch_size)};
+}
+
+std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {
+  return {"pos_embed", "cls_token", "mask_token"};
+}
+
+}  // namespace sgmim::models

@@ -1,0 +1,164 @@
+// SimMIM / SG-MIM pre-training model: exact parameter counts of every part (sgmim-method.md §7.4), losses recomputed
+// by hand, gradients reaching every parameter in each branch kind, and the masking modes.
+#include "sgmim/models/losses.h"
+#include "sgmim/models/pretrainer.h"
+
+#include "support/gradcheck.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+using namespace sgmim::models;
+using sgmim::masking::KnowledgeMasking;
+
+TEST(Pretrainer, SwinBaseParameterCounts) {
+  PretrainerConfig cfg;  // swin_base, SG-MIM, MLP branch
+  Pretrainer sg(cfg);
+  EXPECT_EQ(count_parameters(*sg->depth_encoder), 2762112);
+  EXPECT_EQ(count_parameters(*sg->depth_encoder->depth_patch_embed), 2432);
+  EXPECT_EQ(count_parameters(*sg->fusion_blk_img), 12595200);
+  EXPECT_EQ(count_parameters(*sg->img_decoder), 3148800);
+  EXPECT_EQ(count_parameters(*sg->dep_decoder), 1049600);
+  EXPECT_EQ(count_parameters(*sg), 106281016);
+
+  cfg.method = PretrainMethod::SimMIM;
+  Pretrainer sim(cfg);
+  EXPECT_EQ(count_parameters(*sim), 89874104);
+
+  cfg.method = PretrainMethod::SGMIM;
+  cfg.fusion_pos_embed = true;  // the official HEAD variant adds a [1, 36, 1024] position embedding
+  Pretrainer head(cfg);
+  EXPECT_EQ(count_parameters(*head->fusion_blk_img), 12595200 + 36864);
+}
+
+TEST(Pretrainer, LossesMatchHandComputation) {
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config("swin_test");
+  cfg.lambda_sk = 0.5;
+  Pretrainer model(cfg);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({2, 3, 64, 64}), y = torch::rand({2, 1, 64, 64});
+  auto [m, k] = model->sample_masks(2);
+  auto out = model->forward(x, y, m);
+  // Recompute both losses from the predictions with plain loops over pixels.
+  auto mpx = m.repeat_interleave(4, 1).repeat_interleave(4, 2);
+  auto ys = truncated_standardize(y);
+  double num_img = 0, den_img = 0, num_sk = 0, den_sk = 0;
+  auto xa = x.accessor<float, 4>(), pa = out.image_pred.accessor<float, 4>();
+  auto ya = ys.accessor<float, 4>(), qa = out.knowledge_pred.accessor<float, 4>();
+  auto ma = mpx.accessor<int64_t, 3>();
+  for (int b = 0; b < 2; ++b)
+    for (int i = 0; i < 64; ++i)
+      for (int j = 0; j < 64; ++j) {
+        const bool masked = ma[b][i][j] == 1;
+        for (int c = 0; c < 3; ++c)
+          if (masked) num_img += std::abs(xa[b][c][i][j] - pa[b][c][i][j]);
+        if (masked) den_img += 1;
+        if (!masked) num_sk += std::abs(ya[b][0][i][j] - qa[b][0][i][j]), den_sk += 1;
+      }
+  const double l_img = num_img / (den_img + 1e-5) / 3.0, l_sk = num_sk / (den_sk + 1e-5);
+  EXPECT_NEAR(out.loss_img.item<double>(), l_img, 1e-5 * l_img);
+  EXPECT_NEAR(out.loss_sk.item<double>(), l_sk, 1e-5 * l_sk);
+  EXPECT_NEAR(out.loss.item<double>(), l_img + 0.5 * l_sk, 1e-5 * (l_img + l_sk));
+  EXPECT_EQ(out.image_pred.sizes(), x.sizes());
+  EXPECT_EQ(out.knowledge_pred.sizes(), y.sizes());
+}
+
+TEST(Pretrainer, KnowledgeBranchSeesOnlyVisibleKnowledge) {
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config("swin_test");
+  Pretrainer model(cfg);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto y = torch::rand({1, 1, 64, 64});
+  auto [m, k] = model->sample_masks(1);
+  auto visible = 1 - k;  // = m in selective mode
+  EXPECT_TRUE(torch::equal(visible, m));
+  auto base = model->depth_encoder(truncated_standardize(y), visible);
+  // Changing the knowledge where it is hidden must not change the branch output.
+  auto hidden_px = sgmim::masking::to_pixel_mask(k, 4);
+  auto y2 = truncated_standardize(y) + hidden_px * torch::randn_like(y);
+  auto changed = model->depth_encoder(y2, visible);
+  EXPECT_TRUE(torch::allclose(base, changed, 1e-6, 1e-6));
+}
+
+TEST(Pretrainer, SimMIMHasNoBranchAndOneLoss) {
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config("swin_test");
+  cfg.method = PretrainMethod::SimMIM;
+  Pretrainer model(cfg);
+  EXPECT_FALSE(model->depth_encoder);
+  EXPECT_FALSE(model->fusion_blk_img);
+  auto [m, k] = model->sample_masks(2);
+  auto out = model->forward(torch::randn({2, 3, 64, 64}), {}, m);
+  EXPECT_FALSE(out.loss_sk.defined());
+  EXPECT_TRUE(torch::equal(out.loss, out.loss_img));
+}
+
+namespace {
+void check_gradients_reach_everything(const std::string& encoder, GuidanceKind kind) {
+  torch::manual_seed(1);
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config(encoder);
+  cfg.guidance = kind;
+  cfg.fusion_pos_embed = true;
+  Pretrainer model(cfg);
+  {
+    // Swin v2 zero-initialises its post-norms, which would block every gradient into attention and MLP at init.
+    torch::NoGradGuard no_grad;
+    for (auto& mod : model->modules())
+      if (auto* ln = mod->as<torch::nn::LayerNorm>()) ln->weight.normal_(1.0, 0.1);
+  }
+  const auto size = cfg.encoder.img_size;
+  auto [m, k] = model->sample_masks(2);
+  auto out = model->forward(torch::randn({2, 3, size, size}), torch::rand({2, 1, size, size}), m);
+  out.loss.backward();
+  sgmim::testing::expect_all_parameters_have_gradients(*model, encoder + "/" + to_string(kind));
+}
+}  // namespace
+
+TEST(Pretrainer, EveryParameterGetsAGradientMLP) { check_gradients_reach_everything("swin_test", GuidanceKind::MLP); }
+TEST(Pretrainer, EveryParameterGetsAGradientTransformer) {
+  check_gradients_reach_everything("swin_test", GuidanceKind::Transformer);
+}
+TEST(Pretrainer, EveryParameterGetsAGradientSiamese) {
+  check_gradients_reach_everything("swin_test", GuidanceKind::Siamese);
+}
+TEST(Pretrainer, EveryParameterGetsAGradientSwinV2) { check_gradients_reach_everything("swinv2_test", GuidanceKind::MLP); }
+TEST(Pretrainer, EveryParameterGetsAGradientViT) {
+  for (auto kind : {GuidanceKind::MLP, GuidanceKind::Transformer, GuidanceKind::Siamese})
+    check_gradients_reach_everything("vit_test", kind);
+}
+
+TEST(Pretrainer, SiameseSharesTheImageEncoderWeights) {
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config("swin_test");
+  cfg.guidance = GuidanceKind::Siamese;
+  Pretrainer model(cfg);
+  // Only the 1-channel patch embedding is the branch's own: conv 1→4 (4·16 + 4) + LN (8).
+  EXPECT_EQ(count_parameters(*model->depth_encoder), 4 * 16 + 4 + 8);
+  EXPECT_EQ(model->depth_encoder->transformer.get(), model->encoder.get());
+
+  cfg.guidance = GuidanceKind::Transformer;
+  Pretrainer independent(cfg);
+  auto knowledge_cfg = cfg.encoder;
+  knowledge_cfg.in_chans = 1;
+  knowledge_cfg.with_mask_token = false;
+  EXPECT_EQ(count_parameters(*independent->depth_encoder), count_parameters(*build_encoder(knowledge_cfg)));
+}
+
+TEST(Pretrainer, RandomKnowledgeMaskingIsIndependentAndCarriesTheLoss) {
+  PretrainerConfig cfg;
+  cfg.encoder = encoder_config("swin_test");
+  cfg.knowledge_masking = KnowledgeMasking::Random;
+  cfg.knowledge_mask_ratio = 0.75;  // 3 of 4 mask patches hidden
+  Pretrainer model(cfg);
+  bool overlapped = false;
+  for (int i = 0; i < 20; ++i) {
+    auto [m, k] = model->sample_masks(4);
+    EXPECT_EQ(k.sum().item<int64_t>(), 4 * 3 * 64);  // 3 patches of 8×8 tokens per sample
+    overlapped |= (m * k).sum().item<int64_t>() > 0;
+  }
+  EXPECT_TRUE(overlapped) << "an independent mask must sometimes overlap the image mask";
+}

@@ -1,0 +1,77 @@
+// Swin v2: parameter count, log-spaced continuous position bias, post-norm init and per-stage windows
+// (sgmim-method.md §3.2, §7.8).
+#include "sgmim/models/swin_v2.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+using namespace sgmim::models;
+
+TEST(SwinV2, BaseParameterCountMatchesReference) {
+  auto cfg = encoder_config("swinv2_base");
+  cfg.with_mask_token = false;
+  auto enc = build_encoder(cfg);
+  EXPECT_EQ(count_parameters(*enc), 86893816);
+}
+
+TEST(SwinV2, BaseWindowsAndShiftsPerStage) {
+  auto cfg = encoder_config("swinv2_base");
+  const int64_t windows[4] = {12, 12, 12, 6}, shifts[4] = {6, 6, 0, 0};
+  for (size_t s = 0; s < 4; ++s) {
+    EXPECT_EQ(cfg.effective_window(s), windows[s]) << s;
+    EXPECT_EQ(cfg.effective_shift(s), shifts[s]) << s;
+  }
+}
+
+TEST(SwinV2, LogSpacedCoordsEndpoints) {
+  auto t = log_spaced_relative_coords(12, 12);
+  ASSERT_EQ(t.sizes(), (std::vector<int64_t>{1, 23, 23, 2}));
+  const double end = std::log2(9.0) / 3.0;  // 1.0566417
+  EXPECT_NEAR(t[0][22][0][0].item<double>(), end, 1e-6);
+  EXPECT_NEAR(t[0][0][0][0].item<double>(), -end, 1e-6);
+  EXPECT_NEAR(t[0][11][11][1].item<double>(), 0.0, 1e-12);
+  // dx varies along the last spatial axis, dy along the first.
+  EXPECT_NEAR(t[0][0][22][1].item<double>(), end, 1e-6);
+  // A larger fine-tuning window normalised by the pre-training window reaches further: 21/11·8 = 15.27.
+  auto wide = log_spaced_relative_coords(22, 12);
+  EXPECT_NEAR(wide[0][42][0][0].item<double>(), std::log2(21.0 / 11.0 * 8.0 + 1.0) / 3.0, 1e-6);
+}
+
+TEST(SwinV2, PostNormsStartAtZeroAndBiasIsBounded) {
+  auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(encoder_config("swinv2_test")));
+  ASSERT_TRUE(enc);
+  for (auto& s : enc->stages)
+    for (auto& b : s->blocks) {
+      EXPECT_EQ(b->norm1->weight.abs().sum().item<double>(), 0.0);
+      EXPECT_EQ(b->norm2->bias.abs().sum().item<double>(), 0.0);
+      auto* attn = dynamic_cast<WindowAttentionV2Impl*>(b->attn.get());
+      ASSERT_NE(attn, nullptr);
+      EXPECT_NEAR(attn->logit_scale.mean().item<double>(), std::log(10.0), 1e-6);
+      auto bias = attn->relative_position_bias();
+      EXPECT_GT(bias.min().item<double>(), 0.0);
+      EXPECT_LT(bias.max().item<double>(), 16.0);
+    }
+  // With zero post-norms every block is the identity at init, so stage 0 output equals the patch embedding.
+  torch::NoGradGuard no_grad;
+  enc->eval();
+  auto x = torch::randn({1, 3, 64, 64});
+  auto outs = enc->forward_features(x);
+  auto tokens = enc->embed(x);
+  EXPECT_TRUE(torch::allclose(outs[0], tokens_to_map(tokens, 16, 16), 1e-6, 1e-6));
+}
+
+TEST(SwinV2, PretrainedWindowChangesOnlyTheCoordinateTable) {
+  auto cfg = encoder_config("swinv2_test");
+  cfg.window_sizes = {8, 8, 4, 2};
+  cfg.pretrained_window_sizes = {4, 4, 4, 2};
+  auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(cfg));
+  auto* attn = dynamic_cast<WindowAttentionV2Impl*>(enc->stages[0]->blocks[0]->attn.get());
+  ASSERT_NE(attn, nullptr);
+  EXPECT_EQ(attn->relative_coords_table.sizes(), (std::vector<int64_t>{1, 15, 15, 2}));
+  EXPECT_TRUE(torch::allclose(attn->relative_coords_table, log_spaced_relative_coords(8, 4)));
+  torch::NoGradGuard no_grad;
+  auto y = enc->forward(torch::randn({1, 3, 64, 64}));
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 32, 2, 2}));
+}
