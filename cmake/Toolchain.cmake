@@ -13,14 +13,14 @@ else()
 endif()
 set(CMAKE_CXX_STANDARD_REQUIRED ON)
 set(CMAKE_CXX_EXTENSIONS OFF)
-set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 
 find_program(SGMIM_CCACHE ccache)
 if(SGMIM_CCACHE)
-  set(CMAKE_CXX_COMPILER_LAUNCHER ${SGMIM_CCACHE})
-  # PCH and ccache work together only when ccache ignores the PCH timestamps.
-  set(ENV{CCACHE_SLOPPINESS} "pch_defines,time_macros,include_file_mtime,include_file_ctime")
+  # PCH and ccache work together only when ccache ignores the PCH timestamps; the variable must be set when the
+  # compiler runs, so it travels in the launcher.
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${SGMIM_CCACHE})
 endif()
 
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")

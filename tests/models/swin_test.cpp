@@ -27,7 +27,9 @@ TEST(Swin, BaseParameterCountMatchesReference) {
     int64_t n = 0;
     for (auto& b : swin->stages[s]->blocks) n += count_parameters(*b);
     EXPECT_EQ(n, blocks[s]) << "stage " << s;
-    if (s < 3) EXPECT_EQ(count_parameters(*swin->stages[s]->downsample), merges[s]) << "merge " << s;
+    if (s < 3) {
+      EXPECT_EQ(count_parameters(*swin->stages[s]->downsample), merges[s]) << "merge " << s;
+    }
   }
   EXPECT_EQ(count_parameters(*swin->norm), 2048);
 }

@@ -1,0 +1,176 @@
+// The typed configuration of the pre-training app (SimMIM / SG-MIM), its defaults (the official SG-MIM Swin-B
+// 100-epoch recipe, sgmim-method.md §1.2 and §1.6), YAML loading with validation, and the resolved-config writer.
+// Torch-free: model choices are mirrored as plain strings and numbers; the torch side converts them. Keys: docs/configs.md.
+#pragma once
+
+#include "sgmim/config/yaml_tree.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sgmim::config {
+
+/// `model.encoder`: a registered encoder variant plus the overrides the paper's recipes need.
+struct EncoderSection {
+  std::string name = "swin_base";                    ///< a variant of models::encoder_config() (see known_encoder_names())
+  std::optional<double> drop_path_rate;              ///< stochastic depth; unset keeps the variant's (Swin 0, ViT 0.1)
+  std::optional<std::vector<int64_t>> window_sizes;  ///< Swin/SwinV2 per-stage windows; unset keeps the variant's
+  bool operator==(const EncoderSection&) const = default;
+};
+
+/// `model.guidance`: the knowledge branch (paper Table 5).
+struct GuidanceSection {
+  std::string kind = "mlp";  ///< mlp | transformer | siamese
+  bool operator==(const GuidanceSection&) const = default;
+};
+
+/// `model.fusion`: the cross-attention block that fuses knowledge features into the image latent.
+struct FusionSection {
+  int64_t num_heads = 8;
+  double mlp_ratio = 4.0;
+  bool pos_embed = false;  ///< the official HEAD variant's learnable position embedding
+  bool operator==(const FusionSection&) const = default;
+};
+
+/// `model`: what PretrainerConfig (models/pretrainer.h) is built from.
+struct ModelSection {
+  EncoderSection encoder;
+  std::string method = "sgmim";                 ///< sgmim | simmim (SimMIM ignores guidance, fusion, knowledge keys)
+  GuidanceSection guidance;
+  std::string knowledge_masking = "selective";  ///< selective (knowledge visible where the image is masked) | random
+  double mask_ratio = 0.6;                      ///< image mask ratio, in (0, 1)
+  double knowledge_mask_ratio = 0.6;            ///< random knowledge masking only, in (0, 1)
+  int64_t mask_patch_size = 32;                 ///< pixels per mask patch; divides data.img_size
+  double lambda_img = 1.0;                      ///< L = λ_img·L_img + λ_sk·L_sk
+  double lambda_sk = 1.0;
+  FusionSection fusion;
+  bool standardize_knowledge = true;            ///< truncated standardisation of the knowledge map (MultiMAE)
+  bool operator==(const ModelSection&) const = default;
+};
+
+/// `data`: the image + structured-knowledge dataset and the joint augmentation (SimMIM transform).
+struct DataSection {
+  std::string root;                           ///< dataset root; may be empty only with `synthetic`
+  std::optional<std::string> knowledge_root;  ///< knowledge maps for layout `mirror`; unset: derived from `root`
+  std::string layout = "multimae";            ///< multimae (root/train/{rgb,depth}/...) | mirror (same tree twice)
+  int64_t img_size = 192;
+  int64_t batch_size = 128;                   ///< per process; used only when train.total_batch_size is 0
+  int64_t num_workers = 8;                    ///< decoding threads per process
+  int64_t prefetch = 2;                       ///< batches decoded ahead per worker
+  std::string on_bad_sample = "error";        ///< error | skip (an undecodable image or knowledge map)
+  bool knowledge_8bit_ok = false;             ///< accept 8-bit knowledge maps (precision loss) instead of failing
+  std::array<double, 2> scale{0.67, 1.0};     ///< RandomResizedCrop area range
+  std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  ///< RandomResizedCrop aspect range
+  double hflip = 0.5;                         ///< horizontal flip probability
+  std::string channel_order = "rgb";          ///< rgb | bgr (bgr replicates the official cv2 quirk)
+  int64_t synthetic = 0;                      ///< 0: real data; N > 0: N generated samples (YAML `true` = 256)
+  bool operator==(const DataSection&) const = default;
+};
+
+/// `train`: optimisation (sgmim-method.md §1.6). LRs are per `base_batch_size` images and scaled linearly.
+struct TrainSection {
+  int64_t epochs = 100;
+  int64_t warmup_epochs = 10;
+  double base_lr = 2e-4;
+  double warmup_lr = 1e-6;
+  double min_lr = 1e-5;
+  int64_t base_batch_size = 512;        ///< lr = base_lr · (effective total batch) / base_batch_size
+  int64_t total_batch_size = 2048;      ///< global batch incl. accumulation; 0: data.batch_size per process decides
+  std::string schedule = "cosine";      ///< cosine | multistep
+  std::vector<int64_t> milestones;      ///< multistep: epochs at which lr *= gamma, increasing, in (0, epochs)
+  double gamma = 0.1;
+  std::array<double, 2> betas{0.9, 0.999};  ///< AdamW
+  double eps = 1e-8;
+  double weight_decay = 0.05;
+  double clip_grad = 5.0;               ///< global L2 norm; 0 disables clipping
+  int64_t accumulation_steps = 1;
+  bool decay_rpb_tables = true;         ///< official quirk: relative-position-bias tables are weight-decayed
+  std::string precision = "fp32";       ///< fp32 | bf16 (the official run used apex O1 fp16)
+  bool operator==(const TrainSection&) const = default;
+};
+
+/// `runtime`: run directory, logging, checkpoints, recovery.
+struct RuntimeSection {
+  std::string output_dir = "runs/pretrain";
+  int64_t seed = 0;
+  int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
+  int64_t log_every = 100;                ///< iterations between progress lines / metric records
+  int64_t checkpoint_every_epochs = 5;    ///< 0: only the final checkpoint
+  double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables
+  int64_t keep_last = 3;                  ///< checkpoints kept; 0 keeps all
+  std::string resume = "auto";            ///< auto (latest in output_dir, if any) | none | a checkpoint path
+  int64_t max_bad_steps = 10;             ///< consecutive non-finite steps skipped before the run aborts
+  int64_t recon_every_epochs = 10;        ///< write reconstruction images every N epochs; 0 disables
+  bool tensorboard = true;                ///< TensorBoard events next to metrics.jsonl
+  bool operator==(const RuntimeSection&) const = default;
+};
+
+/// `dist`: multi-process data parallelism.
+struct DistSection {
+  std::string backend = "auto";  ///< auto (nccl on CUDA, else gloo) | gloo | nccl
+  int64_t timeout_s = 1800;      ///< collective timeout
+  double bucket_mb = 25;         ///< gradient all-reduce bucket size
+  bool operator==(const DistSection&) const = default;
+};
+
+/// The whole pre-training configuration. Default-constructed, it is the official SG-MIM Swin-B 100-epoch recipe
+/// (configs/sgmim_swin-base_img192_100ep.yaml resolves to it, apart from runtime.output_dir and data.root).
+struct PretrainConfig {
+  ModelSection model;
+  DataSection data;
+  TrainSection train;
+  RuntimeSection runtime;
+  DistSection dist;
+
+  /// Throws sgmim::Error "<key> = <value>: <what was expected>" (key() and value() set) for the first invalid value.
+  void validate() const;
+  bool operator==(const PretrainConfig&) const = default;
+};
+
+/// The origin used for the embedded default when load_pretrain_config() is given no file.
+inline constexpr const char* kDefaultOrigin = "<default>";
+
+/// Loads a YAML config (with `_base_`), applies `--set` overrides, converts and validates. An empty `path` starts
+/// from default_pretrain_config(). Errors name the file (or `--set`) that set the offending key.
+PretrainConfig load_pretrain_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Converts a resolved tree: keys absent from the tree keep PretrainConfig's defaults. Throws sgmim::Error
+/// "<file>: unknown key 'k' (did you mean 'k2'?)", "<file>: k = v: expected an integer", or a validate() message
+/// prefixed with the file; Error::file() is that file.
+PretrainConfig pretrain_config_from_tree(const ConfigTree& tree);
+
+/// The resolved configuration as YAML: every key, sections in a fixed order. Loading it back gives an equal config.
+std::string to_yaml(const PretrainConfig& config);
+
+/// Writes to_yaml(config) to `path` (the run directory's `config.yaml`); throws sgmim::Error when it cannot.
+void save_pretrain_config(const PretrainConfig& config, const std::string& path);
+
+/// The embedded demo: a tiny `swin_test` SG-MIM on 256 synthetic 64² samples, batch 8, 3 epochs on 2 CPU cores.
+PretrainConfig default_pretrain_config();
+
+/// Every valid dotted key, in to_yaml() order.
+std::vector<std::string> pretrain_config_keys();
+
+/// Encoder variant names accepted by `model.encoder.name` (mirrors models::encoder_names(); the torch side rechecks).
+std::vector<std::string> known_encoder_names();
+
+/// Per-process batch for `world_size` processes: total_batch_size / (world · accumulation_steps) when
+/// total_batch_size > 0 (throws sgmim::Error when that does not divide), else data.batch_size.
+int64_t per_process_batch(const PretrainConfig& config, int64_t world_size);
+
+/// The linear LR scaling factor: per_process_batch · world · accumulation_steps / base_batch_size
+/// (applied to base_lr, warmup_lr and min_lr, as the official main_simmim.py does).
+double lr_scale(const PretrainConfig& config, int64_t world_size);
+
+/// Levenshtein edit distance (insert, delete, substitute all cost 1).
+size_t edit_distance(const std::string& a, const std::string& b);
+
+/// The valid key to suggest for an unknown one: a key with the same last component in another section, else the
+/// nearest by edit distance (ties: the longest common prefix) if it is close enough (≤ max(2, |key|/3)); empty when
+/// nothing is close.
+std::string suggest_key(const std::string& unknown, const std::vector<std::string>& valid);
+
+}  // namespace sgmim::config
