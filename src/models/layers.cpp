@@ -94,6 +94,22 @@ torch::Tensor shifted_window_mask(int64_t H, int64_t W, int64_t ws, int64_t shif
   return torch::zeros_like(diff).masked_fill(diff != 0, -100.0);
 }
 
+torch::Tensor qkv_with_qv_bias(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& q_bias,
+                               const torch::Tensor& v_bias) {
+  torch::Tensor bias;
+  if (q_bias.defined()) bias = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
+  return torch::nn::functional::linear(x, weight, bias);
+}
+
+torch::Tensor window_attention_bias(const torch::Tensor& position_bias, const torch::Tensor& mask, int64_t windows) {
+  auto bias = position_bias.unsqueeze(0);
+  if (!mask.defined()) return bias;
+  const auto nW = mask.size(0), heads = position_bias.size(0), N = position_bias.size(1);
+  return (bias.unsqueeze(0) + mask.unsqueeze(1).unsqueeze(0))
+      .expand({windows / nW, nW, heads, N, N})
+      .reshape({windows, heads, N, N});
+}
+
 void trunc_normal_(torch::Tensor t, double std) {
   torch::NoGradGuard no_grad;
   // Inverse-CDF sampling of N(0, std) restricted to [-2, 2] (timm's trunc_normal_ with absolute cut-offs).

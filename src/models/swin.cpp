@@ -33,13 +33,7 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::
   const auto B_ = x.size(0), N = x.size(1), C = x.size(2);
   auto qkv_ = qkv(x).reshape({B_, N, 3, num_heads, C / num_heads}).permute({2, 0, 3, 1, 4});
   auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
-  // bias = RPB [1, h, N, N] (+ shift mask [nW, 1, N, N] broadcast over the batch of windows)
-  auto bias = relative_position_bias().unsqueeze(0);
-  if (mask.defined()) {
-    const auto nW = mask.size(0);
-    bias = (bias.unsqueeze(0) + mask.unsqueeze(1).unsqueeze(0)).expand({B_ / nW, nW, num_heads, N, N});
-    bias = bias.reshape({B_, num_heads, N, N});
-  }
+  auto bias = window_attention_bias(relative_position_bias(), mask, B_);
   auto out = scaled_dot_product_attention(q, k, v, bias, scale);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
 }

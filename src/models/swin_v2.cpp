@@ -44,23 +44,14 @@ torch::Tensor WindowAttentionV2Impl::relative_position_bias() {
 
 torch::Tensor WindowAttentionV2Impl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
   const auto B_ = x.size(0), N = x.size(1), C = x.size(2);
-  torch::Tensor bias_qkv;
-  if (q_bias.defined()) bias_qkv = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
-  auto qkv_ = torch::nn::functional::linear(x, qkv->weight, bias_qkv)
-                  .reshape({B_, N, 3, num_heads, -1})
-                  .permute({2, 0, 3, 1, 4});
+  auto qkv_ = qkv_with_qv_bias(x, qkv->weight, q_bias, v_bias).reshape({B_, N, 3, num_heads, -1}).permute({2, 0, 3, 1, 4});
   auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
   // Cosine attention: normalize(q)·normalize(k)ᵀ·exp(min(logit_scale, log 100)). The per-head scale is folded into q
   // so both attention paths see a plain scale of 1.
   auto logit = torch::clamp_max(logit_scale, std::log(100.0)).exp();
   q = torch::nn::functional::normalize(q, torch::nn::functional::NormalizeFuncOptions().dim(-1)) * logit;
   k = torch::nn::functional::normalize(k, torch::nn::functional::NormalizeFuncOptions().dim(-1));
-  auto bias = relative_position_bias().unsqueeze(0);
-  if (mask.defined()) {
-    const auto nW = mask.size(0);
-    bias = (bias.unsqueeze(0) + mask.unsqueeze(1).unsqueeze(0)).expand({B_ / nW, nW, num_heads, N, N});
-    bias = bias.reshape({B_, num_heads, N, N});
-  }
+  auto bias = window_attention_bias(relative_position_bias(), mask, B_);
   auto out = scaled_dot_product_attention(q, k, v, bias, 1.0);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
 }

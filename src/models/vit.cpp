@@ -40,11 +40,7 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
 
 torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias) {
   const auto B = x.size(0), N = x.size(1), C = x.size(2);
-  torch::Tensor bias_qkv;
-  if (q_bias.defined()) bias_qkv = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
-  auto qkv_ = torch::nn::functional::linear(x, qkv->weight, bias_qkv)
-                  .reshape({B, N, 3, num_heads, -1})
-                  .permute({2, 0, 3, 1, 4});
+  auto qkv_ = qkv_with_qv_bias(x, qkv->weight, q_bias, v_bias).reshape({B, N, 3, num_heads, -1}).permute({2, 0, 3, 1, 4});
   torch::Tensor bias;
   if (rel_pos_bias.defined()) bias = rel_pos_bias.unsqueeze(0);
   auto out = scaled_dot_product_attention(qkv_[0], qkv_[1], qkv_[2], bias, scale);

@@ -89,4 +89,13 @@ namespace sgmim::models {
 /// Shape [nW, ws², ws²].
 torch::Tensor shifted_window_mask(int64_t H, int64_t W, int64_t ws, int64_t shift);
 
+/// qkv projection with separate q and v biases and a fixed zero k bias (Swin v2, BEiT/SimMIM ViT):
+/// x·Wᵀ + [q_bias, 0, v_bias]. Biases may be undefined (no bias at all).
+torch::Tensor qkv_with_qv_bias(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& q_bias,
+                               const torch::Tensor& v_bias);
+
+/// The additive attention bias of a batch of windows: the position bias [heads, N, N] plus, for shifted blocks, the
+/// region mask [nW, N, N] broadcast over the images of the batch → [B·nW, heads, N, N] (or [1, heads, N, N]).
+torch::Tensor window_attention_bias(const torch::Tensor& position_bias, const torch::Tensor& mask, int64_t windows);
+
 }  // namespace sgmim::models
