@@ -18,19 +18,7 @@ namespace {
 
 using test_support::TempDir;
 
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-sgmim exception: " << e.what();
-    return Error("");
-  }
-  ADD_FAILURE() << "nothing was thrown";
-  return Error("");
-}
+using test_support::error_of;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);

@@ -1,6 +1,8 @@
 // A scratch directory for config tests: write small YAML files, remove them all at the end of the test.
 #pragma once
 
+#include "sgmim/error.h"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -43,5 +45,20 @@ class TempDir {
  private:
   std::filesystem::path dir_;
 };
+
+/// The message of the sgmim::Error thrown by `fn` (fails the test when nothing or something else is thrown).
+template <class Fn>
+sgmim::Error error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const sgmim::Error& e) {
+    return e;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a non-sgmim exception: " << e.what();
+    return sgmim::Error("");
+  }
+  ADD_FAILURE() << "nothing was thrown";
+  return sgmim::Error("");
+}
 
 }  // namespace sgmim::config::test_support

@@ -18,20 +18,7 @@ std::string scalar(const ConfigTree& tree, const std::string& key) {
   return n.IsDefined() ? flow_text(n) : std::string("<missing>");
 }
 
-/// The message of the sgmim::Error thrown by `fn` (fails the test when nothing or something else is thrown).
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-sgmim exception: " << e.what();
-    return Error("");
-  }
-  ADD_FAILURE() << "nothing was thrown";
-  return Error("");
-}
+using test_support::error_of;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
