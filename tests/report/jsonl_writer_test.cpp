@@ -15,23 +15,15 @@
 
 #include "sgmim/error.h"
 
+#include "scratch_dir.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace sgmim::report;
 
 namespace {
 
-class JsonlTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("sgmim_report_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class JsonlTest : public sgmim::report::test_support::ScratchDirTest {};
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

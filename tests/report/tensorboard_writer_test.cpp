@@ -16,6 +16,8 @@
 
 #include "sgmim/error.h"
 
+#include "scratch_dir.h"
+
 namespace fs = std::filesystem;
 using namespace sgmim::report;
 
@@ -43,18 +45,7 @@ void write_file(const fs::path& path, const std::string& content) {
   out << content;
 }
 
-// A fresh directory per test (ctest runs each test in its own process, possibly in parallel).
-class TensorBoardFileTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("sgmim_report_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+class TensorBoardFileTest : public sgmim::report::test_support::ScratchDirTest {};
 
 }  // namespace
 
