@@ -320,6 +320,7 @@ const std::vector<Field>& schema() {
       SGMIM_FIELD(int, "data.prefetch", data.prefetch),
       SGMIM_FIELD(string, "data.on_bad_sample", data.on_bad_sample),
       SGMIM_FIELD(bool, "data.knowledge_8bit_ok", data.knowledge_8bit_ok),
+      SGMIM_FIELD(string, "data.knowledge_kind", data.knowledge_kind),
       SGMIM_FIELD(pair, "data.scale", data.scale),
       SGMIM_FIELD(pair, "data.ratio", data.ratio),
       SGMIM_FIELD(real, "data.hflip", data.hflip),
@@ -348,7 +349,9 @@ const std::vector<Field>& schema() {
       SGMIM_FIELD(int, "runtime.seed", runtime.seed),
       SGMIM_FIELD(int, "runtime.threads", runtime.threads),
       SGMIM_FIELD(int, "runtime.log_every", runtime.log_every),
+      SGMIM_FIELD(string, "runtime.device", runtime.device),
       SGMIM_FIELD(int, "runtime.checkpoint_every_epochs", runtime.checkpoint_every_epochs),
+      SGMIM_FIELD(int, "runtime.checkpoint_every_steps", runtime.checkpoint_every_steps),
       SGMIM_FIELD(real, "runtime.checkpoint_every_minutes", runtime.checkpoint_every_minutes),
       SGMIM_FIELD(int, "runtime.keep_last", runtime.keep_last),
       SGMIM_FIELD(string, "runtime.resume", runtime.resume),
@@ -471,6 +474,7 @@ void PretrainConfig::validate() const {
               pair_text(data.ratio), "must satisfy 0 < low <= high");
   check_value(data.hflip >= 0 && data.hflip <= 1, "data.hflip", number_text(data.hflip), "must be in [0, 1]");
   check_choice("data.channel_order", data.channel_order, {"rgb", "bgr"});
+  check_choice("data.knowledge_kind", data.knowledge_kind, {"any", "depth", "inverse_depth"});
   check_non_negative("data.synthetic", static_cast<double>(data.synthetic));
 
   // train
@@ -510,7 +514,9 @@ void PretrainConfig::validate() const {
   check_non_negative("runtime.seed", static_cast<double>(runtime.seed));
   check_non_negative("runtime.threads", static_cast<double>(runtime.threads));
   check_positive("runtime.log_every", static_cast<double>(runtime.log_every));
+  check_choice("runtime.device", runtime.device, {"auto", "cpu", "cuda"});
   check_non_negative("runtime.checkpoint_every_epochs", static_cast<double>(runtime.checkpoint_every_epochs));
+  check_non_negative("runtime.checkpoint_every_steps", static_cast<double>(runtime.checkpoint_every_steps));
   check_non_negative("runtime.checkpoint_every_minutes", runtime.checkpoint_every_minutes);
   check_non_negative("runtime.keep_last", static_cast<double>(runtime.keep_last));
   check_non_empty("runtime.resume", runtime.resume);
@@ -614,28 +620,29 @@ void save_pretrain_config(const PretrainConfig& config, const std::string& path)
 
 PretrainConfig default_pretrain_config() {
   PretrainConfig c;
-  // A few minutes on 2 CPU cores: the tiny Swin (same code paths as Swin-B), 64² inputs, 4×4 mask grid.
+  // About two minutes on 2 CPU cores: the tiny Swin (same code paths as Swin-B), 512 synthetic scenes at 64²,
+  // a 4×4 mask grid, 30 epochs of 32 steps; reconstructions and a checkpoint every 10 epochs.
   c.model.encoder.name = "swin_test";
   c.model.mask_patch_size = 16;
-  c.data.synthetic = kSyntheticDefaultCount;
+  c.data.synthetic = 512;
   c.data.img_size = 64;
-  c.data.batch_size = 8;
-  c.data.num_workers = 1;
-  c.train.epochs = 3;
-  c.train.warmup_epochs = 1;
+  c.data.batch_size = 16;
+  c.data.num_workers = 2;
+  c.train.epochs = 30;
+  c.train.warmup_epochs = 2;
   c.train.total_batch_size = 0;  // data.batch_size per process
-  c.train.base_batch_size = 8;   // so the LR is used as written
+  c.train.base_batch_size = 16;  // so the LR is used as written
   c.train.base_lr = 1e-3;
   c.train.warmup_lr = 1e-5;
   c.train.min_lr = 1e-5;
   c.runtime.output_dir = "runs/demo";
   c.runtime.threads = 2;
-  c.runtime.log_every = 8;
-  c.runtime.checkpoint_every_epochs = 1;
+  c.runtime.log_every = 32;
+  c.runtime.checkpoint_every_epochs = 10;
   c.runtime.checkpoint_every_minutes = 0;
   c.runtime.keep_last = 2;
   c.runtime.resume = "none";
-  c.runtime.recon_every_epochs = 1;
+  c.runtime.recon_every_epochs = 10;
   return c;
 }
 

@@ -1,11 +1,9 @@
 #include "sgmim/io/state_dict.h"
 
 #include "sgmim/error.h"
+#include "sgmim/io/atomic_file.h"
 
 #include <torch/serialize.h>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -29,30 +27,6 @@ void collect(const torch::nn::Module& module, const std::string& prefix,
   for (const auto& p : module.named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
   for (const auto& b : module.named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
   for (const auto& c : module.named_children()) collect(*c.value(), prefix + c.key() + ".", out);
-}
-
-void write_file_atomically(const std::vector<char>& bytes, const std::string& path) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error("cannot write weights to '" + path + "': cannot create '" + tmp + "'", path);
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n <= 0) {
-      ::close(fd);
-      std::remove(tmp.c_str());
-      throw Error("cannot write weights to '" + path + "': write failed (disk full?)", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot write weights to '" + path + "': fsync/close failed", path);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error("cannot write weights to '" + path + "': rename from '" + tmp + "' failed", path);
-  }
 }
 
 }  // namespace
@@ -109,6 +83,15 @@ std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::strin
                     "legacy (non-zip) file cannot be read by LibTorch 1.13",
                 path);
   }
+  // A training checkpoint (ours, or the official SimMIM/SG-MIM ones) keeps the weights under "model".
+  if (value.isGenericDict()) {
+    const auto dict = value.toGenericDict();
+    for (const auto& kv : dict)
+      if (kv.key().isString() && kv.key().toStringRef() == "model" && kv.value().isGenericDict()) {
+        value = kv.value();
+        break;
+      }
+  }
   if (!value.isGenericDict())
     throw Error("weights file '" + path + "' holds a " + value.tagKind() + ", expected a dict of tensors", path);
   std::vector<std::pair<std::string, torch::Tensor>> out;
@@ -118,7 +101,7 @@ std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::strin
     const auto name = kv.key().toStringRef();
     if (!kv.value().isTensor())
       throw Error("weights file '" + path + "': entry '" + name + "' is a " + kv.value().tagKind() +
-                      ", expected a tensor (a training checkpoint? load its 'model' entry)",
+                      ", expected a tensor",
                   path, name);
     out.emplace_back(name, kv.value().toTensor());
   }

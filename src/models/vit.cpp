@@ -2,6 +2,7 @@
 
 #include "sgmim/models/attention.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace sgmim::models {
@@ -118,6 +119,33 @@ torch::Tensor VisionTransformerImpl::forward_tokens(const torch::Tensor& tokens,
 std::vector<torch::Tensor> VisionTransformerImpl::forward_features(const torch::Tensor& x, const torch::Tensor& mask) {
   auto t = apply_mask_token(patch_embed(x), mask, mask_token);
   return {forward_tokens(t, x.size(2) / config_.patch_size, x.size(3) / config_.patch_size)};
+}
+
+std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const torch::Tensor& x,
+                                                                        const std::vector<int64_t>& indices,
+                                                                        const torch::Tensor& mask) {
+  const auto depth = static_cast<int64_t>(blocks.size());
+  TORCH_CHECK(!indices.empty(), "forward_intermediates: no block index given");
+  int64_t last = 0;
+  for (auto i : indices) {
+    TORCH_CHECK(i >= 0 && i < depth, "forward_intermediates: block index ", i, " outside [0, ", depth, ")");
+    last = std::max(last, i);
+  }
+  TORCH_CHECK(x.dim() == 4 && x.size(2) == config_.img_size && x.size(3) == config_.img_size, "encoder '",
+              config_.name, "' is built for ", config_.img_size, "x", config_.img_size, " inputs, got ", x.sizes());
+  auto t = apply_mask_token(patch_embed(x), mask, mask_token);
+  auto h = torch::cat({cls_token.expand({t.size(0), -1, -1}), t}, 1);
+  torch::Tensor bias;
+  if (rel_pos_bias) bias = rel_pos_bias->forward();
+  std::vector<torch::Tensor> per_block(static_cast<size_t>(last + 1));
+  for (int64_t i = 0; i <= last; ++i) {
+    h = blocks[static_cast<size_t>(i)](h, bias);
+    per_block[static_cast<size_t>(i)] = h;
+  }
+  std::vector<torch::Tensor> out;
+  out.reserve(indices.size());
+  for (auto i : indices) out.push_back(per_block[static_cast<size_t>(i)]);
+  return out;
 }
 
 std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {

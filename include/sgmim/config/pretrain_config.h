@@ -54,14 +54,16 @@ struct ModelSection {
 /// `data`: the image + structured-knowledge dataset and the joint augmentation (SimMIM transform).
 struct DataSection {
   std::string root;                           ///< dataset root; may be empty only with `synthetic`
-  std::optional<std::string> knowledge_root;  ///< knowledge maps for layout `mirror`; unset: derived from `root`
+  std::optional<std::string> knowledge_root;  ///< the knowledge tree: required for `mirror`; overrides root/depth for `multimae`
   std::string layout = "multimae";            ///< multimae (root/train/{rgb,depth}/...) | mirror (same tree twice)
   int64_t img_size = 192;
   int64_t batch_size = 128;                   ///< per process; used only when train.total_batch_size is 0
   int64_t num_workers = 8;                    ///< decoding threads per process
   int64_t prefetch = 2;                       ///< batches decoded ahead per worker
   std::string on_bad_sample = "error";        ///< error | skip (an undecodable image or knowledge map)
-  bool knowledge_8bit_ok = false;             ///< accept 8-bit knowledge maps (precision loss) instead of failing
+  bool knowledge_8bit_ok = true;              ///< accept 8-bit knowledge maps (value/256, warned once); false: bad sample
+  std::string knowledge_kind = "any";         ///< any (as stored) | depth | inverse_depth (negates maps whose sidecar
+                                              ///< knowledge.json says the other kind)
   std::array<double, 2> scale{0.67, 1.0};     ///< RandomResizedCrop area range
   std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  ///< RandomResizedCrop aspect range
   double hflip = 0.5;                         ///< horizontal flip probability
@@ -98,7 +100,9 @@ struct RuntimeSection {
   int64_t seed = 0;
   int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
   int64_t log_every = 100;                ///< iterations between progress lines / metric records
+  std::string device = "auto";            ///< auto (cuda when available) | cpu | cuda
   int64_t checkpoint_every_epochs = 5;    ///< 0: only the final checkpoint
+  int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
   double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables
   int64_t keep_last = 3;                  ///< checkpoints kept; 0 keeps all
   std::string resume = "auto";            ///< auto (latest in output_dir, if any) | none | a checkpoint path

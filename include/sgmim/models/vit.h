@@ -60,6 +60,12 @@ class VisionTransformerImpl : public ImageEncoderImpl {
   torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;
   std::vector<std::string> no_weight_decay() const override;
 
+  /// The token sequences [B, 1+N, C] (cls token first, before the final norm) output by the blocks `indices`
+  /// (0-based, in the order given; repeats allowed), for dense heads such as DPT (hooks [2,5,8,11] on ViT-B).
+  /// Runs only as many blocks as the largest index needs. `mask` as in forward_features().
+  std::vector<torch::Tensor> forward_intermediates(const torch::Tensor& x, const std::vector<int64_t>& indices,
+                                                   const torch::Tensor& mask = {});
+
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token, mask_token;
   RelativePositionBias rel_pos_bias{nullptr};

@@ -1,0 +1,49 @@
+// Decoding of training images and knowledge maps by content, not by extension (datasets-and-metrics.md §1: ImageNet
+// has PNGs named .JPEG and CMYK JPEGs; §5.3/§5.4: knowledge maps are single-channel 16-bit, read as value / 65536).
+// Every failure is an sgmim::Error whose file() is the offending file.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sgmim::data {
+
+/// The whole file. Throws sgmim::Error naming `path` when it is missing or cannot be read.
+std::vector<std::uint8_t> read_file_bytes(const std::string& path);
+
+/// True when the bytes start like a JPEG (FF D8 FF) / a PNG (the 8-byte signature).
+bool looks_like_jpeg(const std::vector<std::uint8_t>& bytes);
+bool looks_like_png(const std::vector<std::uint8_t>& bytes);
+
+/// True when a JPEG/PNG is complete: a JPEG ends with the EOI marker FF D9, a PNG with its IEND chunk (whose CRC is
+/// always AE 42 60 82); trailing zero bytes (padding some writers add) are allowed. Other formats: always true.
+/// Needed because libjpeg decodes a truncated JPEG with only a warning (the missing rows come out grey).
+bool is_complete_image_file(const std::vector<std::uint8_t>& bytes);
+
+/// An image of any format OpenCV reads (PNG, JPEG incl. CMYK, grayscale, BMP, TIFF, WebP, …) as CV_8UC3 in **RGB**
+/// order, like PIL's `convert('RGB')`: gray is replicated, alpha dropped, 16-bit scaled to 8-bit. The EXIF orientation
+/// is ignored, as PIL (and hence torchvision's ImageFolder) ignores it. `path` is only used in error messages.
+cv::Mat decode_rgb(const std::vector<std::uint8_t>& bytes, const std::string& path);
+/// read_file_bytes + decode_rgb.
+cv::Mat read_rgb(const std::string& path);
+
+struct KnowledgeDecodeOptions {
+  /// Accept single-channel 8-bit maps as value / 256 (a warning is logged once per process: 8 bits lose precision
+  /// against the 16-bit MultiMAE maps). false: an 8-bit map is an error.
+  bool allow_8bit = true;
+};
+
+/// A knowledge map as CV_32FC1: single-channel 16-bit → value / 65536 ∈ [0, 1) (MultiMAE's ÷2^16); single-channel
+/// 8-bit → value / 256 when allowed. Multi-channel, float or other depths: sgmim::Error naming `path`.
+cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                         const KnowledgeDecodeOptions& options = {});
+/// read_file_bytes + decode_knowledge.
+cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& options = {});
+
+/// How often the "8-bit knowledge map" warning was logged in this process: 0 before the first 8-bit map, then 1.
+int knowledge_8bit_warnings();
+
+}  // namespace sgmim::data

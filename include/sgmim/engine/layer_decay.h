@@ -1,0 +1,71 @@
+// Layer-wise learning-rate decay for fine-tuning (sgmim-method.md §4.3; MIM-Depth-Estimation `models/optimizer.py`
+// for Swin, BEiT/MultiMAE `get_num_layer_for_vit` for ViT). Every parameter gets a layer id; its group's learning rate
+// is lr · decay^(num_ids − 1 − id). Swin-B: layers per stage = depths + 1 for the stages with a PatchMerging →
+// [3,3,19,2], 29 ids; `patch_embed`/`mask_token`/`absolute_pos_embed` → 0; `layers.s.blocks.b` → b + Σlps[:s] + 1;
+// `layers.s.downsample` → Σlps[:s+1]; everything else (final norm, head) → 28. ViT-B: 14 ids; cls/mask token and
+// patch_embed → 0; `blocks.i` → i + 1; `rel_pos_bias` and everything else → 13.
+// No weight decay for 1-D parameters, biases, `absolute_pos_embed`/`pos_embed`/`cls_token`/`mask_token` and names
+// containing `relative_position_bias_table`, `rpe_mlp`, `cpb_mlp` or `logit_scale`.
+#pragma once
+
+#include "sgmim/engine/param_groups.h"
+#include "sgmim/models/encoder.h"
+
+#include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sgmim::engine {
+
+struct LayerDecayOptions {
+  double layer_decay = 0.9;   ///< MIM-Depth Swin-B (Large: 0.85); MultiMAE ViT-B DPT: 0.75
+  double weight_decay = 0.05;
+  /// Prefix of the encoder's parameters in the model (`encoder.` in DepthModel); names without it are head
+  /// parameters (the last id). Empty: the module is the encoder itself.
+  std::string encoder_prefix = "encoder.";
+  /// Exempt from weight decay when the name contains one of these.
+  std::vector<std::string> no_decay_keywords{"relative_position_bias_table", "rpe_mlp", "cpb_mlp", "logit_scale"};
+  /// Exempt from weight decay when the name (without the encoder prefix) is one of these.
+  std::vector<std::string> no_decay_names{"absolute_pos_embed", "pos_embed", "cls_token", "mask_token"};
+};
+
+/// One AdamW group: the ParamGroupSpec of param_groups.h plus its layer id and learning-rate scale.
+/// `name` is "layer_<id>_decay" or "layer_<id>_no_decay" (as the reference's group names).
+struct LayerDecayGroup : ParamGroupSpec {
+  int64_t layer_id = 0;
+  double lr_scale = 1.0;
+};
+
+/// Number of layer ids: Swin Σ(depths) + (#stages − 1) + 2 (29 for Swin-B), ViT depth + 2 (14 for ViT-B).
+int64_t num_layer_ids(const models::EncoderConfig& encoder);
+
+/// Layer id of an encoder parameter name relative to the encoder (`layers.2.blocks.5.attn.qkv.weight`), or of any
+/// other name (→ the last id).
+int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depths);
+int64_t vit_layer_id(const std::string& name, int64_t depth);
+/// Dispatches on the family; `name` is a full model name, the encoder prefix is stripped here.
+int64_t layer_id(const std::string& name, const models::EncoderConfig& encoder, const std::string& encoder_prefix);
+
+/// True when the layer-decay rule exempts `name` (full model name) from weight decay.
+bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
+                                          const LayerDecayOptions& options);
+
+/// Groups of the trainable parameters of `model` by (layer id, decay/no-decay), ordered by layer id, decay group
+/// first; only non-empty groups. lr_scale = layer_decay^(num_layer_ids − 1 − id).
+std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderConfig& encoder,
+                                                const LayerDecayOptions& options = {});
+
+/// An AdamW over the groups (official betas/eps), each group starting at lr · lr_scale.
+std::unique_ptr<torch::optim::AdamW> make_layer_decay_adamw(const std::vector<LayerDecayGroup>& groups, double lr,
+                                                            std::pair<double, double> betas = {0.9, 0.999},
+                                                            double eps = 1e-8);
+
+/// Sets group i's learning rate to lr · groups[i].lr_scale (the per-iteration update of the reference). The
+/// optimiser must have been built from exactly these groups (make_layer_decay_adamw).
+void set_layer_decay_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<LayerDecayGroup>& groups,
+                                   double lr);
+
+}  // namespace sgmim::engine

@@ -1,0 +1,64 @@
+// Transfer of a pre-trained image encoder into a fine-tuning encoder (sgmim-method.md §1.7, §4.3): from a SimMIM or
+// SG-MIM pre-training state dict keep exactly the `encoder.*` entries (the SG-MIM keys `depth_encoder.*`,
+// `fusion_blk_img.*`, `img_decoder.*`, `dep_decoder.*` are dropped, as are `encoder.mask_token` and the v1 artefact
+// `encoder.depth_patch_embed.*`), strip the prefix, and resize relative-position-bias tables whose window changed by
+// bicubic interpolation (Swin v1; as microsoft/Swin-Transformer `load_pretrained`). Swin v2's CPB MLP transfers as is
+// (its `pretrained_window_sizes` rescale the coordinates); derived buffers are rebuilt by the target.
+// MIM-Depth's own heuristic ("keep encoder.* if the 3rd sorted key starts with encoder") fails on SG-MIM files; this
+// loader selects the prefix explicitly.
+#pragma once
+
+#include "sgmim/models/encoder.h"
+
+#include <torch/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sgmim::io {
+
+struct EncoderTransferOptions {
+  /// The encoder's prefix in the pre-training file; "" takes every key (a bare encoder state dict).
+  std::string prefix = "encoder.";
+  /// Resize relative-position-bias tables whose size differs from the target's (Swin v1 windows, ViT grids).
+  bool interpolate_position_bias = true;
+  /// Throw sgmim::Error (and copy nothing) unless the report is clean(): an encoder tensor missing, a selected
+  /// tensor without a place in the encoder, or a shape that cannot be resized.
+  bool strict = true;
+};
+
+/// What a transfer did. Key names are relative to the encoder (`layers.0.blocks.0.attn.qkv.weight`) except
+/// `dropped`, which lists the file's own names.
+struct EncoderTransferReport {
+  size_t loaded = 0;                          ///< tensors copied (interpolated ones included)
+  std::vector<std::string> interpolated;      ///< "key: [rows, heads] -> [rows', heads]"
+  std::vector<std::string> dropped;           ///< file keys not transferred (other modules, mask_token, ...)
+  std::vector<std::string> missing;           ///< encoder tensors the file lacks (left as initialised)
+  std::vector<std::string> unexpected;        ///< selected file tensors the encoder has no place for
+  std::vector<std::string> shape_mismatch;    ///< "key: file [..] vs encoder [..]" that could not be resized
+  std::vector<std::string> ignored_derived;   ///< derived buffers in the file, rebuilt by the encoder instead
+  bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
+  /// A multi-line human-readable summary.
+  std::string summary() const;
+};
+
+/// Resizes a Swin relative-position-bias table [(2w−1)², heads] to [(2w'−1)², heads]: reshape to
+/// [1, heads, 2w−1, 2w−1], interpolate bicubic (align_corners=False) to 2w'−1, reshape back. `target_rows` must be a
+/// square. The identity (a copy) when the size is unchanged.
+torch::Tensor interpolate_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows);
+
+/// The BEiT/SimMIM ViT table [(2g−1)² + 3, heads] (3 cls rows last): the grid part resized as above, the cls rows
+/// kept.
+torch::Tensor interpolate_vit_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows);
+
+/// Copies the encoder weights of `checkpoint` (name → tensor, e.g. load_tensors of a pre-training `.pth`; a leading
+/// `module.` is stripped) into `encoder`.
+EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
+                                       const std::vector<std::pair<std::string, torch::Tensor>>& checkpoint,
+                                       const EncoderTransferOptions& options = {}, const std::string& source = "");
+/// The same from a `.pth` file (a plain dict of tensors, as io::save_tensors writes).
+EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder, const std::string& path,
+                                       const EncoderTransferOptions& options = {});
+
+}  // namespace sgmim::io

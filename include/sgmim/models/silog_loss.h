@@ -1,0 +1,24 @@
+// The scale-invariant log loss of depth fine-tuning (Eigen et al. 2014, as GLPDepth / MIM-Depth-Estimation
+// `utils/criterion.py` SiLogLoss; sgmim-method.md §4.2):
+//   d = ln(gt) − ln(pred) over the valid pixels (gt > 0) of the whole batch;  L = sqrt(mean(d²) − λ·mean(d)²), λ = 0.5
+// No ×10 factor. pred ≡ 2, gt ≡ 1 gives ln2·√0.5 = 0.490129; pred = [1,2,4,8], gt = 1 gives 1.068212.
+#pragma once
+
+#include <torch/types.h>
+
+namespace sgmim::models {
+
+struct SiLogLossOptions {
+  double lambda = 0.5;     ///< variance weight λ
+  double min_depth = 0.0;  ///< pixels with gt > min_depth are valid (the reference: gt > 0)
+};
+
+/// pred and gt hold the same number of elements per sample ([B,1,H,W] vs [B,H,W] both fine, as the reference
+/// squeezes pred). `valid` (bool, same numel) further restricts the pixels when defined. The mean runs over all valid
+/// pixels of the batch. With no valid pixel the loss is 0 (still attached to the graph). The radicand is clamped at
+/// 1e-12 so that a perfect prediction gives a zero (not NaN) gradient. Computed in fp32 (fp64 for double inputs)
+/// whatever the prediction's dtype, so it is safe under autocast.
+torch::Tensor silog_loss(const torch::Tensor& pred, const torch::Tensor& gt, const SiLogLossOptions& options = {},
+                         const torch::Tensor& valid = {});
+
+}  // namespace sgmim::models

@@ -1,0 +1,137 @@
+#include "sgmim/data/joint_transform.h"
+
+#include "sgmim/error.h"
+
+#include <algorithm>
+#include <cfenv>
+#include <cmath>
+#include <sstream>
+
+namespace sgmim::data {
+namespace {
+
+// Python's round(): half to even. std::nearbyint rounds in the current mode, which is to-nearest-even by default.
+int round_half_even(double x) {
+  if (std::fegetround() == FE_TONEAREST) return static_cast<int>(std::nearbyint(x));
+  const double f = std::floor(x), d = x - f;
+  if (d > 0.5 || (d == 0.5 && std::fmod(f, 2.0) != 0.0)) return static_cast<int>(f + 1.0);
+  return static_cast<int>(f);
+}
+
+// Uniform integer in [0, n] (torch.randint(0, n + 1)); the modulo bias is below n/2^64, irrelevant for image sizes.
+int uniform_int(std::mt19937_64& rng, int n) { return static_cast<int>(rng() % (static_cast<std::uint64_t>(n) + 1u)); }
+
+std::string pair_text(const std::array<double, 2>& a) {
+  std::ostringstream text;
+  text << "[" << a[0] << ", " << a[1] << "]";
+  return text.str();
+}
+
+}  // namespace
+
+double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+CropBox random_resized_crop_params(int height, int width, std::array<double, 2> scale, std::array<double, 2> ratio,
+                                   std::mt19937_64& rng) {
+  TORCH_CHECK(height > 0 && width > 0, "random_resized_crop_params: empty image ", height, "x", width);
+  const double area = static_cast<double>(height) * width;
+  const double log_r0 = std::log(ratio[0]), log_r1 = std::log(ratio[1]);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target_area = area * (scale[0] + (scale[1] - scale[0]) * uniform01(rng));
+    const double aspect = std::exp(log_r0 + (log_r1 - log_r0) * uniform01(rng));
+    const int w = round_half_even(std::sqrt(target_area * aspect));
+    const int h = round_half_even(std::sqrt(target_area / aspect));
+    if (0 < w && w <= width && 0 < h && h <= height) {
+      const int top = uniform_int(rng, height - h);
+      const int left = uniform_int(rng, width - w);
+      return {top, left, h, w};
+    }
+  }
+  // Fallback: centre crop, aspect clamped to the ratio range.
+  const double in_ratio = static_cast<double>(width) / height;
+  const double r_min = std::min(ratio[0], ratio[1]), r_max = std::max(ratio[0], ratio[1]);
+  int w = width, h = height;
+  if (in_ratio < r_min) {
+    h = round_half_even(w / r_min);
+  } else if (in_ratio > r_max) {
+    w = round_half_even(h * r_max);
+  }
+  return {(height - h) / 2, (width - w) / 2, h, w};
+}
+
+ChannelOrder parse_channel_order(const std::string& name) {
+  if (name == "rgb") return ChannelOrder::rgb;
+  if (name == "bgr") return ChannelOrder::bgr;
+  raise_invalid_value("data.channel_order", name, "rgb or bgr");
+}
+
+void JointTransformOptions::validate() const {
+  check_value(size > 0, "data.img_size", std::to_string(size), "a positive output size");
+  check_value(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1.0, "data.scale", pair_text(scale),
+              "0 < min <= max <= 1");
+  check_value(ratio[0] > 0 && ratio[0] <= ratio[1], "data.ratio", pair_text(ratio), "0 < min <= max");
+  check_value(hflip >= 0 && hflip <= 1, "data.hflip", std::to_string(hflip), "a probability in [0, 1]");
+  for (double s : std) check_value(s > 0, "data.std", std::to_string(s), "positive standard deviations");
+}
+
+JointTransform::JointTransform(JointTransformOptions options) : options_(options) {
+  options_.validate();
+  const auto& m = options_.mean;
+  const auto& s = options_.std;
+  // The statistics stay in RGB order even for bgr: the official code normalised BGR data with the RGB mean/std.
+  mean_ = torch::tensor({m[0], m[1], m[2]}, torch::kFloat).view({3, 1, 1});
+  std_ = torch::tensor({s[0], s[1], s[2]}, torch::kFloat).view({3, 1, 1});
+}
+
+JointTransformParams JointTransform::params(int height, int width, uint64_t seed) const {
+  std::mt19937_64 rng(seed);
+  JointTransformParams p;
+  p.box = random_resized_crop_params(height, width, options_.scale, options_.ratio, rng);
+  p.flip = uniform01(rng) < options_.hflip;  // torchvision: torch.rand(1) < p
+  return p;
+}
+
+KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& knowledge, uint64_t seed,
+                                           const std::string& image_path, const std::string& knowledge_path) const {
+  TORCH_CHECK(image.type() == CV_8UC3, "JointTransform: the image must be CV_8UC3 RGB");
+  TORCH_CHECK(knowledge.type() == CV_32FC1, "JointTransform: the knowledge map must be CV_32FC1");
+  if (image.size() != knowledge.size()) {
+    const auto size_text = [](const cv::Mat& m) { return std::to_string(m.cols) + "x" + std::to_string(m.rows); };
+    throw Error(image_path + " (" + size_text(image) + ") and its knowledge map " + knowledge_path + " (" +
+                    size_text(knowledge) + ") differ in size; the map must have the image's H×W",
+                image_path, "knowledge", knowledge_path);
+  }
+  const auto p = params(image.rows, image.cols, seed);
+  const auto& b = p.box;
+  const int64_t side = options_.size;
+
+  namespace F = torch::nn::functional;
+  const auto resize = F::InterpolateFuncOptions()
+                          .size(std::vector<int64_t>{side, side})
+                          .mode(torch::kBilinear)
+                          .align_corners(false)
+                          .antialias(true);
+
+  // Views of the crop inside the cv::Mat buffers (no copy until the conversion to float).
+  auto* image_origin = const_cast<uchar*>(image.ptr<uchar>(b.top)) + 3 * b.left;
+  auto crop = torch::from_blob(image_origin, {b.height, b.width, 3}, {static_cast<int64_t>(image.step[0]), 3, 1},
+                               torch::kUInt8);
+  auto img = crop.permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0);  // [1, 3, h, w], 0..255
+  img = F::interpolate(img, resize).squeeze(0);
+
+  auto* map_origin = const_cast<float*>(knowledge.ptr<float>(b.top)) + b.left;
+  auto map_crop = torch::from_blob(map_origin, {1, 1, b.height, b.width},
+                                   {0, 0, static_cast<int64_t>(knowledge.step[0] / sizeof(float)), 1}, torch::kFloat)
+                      .contiguous();
+  auto map = F::interpolate(map_crop, resize).squeeze(0);  // [1, S, S]
+
+  if (p.flip) {
+    img = img.flip({-1});
+    map = map.flip({-1});
+  }
+  if (options_.channel_order == ChannelOrder::bgr) img = img.flip({0});
+  img = (img / 255.0 - mean_) / std_;
+  return {img.contiguous(), map.contiguous()};
+}
+
+}  // namespace sgmim::data

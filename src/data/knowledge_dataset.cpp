@@ -1,0 +1,275 @@
+#include "sgmim/data/knowledge_dataset.h"
+
+#include "sgmim/error.h"
+#include "sgmim/log.h"
+#include "sgmim/synth/pseudo_depth.h"
+#include "sgmim/synth/writers.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace sgmim::data {
+namespace {
+
+// torchvision.datasets.folder.IMG_EXTENSIONS.
+constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
+
+bool has_image_extension(const std::string& filename) {
+  std::string lower = filename;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* ext : kImageExtensions) {
+    const std::string e(ext);
+    if (lower.size() >= e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0) return true;
+  }
+  return false;
+}
+
+bool is_folder(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);  // follows symlinks, like os.scandir(...).is_dir() and os.walk(followlinks)
+}
+
+// Every folder under `top` (itself included), sorted by path: the order of sorted(os.walk(top, followlinks=True)).
+std::vector<fs::path> folders_sorted(const fs::path& top) {
+  std::vector<fs::path> folders{top};
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(top, fs::directory_options::follow_directory_symlink, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    if (is_folder(it->path())) folders.push_back(it->path());
+  }
+  if (ec) throw Error(top.string() + ": cannot list the folder: " + ec.message(), top.string());
+  std::sort(folders.begin(), folders.end(),
+            [](const fs::path& a, const fs::path& b) { return a.generic_string() < b.generic_string(); });
+  return folders;
+}
+
+// The names of the non-folder entries of `dir`, sorted.
+std::vector<std::string> files_sorted(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (!is_folder(it->path())) names.push_back(it->path().filename().string());
+  if (ec) throw Error(dir.string() + ": cannot list the folder: " + ec.message(), dir.string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The kind recorded in the sidecar, or `any` when there is none.
+KnowledgeKind read_sidecar(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return KnowledgeKind::any;
+  const std::string file = path.string();
+  std::ifstream in(path);
+  if (!in) throw Error(file + ": cannot read the knowledge sidecar", file);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(file + ": malformed JSON: " + e.what(), file);
+  }
+  if (!json.is_object()) throw Error(file + ": expected a JSON object like {\"kind\": \"inverse_depth\"}", file);
+  if (!json.contains("kind"))
+    throw Error(file + ": missing key 'kind' (expected \"depth\" or \"inverse_depth\")", file, "kind");
+  const auto& kind = json["kind"];
+  if (!kind.is_string())
+    throw Error(file + ": kind = " + kind.dump() + ": expected \"depth\" or \"inverse_depth\"", file, "kind",
+                kind.dump());
+  const auto name = kind.get<std::string>();
+  if (name != "depth" && name != "inverse_depth")
+    throw Error(file + ": kind = " + name + ": expected depth or inverse_depth", file, "kind", name);
+  return parse_knowledge_kind(name, "kind", file);
+}
+
+void check_index(int64_t index, int64_t size) {
+  TORCH_CHECK(index >= 0 && index < size, "dataset index ", index, " out of range [0, ", size, ")");
+}
+
+}  // namespace
+
+KnowledgeLayout parse_knowledge_layout(const std::string& name) {
+  if (name == "multimae") return KnowledgeLayout::multimae;
+  if (name == "mirror") return KnowledgeLayout::mirror;
+  raise_invalid_value("data.layout", name, "multimae or mirror");
+}
+
+KnowledgeKind parse_knowledge_kind(const std::string& name, const std::string& key, const std::string& file) {
+  if (name == "any") return KnowledgeKind::any;
+  if (name == "depth") return KnowledgeKind::depth;
+  if (name == "inverse_depth") return KnowledgeKind::inverse_depth;
+  const std::string where = file.empty() ? "" : file + ": ";
+  throw Error(where + key + " = " + name + ": expected any, depth or inverse_depth", file, key, name);
+}
+
+std::string to_string(KnowledgeKind kind) {
+  switch (kind) {
+    case KnowledgeKind::depth: return "depth";
+    case KnowledgeKind::inverse_depth: return "inverse_depth";
+    case KnowledgeKind::any: break;
+  }
+  return "any";
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ImageFolderKnowledgeDataset
+// ---------------------------------------------------------------------------------------------------------------
+
+ImageFolderKnowledgeDataset::ImageFolderKnowledgeDataset(ImageFolderKnowledgeOptions options)
+    : options_(std::move(options)), transform_(options_.transform) {
+  const fs::path root(options_.root);
+  if (options_.root.empty()) throw Error("data.root is empty", {}, "data.root");
+  if (!is_folder(root)) throw Error(options_.root + ": the dataset root is not a folder", options_.root);
+
+  fs::path image_root = root, knowledge_root;
+  if (options_.layout == KnowledgeLayout::multimae) {
+    image_root = root / "rgb";
+    knowledge_root = options_.knowledge_root ? fs::path(*options_.knowledge_root) : root / "depth";
+    if (!is_folder(image_root))
+      throw Error(options_.root +
+                      ": no rgb/ folder; layout multimae expects <root>/rgb/<class>/<image> and "
+                      "<root>/depth/<class>/<stem>.png",
+                  options_.root);
+  } else {
+    if (!options_.knowledge_root || options_.knowledge_root->empty())
+      throw Error("data.knowledge_root must be set for layout mirror (the tree of <class>/<stem>.png maps)", {},
+                  "data.knowledge_root");
+    knowledge_root = *options_.knowledge_root;
+  }
+  if (!is_folder(knowledge_root))
+    throw Error(knowledge_root.string() + ": the knowledge-map root is not a folder", knowledge_root.string());
+  image_root_ = image_root.string();
+  knowledge_root_ = knowledge_root.string();
+
+  // Classes: sorted sub-folders (torchvision find_classes).
+  std::error_code ec;
+  for (fs::directory_iterator it(image_root, ec), end; !ec && it != end; it.increment(ec))
+    if (is_folder(it->path())) classes_.push_back(it->path().filename().string());
+  if (ec) throw Error(image_root_ + ": cannot list the folder: " + ec.message(), image_root_);
+  std::sort(classes_.begin(), classes_.end());
+  if (classes_.empty()) throw Error(image_root_ + ": no class folder (expected <root>/<class>/<image>)", image_root_);
+
+  // Files: per class, sorted(os.walk(class_dir)), sorted file names, allowed extensions (torchvision make_dataset).
+  for (std::size_t c = 0; c < classes_.size(); ++c) {
+    for (const auto& folder : folders_sorted(image_root / classes_[c])) {
+      const std::string relative = folder.lexically_relative(image_root).generic_string();
+      for (const auto& name : files_sorted(folder)) {
+        if (!has_image_extension(name)) continue;
+        images_.push_back((folder / name).string());
+        entries_.push_back({relative, fs::path(name).stem().string(), static_cast<int64_t>(c)});
+      }
+    }
+  }
+  if (images_.empty())
+    throw Error(image_root_ + ": no image files (.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp) in the class folders",
+                image_root_);
+
+  // The sidecar says which kind the maps hold. Depth and inverse depth order the pixels oppositely. The exact
+  // conversion (1/x) needs the unknown scale and shift that min-max normalised maps have lost, but the model
+  // standardises every map per image (truncated standardisation, sgmim-method.md §1.2), which removes any offset and
+  // scale: negating the map is then exactly the ordering flip, and the only conversion the data still supports.
+  stored_kind_ = read_sidecar(knowledge_root / "knowledge.json");
+  const auto wanted = options_.knowledge_kind;
+  negate_ = wanted != KnowledgeKind::any && stored_kind_ != KnowledgeKind::any && wanted != stored_kind_;
+  if (wanted != KnowledgeKind::any && stored_kind_ == KnowledgeKind::any)
+    log::warn(knowledge_root_ + ": no knowledge.json sidecar, so the maps cannot be checked to be " +
+              to_string(wanted) + "; they are used as stored");
+}
+
+const std::string& ImageFolderKnowledgeDataset::image_path(int64_t index) const {
+  check_index(index, size());
+  return images_[static_cast<std::size_t>(index)];
+}
+
+std::string ImageFolderKnowledgeDataset::knowledge_path(int64_t index) const {
+  check_index(index, size());
+  const auto& e = entries_[static_cast<std::size_t>(index)];
+  return (fs::path(knowledge_root_) / e.relative_dir / (e.stem + ".png")).string();
+}
+
+int64_t ImageFolderKnowledgeDataset::target(int64_t index) const {
+  check_index(index, size());
+  return entries_[static_cast<std::size_t>(index)].target;
+}
+
+KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
+  const std::string& image_file = image_path(index);
+  const std::string map_file = knowledge_path(index);
+  const cv::Mat image = read_rgb(image_file);
+  cv::Mat map = read_knowledge(map_file, {options_.allow_8bit});
+  if (negate_) map = -map;
+  return transform_(image, map, sample_seed, image_file, map_file);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SyntheticKnowledgeDataset
+// ---------------------------------------------------------------------------------------------------------------
+
+SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(int64_t count, int width, int height, uint64_t seed,
+                                                     JointTransformOptions transform, bool realistic)
+    : SyntheticKnowledgeDataset(SyntheticKnowledgeOptions{count, width, height, seed, realistic, transform}) {}
+
+SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(SyntheticKnowledgeOptions options)
+    : options_(std::move(options)), transform_(options_.transform) {
+  check_value(options_.count > 0, "data.synthetic", std::to_string(options_.count), "a positive sample count");
+  check_value(options_.width >= 16 && options_.height >= 16, "synthetic size",
+              std::to_string(options_.width) + "x" + std::to_string(options_.height), "both sides at least 16");
+
+  synth::WriteOptions write;
+  write.format = synth::DatasetFormat::imagefolder_knowledge;
+  write.seed = options_.seed;
+  write.size = {options_.width, options_.height};
+  write.realistic_knowledge = options_.realistic;
+
+  const auto count = static_cast<std::size_t>(options_.count);
+  images_.resize(count);
+  maps_.resize(count);
+  // Rendering is pure per sample (synth::make_sample), so threads take interleaved indices.
+  const std::size_t threads =
+      std::max<std::size_t>(1, std::min<std::size_t>({count, std::thread::hardware_concurrency(), 8}));
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      try {
+        for (std::size_t i = t; i < count; i += threads) {
+          const auto sample = synth::make_sample(write, synth::Split::train, static_cast<int>(i));
+          images_[i] = sample.view.rgb;  // RGB order already
+          maps_[i] = synth::decode_knowledge_map(synth::knowledge_map(sample, options_.realistic));
+        }
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& thread : pool) thread.join();
+  for (const auto& error : errors)
+    if (error) std::rethrow_exception(error);
+}
+
+const cv::Mat& SyntheticKnowledgeDataset::image(int64_t index) const {
+  check_index(index, size());
+  return images_[static_cast<std::size_t>(index)];
+}
+
+const cv::Mat& SyntheticKnowledgeDataset::knowledge(int64_t index) const {
+  check_index(index, size());
+  return maps_[static_cast<std::size_t>(index)];
+}
+
+KnowledgeSample SyntheticKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
+  return transform_(image(index), knowledge(index), sample_seed, describe(index), describe(index) + " (knowledge)");
+}
+
+std::string SyntheticKnowledgeDataset::describe(int64_t index) const { return "synthetic:" + std::to_string(index); }
+
+}  // namespace sgmim::data

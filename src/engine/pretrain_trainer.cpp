@@ -1,0 +1,489 @@
+#include "sgmim/engine/pretrain_trainer.h"
+
+#include "sgmim/compat.h"
+#include "sgmim/data/knowledge_dataset.h"
+#include "sgmim/data/knowledge_loader.h"
+#include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/checkpoint.h"
+#include "sgmim/engine/lr_schedule.h"
+#include "sgmim/engine/optimizer_state.h"
+#include "sgmim/engine/param_groups.h"
+#include "sgmim/engine/pretrainer_from_config.h"
+#include "sgmim/engine/reconstruction_grid.h"
+#include "sgmim/error.h"
+#include "sgmim/io/state_dict.h"
+#include "sgmim/log.h"
+#include "sgmim/models/pretrainer.h"
+#include "sgmim/report/jsonl_writer.h"
+#include "sgmim/report/progress.h"
+#include "sgmim/report/tensorboard_writer.h"
+#include "sgmim/runtime.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/utils/clip_grad.h>
+
+#include <chrono>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <optional>
+
+namespace sgmim::engine {
+namespace fs = std::filesystem;
+
+RunPaths::RunPaths(const std::string& output_dir)
+    : dir(output_dir),
+      config((fs::path(output_dir) / "config.yaml").string()),
+      metrics((fs::path(output_dir) / "metrics.jsonl").string()),
+      checkpoints((fs::path(output_dir) / "checkpoints").string()),
+      reconstructions((fs::path(output_dir) / "reconstructions").string()),
+      tensorboard((fs::path(output_dir) / "tensorboard").string()),
+      weights((fs::path(output_dir) / "model.pth").string()) {}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+torch::Device resolve_device(const std::string& name, int local_rank) {
+  const bool cuda = torch::cuda::is_available();
+  if (name == "cuda" && !cuda)
+    throw Error("runtime.device = cuda: no CUDA device is available (this build or machine is CPU-only)", "",
+                "runtime.device", name);
+  if (name == "cpu" || !cuda) return torch::Device(torch::kCPU);
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
+}
+
+// The sum of squared gradient norms, as clip_grad_norm_ computes it, without clipping.
+double grad_norm(const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat).norm(2));
+  if (norms.empty()) return 0.0;
+  return torch::stack(norms).norm(2).item<double>();
+}
+
+}  // namespace
+
+struct PretrainTrainer::State {
+  config::PretrainConfig cfg;
+  std::shared_ptr<const data::KnowledgeDataset> dataset;
+  std::shared_ptr<distributed::ProcessGroup> group;
+  TrainerHooks hooks;
+  RunPaths paths;
+  int rank = 0, world = 1;
+  torch::Device device{torch::kCPU};
+  bool bf16 = false;
+  models::Pretrainer model{nullptr};
+  NamedTensors named_params;
+  std::vector<torch::Tensor> params;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<data::KnowledgeLoader> loader;
+  std::unique_ptr<LrSchedule> schedule;
+  int64_t micro_batch = 0, accum = 1, steps_per_epoch = 0;
+  uint64_t loader_seed = 0;
+
+  // Progress of the run.
+  int64_t global_step = 0, bad_steps = 0, skipped = 0;
+  double elapsed_before = 0;  // training seconds of earlier runs (from the checkpoint)
+  Clock::time_point started = Clock::now(), last_save = Clock::now();
+  std::string last_checkpoint, resumed_from;
+
+  State(config::PretrainConfig c, std::shared_ptr<const data::KnowledgeDataset> d,
+        std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h)
+      : cfg(std::move(c)), dataset(std::move(d)), group(std::move(g)), hooks(std::move(h)),
+        paths(cfg.runtime.output_dir) {}
+
+  bool leader() const { return rank == 0; }
+  void barrier() {
+    if (group) group->barrier();
+  }
+  double elapsed() const { return elapsed_before + seconds_since(started); }
+};
+
+PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<const data::KnowledgeDataset> dataset,
+                                 std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks)
+    : s_(std::make_unique<State>(std::move(config), std::move(dataset), std::move(group), std::move(hooks))) {
+  auto& s = *s_;
+  s.cfg.validate();
+  if (!s.dataset) throw Error("PretrainTrainer: no dataset");
+  if (s.group) {
+    s.rank = s.group->rank();
+    s.world = s.group->world_size();
+  }
+  configure_threads(static_cast<int>(s.cfg.runtime.threads));
+  s.device = resolve_device(s.cfg.runtime.device, s.group ? s.group->local_rank() : 0);
+  s.bf16 = s.cfg.train.precision == "bf16" && s.device.is_cuda();
+  if (s.cfg.train.precision == "bf16" && !s.device.is_cuda())
+    log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
+
+  // The same initial weights on every rank (and broadcast below, for safety), then a per-rank random stream
+  // (drop path) as the official code seeds it: seed + rank.
+  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed));
+  s.model = models::Pretrainer(to_pretrainer_config(s.cfg));
+  s.model->to(s.device);
+  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.rank));
+  for (const auto& p : s.model->named_parameters())
+    if (p.value().requires_grad()) {
+      s.named_params.emplace_back(p.key(), p.value());
+      s.params.push_back(p.value());
+    }
+
+  const auto groups = weight_decay_groups(*s.model, s.model->no_weight_decay(), s.cfg.train.weight_decay,
+                                          s.cfg.train.decay_rpb_tables);
+  s.optimizer = make_adamw(groups, s.cfg.train.base_lr, {s.cfg.train.betas[0], s.cfg.train.betas[1]},
+                           s.cfg.train.eps);
+
+  s.micro_batch = config::per_process_batch(s.cfg, s.world);
+  s.accum = s.cfg.train.accumulation_steps;
+  s.loader_seed = static_cast<uint64_t>(s.cfg.runtime.seed);
+  data::LoaderOptions lo;
+  lo.batch_size = s.micro_batch;
+  lo.num_workers = s.cfg.data.num_workers;
+  lo.prefetch = s.cfg.data.prefetch;
+  lo.shuffle = true;
+  lo.drop_last = true;
+  lo.seed = s.loader_seed;
+  lo.world_size = s.world;
+  lo.rank = s.rank;
+  lo.on_bad_sample = data::parse_bad_sample_policy(s.cfg.data.on_bad_sample);
+  lo.pin_memory = s.device.is_cuda();
+  lo.sample_masks = [model = s.model](at::Generator g) { return model->sample_masks(1, std::move(g)); };
+  s.loader = std::make_unique<data::KnowledgeLoader>(s.dataset, lo);
+  s.steps_per_epoch = s.loader->batches_per_epoch() / s.accum;
+  if (s.steps_per_epoch <= 0)
+    throw Error("the dataset (" + std::to_string(s.dataset->size()) + " samples) gives no full step of " +
+                    std::to_string(s.micro_batch * s.accum * s.world) +
+                    " images (batch x accumulation x processes): lower the batch size or add data",
+                "", "data.batch_size", std::to_string(s.micro_batch));
+  s.schedule = std::make_unique<LrSchedule>(to_lr_schedule(s.cfg, s.steps_per_epoch, s.world));
+}
+
+PretrainTrainer::~PretrainTrainer() = default;
+
+TrainResult PretrainTrainer::run() {
+  auto& s = *s_;
+  const auto& cfg = s.cfg;
+  TrainResult result;
+  result.output_dir = s.paths.dir;
+
+  // ---- resume -------------------------------------------------------------------------------------------------
+  int64_t start_epoch = 0, start_step_in_epoch = 0;
+  std::optional<TrainingCheckpoint> ckpt;
+  if (cfg.runtime.resume == "auto") {
+    auto latest = load_latest_checkpoint(s.paths.checkpoints, [&](const std::string& path, const std::string& why) {
+      if (s.leader()) log::warn("resume: skipping " + path + ": " + why);
+    });
+    if (latest) {
+      s.resumed_from = latest->first;
+      ckpt = std::move(latest->second);
+    }
+  } else if (cfg.runtime.resume != "none") {
+    ckpt = load_checkpoint(cfg.runtime.resume);
+    s.resumed_from = cfg.runtime.resume;
+  }
+  if (ckpt) {
+    io::load_state_dict(*s.model, ckpt->model, /*strict=*/true, s.resumed_from);
+    load_adamw_state(*s.optimizer, s.named_params, ckpt->optimizer, s.resumed_from);
+    if (s.rank == 0)
+      restore_rng_state(ckpt->rng);
+    else  // only rank 0's generator is stored; the others continue from a stream fixed by (seed, rank, step)
+      torch::manual_seed(static_cast<uint64_t>(cfg.runtime.seed + s.rank) * 1000003ULL +
+                         static_cast<uint64_t>(ckpt->global_step));
+    s.global_step = ckpt->global_step;
+    s.bad_steps = ckpt->bad_steps;
+    s.elapsed_before = ckpt->elapsed_seconds;
+    if (ckpt->loader_seed != s.loader_seed)
+      log::warn("resume: the checkpoint's data seed " + std::to_string(ckpt->loader_seed) +
+                " differs from runtime.seed; the checkpoint's is used");
+    s.loader_seed = ckpt->loader_seed;
+    if (ckpt->epoch * s.steps_per_epoch + ckpt->next_batch / s.accum != s.global_step)
+      throw Error("checkpoint '" + s.resumed_from + "' was written with another number of steps per epoch "
+                  "(batch size, accumulation or process count changed); resume with the same settings",
+                  s.resumed_from);
+    start_epoch = ckpt->epoch;
+    start_step_in_epoch = ckpt->next_batch / s.accum;
+    result.resumed_from = s.resumed_from;
+    if (s.leader())
+      log::info("resumed from " + s.resumed_from + " at epoch " + std::to_string(start_epoch) + ", step " +
+                std::to_string(s.global_step));
+    ckpt.reset();
+  }
+  if (s.group) s.group->broadcast_parameters(s.params);
+
+  // ---- run directory (rank 0) ---------------------------------------------------------------------------------
+  std::optional<report::JsonlWriter> metrics;
+  std::optional<report::TensorBoardWriter> tensorboard;
+  if (s.leader()) {
+    std::error_code ec;
+    fs::create_directories(s.paths.checkpoints, ec);
+    if (ec) throw Error("cannot create the run directory '" + s.paths.checkpoints + "': " + ec.message(), s.paths.dir);
+    config::save_pretrain_config(cfg, s.paths.config);
+    metrics.emplace(s.paths.metrics, /*append=*/true);
+    if (cfg.runtime.tensorboard) tensorboard.emplace(s.paths.tensorboard);
+  }
+  s.barrier();
+
+  const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
+  const int64_t global_batch = s.micro_batch * s.accum * s.world;
+  report::ProgressOptions po;
+  po.total_iters = total_steps;
+  po.iters_per_epoch = s.steps_per_epoch;
+  po.items_per_iter = static_cast<double>(global_batch);
+  po.unit = "img";
+  report::ProgressMeter progress(po);
+  progress.reset(s.global_step, 0.0);
+  s.started = s.last_save = Clock::now();
+  if (s.leader())
+    log::info("training " + std::to_string(total_steps - s.global_step) + " of " + std::to_string(total_steps) +
+              " steps: " + std::to_string(cfg.train.epochs) + " epochs x " + std::to_string(s.steps_per_epoch) +
+              " steps of " + std::to_string(global_batch) + " images (" + std::to_string(s.world) + " process" +
+              (s.world > 1 ? "es" : "") + " x " + std::to_string(s.micro_batch) + " x " + std::to_string(s.accum) +
+              " accumulation), device " + s.device.str() + (s.bf16 ? ", bf16 autocast" : ", fp32") + ", output " +
+              s.paths.dir);
+
+  auto save = [&](int64_t epoch, int64_t step_in_epoch) {
+    s.barrier();
+    if (s.leader()) {
+      TrainingCheckpoint c;
+      c.model = io::state_dict(*s.model);
+      c.optimizer = adamw_state(*s.optimizer, s.named_params);
+      c.epoch = epoch;
+      c.next_batch = step_in_epoch * s.accum;
+      c.global_step = s.global_step;
+      c.bad_steps = s.bad_steps;
+      c.elapsed_seconds = s.elapsed();
+      c.loader_seed = s.loader_seed;
+      c.rng = capture_rng_state();
+      c.config_yaml = config::to_yaml(cfg);
+      const auto path = (fs::path(s.paths.checkpoints) / checkpoint_filename(s.global_step)).string();
+      save_checkpoint(c, path, s.hooks.checkpoint_write);
+      for (const auto& gone : prune_checkpoints(s.paths.checkpoints, cfg.runtime.keep_last))
+        log::info("removed old checkpoint " + gone);
+      s.last_checkpoint = path;
+      log::info("checkpoint " + path);
+    }
+    s.last_save = Clock::now();
+    s.barrier();
+  };
+
+  auto write_reconstructions = [&](int64_t epoch_done) {
+    if (!s.leader()) return;
+    torch::NoGradGuard no_grad;
+    const int64_t n = std::min<int64_t>(4, s.dataset->size());
+    std::vector<torch::Tensor> img, know, im, km;
+    for (int64_t i = 0; i < n; ++i) {
+      const auto seed = data::sample_seed(s.loader_seed, 0, i);
+      auto sample = s.dataset->get(i, seed);
+      auto [m, k] = s.model->sample_masks(1, at::detail::createCPUGenerator(data::mask_seed(seed)));
+      img.push_back(sample.image);
+      know.push_back(sample.knowledge);
+      im.push_back(m);
+      km.push_back(k);
+    }
+    s.model->eval();
+    auto out = s.model->forward(torch::stack(img).to(s.device), torch::stack(know).to(s.device),
+                                torch::cat(im).to(s.device), torch::cat(km).to(s.device));
+    s.model->train();
+    ReconstructionBatch r;
+    r.image = torch::stack(img);
+    r.image_mask = torch::cat(im);
+    r.image_pred = out.image_pred.to(torch::kCPU, torch::kFloat);
+    if (out.knowledge_pred.defined()) {
+      r.knowledge = out.knowledge_target.to(torch::kCPU, torch::kFloat);
+      r.knowledge_mask = torch::cat(km);
+      r.knowledge_pred = out.knowledge_pred.to(torch::kCPU, torch::kFloat);
+    }
+    ReconstructionStyle style;
+    style.bgr = cfg.data.channel_order == "bgr";
+    char name[64];
+    std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(epoch_done));
+    std::error_code ec;
+    fs::create_directories(s.paths.reconstructions, ec);
+    const auto path = (fs::path(s.paths.reconstructions) / name).string();
+    write_reconstruction_grid(r, path, style);
+    log::info("reconstructions " + path);
+  };
+
+  // Loss sums over the current logging window.
+  double window_loss = 0, window_img = 0, window_sk = 0;
+  int64_t window_steps = 0;
+  bool first_window = true;
+  const bool sgmim = cfg.model.method == "sgmim";
+
+  for (int64_t epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
+    const int64_t first = epoch == start_epoch ? start_step_in_epoch : 0;
+    s.loader->start_epoch(epoch, first * s.accum);
+    for (int64_t step = first; step < s.steps_per_epoch; ++step) {
+      const double lr = s.schedule->at(s.global_step);
+      set_learning_rate(*s.optimizer, lr);
+      compat::zero_grad(*s.model);
+      double loss = 0, loss_img = 0, loss_sk = 0;
+      for (int64_t a = 0; a < s.accum; ++a) {
+        auto batch = s.loader->next();
+        if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+        const bool nb = s.device.is_cuda();
+        auto image = batch->image.to(s.device, nb), knowledge = batch->knowledge.to(s.device, nb);
+        auto image_mask = batch->image_mask.to(s.device, nb), knowledge_mask = batch->knowledge_mask.to(s.device, nb);
+        models::PretrainOutput out;
+        {
+          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.bf16);
+          out = s.model->forward(image, knowledge, image_mask, knowledge_mask);
+        }
+        (out.loss / static_cast<double>(s.accum)).backward();
+        loss += out.loss.item<double>() / static_cast<double>(s.accum);
+        loss_img += out.loss_img.item<double>() / static_cast<double>(s.accum);
+        if (out.loss_sk.defined()) loss_sk += out.loss_sk.item<double>() / static_cast<double>(s.accum);
+      }
+      if (s.group) s.group->allreduce_gradients(s.params);
+      const double norm = cfg.train.clip_grad > 0 ? torch::nn::utils::clip_grad_norm_(s.params, cfg.train.clip_grad)
+                                                  : grad_norm(s.params);
+      bool finite = std::isfinite(loss) && std::isfinite(norm);
+      if (s.group) finite = s.group->all_ranks_agree(finite);
+      if (finite) {
+        s.optimizer->step();
+        s.bad_steps = 0;
+      } else {
+        ++s.bad_steps;
+        ++s.skipped;
+        compat::zero_grad(*s.model);
+        if (s.leader())
+          log::warn("step " + std::to_string(s.global_step + 1) + " skipped: non-finite " +
+                    (std::isfinite(loss) ? "gradient norm" : "loss") + " (" + std::to_string(s.bad_steps) +
+                    " in a row, limit runtime.max_bad_steps = " + std::to_string(cfg.runtime.max_bad_steps) + ")");
+        if (s.bad_steps >= std::max<int64_t>(cfg.runtime.max_bad_steps, 1))
+          throw Error("stopped after " + std::to_string(s.bad_steps) +
+                          " consecutive non-finite steps (runtime.max_bad_steps); the last good checkpoint is " +
+                          (s.last_checkpoint.empty() ? s.resumed_from.empty() ? std::string("(none)") : s.resumed_from
+                                                     : s.last_checkpoint) +
+                          " and was left untouched",
+                      "", "runtime.max_bad_steps", std::to_string(cfg.runtime.max_bad_steps));
+      }
+      ++s.global_step;
+      if (finite) {
+        window_loss += loss;
+        window_img += loss_img;
+        window_sk += loss_sk;
+        ++window_steps;
+      }
+
+      const bool last_step = step + 1 == s.steps_per_epoch && epoch + 1 == cfg.train.epochs;
+      if (s.global_step % cfg.runtime.log_every == 0 || last_step) {
+        auto sums = torch::tensor({window_loss, window_img, window_sk, static_cast<double>(window_steps)},
+                                  torch::kDouble);
+        if (s.group) s.group->allreduce_sum(sums);
+        const auto v = sums.accessor<double, 1>();
+        // A window of skipped steps only has no loss to show: NaN ("nan" on the line, null in the JSONL).
+        const double n = v[3] > 0 ? v[3] : std::numeric_limits<double>::quiet_NaN();
+        const double mean_loss = v[0] / n, mean_img = v[1] / n, mean_sk = v[2] / n;
+        if (v[3] > 0) {
+          if (first_window) result.first_loss = mean_loss;
+          first_window = false;
+          result.last_loss = mean_loss;
+        }
+        window_loss = window_img = window_sk = 0;
+        window_steps = 0;
+        progress.update(s.global_step, seconds_since(s.started));
+        if (s.leader()) {
+          std::vector<report::ProgressField> fields{{"loss", mean_loss}, {"img", mean_img}};
+          if (sgmim) fields.emplace_back("sk", mean_sk);
+          fields.emplace_back("lr", lr, 3);
+          fields.emplace_back("grad", norm, 3);
+          std::printf("%s\n", progress.line(fields).c_str());
+          std::fflush(stdout);
+          nlohmann::json rec = {{"step", s.global_step}, {"epoch", epoch + 1}, {"loss", mean_loss},
+                                {"loss_img", mean_img},  {"lr", lr},          {"grad_norm", norm},
+                                {"img_per_s", progress.items_per_second()},   {"elapsed_s", s.elapsed()}};
+          if (sgmim) rec["loss_sk"] = mean_sk;
+          if (s.skipped) rec["skipped_steps"] = s.skipped;
+          metrics->write(rec);
+          if (tensorboard) {
+            tensorboard->add_scalar("train/loss", mean_loss, s.global_step);
+            tensorboard->add_scalar("train/loss_img", mean_img, s.global_step);
+            if (sgmim) tensorboard->add_scalar("train/loss_sk", mean_sk, s.global_step);
+            tensorboard->add_scalar("train/lr", lr, s.global_step);
+            tensorboard->add_scalar("train/grad_norm", norm, s.global_step);
+            tensorboard->add_scalar("train/img_per_s", progress.items_per_second(), s.global_step);
+          }
+        }
+      }
+
+      // Mid-epoch checkpoints: every N steps, and every M minutes as rank 0's clock says (all ranks follow).
+      bool periodic = cfg.runtime.checkpoint_every_steps > 0 && s.global_step % cfg.runtime.checkpoint_every_steps == 0;
+      if (cfg.runtime.checkpoint_every_minutes > 0) {
+        auto due = torch::tensor(
+            {s.leader() && seconds_since(s.last_save) >= 60.0 * cfg.runtime.checkpoint_every_minutes ? 1.0 : 0.0},
+            torch::kDouble);
+        if (s.group) s.group->allreduce_sum(due);
+        periodic = periodic || due.item<double>() > 0;
+      }
+      // No checkpoint during a run of non-finite steps: the last good one must stay the newest.
+      if (periodic && s.bad_steps == 0 && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
+      if (s.hooks.after_step) s.hooks.after_step(s.global_step);
+    }
+    const int64_t done = epoch + 1;
+    if (cfg.runtime.recon_every_epochs > 0 && (done % cfg.runtime.recon_every_epochs == 0 || done == cfg.train.epochs))
+      write_reconstructions(done);
+    if (s.bad_steps == 0 &&
+        ((cfg.runtime.checkpoint_every_epochs > 0 && done % cfg.runtime.checkpoint_every_epochs == 0) ||
+         done == cfg.train.epochs ||
+         (cfg.runtime.checkpoint_every_steps > 0 && s.global_step % cfg.runtime.checkpoint_every_steps == 0)))
+      save(done, 0);
+  }
+
+  // Data parallelism keeps one model: check that every rank still holds the same weights (a cheap per-tensor sum).
+  if (s.group && s.world > 1) {
+    std::vector<torch::Tensor> sums;
+    for (const auto& p : s.params) sums.push_back(p.detach().to(torch::kDouble).sum().cpu());
+    auto local = torch::stack(sums);
+    auto total = local.clone();
+    s.group->allreduce_sum(total);
+    const double diff = (total - local * s.world).abs().max().item<double>();
+    const double scale = local.abs().max().item<double>() * s.world + 1.0;
+    if (!(diff <= 1e-12 * scale))
+      throw Error("data-parallel ranks hold different weights after step " + std::to_string(s.global_step) +
+                  " (largest difference of a per-tensor sum: " + std::to_string(diff) + ")");
+    if (s.leader()) log::info("all " + std::to_string(s.world) + " ranks hold identical weights");
+  }
+  if (s.leader() && s.global_step == total_steps) {
+    io::save_state_dict(*s.model, s.paths.weights);
+    log::info("weights " + s.paths.weights + " (torch.load reads it; the encoder is under 'encoder.')");
+  }
+  s.barrier();
+  result.global_step = s.global_step;
+  result.skipped_steps = s.skipped;
+  result.bad_samples = s.loader->bad_samples();
+  result.checkpoint = s.last_checkpoint;
+  return result;
+}
+
+std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config::PretrainConfig& cfg) {
+  data::JointTransformOptions t;
+  t.size = cfg.data.img_size;
+  t.scale = cfg.data.scale;
+  t.ratio = cfg.data.ratio;
+  t.hflip = cfg.data.hflip;
+  t.channel_order = data::parse_channel_order(cfg.data.channel_order);
+  if (cfg.data.synthetic > 0) {
+    data::SyntheticKnowledgeOptions o;
+    o.count = cfg.data.synthetic;
+    o.seed = static_cast<uint64_t>(cfg.runtime.seed);
+    o.transform = t;
+    return std::make_shared<data::SyntheticKnowledgeDataset>(o);
+  }
+  data::ImageFolderKnowledgeOptions o;
+  o.root = cfg.data.root;
+  o.layout = data::parse_knowledge_layout(cfg.data.layout);
+  if (cfg.data.knowledge_root) o.knowledge_root = *cfg.data.knowledge_root;
+  o.allow_8bit = cfg.data.knowledge_8bit_ok;
+  o.knowledge_kind = data::parse_knowledge_kind(cfg.data.knowledge_kind);
+  o.transform = t;
+  return std::make_shared<data::ImageFolderKnowledgeDataset>(o);
+}
+
+}  // namespace sgmim::engine

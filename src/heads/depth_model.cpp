@@ -1,0 +1,137 @@
+#include "sgmim/heads/depth_model.h"
+
+#include "sgmim/error.h"
+#include "sgmim/models/vit.h"
+
+namespace sgmim::heads {
+
+DepthHeadKind parse_depth_head(const std::string& name) {
+  if (name == "glp") return DepthHeadKind::GLP;
+  if (name == "dpt") return DepthHeadKind::DPT;
+  raise_invalid_value("model.head.type", name, "one of glp, dpt");
+}
+
+std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::GLP ? "glp" : "dpt"; }
+
+DepthBenchmark parse_depth_benchmark(const std::string& name) {
+  if (name == "kitti") return DepthBenchmark::KITTI;
+  if (name == "nyu") return DepthBenchmark::NYU;
+  raise_invalid_value("data.benchmark", name, "one of kitti, nyu");
+}
+
+std::string to_string(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::KITTI ? "kitti" : "nyu"; }
+
+double benchmark_max_depth(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::KITTI ? 80.0 : 10.0; }
+
+models::EncoderConfig finetune_encoder_config(const std::string& variant, DepthBenchmark benchmark,
+                                              double drop_path_rate) {
+  const auto pretrain = models::encoder_config(variant);
+  auto c = pretrain;
+  c.img_size = benchmark == DepthBenchmark::KITTI ? 352 : 480;
+  c.drop_path_rate = drop_path_rate;
+  c.with_mask_token = false;
+  if (c.family != models::EncoderFamily::ViT) {
+    const int64_t w = benchmark == DepthBenchmark::KITTI ? 22 : 30;
+    const auto stages = c.depths.size();
+    c.window_sizes.assign(stages, w);
+    c.window_sizes.back() = w / 2;  // [22,22,22,11] / [30,30,30,15]
+    c.use_shift.assign(stages, false);
+    for (size_t s = 0; s < stages && s < 2; ++s) c.use_shift[s] = true;  // T T F F
+    c.pretrained_window_sizes.assign(stages, 0);
+    if (c.family == models::EncoderFamily::SwinV2)
+      for (size_t s = 0; s < stages; ++s) c.pretrained_window_sizes[s] = pretrain.effective_window(s);
+  }
+  return c;
+}
+
+GlpHeadOptions DepthModelConfig::default_glp_options() {
+  GlpHeadOptions o;
+  o.in_channels = 0;      // derived
+  o.out_channels = 0;     // derived
+  o.upsample_steps = -1;  // derived
+  return o;
+}
+
+DptHeadOptions DepthModelConfig::default_dpt_options() {
+  DptHeadOptions o;
+  o.vit_features = 0;  // derived
+  return o;
+}
+
+GlpHeadOptions DepthModelConfig::resolved_glp() const {
+  auto o = glp;
+  if (o.in_channels == 0) o.in_channels = encoder.num_features();
+  if (o.out_channels == 0) o.out_channels = encoder.embed_dim;
+  if (o.upsample_steps < 0) {
+    int64_t log2_stride = 0;
+    while ((int64_t(1) << log2_stride) < encoder.total_stride()) ++log2_stride;
+    o.upsample_steps = log2_stride - static_cast<int64_t>(o.num_filters.size());
+  }
+  o.max_depth = max_depth;
+  return o;
+}
+
+DptHeadOptions DepthModelConfig::resolved_dpt() const {
+  auto o = dpt;
+  if (o.vit_features == 0) o.vit_features = encoder.embed_dim;
+  o.max_depth = max_depth;
+  return o;
+}
+
+void DepthModelConfig::validate() const {
+  encoder.validate();
+  check_value(max_depth > 0, "model.head.max_depth", std::to_string(max_depth), "must be positive");
+  if (head == DepthHeadKind::GLP) {
+    const auto o = resolved_glp();
+    o.validate();
+    check_value(o.total_upsampling() == encoder.total_stride(), "model.head.upsample_steps",
+                std::to_string(o.upsample_steps),
+                "the head must up-sample by the encoder stride " + std::to_string(encoder.total_stride()) +
+                    " (deconvs + bilinear steps); it up-samples by " + std::to_string(o.total_upsampling()));
+    return;
+  }
+  check_value(encoder.family == models::EncoderFamily::ViT, "model.head.type", "dpt",
+              "the DPT head needs a ViT encoder (encoder '" + encoder.name + "' is a Swin)");
+  check_value(encoder.patch_size == 16, "model.encoder.patch_size", std::to_string(encoder.patch_size),
+              "the DPT head's reassembly assumes patch 16");
+  check_value((encoder.img_size / encoder.patch_size) % 2 == 0, "model.encoder.img_size",
+              std::to_string(encoder.img_size), "must be a multiple of 32 for the DPT head");
+  const auto o = resolved_dpt();
+  o.validate(encoder.depths[0]);
+  check_value(o.vit_features == encoder.embed_dim, "model.head.vit_features", std::to_string(o.vit_features),
+              "must equal the encoder width " + std::to_string(encoder.embed_dim));
+}
+
+DepthModelImpl::DepthModelImpl(DepthModelConfig cfg) : config_(std::move(cfg)) {
+  // Fine-tuning never masks: a mask token would be a parameter without gradient.
+  config_.encoder.with_mask_token = false;
+  config_.validate();
+  encoder = register_module("encoder", models::build_encoder(config_.encoder));
+  if (config_.head == DepthHeadKind::GLP) {
+    glp_head = GlpDepthHead(config_.resolved_glp());
+    register_module("decoder", glp_head->decoder);
+    register_module("last_layer_depth", glp_head->last_layer_depth);
+  } else {
+    dpt_head = DptHead(config_.resolved_dpt());
+    register_module("pretrained", dpt_head->pretrained);
+    register_module("scratch", dpt_head->scratch);
+    // DPT taps block outputs before the ViT's final LayerNorm, which is then off the forward path. Freeze it so that
+    // every trainable parameter receives a gradient (DDP reducers and gradient checks expect that).
+    auto vit = std::dynamic_pointer_cast<models::VisionTransformerImpl>(encoder);
+    for (auto& p : vit->norm->parameters()) p.set_requires_grad(false);
+  }
+}
+
+torch::Tensor DepthModelImpl::forward(const torch::Tensor& image) {
+  if (glp_head) return glp_head->forward(encoder->forward(image));
+  auto vit = std::dynamic_pointer_cast<models::VisionTransformerImpl>(encoder);
+  const auto grid = config_.encoder.img_size / config_.encoder.patch_size;
+  return dpt_head->forward(vit->forward_intermediates(image, dpt_head->options.hooks), grid, grid);
+}
+
+int64_t DepthModelImpl::head_parameter_count() const {
+  if (glp_head) return models::count_parameters(*glp_head);
+  return models::count_parameters(*dpt_head);
+}
+
+}  // namespace sgmim::heads

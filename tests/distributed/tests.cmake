@@ -1,0 +1,15 @@
+# Distributed tests (included by tests/CMakeLists.txt; paths relative to tests/). The multi-process cases start
+# distributed_worker through the launcher; each worker leaves its results in a temporary directory.
+add_executable(distributed_worker distributed/worker_main.cpp)
+target_link_libraries(distributed_worker PRIVATE sgmim)
+if(SGMIM_USE_PCH)
+  target_precompile_headers(distributed_worker REUSE_FROM sgmim)
+endif()
+
+sgmim_test(distributed_test
+  distributed/dist_env_test.cpp
+  distributed/process_group_test.cpp
+  distributed/local_launcher_test.cpp
+)
+add_dependencies(distributed_test distributed_worker)
+target_compile_definitions(distributed_test PRIVATE SGMIM_DIST_WORKER="$<TARGET_FILE:distributed_worker>")

@@ -1,0 +1,170 @@
+// sgmim-pretrain end to end, as a user runs it: the demo trains and its loss falls; config errors; kill -9 and
+// resume is bit-exact; a kill during a checkpoint write keeps the previous one; 2 processes equal 1 process;
+// bad samples under both policies; a dead rank ends the run with an error instead of a hang.
+#include "sgmim/engine/checkpoint.h"
+#include "sgmim/io/state_dict.h"
+
+#include "e2e/run_app.h"
+#include "engine/scratch_dir.h"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+namespace sgmim {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::run_app;
+using test_support::ScratchDir;
+
+// 32 synthetic scenes, batch 4: 8 steps per epoch, 2 epochs.
+std::string pretrain(const std::string& output_dir, const std::string& extra_sets = {}) {
+  return std::string(SGMIM_PRETRAIN_BIN) +
+         " --set data.synthetic=32 data.batch_size=4 train.base_batch_size=4 data.num_workers=1 train.epochs=2"
+         " train.warmup_epochs=0"
+         " runtime.threads=1 runtime.log_every=4 runtime.recon_every_epochs=0 runtime.resume=auto " +
+         extra_sets + " --output-dir " + output_dir;
+}
+
+double max_weight_difference(const std::string& a, const std::string& b) {
+  const auto ta = io::load_tensors(a), tb = io::load_tensors(b);
+  EXPECT_EQ(ta.size(), tb.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
+    EXPECT_EQ(ta[i].first, tb[i].first);
+    worst = std::max(worst, (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max()
+                                .item<double>());
+  }
+  return worst;
+}
+
+TEST(PretrainApp, DemoRunTrainsAndSaysWhereItsFilesAre) {
+  ScratchDir dir;
+  const auto r = run_app(pretrain(dir / "run", "train.epochs=3 runtime.recon_every_epochs=3"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("done: 24 steps"), std::string::npos) << r.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("loss ([0-9.]+) -> ([0-9.]+)"))) << r.output;
+  EXPECT_LT(std::stod(m[2]), std::stod(m[1]));
+  EXPECT_NE(r.output.find("eta"), std::string::npos);
+  EXPECT_NE(r.output.find("img/s"), std::string::npos);
+  EXPECT_TRUE(fs::exists(dir / "run/model.pth"));
+  EXPECT_TRUE(fs::exists(dir / "run/reconstructions/epoch_0003.png"));
+  EXPECT_TRUE(fs::exists(dir / ("run/checkpoints/" + engine::checkpoint_filename(24))));
+  EXPECT_NE(r.output.find(dir / "run/reconstructions"), std::string::npos);
+}
+
+TEST(PretrainApp, PrintConfigAndConfigErrors) {
+  const auto printed = run_app(std::string(SGMIM_PRETRAIN_BIN) + " --print-config --set train.epochs=7");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  EXPECT_NE(printed.output.find("  epochs: 7\n"), std::string::npos) << printed.output;
+  const auto typo = run_app(std::string(SGMIM_PRETRAIN_BIN) + " --print-config --set train.epohcs=7");
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.output.find("train.epochs"), std::string::npos) << typo.output;
+  const auto range = run_app(std::string(SGMIM_PRETRAIN_BIN) + " --print-config --set model.mask_ratio=1.5");
+  EXPECT_EQ(range.exit_code, 1);
+  EXPECT_NE(range.output.find("model.mask_ratio"), std::string::npos) << range.output;
+  const auto missing = run_app(std::string(SGMIM_PRETRAIN_BIN) + " --config /nonexistent/x.yaml");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("/nonexistent/x.yaml"), std::string::npos) << missing.output;
+}
+
+TEST(PretrainApp, KillAndResumeIsBitExact) {
+  ScratchDir dir;
+  const std::string sets = "model.encoder.drop_path_rate=0.1 runtime.checkpoint_every_steps=5";
+  ASSERT_EQ(run_app(pretrain(dir / "straight", sets)).exit_code, 0);
+  const auto killed = run_app(pretrain(dir / "killed", sets), "SGMIM_DEBUG_KILL_AT_STEP=7 ");
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.output;
+  EXPECT_FALSE(fs::exists(dir / "killed/model.pth"));
+  const auto resumed = run_app(pretrain(dir / "killed", sets));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resumed from"), std::string::npos) << resumed.output;
+  EXPECT_NE(resumed.output.find(engine::checkpoint_filename(5)), std::string::npos) << resumed.output;
+  EXPECT_EQ(max_weight_difference(dir / "straight/model.pth", dir / "killed/model.pth"), 0.0);
+}
+
+TEST(PretrainApp, KillDuringSaveLeavesThePreviousCheckpointLoadable) {
+  ScratchDir dir;
+  const std::string sets = "runtime.checkpoint_every_steps=4";
+  const auto killed = run_app(pretrain(dir / "run", sets), "SGMIM_DEBUG_KILL_DURING_SAVE=2 ");
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.output;
+  const auto ckpts = dir / "run/checkpoints";
+  EXPECT_EQ(engine::load_checkpoint(ckpts + "/" + engine::checkpoint_filename(4)).global_step, 4);
+  EXPECT_FALSE(fs::exists(ckpts + "/" + engine::checkpoint_filename(8)));
+  bool leftover = false;
+  for (const auto& e : fs::directory_iterator(ckpts)) leftover |= io::is_atomic_write_leftover(e.path().string());
+  EXPECT_TRUE(leftover) << "the kill should have hit the temporary file";
+  const auto resumed = run_app(pretrain(dir / "run", sets));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find(engine::checkpoint_filename(4)), std::string::npos) << resumed.output;
+  for (const auto& e : fs::directory_iterator(ckpts)) EXPECT_FALSE(io::is_atomic_write_leftover(e.path().string()));
+}
+
+TEST(PretrainApp, TwoProcessesEqualOneProcessWithTheSameGlobalBatch) {
+  ScratchDir dir;
+  // AdamW's first steps map a gradient g to about lr·g/(|g| + eps): float-rounding noise in near-zero gradients
+  // (summation order differs between 1 and 2 processes) moves a weight by up to ~1e-3·lr, so the lr is 1e-4 here
+  // (base_lr 5e-5 per 4 images, 8 images per step).
+  const std::string sets = "train.total_batch_size=8 train.base_lr=5e-5 dist.timeout_s=60";
+  const auto one = run_app(pretrain(dir / "one", sets));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = run_app(pretrain(dir / "two", sets) + " --nproc-per-node 2");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("all 2 ranks hold identical weights"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("done: 8 steps"), std::string::npos) << two.output;
+  EXPECT_LE(max_weight_difference(dir / "one/model.pth", dir / "two/model.pth"), 1e-6);
+}
+
+TEST(PretrainApp, DeadRankEndsTheRunWithAnError) {
+  ScratchDir dir;
+  const auto r = run_app(pretrain(dir / "run", "dist.timeout_s=20") + " --nproc-per-node 2",
+                         "SGMIM_DEBUG_KILL_AT_STEP=3 SGMIM_DEBUG_KILL_RANK=1 ");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank 1"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "run/model.pth"));
+}
+
+// An on-disk MultiMAE-layout set from sgmim-synth, with one truncated image, one missing map and one map whose
+// size differs from its image.
+std::vector<std::string> make_damaged_dataset(const std::string& root) {
+  const auto made = run_app(std::string(SGMIM_SYNTH_BIN) + " --out " + root +
+                            " --format imagefolder-knowledge --count 24 --size 96x80");
+  EXPECT_EQ(made.exit_code, 0) << made.output;
+  std::vector<fs::path> images;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(root) / "rgb"))
+    if (e.is_regular_file()) images.push_back(e.path());
+  std::sort(images.begin(), images.end());
+  EXPECT_GE(images.size(), 24u);
+  auto map_of = [&](const fs::path& image) {
+    return fs::path(root) / "depth" / image.parent_path().filename() / (image.stem().string() + ".png");
+  };
+  fs::resize_file(images[1], fs::file_size(images[1]) / 2);  // truncated JPEG
+  fs::remove(map_of(images[5]));                                // missing map
+  cv::imwrite(map_of(images[9]).string(), cv::Mat(40, 48, CV_16UC1, cv::Scalar(1000)));  // wrong size
+  return {images[1].string(), map_of(images[5]).string(), map_of(images[9]).string()};
+}
+
+TEST(PretrainApp, BadSamplesStopTheRunOrAreSkipped) {
+  ScratchDir dir;
+  const auto bad = make_damaged_dataset(dir / "data");
+  const std::string real = " data.synthetic=0 data.root=" + (dir / "data") + " data.layout=multimae";
+  const auto stopped = run_app(pretrain(dir / "run_error", real + " data.on_bad_sample=error"));
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.output;
+  bool named = false;
+  for (const auto& path : bad) named |= stopped.output.find(path) != std::string::npos;
+  EXPECT_TRUE(named) << stopped.output;
+
+  const auto skipped = run_app(pretrain(dir / "run_skip", real + " data.on_bad_sample=skip"));
+  ASSERT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_NE(skipped.output.find("bad samples skipped"), std::string::npos) << skipped.output;
+  for (const auto& path : bad) EXPECT_NE(skipped.output.find(path), std::string::npos) << path;
+}
+
+}  // namespace
+}  // namespace sgmim

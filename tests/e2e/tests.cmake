@@ -1,0 +1,7 @@
+# End-to-end runs of the apps (tests/e2e): they need the binaries built first.
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
+  sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp)
+  add_dependencies(pretrain_e2e_test sgmim-pretrain sgmim-synth)
+  target_compile_definitions(pretrain_e2e_test PRIVATE SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
+                                                       SGMIM_SYNTH_BIN="$<TARGET_FILE:sgmim-synth>")
+endif()
