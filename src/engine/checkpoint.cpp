@@ -21,7 +21,7 @@ namespace sgmim::engine {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kFormat = "sgmim.pretrain.checkpoint.v1";
+constexpr const char* kFormat = "sgmim.checkpoint.v1";
 
 // FNV-1a over every tensor's name and bytes: detects a flipped byte that the zip container would not.
 uint64_t fingerprint(uint64_t hash, const std::string& name, const torch::Tensor& t) {
@@ -155,7 +155,7 @@ TrainingCheckpoint load_checkpoint(const std::string& path) {
   if (!value.isGenericDict()) corrupt(path, "not a dict");
   const auto dict = value.toGenericDict();
   const auto& format = entry(dict, "format", path);
-  if (!format.isString() || format.toStringRef() != kFormat) corrupt(path, "not an sgmim pre-training checkpoint");
+  if (!format.isString() || format.toStringRef() != kFormat) corrupt(path, "not an sgmim training checkpoint");
   auto integer = [&](const char* key) {
     const auto& v = entry(dict, key, path);
     if (!v.isInt()) corrupt(path, std::string("'") + key + "' is not an integer");
