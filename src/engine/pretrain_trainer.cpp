@@ -6,21 +6,18 @@
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/checkpoint.h"
 #include "sgmim/engine/lr_schedule.h"
-#include "sgmim/engine/optimizer_state.h"
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/engine/pretrainer_from_config.h"
 #include "sgmim/engine/reconstruction_grid.h"
+#include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
 #include "sgmim/models/pretrainer.h"
-#include "sgmim/report/jsonl_writer.h"
 #include "sgmim/report/progress.h"
-#include "sgmim/report/tensorboard_writer.h"
 #include "sgmim/runtime.h"
 
 #include <nlohmann/json.hpp>
-#include <torch/nn/utils/clip_grad.h>
 
 #include <chrono>
 #include <algorithm>
@@ -28,19 +25,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
-
-RunPaths::RunPaths(const std::string& output_dir)
-    : dir(output_dir),
-      config((fs::path(output_dir) / "config.yaml").string()),
-      metrics((fs::path(output_dir) / "metrics.jsonl").string()),
-      checkpoints((fs::path(output_dir) / "checkpoints").string()),
-      reconstructions((fs::path(output_dir) / "reconstructions").string()),
-      tensorboard((fs::path(output_dir) / "tensorboard").string()),
-      weights((fs::path(output_dir) / "model.pth").string()) {}
 
 namespace {
 
@@ -48,24 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-torch::Device resolve_device(const std::string& name, int local_rank) {
-  const bool cuda = torch::cuda::is_available();
-  if (name == "cuda" && !cuda)
-    throw Error("runtime.device = cuda: no CUDA device is available (this build or machine is CPU-only)", "",
-                "runtime.device", name);
-  if (name == "cpu" || !cuda) return torch::Device(torch::kCPU);
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
-}
-
-// The sum of squared gradient norms, as clip_grad_norm_ computes it, without clipping.
-double grad_norm(const std::vector<torch::Tensor>& params) {
-  std::vector<torch::Tensor> norms;
-  for (const auto& p : params)
-    if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat).norm(2));
-  if (norms.empty()) return 0.0;
-  return torch::stack(norms).norm(2).item<double>();
 }
 
 }  // namespace
@@ -128,11 +99,8 @@ PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<
   s.model = models::Pretrainer(to_pretrainer_config(s.cfg));
   s.model->to(s.device);
   torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.rank));
-  for (const auto& p : s.model->named_parameters())
-    if (p.value().requires_grad()) {
-      s.named_params.emplace_back(p.key(), p.value());
-      s.params.push_back(p.value());
-    }
+  s.named_params = trainable_parameters(*s.model);
+  for (const auto& [name, p] : s.named_params) s.params.push_back(p);
 
   const auto groups = weight_decay_groups(*s.model, s.model->no_weight_decay(), s.cfg.train.weight_decay,
                                           s.cfg.train.decay_rpb_tables);
@@ -175,26 +143,12 @@ TrainResult PretrainTrainer::run() {
   // ---- resume -------------------------------------------------------------------------------------------------
   int64_t start_epoch = 0, start_step_in_epoch = 0;
   std::optional<TrainingCheckpoint> ckpt;
-  if (cfg.runtime.resume == "auto") {
-    auto latest = load_latest_checkpoint(s.paths.checkpoints, [&](const std::string& path, const std::string& why) {
-      if (s.leader()) log::warn("resume: skipping " + path + ": " + why);
-    });
-    if (latest) {
-      s.resumed_from = latest->first;
-      ckpt = std::move(latest->second);
-    }
-  } else if (cfg.runtime.resume != "none") {
-    ckpt = load_checkpoint(cfg.runtime.resume);
-    s.resumed_from = cfg.runtime.resume;
+  if (auto found = find_resume_checkpoint(cfg.runtime.resume, s.paths.checkpoints, s.leader())) {
+    s.resumed_from = found->first;
+    ckpt = std::move(found->second);
   }
   if (ckpt) {
-    io::load_state_dict(*s.model, ckpt->model, /*strict=*/true, s.resumed_from);
-    load_adamw_state(*s.optimizer, s.named_params, ckpt->optimizer, s.resumed_from);
-    if (s.rank == 0)
-      restore_rng_state(ckpt->rng);
-    else  // only rank 0's generator is stored; the others continue from a stream fixed by (seed, rank, step)
-      torch::manual_seed(static_cast<uint64_t>(cfg.runtime.seed + s.rank) * 1000003ULL +
-                         static_cast<uint64_t>(ckpt->global_step));
+    restore_training_state(*s.model, *s.optimizer, s.named_params, *ckpt, s.resumed_from, s.rank, cfg.runtime.seed);
     s.global_step = ckpt->global_step;
     s.bad_steps = ckpt->bad_steps;
     s.elapsed_before = ckpt->elapsed_seconds;
@@ -217,16 +171,13 @@ TrainResult PretrainTrainer::run() {
   if (s.group) s.group->broadcast_parameters(s.params);
 
   // ---- run directory (rank 0) ---------------------------------------------------------------------------------
-  std::optional<report::JsonlWriter> metrics;
-  std::optional<report::TensorBoardWriter> tensorboard;
   if (s.leader()) {
     std::error_code ec;
     fs::create_directories(s.paths.checkpoints, ec);
     if (ec) throw Error("cannot create the run directory '" + s.paths.checkpoints + "': " + ec.message(), s.paths.dir);
     config::save_pretrain_config(cfg, s.paths.config);
-    metrics.emplace(s.paths.metrics, /*append=*/true);
-    if (cfg.runtime.tensorboard) tensorboard.emplace(s.paths.tensorboard);
   }
+  RunLog run_log(s.paths, s.leader(), cfg.runtime.tensorboard);
   s.barrier();
 
   const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
@@ -250,16 +201,13 @@ TrainResult PretrainTrainer::run() {
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
     s.barrier();
     if (s.leader()) {
-      TrainingCheckpoint c;
-      c.model = io::state_dict(*s.model);
-      c.optimizer = adamw_state(*s.optimizer, s.named_params);
+      auto c = capture_training_state(*s.model, *s.optimizer, s.named_params);
       c.epoch = epoch;
       c.next_batch = step_in_epoch * s.accum;
       c.global_step = s.global_step;
       c.bad_steps = s.bad_steps;
       c.elapsed_seconds = s.elapsed();
       c.loader_seed = s.loader_seed;
-      c.rng = capture_rng_state();
       c.config_yaml = config::to_yaml(cfg);
       const auto path = (fs::path(s.paths.checkpoints) / checkpoint_filename(s.global_step)).string();
       save_checkpoint(c, path, s.hooks.checkpoint_write);
@@ -341,8 +289,7 @@ TrainResult PretrainTrainer::run() {
         if (out.loss_sk.defined()) loss_sk += out.loss_sk.item<double>() / static_cast<double>(s.accum);
       }
       if (s.group) s.group->allreduce_gradients(s.params);
-      const double norm = cfg.train.clip_grad > 0 ? torch::nn::utils::clip_grad_norm_(s.params, cfg.train.clip_grad)
-                                                  : grad_norm(s.params);
+      const double norm = clip_gradients(s.params, cfg.train.clip_grad);
       bool finite = std::isfinite(loss) && std::isfinite(norm);
       if (s.group) finite = s.group->all_ranks_agree(finite);
       if (finite) {
@@ -401,15 +348,11 @@ TrainResult PretrainTrainer::run() {
                                 {"img_per_s", progress.items_per_second()},   {"elapsed_s", s.elapsed()}};
           if (sgmim) rec["loss_sk"] = mean_sk;
           if (s.skipped) rec["skipped_steps"] = s.skipped;
-          metrics->write(rec);
-          if (tensorboard) {
-            tensorboard->add_scalar("train/loss", mean_loss, s.global_step);
-            tensorboard->add_scalar("train/loss_img", mean_img, s.global_step);
-            if (sgmim) tensorboard->add_scalar("train/loss_sk", mean_sk, s.global_step);
-            tensorboard->add_scalar("train/lr", lr, s.global_step);
-            tensorboard->add_scalar("train/grad_norm", norm, s.global_step);
-            tensorboard->add_scalar("train/img_per_s", progress.items_per_second(), s.global_step);
-          }
+          std::map<std::string, double> scalars{{"train/loss", mean_loss},  {"train/loss_img", mean_img},
+                                                {"train/lr", lr},            {"train/grad_norm", norm},
+                                                {"train/img_per_s", progress.items_per_second()}};
+          if (sgmim) scalars["train/loss_sk"] = mean_sk;
+          run_log.write(rec, scalars, s.global_step);
         }
       }
 
@@ -436,20 +379,8 @@ TrainResult PretrainTrainer::run() {
       save(done, 0);
   }
 
-  // Data parallelism keeps one model: check that every rank still holds the same weights (a cheap per-tensor sum).
-  if (s.group && s.world > 1) {
-    std::vector<torch::Tensor> sums;
-    for (const auto& p : s.params) sums.push_back(p.detach().to(torch::kDouble).sum().cpu());
-    auto local = torch::stack(sums);
-    auto total = local.clone();
-    s.group->allreduce_sum(total);
-    const double diff = (total - local * s.world).abs().max().item<double>();
-    const double scale = local.abs().max().item<double>() * s.world + 1.0;
-    if (!(diff <= 1e-12 * scale))
-      throw Error("data-parallel ranks hold different weights after step " + std::to_string(s.global_step) +
-                  " (largest difference of a per-tensor sum: " + std::to_string(diff) + ")");
-    if (s.leader()) log::info("all " + std::to_string(s.world) + " ranks hold identical weights");
-  }
+  // Data parallelism keeps one model: check that every rank still holds the same weights.
+  check_replicas_agree(s.group.get(), s.params, s.global_step);
   if (s.leader() && s.global_step == total_steps) {
     io::save_state_dict(*s.model, s.paths.weights);
     log::info("weights " + s.paths.weights + " (torch.load reads it; the encoder is under 'encoder.')");

@@ -7,6 +7,7 @@ target_sources(sgmim PRIVATE
 if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_report)
   target_sources(sgmim PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/reconstruction_grid.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/training_run.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pretrain_trainer.cpp
   )
   target_link_libraries(sgmim PUBLIC sgmim_report)

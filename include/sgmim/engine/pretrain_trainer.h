@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sgmim/config/pretrain_config.h"
+#include "sgmim/engine/training_run.h"
 #include "sgmim/io/atomic_file.h"
 
 #include <cstdint>
@@ -35,12 +36,6 @@ struct TrainResult {
   std::string checkpoint;       ///< the last checkpoint written (rank 0), or empty
   std::string output_dir;
   std::string resumed_from;     ///< the checkpoint this run started from, or empty
-};
-
-/// The files a run writes into runtime.output_dir.
-struct RunPaths {
-  std::string dir, config, metrics, checkpoints, reconstructions, tensorboard, weights;
-  explicit RunPaths(const std::string& output_dir);
 };
 
 class PretrainTrainer {
