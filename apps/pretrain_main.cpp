@@ -91,21 +91,7 @@ int main(int argc, char** argv) {
       std::cout << sgmim::config::to_yaml(config);
       return 0;
     }
-    if (nproc > 1) {
-      // Re-run this command line once per local rank, without --nproc-per-node.
-      std::vector<std::string> args;
-      for (int i = 0; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--nproc-per-node") {
-          ++i;
-          continue;
-        }
-        if (a.rfind("--nproc-per-node=", 0) == 0) continue;
-        args.push_back(a);
-      }
-      const int port = dist.master_port ? *dist.master_port : sgmim::distributed::free_tcp_port();
-      return sgmim::distributed::launch_local_workers(nproc, args, port);
-    }
+    if (nproc > 1) return sgmim::distributed::relaunch_with_local_workers(nproc, argc, argv, dist.master_port);
 
     const auto env = sgmim::distributed::resolve_dist_env(dist);
     std::shared_ptr<sgmim::distributed::ProcessGroup> group;

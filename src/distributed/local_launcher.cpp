@@ -205,4 +205,18 @@ int launch_local_workers(int nproc, const std::vector<std::string>& argv, int ma
   return launch_workers(o).exit_code;
 }
 
+int relaunch_with_local_workers(int nproc, int argc, char** argv, std::optional<int> master_port) {
+  std::vector<std::string> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--nproc-per-node") {
+      ++i;  // and its value
+      continue;
+    }
+    if (a.rfind("--nproc-per-node=", 0) == 0) continue;
+    args.push_back(a);
+  }
+  return launch_local_workers(nproc, args, master_port ? *master_port : free_tcp_port());
+}
+
 }  // namespace sgmim::distributed

@@ -8,7 +8,7 @@ namespace sgmim::heads {
 DepthHeadKind parse_depth_head(const std::string& name) {
   if (name == "glp") return DepthHeadKind::GLP;
   if (name == "dpt") return DepthHeadKind::DPT;
-  raise_invalid_value("model.head.type", name, "one of glp, dpt");
+  raise_invalid_value("model.head", name, "one of glp, dpt");
 }
 
 std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::GLP ? "glp" : "dpt"; }
@@ -16,7 +16,7 @@ std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::GLP ? 
 DepthBenchmark parse_depth_benchmark(const std::string& name) {
   if (name == "kitti") return DepthBenchmark::KITTI;
   if (name == "nyu") return DepthBenchmark::NYU;
-  raise_invalid_value("data.benchmark", name, "one of kitti, nyu");
+  raise_invalid_value("data.dataset", name, "one of kitti, nyu");
 }
 
 std::string to_string(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::KITTI ? "kitti" : "nyu"; }
@@ -80,17 +80,17 @@ DptHeadOptions DepthModelConfig::resolved_dpt() const {
 
 void DepthModelConfig::validate() const {
   encoder.validate();
-  check_value(max_depth > 0, "model.head.max_depth", std::to_string(max_depth), "must be positive");
+  check_value(max_depth > 0, "model.max_depth", std::to_string(max_depth), "must be positive");
   if (head == DepthHeadKind::GLP) {
     const auto o = resolved_glp();
     o.validate();
-    check_value(o.total_upsampling() == encoder.total_stride(), "model.head.upsample_steps",
+    check_value(o.total_upsampling() == encoder.total_stride(), "model.glp.num_filters",
                 std::to_string(o.upsample_steps),
                 "the head must up-sample by the encoder stride " + std::to_string(encoder.total_stride()) +
                     " (deconvs + bilinear steps); it up-samples by " + std::to_string(o.total_upsampling()));
     return;
   }
-  check_value(encoder.family == models::EncoderFamily::ViT, "model.head.type", "dpt",
+  check_value(encoder.family == models::EncoderFamily::ViT, "model.head", "dpt",
               "the DPT head needs a ViT encoder (encoder '" + encoder.name + "' is a Swin)");
   check_value(encoder.patch_size == 16, "model.encoder.patch_size", std::to_string(encoder.patch_size),
               "the DPT head's reassembly assumes patch 16");

@@ -34,7 +34,7 @@ DptReadout parse_dpt_readout(const std::string& name) {
   if (name == "ignore") return DptReadout::Ignore;
   if (name == "add") return DptReadout::Add;
   if (name == "project") return DptReadout::Project;
-  raise_invalid_value("model.head.readout", name, "one of ignore, add, project");
+  raise_invalid_value("model.dpt.readout", name, "one of ignore, add, project");
 }
 
 std::string to_string(DptReadout readout) {
@@ -50,7 +50,7 @@ DptOutput parse_dpt_output(const std::string& name) {
   if (name == "relu") return DptOutput::ReLU;
   if (name == "identity") return DptOutput::Identity;
   if (name == "sigmoid") return DptOutput::SigmoidMax;
-  raise_invalid_value("model.head.output", name, "one of relu, identity, sigmoid");
+  raise_invalid_value("model.dpt.output", name, "one of relu, identity, sigmoid");
 }
 
 std::string to_string(DptOutput output) {
@@ -63,7 +63,7 @@ std::string to_string(DptOutput output) {
 }
 
 void DptHeadOptions::validate(int64_t depth) const {
-  const std::string k = "model.head.";
+  const std::string k = "model.dpt.";
   check_value(vit_features > 0, k + "vit_features", std::to_string(vit_features), "must be positive");
   check_value(features > 1 && features % 2 == 0, k + "features", std::to_string(features), "must be even and > 0");
   check_value(reassemble_channels.size() == 4, k + "reassemble_channels", join(reassemble_channels),

@@ -39,7 +39,7 @@ void normal_init(torch::Tensor& weight, torch::Tensor& bias, double std) {
 }  // namespace
 
 void GlpHeadOptions::validate() const {
-  const std::string k = "model.head.";
+  const std::string k = "model.glp.";
   check_value(in_channels > 0, k + "in_channels", std::to_string(in_channels), "must be positive");
   check_value(out_channels > 0, k + "out_channels", std::to_string(out_channels), "must be positive");
   check_value(!num_filters.empty(), k + "num_filters", join(num_filters), "needs at least one deconv layer");

@@ -21,12 +21,14 @@ bool is_base(const fs::path& p) {
   return std::any_of(p.begin(), p.end(), [](const fs::path& part) { return part == "_base_"; });
 }
 
-/// configs/**/*.yaml outside _base_/, relative to configs/, sorted.
+/// The pre-training configs: configs/**/*.yaml outside _base_/ and outside depth/ (the fine-tuning configs, tested by
+/// shipped_depth_configs_test.cpp), relative to configs/, sorted.
 std::vector<std::string> leaf_configs() {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(kConfigs)) {
     const auto rel = e.path().lexically_relative(kConfigs);
-    if (e.is_regular_file() && e.path().extension() == ".yaml" && !is_base(rel)) out.push_back(rel.string());
+    const bool depth = *rel.begin() == "depth";
+    if (e.is_regular_file() && e.path().extension() == ".yaml" && !is_base(rel) && !depth) out.push_back(rel.string());
   }
   std::sort(out.begin(), out.end());
   return out;

@@ -150,7 +150,7 @@ TEST(DepthModel, HeadThatDoesNotMatchTheStrideIsRejected) {
     DepthModel model(cfg);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_EQ(e.key(), "model.head.upsample_steps");
+    EXPECT_EQ(e.key(), "model.glp.num_filters");
   }
   cfg.head = DepthHeadKind::DPT;  // DPT on a Swin
   EXPECT_THROW({ DepthModel model(cfg); }, Error);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,10 @@ LaunchResult launch_workers(const LaunchOptions& options);
 
 /// `launch_workers` with this program as the executable and the default grace period; returns its exit code.
 int launch_local_workers(int nproc, const std::vector<std::string>& argv, int master_port);
+
+/// The built-in `--nproc-per-node N` of the apps: re-runs this command line (`argc`, `argv`) N times without its
+/// `--nproc-per-node` option (both `--nproc-per-node N` and `--nproc-per-node=N`), on `master_port` or a free port.
+int relaunch_with_local_workers(int nproc, int argc, char** argv, std::optional<int> master_port = std::nullopt);
 
 /// A TCP port that was free a moment ago (bound to port 0 and released); for tests and the default MASTER_PORT.
 int free_tcp_port();

@@ -1,0 +1,198 @@
+// The typed configuration of depth fine-tuning and evaluation (KITTI / NYU-v2), its defaults (the MIM-Depth-Estimation
+// recipe, sgmim-method.md §4.3: Swin-B + GLP head on KITTI), YAML loading with validation, and the resolved-config
+// writer. Torch-free, like pretrain_config.h, whose file format, overrides and error messages it shares. Keys map onto
+// heads::DepthModelConfig, eval::DepthEvalOptions, eval::DepthTtaOptions, engine::LayerDecayOptions and
+// engine::PolyScheduleOptions; the torch side converts them. Keys: docs/configs.md, "Depth fine-tuning and evaluation".
+#pragma once
+
+#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, known_encoder_names, suggest_key
+#include "sgmim/config/yaml_tree.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sgmim::config {
+
+// Keys whose default depends on `data.dataset` are std::optional: null in YAML means "by dataset" (KITTI / NYU
+// values of sgmim-method.md §4.3 and datasets-and-metrics.md §2–3), and resolve_depth_defaults() fills them in.
+
+/// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_config).
+struct DepthEncoderSection {
+  std::string name = "swin_base";  ///< a variant of known_encoder_names() (the pre-training one of model.pretrained)
+  std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: [22,22,22,11] KITTI, [30,30,30,15] NYU
+  std::optional<std::vector<bool>> use_shift;        ///< Swin: per stage; null: [true, true, false, false]
+  /// SwinV2 only: the windows of pre-training (continuous position bias); null: the variant's effective pre-training
+  /// windows (swinv2_base at 192: [12,12,12,6]), known to the torch side.
+  std::optional<std::vector<int64_t>> pretrained_window_sizes;
+  double drop_path_rate = 0.3;       ///< stochastic depth of fine-tuning (MIM-Depth 0.3 for Base)
+  std::optional<int64_t> img_size;   ///< the encoder's square input; null: data.crop's side
+  bool operator==(const DepthEncoderSection&) const = default;
+};
+
+/// `model.glp`: the MIM-Depth / GLPDepth decoder (heads::GlpHeadOptions).
+struct GlpSection {
+  std::vector<int64_t> num_filters{32, 32, 32};   ///< `--num_filters`: one entry per deconvolution
+  std::vector<int64_t> deconv_kernels{2, 2, 2};   ///< `--deconv_kernels`: 2, 3 or 4
+  bool operator==(const GlpSection&) const = default;
+};
+
+/// `model.dpt`: the DPT head for a ViT (heads::DptHeadOptions).
+struct DptSection {
+  std::string readout = "project";  ///< ignore | add | project (DPT's default)
+  int64_t features = 256;           ///< fusion width
+  std::string output = "sigmoid";   ///< relu (DPT) | identity (MultiMAE) | sigmoid (·max_depth, PROPOSAL for SILog)
+  bool operator==(const DptSection&) const = default;
+};
+
+/// `model`: what heads::DepthModelConfig is built from, plus the weights to start from.
+struct DepthModelSection {
+  DepthEncoderSection encoder;
+  std::string head = "glp";          ///< glp (Swin, ViT) | dpt (ViT only)
+  GlpSection glp;
+  DptSection dpt;
+  std::optional<double> max_depth;   ///< prediction = sigmoid·max_depth; null: 80 KITTI, 10 NYU
+  std::string pretrained;            ///< pre-training weights (`model.pth`; their `encoder.*`); empty: random init
+  bool interpolate_position_bias = true;  ///< resize relative-position-bias tables to the fine-tuning windows
+  bool operator==(const DepthModelSection&) const = default;
+};
+
+/// `data`: the KITTI (Eigen) or NYU-v2 lists, their depth encoding, crops and augmentation (MIM-Depth).
+struct DepthDataSection {
+  std::string dataset = "kitti";              ///< kitti | nyu
+  std::string data_path;                      ///< root of the list's image column; may be empty only with `synthetic`
+  std::optional<std::string> gt_path;         ///< root of the depth column; null: data_path
+  std::optional<std::string> test_data_path;  ///< the test list's image root; null: data_path
+  std::optional<std::string> test_gt_path;    ///< the test list's depth root; null: gt_path (resolved)
+  std::string train_list;                     ///< "rgb depth [focal]" lines (GLPDepth/MIM or BTS)
+  std::string test_list;
+  std::optional<double> depth_scale;          ///< PNG value per metre; null: 256 KITTI, 1000 NYU (MultiMAE: 6553.6)
+  std::optional<bool> kb_crop;                ///< KITTI-benchmark crop 352×1216 of image and GT; null: KITTI only
+  std::optional<std::array<int64_t, 2>> crop; ///< random training crop [h, w]; null: [352, 352] KITTI, [480, 480] NYU
+  bool cutdepth = true;                       ///< vertical CutDepth on every 4th sample
+  bool color_aug = true;                      ///< brightness/contrast, gamma, hue/saturation (p = 0.5 each)
+  double hflip = 0.5;                         ///< horizontal-flip probability
+  int64_t batch_size = 3;                     ///< per process; used only when train.total_batch_size is 0
+  int64_t num_workers = 8;                    ///< decoding threads per process
+  int64_t prefetch = 2;                       ///< batches decoded ahead per worker
+  int64_t synthetic = 0;                      ///< 0: real data; N > 0: N generated training images (YAML true = 256)
+  std::optional<std::array<int64_t, 2>> synthetic_size;  ///< generated [h, w]; null: 375×1242 KITTI, 480×640 NYU
+  bool operator==(const DepthDataSection&) const = default;
+};
+
+/// `train`: AdamW with layer-wise LR decay, the poly schedule and the SILog loss (sgmim-method.md §4.2–4.3).
+/// LRs are absolute (not scaled with the batch), as in MIM-Depth.
+struct DepthTrainSection {
+  int64_t epochs = 25;
+  double max_lr = 5e-4;                     ///< poly peak (engine::PolyScheduleOptions)
+  double min_lr = 3e-5;                     ///< poly start and floor
+  double power = 0.9;                       ///< poly exponent
+  std::optional<int64_t> half_epochs;       ///< epochs to the peak (P = iters/epoch · half_epochs); null: epochs / 2
+  double layer_decay = 0.9;                 ///< lr_scale = layer_decay^(num_ids − 1 − id)
+  double weight_decay = 0.05;
+  std::array<double, 2> betas{0.9, 0.999};  ///< AdamW
+  double eps = 1e-8;
+  double silog_lambda = 0.5;                ///< L = sqrt(mean(d²) − λ·mean(d)²)
+  double clip_grad = 0.0;                   ///< global L2 norm; 0: off (the reference has none)
+  int64_t total_batch_size = 24;            ///< global batch incl. accumulation; 0: data.batch_size per process
+  int64_t accumulation_steps = 1;
+  std::string precision = "fp32";           ///< fp32 | bf16
+  bool operator==(const DepthTrainSection&) const = default;
+};
+
+/// `eval`: the evaluation protocol (eval::DepthEvalOptions) and test-time augmentation (eval::DepthTtaOptions).
+struct DepthEvalSection {
+  std::optional<std::string> crop;    ///< garg | eigen (KITTI) | nyu_eigen (NYU) | none; null: garg / nyu_eigen
+  std::string gt_resolution = "kb_cropped";  ///< KITTI: kb_cropped (GLPDepth/MIM test.py) | full (BTS eval_with_pngs)
+  double min_depth = 1e-3;            ///< valid: min_depth < gt < max_depth
+  std::optional<double> max_depth;    ///< null: 80 KITTI, 10 NYU
+  bool flip = true;                   ///< average with the flipped image's prediction
+  bool sliding_window = true;         ///< square windows slid across the image (MIM `--shift_window_test`)
+  int64_t window = 0;                 ///< window side in pixels; 0: the test image's height (the reference)
+  std::optional<int64_t> shift_size;  ///< the NUMBER of windows (MIM `--shift_size`); null: 16 KITTI, 2 NYU
+  int64_t windows_per_call = 1;       ///< windows per model call (memory only; 0: all)
+  bool clamp = false;                 ///< BTS: clamp predictions to [min_depth, max_depth] before the metrics
+  int64_t every_epochs = 1;           ///< validation period during fine-tuning; 0: only after the last epoch
+  bool save_predictions = false;      ///< write 16-bit depth PNGs (the eval app turns it on)
+  int64_t max_images = 0;             ///< evaluate the first N test images; 0: all
+  bool operator==(const DepthEvalSection&) const = default;
+};
+
+/// `runtime`: run directory, logging, checkpoints, recovery (the pre-training keys without reconstructions).
+struct DepthRuntimeSection {
+  std::string output_dir = "runs/finetune_depth";
+  int64_t seed = 0;
+  int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
+  int64_t log_every = 100;                ///< iterations between progress lines / metric records
+  std::string device = "auto";            ///< auto (cuda when available) | cpu | cuda
+  int64_t checkpoint_every_epochs = 1;    ///< 0: only the final checkpoint
+  int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
+  double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables
+  int64_t keep_last = 3;                  ///< checkpoints kept; 0 keeps all
+  std::string resume = "auto";            ///< auto (latest in output_dir, if any) | none | a checkpoint path
+  int64_t max_bad_steps = 10;             ///< consecutive non-finite steps skipped before the run aborts
+  bool tensorboard = true;                ///< TensorBoard events next to metrics.jsonl
+  bool operator==(const DepthRuntimeSection&) const = default;
+};
+
+/// The whole fine-tuning / evaluation configuration. Default-constructed, it is the MIM-Depth-Estimation recipe for
+/// Swin-B + GLP on KITTI with every dataset-dependent key null (by dataset);
+/// configs/depth/glp_swin-base_sgmim-100ep_kitti_25ep.yaml resolves to the same values apart from the paths, the
+/// pre-trained weights and runtime.output_dir.
+struct FinetuneDepthConfig {
+  DepthModelSection model;
+  DepthDataSection data;
+  DepthTrainSection train;
+  DepthEvalSection eval;
+  DepthRuntimeSection runtime;
+  DistSection dist;
+
+  /// Throws sgmim::Error "<key> = <value>: <what was expected>" (key() and value() set) for the first invalid value.
+  void validate() const;
+  bool operator==(const FinetuneDepthConfig&) const = default;
+};
+
+/// Loads a YAML config (with `_base_`), applies `--set` overrides, converts and validates. An empty `path` starts
+/// from default_finetune_depth_config(). Errors name the file (or `--set`) that set the offending key.
+FinetuneDepthConfig load_finetune_depth_config(const std::string& path,
+                                               const std::vector<std::string>& overrides = {});
+
+/// Converts a resolved tree: keys absent from the tree keep FinetuneDepthConfig's defaults. Errors as
+/// pretrain_config_from_tree().
+FinetuneDepthConfig finetune_depth_config_from_tree(const ConfigTree& tree);
+
+/// The resolved configuration as YAML: every key, sections in a fixed order, nulls kept (they re-resolve by dataset).
+/// Loading it back gives an equal config.
+std::string to_yaml(const FinetuneDepthConfig& config);
+
+/// Writes to_yaml(config) to `path` (the run directory's `config.yaml`); throws sgmim::Error when it cannot.
+void save_finetune_depth_config(const FinetuneDepthConfig& config, const std::string& path);
+
+/// The embedded demo: `swin_test` + GLP on a small synthetic KITTI-format set, a few epochs on 2 CPU cores.
+FinetuneDepthConfig default_finetune_depth_config();
+
+/// Every valid dotted key, in to_yaml() order.
+std::vector<std::string> finetune_depth_config_keys();
+
+/// `config` with every null that stands for a derived default filled in, what the torch side builds from:
+///  - by data.dataset (KITTI / NYU): model.max_depth (80 / 10), Swin model.encoder.window_sizes ([22,22,22,11] /
+///    [30,30,30,15]) and use_shift ([T,T,F,F]), data.depth_scale (256 / 1000), data.kb_crop (true / false),
+///    data.crop ([352,352] / [480,480]), eval.crop (garg / nyu_eigen), eval.max_depth (80 / 10), eval.shift_size
+///    (16 / 2);
+///  - model.encoder.img_size = data.crop's side; train.half_epochs = max(1, epochs / 2);
+///  - data.gt_path and data.test_data_path = data.data_path, data.test_gt_path = data.gt_path.
+/// Explicit values are kept; model.encoder.pretrained_window_sizes stays null (the encoder registry knows it).
+FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config);
+
+/// Size [h, w] of the images (training and test alike) as the network sees them, after the KB crop, when the config
+/// fixes it: KITTI with kb_crop 352×1216, real NYU 480×640, synthetic sets their synthetic_size (KB-cropped for
+/// KITTI); nullopt for real KITTI without the KB crop (raw frame sizes vary around 375×1242).
+std::optional<std::array<int64_t, 2>> depth_image_size(const FinetuneDepthConfig& config);
+
+/// Per-process batch for `world_size` processes: total_batch_size / (world · accumulation_steps) when
+/// total_batch_size > 0 (throws sgmim::Error when that does not divide), else data.batch_size.
+int64_t per_process_batch(const FinetuneDepthConfig& config, int64_t world_size);
+
+}  // namespace sgmim::config

@@ -1,0 +1,335 @@
+// Internal to sgmim_config: the machinery shared by the typed configs (pretrain_config.cpp,
+// finetune_depth_config.cpp). A config is a table of Fields, one per dotted key, each with a typed reader (YAML →
+// struct, throwing "<key> = <value>: expected ...") and a writer (struct → YAML text). From that table come the
+// unknown-key errors with suggestions, the resolved-YAML writer and the key list. Rules: docs/configs.md.
+#pragma once
+
+#include "sgmim/config/yaml_tree.h"
+#include "sgmim/error.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace sgmim::config::detail {
+
+/// `data.synthetic: true` means this many generated samples.
+inline constexpr int64_t kSyntheticDefaultCount = 256;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scalars: parsing and formatting
+
+std::string lower(std::string s);
+bool parse_int(const std::string& text, int64_t& out);
+bool parse_real(const std::string& text, double& out);  ///< also YAML's .inf, -.inf, .nan
+bool parse_bool(const std::string& text, bool& out);    ///< true/false, yes/no, on/off
+bool is_null_text(const std::string& s);
+/// Text that YAML (or we) would read as something other than a string.
+bool looks_typed(const std::string& s);
+std::string quoted(const std::string& s);
+/// A string as a YAML scalar: plain when unambiguous, else double-quoted.
+std::string yaml_string(const std::string& s);
+/// Shortest text that reads back to exactly `v` ("-1", "0.05", "1e-4", "1.3333333333333333").
+std::string number_text(double v);
+/// A real as YAML: number_text plus ".0" for integral values, so the resolved file shows which keys are reals.
+std::string yaml_real(double v);
+std::string yaml_bool(bool v);
+/// How a user-written value appears in messages: numbers, booleans and null as written, strings quoted.
+std::string shown(const YAML::Node& n);
+
+template <class T>
+std::string join(const T& items, const char* sep = ", ") {
+  std::ostringstream s;
+  bool first = true;
+  for (const auto& i : items) {
+    s << (first ? "" : sep) << i;
+    first = false;
+  }
+  return s.str();
+}
+
+std::string int_list_text(const std::vector<int64_t>& v);                  ///< [12, 12, 12, 6]
+std::string bool_list_text(const std::vector<bool>& v);                    ///< [true, true, false, false]
+std::string pair_text(const std::array<double, 2>& v);                     ///< [0.9, 0.999]
+std::string int_pair_text(const std::array<int64_t, 2>& v);                ///< [352, 352]
+
+// ---------------------------------------------------------------------------------------------------------------
+// Typed readers: each throws "<key> = <value>: expected ..." (the caller prefixes the file).
+
+[[noreturn]] void type_error(const std::string& key, const YAML::Node& n, const std::string& expected);
+int64_t read_int(const YAML::Node& n, const std::string& key);
+double read_real(const YAML::Node& n, const std::string& key);
+bool read_bool(const YAML::Node& n, const std::string& key);
+std::string read_string(const YAML::Node& n, const std::string& key);
+std::vector<int64_t> read_int_list(const YAML::Node& n, const std::string& key);
+std::vector<bool> read_bool_list(const YAML::Node& n, const std::string& key);
+std::array<double, 2> read_pair(const YAML::Node& n, const std::string& key);      ///< [low, high]
+std::array<int64_t, 2> read_int_pair(const YAML::Node& n, const std::string& key);  ///< [h, w]
+/// false / true (= kSyntheticDefaultCount) or a sample count.
+int64_t read_synthetic(const YAML::Node& n, const std::string& key);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fields: one per valid key, in to_yaml() order (sections contiguous).
+
+template <class Config>
+struct Field {
+  std::string key;
+  std::function<void(Config&, const YAML::Node&)> read;
+  std::function<std::string(const Config&)> write;
+};
+
+// Accessors take a mutable config; writers only read through them.
+template <class Config, class Get>
+auto& get_const(Get get, const Config& c) {
+  return get(const_cast<Config&>(c));
+}
+
+/// A field from a reader `T read(node, key)` and a writer `std::string write(const T&)`.
+template <class Config, class Get, class Read, class Write>
+Field<Config> make_field(std::string key, Get get, Read read, Write write) {
+  return {key, [key, get, read](Config& c, const YAML::Node& n) { get(c) = read(n, key); },
+          [get, write](const Config& c) { return write(get_const(get, c)); }};
+}
+
+/// The same for an std::optional member: null (or `~`) leaves it unset; to_yaml writes unset as `null`.
+template <class Config, class Get, class Read, class Write>
+Field<Config> make_optional_field(std::string key, Get get, Read read, Write write) {
+  return {key,
+          [key, get, read](Config& c, const YAML::Node& n) {
+            if (n.IsNull())
+              get(c).reset();
+            else
+              get(c) = read(n, key);
+          },
+          [get, write](const Config& c) {
+            const auto& v = get_const(get, c);
+            return v ? write(*v) : std::string("null");
+          }};
+}
+
+inline std::string int_text(int64_t v) { return std::to_string(v); }
+/// A string; a null value reads as "" (used for strings whose emptiness validate() judges).
+inline std::string read_string_or_empty(const YAML::Node& n, const std::string& key) {
+  return n.IsNull() ? std::string() : read_string(n, key);
+}
+inline std::string synthetic_text(int64_t v) { return v == 0 ? std::string("false") : std::to_string(v); }
+
+template <class Config, class Get>
+Field<Config> int_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_int, int_text);
+}
+template <class Config, class Get>
+Field<Config> real_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_real, yaml_real);
+}
+template <class Config, class Get>
+Field<Config> bool_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_bool, yaml_bool);
+}
+template <class Config, class Get>
+Field<Config> string_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_string_or_empty, yaml_string);
+}
+template <class Config, class Get>
+Field<Config> pair_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_pair, pair_text);
+}
+template <class Config, class Get>
+Field<Config> int_list_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_int_list, int_list_text);
+}
+template <class Config, class Get>
+Field<Config> synthetic_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_synthetic, synthetic_text);
+}
+template <class Config, class Get>
+Field<Config> optional_int_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_int, int_text);
+}
+template <class Config, class Get>
+Field<Config> optional_real_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_real, yaml_real);
+}
+template <class Config, class Get>
+Field<Config> optional_bool_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_bool, yaml_bool);
+}
+template <class Config, class Get>
+Field<Config> optional_string_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_string, yaml_string);
+}
+template <class Config, class Get>
+Field<Config> optional_int_list_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_int_list, int_list_text);
+}
+template <class Config, class Get>
+Field<Config> optional_bool_list_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_bool_list, bool_list_text);
+}
+template <class Config, class Get>
+Field<Config> optional_int_pair_field(std::string key, Get get) {
+  return make_optional_field<Config>(std::move(key), get, read_int_pair, int_pair_text);
+}
+
+/// A schema row: `kind` is one of the *_field makers above without the suffix (int, optional_real, ...), `member`
+/// the path of the struct member (`model.encoder.name`). Each config .cpp wraps it for its own Config type.
+#define SGMIM_CONFIG_FIELD(Config, kind, key, member) \
+  ::sgmim::config::detail::kind##_field<Config>(key, [](Config& c) -> auto& { return c.member; })
+
+/// Rows of a section struct shared by several configs (DistSection), with their full dotted keys, placed in a config
+/// whose member `member` holds that section.
+template <class Config, class Section>
+void append_section_fields(std::vector<Field<Config>>& out, Section Config::*member,
+                           const std::vector<Field<Section>>& fields) {
+  for (const auto& f : fields)
+    out.push_back({f.key, [member, read = f.read](Config& c, const YAML::Node& n) { read(c.*member, n); },
+                   [member, write = f.write](const Config& c) { return write(c.*member); }});
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sections shared by every app config: `runtime` (the common keys) and `dist`.
+
+/// The `runtime` rows every app has, for any section struct with these members: output_dir, seed, threads,
+/// log_every, device, checkpoint_every_{epochs,steps,minutes}, keep_last, resume, max_bad_steps (in this order;
+/// an app's own runtime keys and runtime.tensorboard follow).
+template <class Section>
+std::vector<Field<Section>> common_runtime_fields() {
+  return {
+      SGMIM_CONFIG_FIELD(Section, string, "runtime.output_dir", output_dir),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.seed", seed),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.threads", threads),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.log_every", log_every),
+      SGMIM_CONFIG_FIELD(Section, string, "runtime.device", device),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_epochs", checkpoint_every_epochs),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_steps", checkpoint_every_steps),
+      SGMIM_CONFIG_FIELD(Section, real, "runtime.checkpoint_every_minutes", checkpoint_every_minutes),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.keep_last", keep_last),
+      SGMIM_CONFIG_FIELD(Section, string, "runtime.resume", resume),
+      SGMIM_CONFIG_FIELD(Section, int, "runtime.max_bad_steps", max_bad_steps),
+  };
+}
+
+/// The `dist` rows (DistSection of pretrain_config.h).
+template <class Section>
+std::vector<Field<Section>> dist_fields() {
+  return {
+      SGMIM_CONFIG_FIELD(Section, string, "dist.backend", backend),
+      SGMIM_CONFIG_FIELD(Section, int, "dist.timeout_s", timeout_s),
+      SGMIM_CONFIG_FIELD(Section, real, "dist.bucket_mb", bucket_mb),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation helpers: messages "<key> = <value>: <expected>" through sgmim::raise_invalid_value.
+
+void check_choice(const std::string& key, const std::string& value, std::initializer_list<const char*> choices);
+void check_positive(const std::string& key, double v);      ///< "must be > 0"
+void check_non_negative(const std::string& key, double v);  ///< "must be >= 0"
+void check_open_unit(const std::string& key, double v);     ///< "must be in (0, 1)"
+void check_non_empty(const std::string& key, const std::string& v);
+bool is_vit(const std::string& encoder);  ///< `vit_*` variants (patch 16, no windows)
+
+/// The checks of the common runtime keys (common_runtime_fields), in that order.
+template <class Section>
+void validate_common_runtime(const Section& r) {
+  check_non_empty("runtime.output_dir", r.output_dir);
+  check_non_negative("runtime.seed", static_cast<double>(r.seed));
+  check_non_negative("runtime.threads", static_cast<double>(r.threads));
+  check_positive("runtime.log_every", static_cast<double>(r.log_every));
+  check_choice("runtime.device", r.device, {"auto", "cpu", "cuda"});
+  check_non_negative("runtime.checkpoint_every_epochs", static_cast<double>(r.checkpoint_every_epochs));
+  check_non_negative("runtime.checkpoint_every_steps", static_cast<double>(r.checkpoint_every_steps));
+  check_non_negative("runtime.checkpoint_every_minutes", r.checkpoint_every_minutes);
+  check_non_negative("runtime.keep_last", static_cast<double>(r.keep_last));
+  check_non_empty("runtime.resume", r.resume);
+  check_non_negative("runtime.max_bad_steps", static_cast<double>(r.max_bad_steps));
+}
+
+template <class Section>
+void validate_dist(const Section& d) {
+  check_choice("dist.backend", d.backend, {"auto", "gloo", "nccl"});
+  check_positive("dist.timeout_s", static_cast<double>(d.timeout_s));
+  check_positive("dist.bucket_mb", d.bucket_mb);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Whole-config operations over a schema.
+
+std::vector<std::string> split_key(const std::string& key);  ///< "a.b.c" → {a, b, c}
+
+/// Immediate children of a section ("model.fusion" → num_heads, mlp_ratio, pos_embed; "" → the top-level sections);
+/// empty if `section` is not a section.
+std::vector<std::string> section_children(const std::vector<std::string>& keys, const std::string& section);
+
+template <class Config>
+std::vector<std::string> schema_keys(const std::vector<Field<Config>>& fields) {
+  std::vector<std::string> keys;
+  for (const auto& f : fields) keys.push_back(f.key);
+  return keys;
+}
+
+template <class Config>
+const Field<Config>* find_field(const std::vector<Field<Config>>& fields, const std::string& key) {
+  for (const auto& f : fields)
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+/// Re-throws an Error of a typed reader or of validate() with the file that set its key in front.
+void rethrow_in_file(const ConfigTree& tree, const std::string& fallback_key, const std::function<void()>& fn);
+
+/// The error for a tree key that no field reads: a section written as a leaf (harmless when null or `{}`: returns
+/// without throwing), a key below a leaf, or an unknown key with a suggestion (suggest_key) or the valid sections.
+/// `read_ancestor(key)` reads an ancestor key that is a field and returns true, or returns false.
+void reject_unread_key(const ConfigTree& tree, const std::string& key, const std::vector<std::string>& valid_keys,
+                       const std::function<bool(const std::string&)>& read_ancestor);
+
+/// Converts a resolved tree through `fields` into a Config (absent keys keep the Config's defaults), then validates
+/// it. Errors name the file that set the offending key (see the typed-config headers).
+template <class Config>
+Config config_from_tree(const ConfigTree& tree, const std::vector<Field<Config>>& fields) {
+  Config config;
+  const auto keys = schema_keys(fields);
+  for (const auto& key : tree.leaf_keys()) {
+    if (const auto* f = find_field(fields, key)) {
+      rethrow_in_file(tree, key, [&] { f->read(config, tree.at(key)); });
+      continue;
+    }
+    reject_unread_key(tree, key, keys, [&](const std::string& ancestor) {
+      const auto* f = find_field(fields, ancestor);
+      if (f) rethrow_in_file(tree, ancestor, [&] { f->read(config, tree.at(ancestor)); });
+      return f != nullptr;
+    });
+  }
+  rethrow_in_file(tree, "", [&] { config.validate(); });
+  return config;
+}
+
+/// The YAML text of one (key, value text) per field, nested by sections, sections separated by a blank line, after
+/// a `# header` line.
+std::string nested_yaml(const std::string& header, const std::vector<std::pair<std::string, std::string>>& entries);
+
+template <class Config>
+std::string schema_to_yaml(const std::string& header, const std::vector<Field<Config>>& fields, const Config& config) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const auto& f : fields) entries.emplace_back(f.key, f.write(config));
+  return nested_yaml(header, entries);
+}
+
+/// The per-process batch of `world_size` processes: total_batch_size / (world · accumulation_steps) when
+/// total_batch_size > 0 (throws sgmim::Error keyed `train.total_batch_size` when that does not divide), else
+/// batch_size (the per-process `data.batch_size`).
+int64_t split_total_batch(int64_t total_batch_size, int64_t accumulation_steps, int64_t batch_size,
+                          int64_t world_size);
+
+/// Writes `text` to `path`, creating its folder; throws sgmim::Error "<path>: cannot write the resolved config".
+void save_text(const std::string& text, const std::string& path);
+
+}  // namespace sgmim::config::detail
