@@ -53,3 +53,8 @@ for lib in libblas.so.3 liblapack.so.3; do
   fi
 done
 echo "setup: BLAS in use: $(readlink -f "$arch_dir/libblas.so.3")"
+
+# Real-data test fixtures (Middlebury Motorcycle from python3-skimage) into .deps/test-data/. Optional: if the download
+# fails, the tests that need them skip with a message naming this script.
+"$(dirname "${BASH_SOURCE[0]}")/fetch-test-data.sh" ||
+  echo "setup: warning: scripts/fetch-test-data.sh failed; the Middlebury fixture tests will skip" >&2

@@ -16,6 +16,10 @@ DistributedSampler::DistributedSampler(int64_t dataset_size, DistributedSamplerO
               "in [0, world_size = " + std::to_string(options_.world_size) + ")");
   if (dataset_size_ <= 0) throw Error("DistributedSampler: the dataset is empty");
   const int64_t world = options_.world_size;
+  if (unpadded()) {
+    num_samples_ = (dataset_size_ - options_.rank + world - 1) / world;  // may be 0 when N < world
+    return;
+  }
   if (options_.drop_last && dataset_size_ % world != 0) {
     num_samples_ = dataset_size_ / world;  // = ceil((N − world) / world) of PyTorch for N % world ≠ 0
   } else {

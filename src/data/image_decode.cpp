@@ -143,6 +143,17 @@ cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& op
   return decode_knowledge(read_file_bytes(path), path, options);
 }
 
+cv::Mat decode_depth_u16(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+  cv::Mat raw = imdecode_checked(bytes, path, cv::IMREAD_UNCHANGED);
+  if (raw.type() == CV_16UC1) return raw;
+  if (raw.depth() != CV_16U)
+    fail(path, "wrong bit depth for a depth ground truth: expected a single-channel 16-bit PNG, got a " +
+                   type_name(raw) + " image");
+  fail(path, "a depth ground truth must be a single-channel 16-bit PNG, got a " + type_name(raw) + " image");
+}
+
+cv::Mat read_depth_u16(const std::string& path) { return decode_depth_u16(read_file_bytes(path), path); }
+
 int knowledge_8bit_warnings() { return g_8bit_warnings.load(); }
 
 }  // namespace sgmim::data

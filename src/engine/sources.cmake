@@ -1,5 +1,5 @@
-# The training engine: checkpoints and optimizer state always; the pre-training loop where the data pipeline
-# (OpenCV), the config and the run reports exist.
+# The training engine: checkpoints and optimizer state always; the pre-training and depth fine-tuning loops where
+# the data pipeline (OpenCV), the config and the run reports exist.
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer_state.cpp
@@ -9,6 +9,8 @@ if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_
     ${CMAKE_CURRENT_LIST_DIR}/reconstruction_grid.cpp
     ${CMAKE_CURRENT_LIST_DIR}/training_run.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pretrain_trainer.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/depth_evaluation.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/depth_trainer.cpp
   )
   target_link_libraries(sgmim PUBLIC sgmim_report)
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_TRAINER=1)

@@ -1,4 +1,7 @@
-# Tests of the pre-training data pipeline; built only where src/data/sources.cmake added it to sgmim.
+# Tests of the data pipelines; built only where src/data/sources.cmake added them to sgmim.
+# data_test: the pre-training pipeline. depth_data_test: the depth datasets, their augmentation and loader, the prefetch
+# pool, .npz reading and the Middlebury real-data fixture (fetched by scripts/fetch-test-data.sh into .deps/test-data;
+# its test skips without it).
 get_property(_sgmim_defs TARGET sgmim PROPERTY INTERFACE_COMPILE_DEFINITIONS)
 if("SGMIM_WITH_DATA=1" IN_LIST _sgmim_defs AND TARGET sgmim_synth)
   sgmim_test(data_test
@@ -8,4 +11,14 @@ if("SGMIM_WITH_DATA=1" IN_LIST _sgmim_defs AND TARGET sgmim_synth)
     data/distributed_sampler_test.cpp
     data/knowledge_loader_test.cpp
   )
+  set(_depth_data_tests data/depth_dataset_test.cpp data/depth_loader_test.cpp)
+  if("SGMIM_WITH_NPZ=1" IN_LIST _sgmim_defs)
+    list(APPEND _depth_data_tests data/middlebury_test.cpp)
+  endif()
+  sgmim_test(depth_data_test ${_depth_data_tests})
+  target_compile_definitions(depth_data_test PRIVATE SGMIM_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/.deps/test-data")
+  if("SGMIM_WITH_NPZ=1" IN_LIST _sgmim_defs)
+    find_package(ZLIB REQUIRED)  # imported targets are directory-scoped: look it up here too
+    target_link_libraries(depth_data_test PRIVATE ZLIB::ZLIB)  # the test re-derives the disparity with zlib itself
+  endif()
 endif()

@@ -5,3 +5,12 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
   target_compile_definitions(pretrain_e2e_test PRIVATE SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
                                                        SGMIM_SYNTH_BIN="$<TARGET_FILE:sgmim-synth>")
 endif()
+
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
+  sgmim_test(finetune_depth_e2e_test e2e/finetune_depth_e2e_test.cpp)
+  add_dependencies(finetune_depth_e2e_test sgmim-pretrain sgmim-finetune-depth sgmim-eval)
+  target_compile_definitions(finetune_depth_e2e_test PRIVATE
+    SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
+    SGMIM_FINETUNE_BIN="$<TARGET_FILE:sgmim-finetune-depth>"
+    SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
+endif()

@@ -14,6 +14,9 @@ struct DistributedSamplerOptions {
   bool shuffle = true;
   uint64_t seed = 0;       ///< the order of epoch e is drawn from seed + e
   bool drop_last = false;  ///< false: pad by repeating indices from the start; true: drop the tail
+  /// false (evaluation): neither pad nor drop — rank r takes order[r], order[r + world], … < N, so the ranks' counts
+  /// differ by at most one and every index is seen exactly once over the world. Ignored with drop_last.
+  bool pad = true;
 };
 
 class DistributedSampler {
@@ -21,10 +24,11 @@ class DistributedSampler {
   /// Throws sgmim::Error for a bad world size or rank, or an empty dataset.
   DistributedSampler(int64_t dataset_size, DistributedSamplerOptions options);
 
-  /// Indices of this rank per epoch: ceil(N / world), or floor(N / world) with drop_last when N % world ≠ 0.
+  /// Indices of this rank per epoch: ceil(N / world), or floor(N / world) with drop_last when N % world ≠ 0; without
+  /// padding ⌈(N − rank) / world⌉.
   int64_t num_samples() const { return num_samples_; }
-  /// num_samples() · world: the padded (or cut) length of the shared order.
-  int64_t total_size() const { return num_samples_ * options_.world_size; }
+  /// The padded (or cut) length of the shared order: num_samples() · world, or N without padding.
+  int64_t total_size() const { return unpadded() ? dataset_size_ : num_samples_ * options_.world_size; }
 
   /// This rank's indices for `epoch`. With shuffle, the shared order is at::randperm(N) drawn from a CPU generator
   /// seeded with seed + epoch: the same call as PyTorch's (g.manual_seed(seed + epoch); torch.randperm(N, g)), so the
@@ -36,6 +40,8 @@ class DistributedSampler {
   int64_t dataset_size() const { return dataset_size_; }
 
  private:
+  bool unpadded() const { return !options_.pad && !options_.drop_last; }
+
   int64_t dataset_size_;
   DistributedSamplerOptions options_;
   int64_t num_samples_;

@@ -43,6 +43,12 @@ cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::stri
 /// read_file_bytes + decode_knowledge.
 cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& options = {});
 
+/// A metric depth ground truth stored as a single-channel 16-bit PNG (KITTI: v/256, NYU: v/1000; §2.3, §3.1), as
+/// CV_16UC1, unchanged. Anything else — 8-bit ("wrong bit depth"), colour, float — is an sgmim::Error naming `path`.
+cv::Mat decode_depth_u16(const std::vector<std::uint8_t>& bytes, const std::string& path);
+/// read_file_bytes + decode_depth_u16.
+cv::Mat read_depth_u16(const std::string& path);
+
 /// How often the "8-bit knowledge map" warning was logged in this process: 0 before the first 8-bit map, then 1.
 int knowledge_8bit_warnings();
 

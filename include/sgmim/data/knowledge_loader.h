@@ -6,6 +6,8 @@
 
 #include "sgmim/data/distributed_sampler.h"
 #include "sgmim/data/knowledge_dataset.h"
+#include "sgmim/data/prefetch_pool.h"
+#include "sgmim/data/sample_seed.h"
 
 #include <ATen/ATen.h>
 #include <torch/torch.h>
@@ -16,7 +18,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -56,13 +57,6 @@ struct LoaderOptions {
   std::function<std::pair<at::Tensor, at::Tensor>(at::Generator)> sample_masks;
 };
 
-/// The seed of all randomness of sample `index` in `epoch` (SplitMix64 finaliser applied to seed, epoch, index in
-/// turn). The crop and flip use an mt19937_64 seeded with it; the masks use mask_seed() of it.
-uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t index);
-/// The mask generator's seed for a sample: a stream independent of the crop's. LibTorch's CPU generator keeps only
-/// the low 32 bits of its seed.
-uint64_t mask_seed(uint64_t sample_seed);
-
 /// The decoding threads run LibTorch ops (resize, normalisation) under the intra-op thread setting each thread
 /// inherits; results do not depend on it (every output element is computed independently), but the CPU load is
 /// about num_workers × intra-op threads.
@@ -93,24 +87,29 @@ class KnowledgeLoader {
   const LoaderOptions& options() const { return options_; }
 
  private:
-  struct Epoch;  // the state shared with one epoch's workers
-  struct Slot;   // one decoded batch, or the error that stopped it
+  // One decoded batch, with the bad samples met (and substituted) while making it.
+  struct Slot {
+    Batch batch;
+    int64_t bad = 0;                                         // samples skipped while making this batch
+    std::vector<std::pair<int64_t, std::string>> bad_files;  // (index, message) of each, in order
+  };
+  struct BadCache;  // the messages of the indices found bad so far, shared by the workers of all epochs
 
-  Slot make_batch(const Epoch& epoch, int64_t batch) const;
-  void stop_workers();
+  Slot make_batch(int64_t epoch, const std::vector<int64_t>& indices, int64_t batch,
+                  const std::atomic<bool>& stop) const;
 
   std::shared_ptr<const KnowledgeDataset> dataset_;
   LoaderOptions options_;
   DistributedSampler sampler_;
   bool pin_ = false;
-  std::shared_ptr<Epoch> epoch_;
-  std::vector<std::thread> workers_;
   // Indices found bad (policy skip): they are not decoded again. Badness is a property of the files, so this cache
   // changes no result.
   std::unique_ptr<std::atomic<bool>[]> known_bad_;
+  std::shared_ptr<BadCache> bad_cache_;
   std::atomic<int64_t> bad_samples_{0};
   std::vector<std::string> logged_;             // describe() of each bad sample logged, in order
   std::unordered_set<std::string> logged_set_;  // the same, for lookup
+  PrefetchPool<Slot> pool_;                     // last: its threads use the members above, it stops first
 };
 
 }  // namespace sgmim::data

@@ -1,0 +1,64 @@
+// Depth fine-tuning (sgmim-method.md §4; MIM-Depth-Estimation's recipe): a pre-trained encoder transferred into a
+// DepthModel (GLP or DPT head), AdamW with layer-wise LR decay and the poly schedule, SILog on valid pixels, the
+// pre-training loop's machinery (accumulation, clipping, bf16 on CUDA, NaN guard, data parallelism, atomic
+// checkpoints with resume, JSONL/TensorBoard), and a validation pass with the paper's metrics every N epochs.
+#pragma once
+
+#include "sgmim/config/finetune_depth_config.h"
+#include "sgmim/engine/pretrain_trainer.h"
+#include "sgmim/eval/metrics_table.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sgmim::data {
+class DepthDataset;
+}
+namespace sgmim::heads {
+struct DepthModelConfig;
+}
+
+namespace sgmim::engine {
+
+struct DepthEvaluationOptions;
+
+struct DepthTrainResult {
+  int64_t global_step = 0;
+  int64_t skipped_steps = 0;
+  double first_loss = 0, last_loss = 0;        ///< mean SILog of the first and last logged windows of this run
+  std::optional<eval::MetricsSummary> before;  ///< validation of the starting weights (when asked for)
+  std::optional<eval::MetricsSummary> last;    ///< the last validation
+  std::string checkpoint, output_dir, resumed_from;
+};
+
+class DepthTrainer {
+ public:
+  /// `config` may hold nulls (by-dataset defaults); they are resolved here. `test` may be null (no validation).
+  /// `validate_first`: evaluate the starting weights before the first step (a baseline for the curve).
+  DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
+               std::shared_ptr<const data::DepthDataset> test,
+               std::shared_ptr<distributed::ProcessGroup> group = nullptr, TrainerHooks hooks = {},
+               bool validate_first = false);
+  ~DepthTrainer();
+  DepthTrainer(const DepthTrainer&) = delete;
+  DepthTrainer& operator=(const DepthTrainer&) = delete;
+  DepthTrainResult run();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+/// The model a (resolved) config describes: the variant set up for fine-tuning, windows, shifts, head, max depth.
+heads::DepthModelConfig to_depth_model_config(const config::FinetuneDepthConfig& config);
+
+/// The evaluation protocol and TTA a (resolved) config describes.
+DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthConfig& config);
+
+/// The training and test sets a (resolved) config describes: the KITTI or NYU lists, or a synthetic set generated
+/// into <runtime.output_dir>/synthetic_data in the dataset's real format when data.synthetic > 0.
+std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data::DepthDataset>> make_depth_datasets(
+    const config::FinetuneDepthConfig& config, bool need_train = true);
+
+}  // namespace sgmim::engine

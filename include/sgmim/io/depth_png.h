@@ -1,0 +1,35 @@
+// Depth maps as PNG files: the uint16 format of the KITTI devkit / BTS / GLPDepth / MIM-Depth offline evaluation
+// (v = depth·256 for KITTI, depth·1000 for NYU, 0 = invalid; datasets-and-metrics.md §2.3, §2.7, §3.1) and a
+// colourised 8-bit view for people. Built with OpenCV (SGMIM_WITH_DEPTH_PNG); every write is atomic.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace sgmim::io {
+
+/// Depth units per metre of the two benchmarks' PNGs.
+constexpr double kKittiDepthScale = 256.0;
+constexpr double kNyuDepthScale = 1000.0;
+
+/// Writes `depth` (metres; [H, W] or with leading singleton dims such as [1, 1, H, W]; any device and float dtype)
+/// as a single-channel 16-bit PNG with v = round(depth·scale) clamped to [0, 65535] (round half away from zero;
+/// the references truncate, which differs by at most one unit). Depth ≤ 0 and NaN give 0 (invalid), +inf gives
+/// 65535; a positive depth below 0.5/scale also rounds to 0, as in the references. Parent folders are created.
+/// Throws sgmim::Error naming the file on any failure, and for a scale that is not positive and finite.
+void write_depth_png(const torch::Tensor& depth, const std::string& path, double scale);
+
+/// Reads a 16-bit single-channel PNG written as above (or a KITTI / NYU ground truth) → float32 [H, W] metres,
+/// v / scale (0 stays 0). Throws sgmim::Error naming the file when it is missing, undecodable, or not 16-bit
+/// single-channel (an 8-bit PNG is not depth in this format).
+torch::Tensor read_depth_png(const std::string& path, double scale);
+
+/// Writes a colourised view of `depth` (metres, as write_depth_png) as an 8-bit BGR PNG: OpenCV's perceptual
+/// COLORMAP_MAGMA on the fixed range [0, max_depth] so that images of one benchmark compare directly, near bright:
+/// index = round(255·(1 − min(depth, max_depth)/max_depth)) — 0 m is the brightest yellow-white, max_depth and
+/// beyond the darkest purple (BGR (4, 0, 0)). Invalid pixels (depth ≤ 0 or NaN) are pure black (0, 0, 0).
+/// Throws sgmim::Error naming the file on failure, and for a max_depth that is not positive and finite.
+void write_colourised_depth_png(const torch::Tensor& depth, const std::string& path, double max_depth);
+
+}  // namespace sgmim::io

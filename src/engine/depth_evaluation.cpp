@@ -1,0 +1,70 @@
+#include "sgmim/engine/depth_evaluation.h"
+
+#include "sgmim/compat.h"
+#include "sgmim/data/depth_dataset.h"
+#include "sgmim/distributed/process_group.h"
+#include "sgmim/heads/depth_model.h"
+#include "sgmim/io/depth_png.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace sgmim::engine {
+namespace fs = std::filesystem;
+
+eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::DepthDataset& dataset,
+                                    const DepthEvaluationOptions& options, distributed::ProcessGroup* group,
+                                    torch::Device device, const std::function<void(int64_t, int64_t)>& progress) {
+  const int rank = group ? group->rank() : 0;
+  const int world = group ? group->world_size() : 1;
+  int64_t total = dataset.size();
+  if (options.max_images > 0) total = std::min(total, options.max_images);
+  if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
+
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const eval::DepthPredictor predictor = [&](const torch::Tensor& x) {
+    compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
+    return model.forward(x.to(device)).to(torch::kCPU, torch::kFloat);
+  };
+
+  eval::DepthMetricsAccumulator sums;
+  const int64_t mine = total > rank ? (total - rank + world - 1) / world : 0;
+  int64_t done = 0;
+  for (int64_t index = rank; index < total; index += world) {
+    const auto sample = dataset.get(index, /*sample_seed=*/0);
+    const auto gt = sample.depth.squeeze(0);  // [H, W]
+    auto image = sample.image.unsqueeze(0);
+    torch::Tensor pred;
+    if (options.kb_crop_for_model) {
+      const auto box = eval::kb_crop_box(image.size(2), image.size(3));
+      auto crop = image.narrow(2, box.top, box.bottom - box.top).narrow(3, box.left, box.right - box.left);
+      auto inner = eval::predict_depth(predictor, crop.contiguous(), options.tta);
+      pred = torch::zeros({gt.size(0), gt.size(1)});
+      pred.narrow(0, box.top, box.bottom - box.top).narrow(1, box.left, box.right - box.left).copy_(inner[0][0]);
+    } else {
+      pred = eval::predict_depth(predictor, image, options.tta)[0][0];
+    }
+    pred = eval::sanitize_prediction(pred, options.metrics);
+    sums.add(eval::compute_depth_metrics(pred, gt, options.metrics));
+    if (!options.predictions_dir.empty()) {
+      char prefix[32];
+      std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
+      const auto stem = prefix + fs::path(dataset.describe(index)).stem().string();
+      io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale);
+      io::write_colourised_depth_png(pred, (fs::path(options.predictions_dir) / (stem + "_color.png")).string(),
+                                     options.colour_max_depth);
+    }
+    if (progress) progress(++done, mine);
+  }
+  if (group && world > 1) {
+    auto t = sums.to_tensor();
+    group->allreduce_sum(t);
+    sums = eval::DepthMetricsAccumulator::from_tensor(t);
+  }
+  if (was_training) model.train();
+  return eval::MetricsSummary::from(sums);
+}
+
+}  // namespace sgmim::engine
