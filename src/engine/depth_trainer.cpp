@@ -85,10 +85,7 @@ struct DepthTrainer::State {
   std::shared_ptr<distributed::ProcessGroup> group;
   TrainerHooks hooks;
   bool validate_first = false;
-  RunPaths paths;
-  int rank = 0, world = 1;
-  torch::Device device{torch::kCPU};
-  bool bf16 = false;
+  TrainingLoop loop;
   heads::DepthModel model{nullptr};
   NamedTensors named_params;
   std::vector<torch::Tensor> params;
@@ -98,21 +95,14 @@ struct DepthTrainer::State {
   std::unique_ptr<PolySchedule> schedule;
   DepthEvaluationOptions eval_options;
   int64_t micro_batch = 0, accum = 1, steps_per_epoch = 0;
-  int64_t global_step = 0, bad_steps = 0, skipped = 0;
-  double elapsed_before = 0;
-  Clock::time_point started = Clock::now(), last_save = Clock::now();
-  std::string last_checkpoint, resumed_from;
+  uint64_t loader_seed = 0;
 
   State(config::FinetuneDepthConfig c, std::shared_ptr<const data::DepthDataset> tr,
         std::shared_ptr<const data::DepthDataset> te, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
         bool v)
       : cfg(config::resolve_depth_defaults(c)), train(std::move(tr)), test(std::move(te)), group(std::move(g)),
-        hooks(std::move(h)), validate_first(v), paths(cfg.runtime.output_dir) {}
-  bool leader() const { return rank == 0; }
-  void barrier() {
-    if (group) group->barrier();
-  }
-  double elapsed() const { return elapsed_before + seconds_since(started); }
+        hooks(std::move(h)), validate_first(v), loop((cfg.validate(), training_loop_settings(cfg)), group,
+                                                      hooks.checkpoint_write) {}
 };
 
 DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
@@ -121,31 +111,20 @@ DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<c
     : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(test), std::move(group),
                                  std::move(hooks), validate_first)) {
   auto& s = *s_;
-  s.cfg.validate();
   if (!s.train) throw Error("DepthTrainer: no training set");
-  if (s.group) {
-    s.rank = s.group->rank();
-    s.world = s.group->world_size();
-  }
-  configure_threads(static_cast<int>(s.cfg.runtime.threads));
-  s.device = resolve_device(s.cfg.runtime.device, s.group ? s.group->local_rank() : 0);
-  s.bf16 = s.cfg.train.precision == "bf16" && s.device.is_cuda();
-  if (s.cfg.train.precision == "bf16" && !s.device.is_cuda())
-    log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
-
   torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed));
   s.model = heads::DepthModel(to_depth_model_config(s.cfg));
   if (!s.cfg.model.pretrained.empty()) {
     io::EncoderTransferOptions t;
     t.interpolate_position_bias = s.cfg.model.interpolate_position_bias;
     const auto report = io::transfer_encoder(*s.model->encoder, s.cfg.model.pretrained, t);
-    if (s.leader()) log::info("encoder from " + s.cfg.model.pretrained + ": " + report.summary());
-  } else if (s.leader()) {
+    if (s.loop.leader()) log::info("encoder from " + s.cfg.model.pretrained + ": " + report.summary());
+  } else if (s.loop.leader()) {
     log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
               "pre-trained model)");
   }
-  s.model->to(s.device);
-  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.rank));
+  s.model->to(s.loop.device());
+  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.loop.rank()));
   s.named_params = trainable_parameters(*s.model);
   for (const auto& [name, p] : s.named_params) s.params.push_back(p);
 
@@ -156,7 +135,7 @@ DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<c
   s.optimizer = make_layer_decay_adamw(s.groups, s.cfg.train.min_lr, {s.cfg.train.betas[0], s.cfg.train.betas[1]},
                                        s.cfg.train.eps);
 
-  s.micro_batch = config::per_process_batch(s.cfg, s.world);
+  s.micro_batch = config::per_process_batch(s.cfg, s.loop.world());
   s.accum = s.cfg.train.accumulation_steps;
   data::DepthLoaderOptions lo;
   lo.batch_size = s.micro_batch;
@@ -164,15 +143,16 @@ DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<c
   lo.prefetch = s.cfg.data.prefetch;
   lo.shuffle = true;
   lo.drop_last = true;
-  lo.seed = static_cast<uint64_t>(s.cfg.runtime.seed);
-  lo.world_size = s.world;
-  lo.rank = s.rank;
-  lo.pin_memory = s.device.is_cuda();
+  s.loader_seed = static_cast<uint64_t>(s.cfg.runtime.seed);
+  lo.seed = s.loader_seed;
+  lo.world_size = s.loop.world();
+  lo.rank = s.loop.rank();
+  lo.pin_memory = s.loop.device().is_cuda();
   s.loader = std::make_unique<data::DepthLoader>(s.train, lo);
   s.steps_per_epoch = s.loader->batches_per_epoch() / s.accum;
   if (s.steps_per_epoch <= 0)
     throw Error("the training set (" + std::to_string(s.train->size()) + " images) gives no full step of " +
-                    std::to_string(s.micro_batch * s.accum * s.world) +
+                    std::to_string(s.micro_batch * s.accum * s.loop.world()) +
                     " images (batch x accumulation x processes): lower the batch size or add data",
                 "", "data.batch_size", std::to_string(s.micro_batch));
   s.schedule = std::make_unique<PolySchedule>(PolyScheduleOptions{
@@ -186,43 +166,29 @@ DepthTrainResult DepthTrainer::run() {
   auto& s = *s_;
   const auto& cfg = s.cfg;
   DepthTrainResult result;
-  result.output_dir = s.paths.dir;
+  result.output_dir = s.loop.paths().dir;
 
-  int64_t start_epoch = 0, start_step = 0;
-  if (auto found = find_resume_checkpoint(cfg.runtime.resume, s.paths.checkpoints, s.leader())) {
-    s.resumed_from = found->first;
-    const auto& ckpt = found->second;
-    restore_training_state(*s.model, *s.optimizer, s.named_params, ckpt, s.resumed_from, s.rank, cfg.runtime.seed);
-    s.global_step = ckpt.global_step;
-    s.bad_steps = ckpt.bad_steps;
-    s.elapsed_before = ckpt.elapsed_seconds;
-    if (ckpt.epoch * s.steps_per_epoch + ckpt.next_batch / s.accum != s.global_step)
-      throw Error("checkpoint '" + s.resumed_from + "' was written with another number of steps per epoch "
-                  "(batch size, accumulation or process count changed); resume with the same settings",
-                  s.resumed_from);
-    start_epoch = ckpt.epoch;
-    start_step = ckpt.next_batch / s.accum;
-    result.resumed_from = s.resumed_from;
-    if (s.leader()) log::info("resumed from " + s.resumed_from + " at step " + std::to_string(s.global_step));
-  }
+  const auto [start_epoch, start_step] = s.loop.resume(cfg.runtime.resume, *s.model, *s.optimizer, s.named_params,
+                                                       s.steps_per_epoch, s.accum, s.loader_seed);
+  result.resumed_from = s.loop.resumed_from;
   if (s.group) s.group->broadcast_parameters(s.params);
 
-  if (s.leader()) {
+  if (s.loop.leader()) {
     std::error_code ec;
-    fs::create_directories(s.paths.checkpoints, ec);
-    if (ec) throw Error("cannot create the run directory '" + s.paths.checkpoints + "': " + ec.message(), s.paths.dir);
-    config::save_finetune_depth_config(cfg, s.paths.config);
+    fs::create_directories(s.loop.paths().checkpoints, ec);
+    if (ec) throw Error("cannot create the run directory '" + s.loop.paths().checkpoints + "': " + ec.message(), s.loop.paths().dir);
+    config::save_finetune_depth_config(cfg, s.loop.paths().config);
   }
-  RunLog run_log(s.paths, s.leader(), cfg.runtime.tensorboard);
-  s.barrier();
+  RunLog run_log(s.loop.paths(), s.loop.leader(), cfg.runtime.tensorboard);
+  s.loop.barrier();
 
   auto validate = [&](int64_t epoch_done) {
-    auto summary = evaluate_depth(*s.model, *s.test, s.eval_options, s.group.get(), s.device);
-    if (s.leader()) {
+    auto summary = evaluate_depth(*s.model, *s.test, s.eval_options, s.group.get(), s.loop.device());
+    if (s.loop.leader()) {
       std::printf("validation after epoch %lld (%lld images):\n%s\n", static_cast<long long>(epoch_done),
                   static_cast<long long>(summary.images), eval::format_metrics_table(summary.mean).c_str());
       std::fflush(stdout);
-      nlohmann::json rec = {{"step", s.global_step}, {"epoch", epoch_done}, {"split", "val"},
+      nlohmann::json rec = {{"step", s.loop.global_step}, {"epoch", epoch_done}, {"split", "val"},
                             {"images", summary.images}};
       std::map<std::string, double> scalars;
       const auto values = summary.mean.to_array();
@@ -230,41 +196,31 @@ DepthTrainResult DepthTrainer::run() {
         rec[eval::DepthMetrics::names()[i]] = values[i];
         scalars[std::string("val/") + eval::DepthMetrics::names()[i]] = values[i];
       }
-      run_log.write(rec, scalars, s.global_step);
+      run_log.write(rec, scalars, s.loop.global_step);
     }
     return summary;
   };
-  if (s.validate_first && s.test && s.global_step == 0) result.before = validate(0);
+  if (s.validate_first && s.test && s.loop.global_step == 0) result.before = validate(0);
 
   const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
   report::ProgressOptions po;
   po.total_iters = total_steps;
   po.iters_per_epoch = s.steps_per_epoch;
-  po.items_per_iter = static_cast<double>(s.micro_batch * s.accum * s.world);
+  po.items_per_iter = static_cast<double>(s.micro_batch * s.accum * s.loop.world());
   po.unit = "img";
   report::ProgressMeter progress(po);
-  progress.reset(s.global_step, 0.0);
-  s.started = s.last_save = Clock::now();
+  progress.reset(s.loop.global_step, 0.0);
+  s.loop.start_clock();
+  const auto run_start = Clock::now();
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    s.barrier();
-    if (s.leader()) {
-      auto c = capture_training_state(*s.model, *s.optimizer, s.named_params);
-      c.epoch = epoch;
-      c.next_batch = step_in_epoch * s.accum;
-      c.global_step = s.global_step;
-      c.bad_steps = s.bad_steps;
-      c.elapsed_seconds = s.elapsed();
-      c.loader_seed = static_cast<uint64_t>(cfg.runtime.seed);
+    TrainingCheckpoint c;
+    if (s.loop.leader()) {
+      c = capture_training_state(*s.model, *s.optimizer, s.named_params);
+      c.loader_seed = s.loader_seed;
       c.config_yaml = config::to_yaml(cfg);
-      const auto path = (fs::path(s.paths.checkpoints) / checkpoint_filename(s.global_step)).string();
-      save_checkpoint(c, path, s.hooks.checkpoint_write);
-      prune_checkpoints(s.paths.checkpoints, cfg.runtime.keep_last);
-      s.last_checkpoint = path;
-      log::info("checkpoint " + path);
     }
-    s.last_save = Clock::now();
-    s.barrier();
+    s.loop.save(std::move(c), epoch, step_in_epoch, s.accum);
   };
 
   const models::SiLogLossOptions silog{cfg.train.silog_lambda, 0.0};
@@ -275,18 +231,18 @@ DepthTrainResult DepthTrainer::run() {
     const int64_t first = epoch == start_epoch ? start_step : 0;
     s.loader->start_epoch(epoch, first * s.accum);
     for (int64_t step = first; step < s.steps_per_epoch; ++step) {
-      const double lr = s.schedule->at(s.global_step + 1);  // the reference counts steps from 1
+      const double lr = s.schedule->at(s.loop.global_step + 1);  // the reference counts steps from 1
       set_layer_decay_learning_rate(*s.optimizer, s.groups, lr);
       compat::zero_grad(*s.model);
       double loss = 0;
       for (int64_t a = 0; a < s.accum; ++a) {
         auto batch = s.loader->next();
         if (!batch) throw Error("internal: the loader ended before the epoch's last step");
-        const bool nb = s.device.is_cuda();
-        auto image = batch->image.to(s.device, nb), depth = batch->depth.to(s.device, nb);
+        const bool nb = s.loop.device().is_cuda();
+        auto image = batch->image.to(s.loop.device(), nb), depth = batch->depth.to(s.loop.device(), nb);
         torch::Tensor l;
         {
-          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.bf16);
+          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.loop.bf16());
           l = models::silog_loss(s.model->forward(image), depth, silog);
         }
         (l / static_cast<double>(s.accum)).backward();
@@ -298,25 +254,14 @@ DepthTrainResult DepthTrainer::run() {
       if (s.group) finite = s.group->all_ranks_agree(finite);
       if (finite) {
         s.optimizer->step();
-        s.bad_steps = 0;
         window_loss += loss;
         ++window_steps;
       } else {
-        ++s.bad_steps;
-        ++s.skipped;
         compat::zero_grad(*s.model);
-        if (s.leader())
-          log::warn("step " + std::to_string(s.global_step + 1) + " skipped: non-finite loss or gradient (" +
-                    std::to_string(s.bad_steps) + " in a row)");
-        if (s.bad_steps >= std::max<int64_t>(cfg.runtime.max_bad_steps, 1))
-          throw Error("stopped after " + std::to_string(s.bad_steps) +
-                          " consecutive non-finite steps (runtime.max_bad_steps); the last good checkpoint is " +
-                          (s.last_checkpoint.empty() ? std::string("(none)") : s.last_checkpoint),
-                      "", "runtime.max_bad_steps", std::to_string(cfg.runtime.max_bad_steps));
       }
-      ++s.global_step;
+      s.loop.record_step(finite, std::isfinite(loss) ? "gradient norm" : "loss");
       const bool last_step = step + 1 == s.steps_per_epoch && epoch + 1 == cfg.train.epochs;
-      if (s.global_step % cfg.runtime.log_every == 0 || last_step) {
+      if (s.loop.global_step % cfg.runtime.log_every == 0 || last_step) {
         auto sums = torch::tensor({window_loss, static_cast<double>(window_steps)}, torch::kDouble);
         if (s.group) s.group->allreduce_sum(sums);
         const auto v = sums.accessor<double, 1>();
@@ -328,44 +273,37 @@ DepthTrainResult DepthTrainer::run() {
         }
         window_loss = 0;
         window_steps = 0;
-        progress.update(s.global_step, seconds_since(s.started));
-        if (s.leader()) {
+        progress.update(s.loop.global_step, seconds_since(run_start));
+        if (s.loop.leader()) {
           std::printf("%s\n", progress.line({{"silog", mean}, {"lr", lr, 3}, {"grad", norm, 3}}).c_str());
           std::fflush(stdout);
-          nlohmann::json rec = {{"step", s.global_step}, {"epoch", epoch + 1}, {"split", "train"},
+          nlohmann::json rec = {{"step", s.loop.global_step}, {"epoch", epoch + 1}, {"split", "train"},
                                 {"loss", mean},          {"lr", lr},          {"grad_norm", norm},
-                                {"img_per_s", progress.items_per_second()}, {"elapsed_s", s.elapsed()}};
+                                {"img_per_s", progress.items_per_second()}, {"elapsed_s", s.loop.elapsed()}};
           run_log.write(rec,
                         {{"train/silog", mean}, {"train/lr", lr}, {"train/grad_norm", norm},
                          {"train/img_per_s", progress.items_per_second()}},
-                        s.global_step);
+                        s.loop.global_step);
         }
       }
-      bool periodic = cfg.runtime.checkpoint_every_steps > 0 && s.global_step % cfg.runtime.checkpoint_every_steps == 0;
-      if (cfg.runtime.checkpoint_every_minutes > 0) {
-        auto due = torch::tensor(
-            {s.leader() && seconds_since(s.last_save) >= 60.0 * cfg.runtime.checkpoint_every_minutes ? 1.0 : 0.0},
-            torch::kDouble);
-        if (s.group) s.group->allreduce_sum(due);
-        periodic = periodic || due.item<double>() > 0;
-      }
-      if (periodic && s.bad_steps == 0 && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
-      if (s.hooks.after_step) s.hooks.after_step(s.global_step);
+      if (s.loop.checkpoint_due() && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
+      if (s.hooks.after_step) s.hooks.after_step(s.loop.global_step);
     }
     const int64_t done = epoch + 1;
     if (s.test && ((cfg.eval.every_epochs > 0 && done % cfg.eval.every_epochs == 0) || done == cfg.train.epochs))
       result.last = validate(done);
-    if (s.bad_steps == 0 &&
+    if (s.loop.bad_steps == 0 &&
         ((cfg.runtime.checkpoint_every_epochs > 0 && done % cfg.runtime.checkpoint_every_epochs == 0) ||
-         done == cfg.train.epochs))
+         done == cfg.train.epochs ||
+         (cfg.runtime.checkpoint_every_steps > 0 && s.loop.global_step % cfg.runtime.checkpoint_every_steps == 0)))
       save(done, 0);
   }
-  check_replicas_agree(s.group.get(), s.params, s.global_step);
-  if (s.leader() && s.global_step == total_steps) io::save_state_dict(*s.model, s.paths.weights);
-  s.barrier();
-  result.global_step = s.global_step;
-  result.skipped_steps = s.skipped;
-  result.checkpoint = s.last_checkpoint;
+  check_replicas_agree(s.group.get(), s.params, s.loop.global_step);
+  if (s.loop.leader() && s.loop.global_step == total_steps) io::save_state_dict(*s.model, s.loop.paths().weights);
+  s.loop.barrier();
+  result.global_step = s.loop.global_step;
+  result.skipped_steps = s.loop.skipped;
+  result.checkpoint = s.loop.last_checkpoint;
   return result;
 }
 

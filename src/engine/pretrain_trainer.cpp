@@ -41,15 +41,13 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
+
 struct PretrainTrainer::State {
   config::PretrainConfig cfg;
   std::shared_ptr<const data::KnowledgeDataset> dataset;
   std::shared_ptr<distributed::ProcessGroup> group;
   TrainerHooks hooks;
-  RunPaths paths;
-  int rank = 0, world = 1;
-  torch::Device device{torch::kCPU};
-  bool bf16 = false;
+  TrainingLoop loop;
   models::Pretrainer model{nullptr};
   NamedTensors named_params;
   std::vector<torch::Tensor> params;
@@ -59,46 +57,23 @@ struct PretrainTrainer::State {
   int64_t micro_batch = 0, accum = 1, steps_per_epoch = 0;
   uint64_t loader_seed = 0;
 
-  // Progress of the run.
-  int64_t global_step = 0, bad_steps = 0, skipped = 0;
-  double elapsed_before = 0;  // training seconds of earlier runs (from the checkpoint)
-  Clock::time_point started = Clock::now(), last_save = Clock::now();
-  std::string last_checkpoint, resumed_from;
-
   State(config::PretrainConfig c, std::shared_ptr<const data::KnowledgeDataset> d,
         std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h)
-      : cfg(std::move(c)), dataset(std::move(d)), group(std::move(g)), hooks(std::move(h)),
-        paths(cfg.runtime.output_dir) {}
-
-  bool leader() const { return rank == 0; }
-  void barrier() {
-    if (group) group->barrier();
-  }
-  double elapsed() const { return elapsed_before + seconds_since(started); }
+      : cfg((c.validate(), std::move(c))), dataset(std::move(d)), group(std::move(g)), hooks(std::move(h)),
+        loop(training_loop_settings(cfg), group, hooks.checkpoint_write) {}
 };
 
 PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<const data::KnowledgeDataset> dataset,
                                  std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks)
     : s_(std::make_unique<State>(std::move(config), std::move(dataset), std::move(group), std::move(hooks))) {
   auto& s = *s_;
-  s.cfg.validate();
   if (!s.dataset) throw Error("PretrainTrainer: no dataset");
-  if (s.group) {
-    s.rank = s.group->rank();
-    s.world = s.group->world_size();
-  }
-  configure_threads(static_cast<int>(s.cfg.runtime.threads));
-  s.device = resolve_device(s.cfg.runtime.device, s.group ? s.group->local_rank() : 0);
-  s.bf16 = s.cfg.train.precision == "bf16" && s.device.is_cuda();
-  if (s.cfg.train.precision == "bf16" && !s.device.is_cuda())
-    log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
-
   // The same initial weights on every rank (and broadcast below, for safety), then a per-rank random stream
   // (drop path) as the official code seeds it: seed + rank.
   torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed));
   s.model = models::Pretrainer(to_pretrainer_config(s.cfg));
-  s.model->to(s.device);
-  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.rank));
+  s.model->to(s.loop.device());
+  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.loop.rank()));
   s.named_params = trainable_parameters(*s.model);
   for (const auto& [name, p] : s.named_params) s.params.push_back(p);
 
@@ -107,7 +82,7 @@ PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<
   s.optimizer = make_adamw(groups, s.cfg.train.base_lr, {s.cfg.train.betas[0], s.cfg.train.betas[1]},
                            s.cfg.train.eps);
 
-  s.micro_batch = config::per_process_batch(s.cfg, s.world);
+  s.micro_batch = config::per_process_batch(s.cfg, s.loop.world());
   s.accum = s.cfg.train.accumulation_steps;
   s.loader_seed = static_cast<uint64_t>(s.cfg.runtime.seed);
   data::LoaderOptions lo;
@@ -117,19 +92,19 @@ PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<
   lo.shuffle = true;
   lo.drop_last = true;
   lo.seed = s.loader_seed;
-  lo.world_size = s.world;
-  lo.rank = s.rank;
+  lo.world_size = s.loop.world();
+  lo.rank = s.loop.rank();
   lo.on_bad_sample = data::parse_bad_sample_policy(s.cfg.data.on_bad_sample);
-  lo.pin_memory = s.device.is_cuda();
+  lo.pin_memory = s.loop.device().is_cuda();
   lo.sample_masks = [model = s.model](at::Generator g) { return model->sample_masks(1, std::move(g)); };
   s.loader = std::make_unique<data::KnowledgeLoader>(s.dataset, lo);
   s.steps_per_epoch = s.loader->batches_per_epoch() / s.accum;
   if (s.steps_per_epoch <= 0)
     throw Error("the dataset (" + std::to_string(s.dataset->size()) + " samples) gives no full step of " +
-                    std::to_string(s.micro_batch * s.accum * s.world) +
+                    std::to_string(s.micro_batch * s.accum * s.loop.world()) +
                     " images (batch x accumulation x processes): lower the batch size or add data",
                 "", "data.batch_size", std::to_string(s.micro_batch));
-  s.schedule = std::make_unique<LrSchedule>(to_lr_schedule(s.cfg, s.steps_per_epoch, s.world));
+  s.schedule = std::make_unique<LrSchedule>(to_lr_schedule(s.cfg, s.steps_per_epoch, s.loop.world()));
 }
 
 PretrainTrainer::~PretrainTrainer() = default;
@@ -137,91 +112,58 @@ PretrainTrainer::~PretrainTrainer() = default;
 TrainResult PretrainTrainer::run() {
   auto& s = *s_;
   const auto& cfg = s.cfg;
+  const auto device = s.loop.device();
   TrainResult result;
-  result.output_dir = s.paths.dir;
+  result.output_dir = s.loop.paths().dir;
 
   // ---- resume -------------------------------------------------------------------------------------------------
-  int64_t start_epoch = 0, start_step_in_epoch = 0;
-  std::optional<TrainingCheckpoint> ckpt;
-  if (auto found = find_resume_checkpoint(cfg.runtime.resume, s.paths.checkpoints, s.leader())) {
-    s.resumed_from = found->first;
-    ckpt = std::move(found->second);
-  }
-  if (ckpt) {
-    restore_training_state(*s.model, *s.optimizer, s.named_params, *ckpt, s.resumed_from, s.rank, cfg.runtime.seed);
-    s.global_step = ckpt->global_step;
-    s.bad_steps = ckpt->bad_steps;
-    s.elapsed_before = ckpt->elapsed_seconds;
-    if (ckpt->loader_seed != s.loader_seed)
-      log::warn("resume: the checkpoint's data seed " + std::to_string(ckpt->loader_seed) +
-                " differs from runtime.seed; the checkpoint's is used");
-    s.loader_seed = ckpt->loader_seed;
-    if (ckpt->epoch * s.steps_per_epoch + ckpt->next_batch / s.accum != s.global_step)
-      throw Error("checkpoint '" + s.resumed_from + "' was written with another number of steps per epoch "
-                  "(batch size, accumulation or process count changed); resume with the same settings",
-                  s.resumed_from);
-    start_epoch = ckpt->epoch;
-    start_step_in_epoch = ckpt->next_batch / s.accum;
-    result.resumed_from = s.resumed_from;
-    if (s.leader())
-      log::info("resumed from " + s.resumed_from + " at epoch " + std::to_string(start_epoch) + ", step " +
-                std::to_string(s.global_step));
-    ckpt.reset();
-  }
+  const auto [start_epoch, start_step_in_epoch] = s.loop.resume(cfg.runtime.resume, *s.model, *s.optimizer,
+                                                                s.named_params, s.steps_per_epoch, s.accum,
+                                                                s.loader_seed);
+  result.resumed_from = s.loop.resumed_from;
   if (s.group) s.group->broadcast_parameters(s.params);
 
   // ---- run directory (rank 0) ---------------------------------------------------------------------------------
-  if (s.leader()) {
+  if (s.loop.leader()) {
     std::error_code ec;
-    fs::create_directories(s.paths.checkpoints, ec);
-    if (ec) throw Error("cannot create the run directory '" + s.paths.checkpoints + "': " + ec.message(), s.paths.dir);
-    config::save_pretrain_config(cfg, s.paths.config);
+    fs::create_directories(s.loop.paths().checkpoints, ec);
+    if (ec) throw Error("cannot create the run directory '" + s.loop.paths().checkpoints + "': " + ec.message(), s.loop.paths().dir);
+    config::save_pretrain_config(cfg, s.loop.paths().config);
   }
-  RunLog run_log(s.paths, s.leader(), cfg.runtime.tensorboard);
-  s.barrier();
+  RunLog run_log(s.loop.paths(), s.loop.leader(), cfg.runtime.tensorboard);
+  s.loop.barrier();
 
   const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
-  const int64_t global_batch = s.micro_batch * s.accum * s.world;
+  const int64_t global_batch = s.micro_batch * s.accum * s.loop.world();
   report::ProgressOptions po;
   po.total_iters = total_steps;
   po.iters_per_epoch = s.steps_per_epoch;
   po.items_per_iter = static_cast<double>(global_batch);
   po.unit = "img";
   report::ProgressMeter progress(po);
-  progress.reset(s.global_step, 0.0);
-  s.started = s.last_save = Clock::now();
-  if (s.leader())
-    log::info("training " + std::to_string(total_steps - s.global_step) + " of " + std::to_string(total_steps) +
+  progress.reset(s.loop.global_step, 0.0);
+  s.loop.start_clock();
+  const auto run_start = Clock::now();
+  if (s.loop.leader())
+    log::info("training " + std::to_string(total_steps - s.loop.global_step) + " of " + std::to_string(total_steps) +
               " steps: " + std::to_string(cfg.train.epochs) + " epochs x " + std::to_string(s.steps_per_epoch) +
-              " steps of " + std::to_string(global_batch) + " images (" + std::to_string(s.world) + " process" +
-              (s.world > 1 ? "es" : "") + " x " + std::to_string(s.micro_batch) + " x " + std::to_string(s.accum) +
-              " accumulation), device " + s.device.str() + (s.bf16 ? ", bf16 autocast" : ", fp32") + ", output " +
-              s.paths.dir);
+              " steps of " + std::to_string(global_batch) + " images (" + std::to_string(s.loop.world()) + " process" +
+              (s.loop.world() > 1 ? "es" : "") + " x " + std::to_string(s.micro_batch) + " x " + std::to_string(s.accum) +
+              " accumulation), device " + device.str() + (s.loop.bf16() ? ", bf16 autocast" : ", fp32") + ", output " +
+              s.loop.paths().dir);
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    s.barrier();
-    if (s.leader()) {
-      auto c = capture_training_state(*s.model, *s.optimizer, s.named_params);
-      c.epoch = epoch;
-      c.next_batch = step_in_epoch * s.accum;
-      c.global_step = s.global_step;
-      c.bad_steps = s.bad_steps;
-      c.elapsed_seconds = s.elapsed();
+    TrainingCheckpoint c;
+    if (s.loop.leader()) {
+      c = capture_training_state(*s.model, *s.optimizer, s.named_params);
       c.loader_seed = s.loader_seed;
       c.config_yaml = config::to_yaml(cfg);
-      const auto path = (fs::path(s.paths.checkpoints) / checkpoint_filename(s.global_step)).string();
-      save_checkpoint(c, path, s.hooks.checkpoint_write);
-      for (const auto& gone : prune_checkpoints(s.paths.checkpoints, cfg.runtime.keep_last))
-        log::info("removed old checkpoint " + gone);
-      s.last_checkpoint = path;
-      log::info("checkpoint " + path);
     }
-    s.last_save = Clock::now();
-    s.barrier();
+    s.loop.save(std::move(c), epoch, step_in_epoch, s.accum);
   };
 
   auto write_reconstructions = [&](int64_t epoch_done) {
-    if (!s.leader()) return;
+    if (!s.loop.leader()) return;
     torch::NoGradGuard no_grad;
     const int64_t n = std::min<int64_t>(4, s.dataset->size());
     std::vector<torch::Tensor> img, know, im, km;
@@ -235,8 +177,8 @@ TrainResult PretrainTrainer::run() {
       km.push_back(k);
     }
     s.model->eval();
-    auto out = s.model->forward(torch::stack(img).to(s.device), torch::stack(know).to(s.device),
-                                torch::cat(im).to(s.device), torch::cat(km).to(s.device));
+    auto out = s.model->forward(torch::stack(img).to(device), torch::stack(know).to(device),
+                                torch::cat(im).to(device), torch::cat(km).to(device));
     s.model->train();
     ReconstructionBatch r;
     r.image = torch::stack(img);
@@ -252,8 +194,8 @@ TrainResult PretrainTrainer::run() {
     char name[64];
     std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(epoch_done));
     std::error_code ec;
-    fs::create_directories(s.paths.reconstructions, ec);
-    const auto path = (fs::path(s.paths.reconstructions) / name).string();
+    fs::create_directories(s.loop.paths().reconstructions, ec);
+    const auto path = (fs::path(s.loop.paths().reconstructions) / name).string();
     write_reconstruction_grid(r, path, style);
     log::info("reconstructions " + path);
   };
@@ -268,19 +210,19 @@ TrainResult PretrainTrainer::run() {
     const int64_t first = epoch == start_epoch ? start_step_in_epoch : 0;
     s.loader->start_epoch(epoch, first * s.accum);
     for (int64_t step = first; step < s.steps_per_epoch; ++step) {
-      const double lr = s.schedule->at(s.global_step);
+      const double lr = s.schedule->at(s.loop.global_step);
       set_learning_rate(*s.optimizer, lr);
       compat::zero_grad(*s.model);
       double loss = 0, loss_img = 0, loss_sk = 0;
       for (int64_t a = 0; a < s.accum; ++a) {
         auto batch = s.loader->next();
         if (!batch) throw Error("internal: the loader ended before the epoch's last step");
-        const bool nb = s.device.is_cuda();
-        auto image = batch->image.to(s.device, nb), knowledge = batch->knowledge.to(s.device, nb);
-        auto image_mask = batch->image_mask.to(s.device, nb), knowledge_mask = batch->knowledge_mask.to(s.device, nb);
+        const bool nb = device.is_cuda();
+        auto image = batch->image.to(device, nb), knowledge = batch->knowledge.to(device, nb);
+        auto image_mask = batch->image_mask.to(device, nb), knowledge_mask = batch->knowledge_mask.to(device, nb);
         models::PretrainOutput out;
         {
-          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.bf16);
+          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.loop.bf16());
           out = s.model->forward(image, knowledge, image_mask, knowledge_mask);
         }
         (out.loss / static_cast<double>(s.accum)).backward();
@@ -294,33 +236,17 @@ TrainResult PretrainTrainer::run() {
       if (s.group) finite = s.group->all_ranks_agree(finite);
       if (finite) {
         s.optimizer->step();
-        s.bad_steps = 0;
-      } else {
-        ++s.bad_steps;
-        ++s.skipped;
-        compat::zero_grad(*s.model);
-        if (s.leader())
-          log::warn("step " + std::to_string(s.global_step + 1) + " skipped: non-finite " +
-                    (std::isfinite(loss) ? "gradient norm" : "loss") + " (" + std::to_string(s.bad_steps) +
-                    " in a row, limit runtime.max_bad_steps = " + std::to_string(cfg.runtime.max_bad_steps) + ")");
-        if (s.bad_steps >= std::max<int64_t>(cfg.runtime.max_bad_steps, 1))
-          throw Error("stopped after " + std::to_string(s.bad_steps) +
-                          " consecutive non-finite steps (runtime.max_bad_steps); the last good checkpoint is " +
-                          (s.last_checkpoint.empty() ? s.resumed_from.empty() ? std::string("(none)") : s.resumed_from
-                                                     : s.last_checkpoint) +
-                          " and was left untouched",
-                      "", "runtime.max_bad_steps", std::to_string(cfg.runtime.max_bad_steps));
-      }
-      ++s.global_step;
-      if (finite) {
         window_loss += loss;
         window_img += loss_img;
         window_sk += loss_sk;
         ++window_steps;
+      } else {
+        compat::zero_grad(*s.model);
       }
+      s.loop.record_step(finite, std::isfinite(loss) ? "gradient norm" : "loss");
 
       const bool last_step = step + 1 == s.steps_per_epoch && epoch + 1 == cfg.train.epochs;
-      if (s.global_step % cfg.runtime.log_every == 0 || last_step) {
+      if (s.loop.global_step % cfg.runtime.log_every == 0 || last_step) {
         auto sums = torch::tensor({window_loss, window_img, window_sk, static_cast<double>(window_steps)},
                                   torch::kDouble);
         if (s.group) s.group->allreduce_sum(sums);
@@ -335,61 +261,52 @@ TrainResult PretrainTrainer::run() {
         }
         window_loss = window_img = window_sk = 0;
         window_steps = 0;
-        progress.update(s.global_step, seconds_since(s.started));
-        if (s.leader()) {
+        progress.update(s.loop.global_step, seconds_since(run_start));
+        if (s.loop.leader()) {
           std::vector<report::ProgressField> fields{{"loss", mean_loss}, {"img", mean_img}};
           if (sgmim) fields.emplace_back("sk", mean_sk);
           fields.emplace_back("lr", lr, 3);
           fields.emplace_back("grad", norm, 3);
           std::printf("%s\n", progress.line(fields).c_str());
           std::fflush(stdout);
-          nlohmann::json rec = {{"step", s.global_step}, {"epoch", epoch + 1}, {"loss", mean_loss},
+          nlohmann::json rec = {{"step", s.loop.global_step}, {"epoch", epoch + 1}, {"loss", mean_loss},
                                 {"loss_img", mean_img},  {"lr", lr},          {"grad_norm", norm},
-                                {"img_per_s", progress.items_per_second()},   {"elapsed_s", s.elapsed()}};
+                                {"img_per_s", progress.items_per_second()},   {"elapsed_s", s.loop.elapsed()}};
           if (sgmim) rec["loss_sk"] = mean_sk;
-          if (s.skipped) rec["skipped_steps"] = s.skipped;
+          if (s.loop.skipped) rec["skipped_steps"] = s.loop.skipped;
           std::map<std::string, double> scalars{{"train/loss", mean_loss},  {"train/loss_img", mean_img},
                                                 {"train/lr", lr},            {"train/grad_norm", norm},
                                                 {"train/img_per_s", progress.items_per_second()}};
           if (sgmim) scalars["train/loss_sk"] = mean_sk;
-          run_log.write(rec, scalars, s.global_step);
+          run_log.write(rec, scalars, s.loop.global_step);
         }
       }
 
-      // Mid-epoch checkpoints: every N steps, and every M minutes as rank 0's clock says (all ranks follow).
-      bool periodic = cfg.runtime.checkpoint_every_steps > 0 && s.global_step % cfg.runtime.checkpoint_every_steps == 0;
-      if (cfg.runtime.checkpoint_every_minutes > 0) {
-        auto due = torch::tensor(
-            {s.leader() && seconds_since(s.last_save) >= 60.0 * cfg.runtime.checkpoint_every_minutes ? 1.0 : 0.0},
-            torch::kDouble);
-        if (s.group) s.group->allreduce_sum(due);
-        periodic = periodic || due.item<double>() > 0;
-      }
-      // No checkpoint during a run of non-finite steps: the last good one must stay the newest.
-      if (periodic && s.bad_steps == 0 && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
-      if (s.hooks.after_step) s.hooks.after_step(s.global_step);
+      // Mid-epoch checkpoints: every N steps or M minutes (none during a run of non-finite steps).
+      if (s.loop.checkpoint_due() && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
+      if (s.hooks.after_step) s.hooks.after_step(s.loop.global_step);
     }
     const int64_t done = epoch + 1;
     if (cfg.runtime.recon_every_epochs > 0 && (done % cfg.runtime.recon_every_epochs == 0 || done == cfg.train.epochs))
       write_reconstructions(done);
-    if (s.bad_steps == 0 &&
+    if (s.loop.bad_steps == 0 &&
         ((cfg.runtime.checkpoint_every_epochs > 0 && done % cfg.runtime.checkpoint_every_epochs == 0) ||
          done == cfg.train.epochs ||
-         (cfg.runtime.checkpoint_every_steps > 0 && s.global_step % cfg.runtime.checkpoint_every_steps == 0)))
+         (cfg.runtime.checkpoint_every_steps > 0 && s.loop.global_step % cfg.runtime.checkpoint_every_steps == 0)))
       save(done, 0);
   }
 
   // Data parallelism keeps one model: check that every rank still holds the same weights.
-  check_replicas_agree(s.group.get(), s.params, s.global_step);
-  if (s.leader() && s.global_step == total_steps) {
-    io::save_state_dict(*s.model, s.paths.weights);
-    log::info("weights " + s.paths.weights + " (torch.load reads it; the encoder is under 'encoder.')");
+  check_replicas_agree(s.group.get(), s.params, s.loop.global_step);
+  if (s.loop.leader() && s.loop.global_step == total_steps) {
+    io::save_state_dict(*s.model, s.loop.paths().weights);
+    log::info("weights " + s.loop.paths().weights + " (torch.load reads it; the encoder is under 'encoder.')");
   }
-  s.barrier();
-  result.global_step = s.global_step;
-  result.skipped_steps = s.skipped;
+  s.loop.barrier();
+  result.global_step = s.loop.global_step;
+  result.skipped_steps = s.loop.skipped;
   result.bad_samples = s.loader->bad_samples();
-  result.checkpoint = s.last_checkpoint;
+  result.checkpoint = s.loop.last_checkpoint;
   return result;
 }
 

@@ -7,11 +7,13 @@
 #include "sgmim/log.h"
 #include "sgmim/report/jsonl_writer.h"
 #include "sgmim/report/tensorboard_writer.h"
+#include "sgmim/runtime.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 #include <torch/nn/utils/clip_grad.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace sgmim::engine {
@@ -96,6 +98,108 @@ void check_replicas_agree(distributed::ProcessGroup* group, const std::vector<to
     throw Error("data-parallel ranks hold different weights after step " + std::to_string(global_step) +
                 " (largest difference of a per-tensor sum: " + std::to_string(diff) + ")");
   if (group->rank() == 0) log::info("all " + std::to_string(world) + " ranks hold identical weights");
+}
+
+TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::ProcessGroup> group,
+                           io::WriteProgress checkpoint_write)
+    : settings_(std::move(settings)), group_(std::move(group)), checkpoint_write_(std::move(checkpoint_write)),
+      paths_(settings_.output_dir) {
+  if (group_) {
+    rank_ = group_->rank();
+    world_ = group_->world_size();
+  }
+  configure_threads(static_cast<int>(settings_.threads));
+  device_ = resolve_device(settings_.device, group_ ? group_->local_rank() : 0);
+  bf16_ = settings_.precision == "bf16" && device_.is_cuda();
+  if (settings_.precision == "bf16" && !device_.is_cuda() && leader())
+    log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
+}
+
+void TrainingLoop::barrier() {
+  if (group_) group_->barrier();
+}
+
+double TrainingLoop::elapsed() const {
+  return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
+}
+
+void TrainingLoop::start_clock() { started_ = last_save_ = Clock::now(); }
+
+std::pair<int64_t, int64_t> TrainingLoop::resume(const std::string& resume, torch::nn::Module& model,
+                                                 torch::optim::AdamW& optimizer, const NamedTensors& params,
+                                                 int64_t steps_per_epoch, int64_t accumulation_steps,
+                                                 uint64_t& loader_seed) {
+  auto found = find_resume_checkpoint(resume, paths_.checkpoints, leader());
+  if (!found) return {0, 0};
+  resumed_from = found->first;
+  const auto& ckpt = found->second;
+  restore_training_state(model, optimizer, params, ckpt, resumed_from, rank_, settings_.seed);
+  global_step = ckpt.global_step;
+  bad_steps = ckpt.bad_steps;
+  elapsed_before_ = ckpt.elapsed_seconds;
+  if (ckpt.loader_seed != loader_seed && leader())
+    log::warn("resume: the checkpoint's data seed " + std::to_string(ckpt.loader_seed) +
+              " differs from runtime.seed; the checkpoint's is used");
+  loader_seed = ckpt.loader_seed;
+  if (ckpt.epoch * steps_per_epoch + ckpt.next_batch / accumulation_steps != global_step)
+    throw Error("checkpoint '" + resumed_from + "' was written with another number of steps per epoch "
+                "(batch size, accumulation or process count changed); resume with the same settings",
+                resumed_from);
+  if (leader())
+    log::info("resumed from " + resumed_from + " at epoch " + std::to_string(ckpt.epoch) + ", step " +
+              std::to_string(global_step));
+  return {ckpt.epoch, ckpt.next_batch / accumulation_steps};
+}
+
+void TrainingLoop::record_step(bool finite, const std::string& what_was_not_finite) {
+  ++global_step;
+  if (finite) {
+    bad_steps = 0;
+    return;
+  }
+  ++bad_steps;
+  ++skipped;
+  if (leader())
+    log::warn("step " + std::to_string(global_step) + " skipped: non-finite " + what_was_not_finite + " (" +
+              std::to_string(bad_steps) + " in a row, limit runtime.max_bad_steps = " +
+              std::to_string(settings_.max_bad_steps) + ")");
+  if (bad_steps >= std::max<int64_t>(settings_.max_bad_steps, 1))
+    throw Error("stopped after " + std::to_string(bad_steps) +
+                    " consecutive non-finite steps (runtime.max_bad_steps); the last good checkpoint is " +
+                    (!last_checkpoint.empty() ? last_checkpoint
+                                              : !resumed_from.empty() ? resumed_from : std::string("(none)")) +
+                    " and was left untouched",
+                "", "runtime.max_bad_steps", std::to_string(settings_.max_bad_steps));
+}
+
+bool TrainingLoop::checkpoint_due() {
+  bool due = settings_.checkpoint_every_steps > 0 && global_step % settings_.checkpoint_every_steps == 0;
+  if (settings_.checkpoint_every_minutes > 0) {
+    const double minutes = std::chrono::duration<double>(Clock::now() - last_save_).count() / 60.0;
+    auto flag = torch::tensor({leader() && minutes >= settings_.checkpoint_every_minutes ? 1.0 : 0.0}, torch::kDouble);
+    if (group_) group_->allreduce_sum(flag);
+    due = due || flag.item<double>() > 0;
+  }
+  return due && bad_steps == 0;
+}
+
+void TrainingLoop::save(TrainingCheckpoint c, int64_t epoch, int64_t step_in_epoch, int64_t accumulation_steps) {
+  barrier();
+  if (leader()) {
+    c.epoch = epoch;
+    c.next_batch = step_in_epoch * accumulation_steps;
+    c.global_step = global_step;
+    c.bad_steps = bad_steps;
+    c.elapsed_seconds = elapsed();
+    const auto path = (fs::path(paths_.checkpoints) / checkpoint_filename(global_step)).string();
+    save_checkpoint(c, path, checkpoint_write_);
+    for (const auto& gone : prune_checkpoints(paths_.checkpoints, settings_.keep_last))
+      log::info("removed old checkpoint " + gone);
+    last_checkpoint = path;
+    log::info("checkpoint " + path);
+  }
+  last_save_ = Clock::now();
+  barrier();
 }
 
 RunLog::RunLog(const RunPaths& paths, bool leader, bool tensorboard) {

@@ -4,10 +4,12 @@
 #pragma once
 
 #include "sgmim/engine/checkpoint.h"
+#include "sgmim/io/atomic_file.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/adamw.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +63,91 @@ TrainingCheckpoint capture_training_state(const torch::nn::Module& model, const 
 /// all-reduce); a no-op for a single process. Logs the agreement on rank 0.
 void check_replicas_agree(distributed::ProcessGroup* group, const std::vector<torch::Tensor>& params,
                           int64_t global_step);
+
+/// The bookkeeping every training loop shares: rank and device, the step counters, resuming, the NaN/Inf guard and
+/// the periodic, atomic checkpoints (rank 0 writes between two barriers).
+class TrainingLoop {
+ public:
+  struct Settings {
+    std::string output_dir;
+    std::string device = "auto";      ///< runtime.device
+    std::string precision = "fp32";   ///< train.precision: bf16 autocast applies to CUDA only
+    int64_t threads = 0;              ///< runtime.threads
+    int64_t seed = 0;                 ///< runtime.seed
+    int64_t keep_last = 3;            ///< runtime.keep_last
+    int64_t max_bad_steps = 10;       ///< runtime.max_bad_steps
+    int64_t checkpoint_every_steps = 0;
+    double checkpoint_every_minutes = 0;
+  };
+  /// Sets the threads, picks the device (cuda:<local rank> when asked for / available) and says when bf16 is off.
+  TrainingLoop(Settings settings, std::shared_ptr<distributed::ProcessGroup> group,
+               io::WriteProgress checkpoint_write = {});
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  bool leader() const { return rank_ == 0; }
+  distributed::ProcessGroup* group() const { return group_.get(); }
+  const torch::Device& device() const { return device_; }
+  bool bf16() const { return bf16_; }
+  const RunPaths& paths() const { return paths_; }
+  void barrier();
+
+  /// Training seconds, including those of the runs before a resume.
+  double elapsed() const;
+  /// Restarts the clock of this run (and of the time-based checkpoints).
+  void start_clock();
+
+  /// Resumes per `resume` (auto | none | path): weights, optimizer state, RNG and counters. Returns the epoch and the
+  /// step within it to start from ({0, 0} for a fresh run). Throws when the checkpoint was written with another
+  /// number of steps per epoch. `loader_seed` is replaced by the checkpoint's.
+  std::pair<int64_t, int64_t> resume(const std::string& resume, torch::nn::Module& model,
+                                     torch::optim::AdamW& optimizer, const NamedTensors& params,
+                                     int64_t steps_per_epoch, int64_t accumulation_steps, uint64_t& loader_seed);
+
+  /// Books one optimiser step: counts it, and for a non-finite one (`finite` false, agreed by all ranks) counts the
+  /// skip, warns, and throws sgmim::Error (key runtime.max_bad_steps, naming the last good checkpoint) at the limit.
+  void record_step(bool finite, const std::string& what_was_not_finite);
+
+  /// Whether a mid-epoch checkpoint is due after this step (every N steps, or every M minutes by rank 0's clock, all
+  /// ranks agreeing). Never during a run of non-finite steps. A collective when minutes are set.
+  bool checkpoint_due();
+  /// Writes `checkpoint` (model, optimizer, RNG and config filled by the caller) with the loop's counters, then
+  /// prunes to keep_last. All ranks call it; rank 0 writes.
+  void save(TrainingCheckpoint checkpoint, int64_t epoch, int64_t step_in_epoch, int64_t accumulation_steps);
+
+  int64_t global_step = 0;  ///< optimiser steps taken (skipped ones included): the schedule position
+  int64_t bad_steps = 0;    ///< consecutive non-finite steps
+  int64_t skipped = 0;      ///< non-finite steps skipped in this process's run
+  std::string last_checkpoint, resumed_from;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Settings settings_;
+  std::shared_ptr<distributed::ProcessGroup> group_;
+  io::WriteProgress checkpoint_write_;
+  RunPaths paths_;
+  int rank_ = 0, world_ = 1;
+  torch::Device device_{torch::kCPU};
+  bool bf16_ = false;
+  double elapsed_before_ = 0;
+  Clock::time_point started_ = Clock::now(), last_save_ = Clock::now();
+};
+
+/// The loop settings of a config with the shared `runtime` and `train.precision` keys (pre-training, depth).
+template <class Config>
+TrainingLoop::Settings training_loop_settings(const Config& c) {
+  TrainingLoop::Settings t;
+  t.output_dir = c.runtime.output_dir;
+  t.device = c.runtime.device;
+  t.precision = c.train.precision;
+  t.threads = c.runtime.threads;
+  t.seed = c.runtime.seed;
+  t.keep_last = c.runtime.keep_last;
+  t.max_bad_steps = c.runtime.max_bad_steps;
+  t.checkpoint_every_steps = c.runtime.checkpoint_every_steps;
+  t.checkpoint_every_minutes = c.runtime.checkpoint_every_minutes;
+  return t;
+}
 
 /// Rank 0's metric outputs: one JSONL record and the given TensorBoard scalars per call. Inert on other ranks.
 class RunLog {
