@@ -62,7 +62,7 @@ TEST(PretrainConfig, EmbeddedDemoDefaultIsTinyAndValid) {
   EXPECT_EQ(c.model.encoder.name, "swin_test");
   EXPECT_GT(c.data.synthetic, 0);
   EXPECT_LE(c.data.img_size, 64);
-  EXPECT_LE(c.data.synthetic * c.train.epochs, 20000);  // a few minutes at ~150 img/s on 2 cores
+  EXPECT_LE(c.data.synthetic * c.train.epochs, 40000);  // a few minutes at 200–400 img/s on 2 cores
   EXPECT_EQ(per_process_batch(c, 1), c.data.batch_size);
   // load_pretrain_config without a file starts from it.
   EXPECT_EQ(load_pretrain_config("", {}), c);
@@ -163,7 +163,7 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"train.base_lr=-1e-4"}, "train.base_lr = -1e-4: must be > 0"},
       {{"data.batch_size=0"}, "data.batch_size = 0: must be > 0"},
       {{"train.epochs=0"}, "train.epochs = 0: must be > 0"},
-      {{"train.warmup_epochs=40"}, "train.warmup_epochs = 40: must be in [0, train.epochs = 30]"},
+      {{"train.warmup_epochs=70"}, "train.warmup_epochs = 70: must be in [0, train.epochs = 60]"},
       {{"model.guidance.kind=mlpp"}, "model.guidance.kind = \"mlpp\": must be one of: mlp, transformer, siamese"},
       {{"model.method=mae"}, "model.method = \"mae\": must be one of: sgmim, simmim"},
       {{"model.knowledge_masking=complement"},
@@ -180,10 +180,10 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"data.scale=[0.8, 0.5]"}, "data.scale = [0.8, 0.5]: must satisfy 0 < low <= high <= 1"},
       {{"data.hflip=2"}, "data.hflip = 2: must be in [0, 1]"},
       {{"train.schedule=multistep"},
-       "train.milestones = []: multistep needs increasing epochs in (0, train.epochs = 30)",
+       "train.milestones = []: multistep needs increasing epochs in (0, train.epochs = 60)",
        kDefaultOrigin},
-      {{"train.schedule=multistep", "train.milestones=[2, 30]"},
-       "train.milestones = [2, 30]: multistep needs increasing epochs in (0, train.epochs = 30)"},
+      {{"train.schedule=multistep", "train.milestones=[2, 60]"},
+       "train.milestones = [2, 60]: multistep needs increasing epochs in (0, train.epochs = 60)"},
       {{"model.mask_patch_size=24"}, "model.mask_patch_size = 24: must divide data.img_size (64)"},
       {{"model.mask_patch_size=18"}, "model.mask_patch_size = 18: must be a multiple of the encoder's patch size 4"},
       {{"model.encoder.drop_path_rate=1"}, "model.encoder.drop_path_rate = 1: must be in [0, 1)"},
