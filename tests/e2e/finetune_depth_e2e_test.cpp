@@ -63,6 +63,17 @@ TEST(FinetuneDepthApp, FineTuningLowersValidationRmseAndEvalWritesPredictions) {
   EXPECT_EQ(colour_pngs, depth_pngs);
 }
 
+TEST(FinetuneDepthApp, TwoProcessesTrainOneModel) {
+  ScratchDir dir;
+  const auto r = run_app(std::string(SGMIM_FINETUNE_BIN) +
+                         " --nproc-per-node 2 --set data.synthetic=16 data.batch_size=2 data.num_workers=1"
+                         " train.epochs=2 eval.every_epochs=0 eval.max_images=4 runtime.threads=1 dist.timeout_s=60"
+                         " --output-dir " + (dir / "ddp"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("all 2 ranks hold identical weights"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("done: 8 steps"), std::string::npos) << r.output;  // 16 frames / (2 ranks × 2) × 2 epochs
+}
+
 TEST(FinetuneDepthApp, PrintConfigResolvesTheDatasetDefaults) {
   const auto r = run_app(std::string(SGMIM_FINETUNE_BIN) + " --print-config --set data.dataset=nyu data.synthetic=8"
                          " data.synthetic_size=null data.crop=null model.encoder.window_sizes=null"
