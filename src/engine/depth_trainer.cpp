@@ -32,13 +32,6 @@
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-}  // namespace
-
 heads::DepthModelConfig to_depth_model_config(const config::FinetuneDepthConfig& raw) {
   const auto c = config::resolve_depth_defaults(raw);
   const auto benchmark = heads::parse_depth_benchmark(c.data.dataset);
@@ -173,14 +166,8 @@ DepthTrainResult DepthTrainer::run() {
   result.resumed_from = s.loop.resumed_from;
   if (s.group) s.group->broadcast_parameters(s.params);
 
-  if (s.loop.leader()) {
-    std::error_code ec;
-    fs::create_directories(s.loop.paths().checkpoints, ec);
-    if (ec) throw Error("cannot create the run directory '" + s.loop.paths().checkpoints + "': " + ec.message(), s.loop.paths().dir);
-    config::save_finetune_depth_config(cfg, s.loop.paths().config);
-  }
+  s.loop.prepare_run_directory([&](const std::string& path) { config::save_finetune_depth_config(cfg, path); });
   RunLog run_log(s.loop.paths(), s.loop.leader(), cfg.runtime.tensorboard);
-  s.loop.barrier();
 
   auto validate = [&](int64_t epoch_done) {
     auto summary = evaluate_depth(*s.model, *s.test, s.eval_options, s.group.get(), s.loop.device());
@@ -203,15 +190,7 @@ DepthTrainResult DepthTrainer::run() {
   if (s.validate_first && s.test && s.loop.global_step == 0) result.before = validate(0);
 
   const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
-  report::ProgressOptions po;
-  po.total_iters = total_steps;
-  po.iters_per_epoch = s.steps_per_epoch;
-  po.items_per_iter = static_cast<double>(s.micro_batch * s.accum * s.loop.world());
-  po.unit = "img";
-  report::ProgressMeter progress(po);
-  progress.reset(s.loop.global_step, 0.0);
-  s.loop.start_clock();
-  const auto run_start = Clock::now();
+  auto progress = s.loop.start_progress(total_steps, s.steps_per_epoch, s.micro_batch * s.accum * s.loop.world());
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
     TrainingCheckpoint c;
@@ -273,7 +252,7 @@ DepthTrainResult DepthTrainer::run() {
         }
         window_loss = 0;
         window_steps = 0;
-        progress.update(s.loop.global_step, seconds_since(run_start));
+        progress.update(s.loop.global_step, s.loop.seconds_this_run());
         if (s.loop.leader()) {
           std::printf("%s\n", progress.line({{"silog", mean}, {"lr", lr, 3}, {"grad", norm, 3}}).c_str());
           std::fflush(stdout);

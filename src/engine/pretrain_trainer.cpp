@@ -31,16 +31,6 @@
 namespace sgmim::engine {
 namespace fs = std::filesystem;
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
-
 
 struct PretrainTrainer::State {
   config::PretrainConfig cfg;
@@ -124,26 +114,12 @@ TrainResult PretrainTrainer::run() {
   if (s.group) s.group->broadcast_parameters(s.params);
 
   // ---- run directory (rank 0) ---------------------------------------------------------------------------------
-  if (s.loop.leader()) {
-    std::error_code ec;
-    fs::create_directories(s.loop.paths().checkpoints, ec);
-    if (ec) throw Error("cannot create the run directory '" + s.loop.paths().checkpoints + "': " + ec.message(), s.loop.paths().dir);
-    config::save_pretrain_config(cfg, s.loop.paths().config);
-  }
+  s.loop.prepare_run_directory([&](const std::string& path) { config::save_pretrain_config(cfg, path); });
   RunLog run_log(s.loop.paths(), s.loop.leader(), cfg.runtime.tensorboard);
-  s.loop.barrier();
 
   const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
   const int64_t global_batch = s.micro_batch * s.accum * s.loop.world();
-  report::ProgressOptions po;
-  po.total_iters = total_steps;
-  po.iters_per_epoch = s.steps_per_epoch;
-  po.items_per_iter = static_cast<double>(global_batch);
-  po.unit = "img";
-  report::ProgressMeter progress(po);
-  progress.reset(s.loop.global_step, 0.0);
-  s.loop.start_clock();
-  const auto run_start = Clock::now();
+  auto progress = s.loop.start_progress(total_steps, s.steps_per_epoch, global_batch);
   if (s.loop.leader())
     log::info("training " + std::to_string(total_steps - s.loop.global_step) + " of " + std::to_string(total_steps) +
               " steps: " + std::to_string(cfg.train.epochs) + " epochs x " + std::to_string(s.steps_per_epoch) +
@@ -261,7 +237,7 @@ TrainResult PretrainTrainer::run() {
         }
         window_loss = window_img = window_sk = 0;
         window_steps = 0;
-        progress.update(s.loop.global_step, seconds_since(run_start));
+        progress.update(s.loop.global_step, s.loop.seconds_this_run());
         if (s.loop.leader()) {
           std::vector<report::ProgressField> fields{{"loss", mean_loss}, {"img", mean_img}};
           if (sgmim) fields.emplace_back("sk", mean_sk);

@@ -6,6 +6,7 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
 #include "sgmim/report/jsonl_writer.h"
+#include "sgmim/report/progress.h"
 #include "sgmim/report/tensorboard_writer.h"
 #include "sgmim/runtime.h"
 
@@ -120,10 +121,37 @@ void TrainingLoop::barrier() {
 }
 
 double TrainingLoop::elapsed() const {
-  return elapsed_before_ + std::chrono::duration<double>(Clock::now() - started_).count();
+  return elapsed_before_ + seconds_this_run();
 }
 
 void TrainingLoop::start_clock() { started_ = last_save_ = Clock::now(); }
+
+double TrainingLoop::seconds_this_run() const {
+  return std::chrono::duration<double>(Clock::now() - started_).count();
+}
+
+void TrainingLoop::prepare_run_directory(const std::function<void(const std::string&)>& write_config) {
+  if (leader()) {
+    std::error_code ec;
+    fs::create_directories(paths_.checkpoints, ec);
+    if (ec) throw Error("cannot create the run directory '" + paths_.checkpoints + "': " + ec.message(), paths_.dir);
+    write_config(paths_.config);
+  }
+  barrier();
+}
+
+report::ProgressMeter TrainingLoop::start_progress(int64_t total_steps, int64_t steps_per_epoch,
+                                                   int64_t items_per_step) {
+  report::ProgressOptions o;
+  o.total_iters = total_steps;
+  o.iters_per_epoch = steps_per_epoch;
+  o.items_per_iter = static_cast<double>(items_per_step);
+  o.unit = "img";
+  report::ProgressMeter meter(o);
+  meter.reset(global_step, 0.0);
+  start_clock();
+  return meter;
+}
 
 std::pair<int64_t, int64_t> TrainingLoop::resume(const std::string& resume, torch::nn::Module& model,
                                                  torch::optim::AdamW& optimizer, const NamedTensors& params,

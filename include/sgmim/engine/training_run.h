@@ -10,6 +10,7 @@
 #include <torch/optim/adamw.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@ class ProcessGroup;
 }
 namespace sgmim::report {
 class JsonlWriter;
+class ProgressMeter;
 class TensorBoardWriter;
 }  // namespace sgmim::report
 
@@ -96,6 +98,15 @@ class TrainingLoop {
   double elapsed() const;
   /// Restarts the clock of this run (and of the time-based checkpoints).
   void start_clock();
+  /// Seconds since start_clock().
+  double seconds_this_run() const;
+
+  /// Rank 0 creates the run directory and writes the resolved config with `write_config(path)`; all ranks wait.
+  void prepare_run_directory(const std::function<void(const std::string&)>& write_config);
+
+  /// Restarts the clock and returns the progress meter of a run of `total_steps` (`items_per_step` images each),
+  /// positioned at global_step.
+  report::ProgressMeter start_progress(int64_t total_steps, int64_t steps_per_epoch, int64_t items_per_step);
 
   /// Resumes per `resume` (auto | none | path): weights, optimizer state, RNG and counters. Returns the epoch and the
   /// step within it to start from ({0, 0} for a fresh run). Throws when the checkpoint was written with another
