@@ -193,13 +193,8 @@ DepthTrainResult DepthTrainer::run() {
   auto progress = s.loop.start_progress(total_steps, s.steps_per_epoch, s.micro_batch * s.accum * s.loop.world());
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    TrainingCheckpoint c;
-    if (s.loop.leader()) {
-      c = capture_training_state(*s.model, *s.optimizer, s.named_params);
-      c.loader_seed = s.loader_seed;
-      c.config_yaml = config::to_yaml(cfg);
-    }
-    s.loop.save(std::move(c), epoch, step_in_epoch, s.accum);
+    s.loop.save(*s.model, *s.optimizer, s.named_params, s.loader_seed, [&] { return config::to_yaml(cfg); }, epoch,
+                step_in_epoch, s.accum);
   };
 
   const models::SiLogLossOptions silog{cfg.train.silog_lambda, 0.0};

@@ -129,13 +129,8 @@ TrainResult PretrainTrainer::run() {
               s.loop.paths().dir);
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    TrainingCheckpoint c;
-    if (s.loop.leader()) {
-      c = capture_training_state(*s.model, *s.optimizer, s.named_params);
-      c.loader_seed = s.loader_seed;
-      c.config_yaml = config::to_yaml(cfg);
-    }
-    s.loop.save(std::move(c), epoch, step_in_epoch, s.accum);
+    s.loop.save(*s.model, *s.optimizer, s.named_params, s.loader_seed, [&] { return config::to_yaml(cfg); }, epoch,
+                step_in_epoch, s.accum);
   };
 
   auto write_reconstructions = [&](int64_t epoch_done) {

@@ -230,6 +230,19 @@ void TrainingLoop::save(TrainingCheckpoint c, int64_t epoch, int64_t step_in_epo
   barrier();
 }
 
+void TrainingLoop::save(const torch::nn::Module& model, const torch::optim::AdamW& optimizer,
+                        const NamedTensors& params, uint64_t loader_seed,
+                        const std::function<std::string()>& config_yaml, int64_t epoch, int64_t step_in_epoch,
+                        int64_t accumulation_steps) {
+  TrainingCheckpoint c;
+  if (leader()) {
+    c = capture_training_state(model, optimizer, params);
+    c.loader_seed = loader_seed;
+    c.config_yaml = config_yaml();
+  }
+  save(std::move(c), epoch, step_in_epoch, accumulation_steps);
+}
+
 RunLog::RunLog(const RunPaths& paths, bool leader, bool tensorboard) {
   if (!leader) return;
   jsonl_ = std::make_unique<report::JsonlWriter>(paths.metrics, /*append=*/true);

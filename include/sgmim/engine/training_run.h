@@ -125,6 +125,10 @@ class TrainingLoop {
   /// Writes `checkpoint` (model, optimizer, RNG and config filled by the caller) with the loop's counters, then
   /// prunes to keep_last. All ranks call it; rank 0 writes.
   void save(TrainingCheckpoint checkpoint, int64_t epoch, int64_t step_in_epoch, int64_t accumulation_steps);
+  /// save() of the model, optimizer and RNG state (captured on rank 0 only) with the loader seed and the config.
+  void save(const torch::nn::Module& model, const torch::optim::AdamW& optimizer, const NamedTensors& params,
+            uint64_t loader_seed, const std::function<std::string()>& config_yaml, int64_t epoch,
+            int64_t step_in_epoch, int64_t accumulation_steps);
 
   int64_t global_step = 0;  ///< optimiser steps taken (skipped ones included): the schedule position
   int64_t bad_steps = 0;    ///< consecutive non-finite steps
