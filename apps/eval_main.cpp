@@ -1,10 +1,8 @@
 // sgmim-eval: evaluates a fine-tuned model. `--task depth`: KITTI Eigen / NYU-v2 metrics with the paper's crops and
 // test-time augmentation; writes the predictions (uint16 PNG + colourised PNG) and the metrics (table + JSON).
+#include "sgmim/cli/launch.h"
 #include "sgmim/config/finetune_depth_config.h"
 #include "sgmim/data/depth_dataset.h"
-#include "sgmim/distributed/dist_env.h"
-#include "sgmim/distributed/local_launcher.h"
-#include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/depth_evaluation.h"
 #include "sgmim/engine/depth_trainer.h"
 #include "sgmim/engine/training_run.h"
@@ -37,8 +35,7 @@ int main(int argc, char** argv) {
   std::string task = "depth", config_path, checkpoint, output_dir = "runs/eval";
   std::vector<std::string> sets;
   bool no_predictions = false;
-  int nproc = 1;
-  sgmim::distributed::DistOverrides dist;
+  sgmim::cli::LaunchOptions launch;
   app.add_option("--task", task, "depth (segmentation arrives with its issue)")->check(CLI::IsMember({"depth"}));
   app.add_option("--config", config_path, "YAML config of the fine-tuning run (its model, data and eval keys)")
       ->check(CLI::ExistingFile);
@@ -48,19 +45,16 @@ int main(int argc, char** argv) {
   app.add_option("--set", sets, "Overrides KEY=VALUE, applied after the file")->take_all();
   app.add_option("--output-dir", output_dir, "Where predictions/ and metrics.json go")->capture_default_str();
   app.add_flag("--no-predictions", no_predictions, "Only compute the metrics");
-  auto* d = app.add_option_group("Distributed", "Images are sharded over the processes (docs/distributed.md)");
-  d->add_option("--nproc-per-node", nproc, "Spawn N local worker processes")->check(CLI::Range(1, 1024));
-  d->add_option("--master-port", dist.master_port, "Rendezvous port (overrides MASTER_PORT)");
+  sgmim::cli::add_launch_options(app, launch, /*full=*/false);
   CLI11_PARSE(app, argc, argv);
 
   try {
     const auto config = sgmim::config::resolve_depth_defaults(sgmim::config::load_finetune_depth_config(config_path, sets));
-    if (nproc > 1) return sgmim::distributed::relaunch_with_local_workers(nproc, argc, argv, dist.master_port);
-    const auto env = sgmim::distributed::resolve_dist_env(dist);
-    std::shared_ptr<sgmim::distributed::ProcessGroup> group;
-    if (env.distributed())
-      group = std::make_shared<sgmim::distributed::ProcessGroup>(
-          env, config.dist.backend, std::chrono::seconds(config.dist.timeout_s), config.dist.bucket_mb);
+    if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
+    const auto world =
+        sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
+    const auto& env = world.env;
+    const auto& group = world.group;
     const auto device = sgmim::engine::resolve_device(config.runtime.device, env.local_rank);
 
     sgmim::heads::DepthModel model(sgmim::engine::to_depth_model_config(config));

@@ -1,10 +1,9 @@
 // sgmim-finetune-depth: fine-tunes a pre-trained encoder for monocular depth (KITTI Eigen / NYU-v2) with a GLP or
 // DPT head, validating with the paper's metrics. Parses, resolves the config and the process group, hands over to
 // engine::DepthTrainer. Without --config it runs the embedded demo on generated KITTI-format data.
+#include "sgmim/cli/launch.h"
 #include "sgmim/config/finetune_depth_config.h"
-#include "sgmim/distributed/dist_env.h"
-#include "sgmim/distributed/local_launcher.h"
-#include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/debug_hooks.h"
 #include "sgmim/engine/depth_trainer.h"
 #include "sgmim/eval/metrics_table.h"
 
@@ -33,47 +32,32 @@ checkpoints/ckpt_<step>.pth, model.pth. Keys: docs/configs.md; the protocol: doc
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription};
-  std::string config_path, output_dir, resume, pretrained;
-  std::vector<std::string> sets;
-  bool print_config = false, validate_first = false;
-  int nproc = 1;
-  sgmim::distributed::DistOverrides dist;
-  app.add_option("--config", config_path, "YAML config (configs/depth/...); omitted: the embedded demo")
-      ->check(CLI::ExistingFile);
-  app.add_option("--set", sets, "Overrides KEY=VALUE (dotted keys, YAML values), applied after the file")->take_all();
+  sgmim::cli::RunOptions run;
+  sgmim::cli::LaunchOptions launch;
+  std::string pretrained;
+  bool validate_first = false;
+  sgmim::cli::add_run_options(app, run, "YAML config (configs/depth/...); omitted: the embedded demo");
   app.add_option("--pretrained", pretrained, "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt)");
-  app.add_flag("--print-config", print_config, "Print the resolved config and exit");
   app.add_flag("--validate-first", validate_first, "Evaluate the starting weights before training (a baseline)");
-  app.add_option("--output-dir", output_dir, "Same as --set runtime.output_dir=DIR");
-  app.add_option("--resume", resume, "Same as --set runtime.resume=auto|none|PATH");
-  auto* d = app.add_option_group("Distributed", "Usually set by torchrun or SLURM (docs/distributed.md)");
-  d->add_option("--nproc-per-node", nproc, "Spawn N local worker processes (without torchrun)")->check(CLI::Range(1, 1024));
-  d->add_option("--rank", dist.rank, "Global rank (overrides RANK / SLURM_PROCID)");
-  d->add_option("--world-size", dist.world_size, "Number of processes (overrides WORLD_SIZE)");
-  d->add_option("--local-rank", dist.local_rank, "Rank on this node (overrides LOCAL_RANK)");
-  d->add_option("--master-addr", dist.master_addr, "Rendezvous host of rank 0 (overrides MASTER_ADDR)");
-  d->add_option("--master-port", dist.master_port, "Rendezvous port (overrides MASTER_PORT)");
+  sgmim::cli::add_launch_options(app, launch);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (!pretrained.empty()) sets.push_back("model.pretrained=" + pretrained);
-    if (!output_dir.empty()) sets.push_back("runtime.output_dir=" + output_dir);
-    if (!resume.empty()) sets.push_back("runtime.resume=" + resume);
-    const auto config = sgmim::config::load_finetune_depth_config(config_path, sets);
-    if (print_config) {
+    auto overrides = run.overrides();
+    if (!pretrained.empty()) overrides.push_back("model.pretrained=" + pretrained);
+    const auto config = sgmim::config::load_finetune_depth_config(run.config_path, overrides);
+    if (run.print_config) {
       std::cout << sgmim::config::to_yaml(sgmim::config::resolve_depth_defaults(config));
       return 0;
     }
-    if (nproc > 1) return sgmim::distributed::relaunch_with_local_workers(nproc, argc, argv, dist.master_port);
-    const auto env = sgmim::distributed::resolve_dist_env(dist);
-    std::shared_ptr<sgmim::distributed::ProcessGroup> group;
-    if (env.distributed())
-      group = std::make_shared<sgmim::distributed::ProcessGroup>(
-          env, config.dist.backend, std::chrono::seconds(config.dist.timeout_s), config.dist.bucket_mb);
+    if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
+    const auto world =
+        sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
     auto [train, test] = sgmim::engine::make_depth_datasets(config);
-    sgmim::engine::DepthTrainer trainer(config, train, test, group, {}, validate_first);
+    sgmim::engine::DepthTrainer trainer(config, train, test, world.group,
+                                        sgmim::engine::debug_hooks_from_environment(world.env.rank), validate_first);
     const auto r = trainer.run();
-    if (env.rank == 0) {
+    if (world.leader()) {
       std::printf("done: %lld steps; silog %.4f -> %.4f\n", static_cast<long long>(r.global_step), r.first_loss,
                   r.last_loss);
       if (r.before && r.last)

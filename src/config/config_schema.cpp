@@ -121,6 +121,12 @@ std::string bool_list_text(const std::vector<bool>& v) {
   return "[" + join(parts) + "]";
 }
 
+std::string real_list_text(const std::vector<double>& v) {
+  std::vector<std::string> parts;
+  for (double x : v) parts.push_back(yaml_real(x));
+  return "[" + join(parts) + "]";
+}
+
 std::string pair_text(const std::array<double, 2>& v) { return "[" + yaml_real(v[0]) + ", " + yaml_real(v[1]) + "]"; }
 
 std::string int_pair_text(const std::array<int64_t, 2>& v) {
@@ -163,6 +169,17 @@ std::vector<int64_t> read_int_list(const YAML::Node& n, const std::string& key) 
   if (!n.IsSequence()) type_error(key, n, "expected a list of integers");
   for (const auto& item : n) {
     if (!item.IsScalar() || !parse_int(item.Scalar(), v)) type_error(key, n, "expected a list of integers");
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<double> read_real_list(const YAML::Node& n, const std::string& key) {
+  std::vector<double> out;
+  double v;
+  if (!n.IsSequence()) type_error(key, n, "expected a list of numbers");
+  for (const auto& item : n) {
+    if (!item.IsScalar() || !parse_real(item.Scalar(), v)) type_error(key, n, "expected a list of numbers");
     out.push_back(v);
   }
   return out;

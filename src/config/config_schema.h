@@ -4,6 +4,7 @@
 // unknown-key errors with suggestions, the resolved-YAML writer and the key list. Rules: docs/configs.md.
 #pragma once
 
+#include "sgmim/config/choices.h"
 #include "sgmim/config/yaml_tree.h"
 #include "sgmim/error.h"
 
@@ -16,6 +17,8 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace sgmim::config::detail {
@@ -72,6 +75,8 @@ std::vector<int64_t> read_int_list(const YAML::Node& n, const std::string& key);
 std::vector<bool> read_bool_list(const YAML::Node& n, const std::string& key);
 std::array<double, 2> read_pair(const YAML::Node& n, const std::string& key);      ///< [low, high]
 std::array<int64_t, 2> read_int_pair(const YAML::Node& n, const std::string& key);  ///< [h, w]
+std::vector<double> read_real_list(const YAML::Node& n, const std::string& key);
+std::string real_list_text(const std::vector<double>& v);                     ///< [0.5, 1.0, 1.5]
 /// false / true (= kSyntheticDefaultCount) or a sample count.
 int64_t read_synthetic(const YAML::Node& n, const std::string& key);
 
@@ -146,6 +151,14 @@ Field<Config> int_list_field(std::string key, Get get) {
   return make_field<Config>(std::move(key), get, read_int_list, int_list_text);
 }
 template <class Config, class Get>
+Field<Config> int_pair_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_int_pair, int_pair_text);
+}
+template <class Config, class Get>
+Field<Config> real_list_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_real_list, real_list_text);
+}
+template <class Config, class Get>
 Field<Config> synthetic_field(std::string key, Get get) {
   return make_field<Config>(std::move(key), get, read_synthetic, synthetic_text);
 }
@@ -176,6 +189,23 @@ Field<Config> optional_bool_list_field(std::string key, Get get) {
 template <class Config, class Get>
 Field<Config> optional_int_pair_field(std::string key, Get get) {
   return make_optional_field<Config>(std::move(key), get, read_int_pair, int_pair_text);
+}
+
+/// A choice enum (choices.h) read from its YAML name: "<key> = "<value>": must be one of: a, b".
+template <class E>
+E read_choice(const YAML::Node& n, const std::string& key) {
+  const auto text = read_string(n, key);
+  if (const auto v = parse_choice<E>(text)) return *v;
+  raise_invalid_value(key, quoted(text), "must be one of: " + choice_list<E>());
+}
+template <class E>
+std::string choice_text(const E& v) {
+  return std::string(choice_name(v));
+}
+template <class Config, class Get>
+Field<Config> choice_field(std::string key, Get get) {
+  using E = std::decay_t<decltype(get(std::declval<Config&>()))>;
+  return make_field<Config>(std::move(key), get, read_choice<E>, choice_text<E>);
 }
 
 /// A schema row: `kind` is one of the *_field makers above without the suffix (int, optional_real, ...), `member`

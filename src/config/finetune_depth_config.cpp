@@ -78,7 +78,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
       SGMIM_FIELD(int, "train.total_batch_size", train.total_batch_size),
       SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
-      SGMIM_FIELD(string, "train.precision", train.precision),
+      SGMIM_FIELD(choice, "train.precision", train.precision),
 
       SGMIM_FIELD(optional_string, "eval.crop", eval.crop),
       SGMIM_FIELD(string, "eval.gt_resolution", eval.gt_resolution),
@@ -273,7 +273,6 @@ void FinetuneDepthConfig::validate() const {
   check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
               std::to_string(train.total_batch_size),
               "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
-  check_choice("train.precision", train.precision, {"fp32", "bf16"});
 
   // eval
   if (eval.crop) {

@@ -71,7 +71,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
       SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
       SGMIM_FIELD(bool, "train.decay_rpb_tables", train.decay_rpb_tables),
-      SGMIM_FIELD(string, "train.precision", train.precision),
+      SGMIM_FIELD(choice, "train.precision", train.precision),
   };
   // runtime: the keys every app shares, then pre-training's own, then tensorboard (the resolved-YAML order).
   append_section_fields(fields, &PretrainConfig::runtime, common_runtime_fields<RuntimeSection>());
@@ -185,7 +185,6 @@ void PretrainConfig::validate() const {
   check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
               std::to_string(train.total_batch_size),
               "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
-  check_choice("train.precision", train.precision, {"fp32", "bf16"});
 
   // runtime
   validate_common_runtime(runtime);

@@ -7,6 +7,7 @@
 #include "sgmim/engine/depth_evaluation.h"
 #include "sgmim/engine/layer_decay.h"
 #include "sgmim/engine/poly_schedule.h"
+#include "sgmim/engine/synthetic_dataset.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
@@ -25,10 +26,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
-#include <unistd.h>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
@@ -67,115 +66,120 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   o.max_images = c.eval.max_images;
   o.png_scale = c.data.dataset == "kitti" ? 256.0 : 1000.0;  // the offline-eval convention of each benchmark
   o.colour_max_depth = *c.eval.max_depth;
-  o.bf16 = c.train.precision == "bf16";
+  o.bf16 = c.train.precision == config::Precision::bf16;
   o.kb_crop_for_model = c.data.dataset == "kitti" && c.eval.gt_resolution == "full";
   return o;
 }
 
-struct DepthTrainer::State {
-  config::FinetuneDepthConfig cfg;
-  std::shared_ptr<const data::DepthDataset> train, test;
-  std::shared_ptr<distributed::ProcessGroup> group;
-  TrainerHooks hooks;
-  bool validate_first = false;
-  TrainingLoop loop;
-  heads::DepthModel model{nullptr};
-  NamedTensors named_params;
-  std::vector<torch::Tensor> params;
-  std::vector<LayerDecayGroup> groups;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::unique_ptr<data::DepthLoader> loader;
-  std::unique_ptr<PolySchedule> schedule;
-  DepthEvaluationOptions eval_options;
-  int64_t micro_batch = 0, accum = 1, steps_per_epoch = 0;
-  uint64_t loader_seed = 0;
+namespace {
 
-  State(config::FinetuneDepthConfig c, std::shared_ptr<const data::DepthDataset> tr,
-        std::shared_ptr<const data::DepthDataset> te, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
-        bool v)
-      : cfg(config::resolve_depth_defaults(c)), train(std::move(tr)), test(std::move(te)), group(std::move(g)),
-        hooks(std::move(h)), validate_first(v), loop((cfg.validate(), training_loop_settings(cfg)), group,
-                                                      hooks.checkpoint_write) {}
-};
+/// Depth fine-tuning as a task of the shared loop: DepthModel with the transferred encoder, layer-decay AdamW, the
+/// poly schedule (the reference counts steps from 1), SILog on valid pixels, validation every N epochs.
+class DepthTask : public TrainingTask {
+ public:
+  DepthTask(const config::FinetuneDepthConfig& cfg, std::shared_ptr<const data::DepthDataset> train,
+            std::shared_ptr<const data::DepthDataset> test, bool validate_first, TrainingLoop& loop)
+      : cfg_(cfg), train_(std::move(train)), test_(std::move(test)), validate_first_(validate_first) {
+    if (!train_) throw Error("DepthTrainer: no training set");
+    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
+    model_ = heads::DepthModel(to_depth_model_config(cfg_));
+    if (!cfg_.model.pretrained.empty()) {
+      io::EncoderTransferOptions t;
+      t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
+      const auto report = io::transfer_encoder(*model_->encoder, cfg_.model.pretrained, t);
+      if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
+    } else if (loop.leader()) {
+      log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
+                "pre-trained model)");
+    }
+    model_->to(loop.device());
+    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
+    named_params_ = trainable_parameters(*model_);
 
-DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
-                           std::shared_ptr<const data::DepthDataset> test,
-                           std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks, bool validate_first)
-    : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(test), std::move(group),
-                                 std::move(hooks), validate_first)) {
-  auto& s = *s_;
-  if (!s.train) throw Error("DepthTrainer: no training set");
-  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed));
-  s.model = heads::DepthModel(to_depth_model_config(s.cfg));
-  if (!s.cfg.model.pretrained.empty()) {
-    io::EncoderTransferOptions t;
-    t.interpolate_position_bias = s.cfg.model.interpolate_position_bias;
-    const auto report = io::transfer_encoder(*s.model->encoder, s.cfg.model.pretrained, t);
-    if (s.loop.leader()) log::info("encoder from " + s.cfg.model.pretrained + ": " + report.summary());
-  } else if (s.loop.leader()) {
-    log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
-              "pre-trained model)");
+    LayerDecayOptions ld;
+    ld.layer_decay = cfg_.train.layer_decay;
+    ld.weight_decay = cfg_.train.weight_decay;
+    groups_ = layer_decay_groups(*model_, model_->config().encoder, ld);
+    optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+                                        cfg_.train.eps);
+
+    micro_batch_ = config::per_process_batch(cfg_, loop.world());
+    data::DepthLoaderOptions lo;
+    lo.batch_size = micro_batch_;
+    lo.num_workers = cfg_.data.num_workers;
+    lo.prefetch = cfg_.data.prefetch;
+    lo.shuffle = true;
+    lo.drop_last = true;
+    lo.seed = loop.loader_seed;
+    lo.world_size = loop.world();
+    lo.rank = loop.rank();
+    lo.pin_memory = loop.device().is_cuda();
+    loader_ = std::make_unique<data::DepthLoader>(train_, lo);
+    eval_options_ = to_depth_evaluation_options(cfg_);
   }
-  s.model->to(s.loop.device());
-  torch::manual_seed(static_cast<uint64_t>(s.cfg.runtime.seed + s.loop.rank()));
-  s.named_params = trainable_parameters(*s.model);
-  for (const auto& [name, p] : s.named_params) s.params.push_back(p);
 
-  LayerDecayOptions ld;
-  ld.layer_decay = s.cfg.train.layer_decay;
-  ld.weight_decay = s.cfg.train.weight_decay;
-  s.groups = layer_decay_groups(*s.model, s.model->config().encoder, ld);
-  s.optimizer = make_layer_decay_adamw(s.groups, s.cfg.train.min_lr, {s.cfg.train.betas[0], s.cfg.train.betas[1]},
-                                       s.cfg.train.eps);
+  FitPlan plan() const {
+    FitPlan p;
+    p.epochs = cfg_.train.epochs;
+    p.accumulation_steps = cfg_.train.accumulation_steps;
+    p.micro_batch = micro_batch_;
+    p.clip_grad = cfg_.train.clip_grad;
+    p.log_every = cfg_.runtime.log_every;
+    p.checkpoint_every_epochs = cfg_.runtime.checkpoint_every_epochs;
+    p.checkpoint_every_steps = cfg_.runtime.checkpoint_every_steps;
+    p.resume = cfg_.runtime.resume;
+    p.tensorboard = cfg_.runtime.tensorboard;
+    return p;
+  }
+  void set_schedule(int64_t steps_per_epoch) {
+    schedule_ = std::make_unique<PolySchedule>(PolyScheduleOptions{
+        cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power, steps_per_epoch * *cfg_.train.half_epochs});
+  }
+  int64_t dataset_size() const { return train_->size(); }
 
-  s.micro_batch = config::per_process_batch(s.cfg, s.loop.world());
-  s.accum = s.cfg.train.accumulation_steps;
-  data::DepthLoaderOptions lo;
-  lo.batch_size = s.micro_batch;
-  lo.num_workers = s.cfg.data.num_workers;
-  lo.prefetch = s.cfg.data.prefetch;
-  lo.shuffle = true;
-  lo.drop_last = true;
-  s.loader_seed = static_cast<uint64_t>(s.cfg.runtime.seed);
-  lo.seed = s.loader_seed;
-  lo.world_size = s.loop.world();
-  lo.rank = s.loop.rank();
-  lo.pin_memory = s.loop.device().is_cuda();
-  s.loader = std::make_unique<data::DepthLoader>(s.train, lo);
-  s.steps_per_epoch = s.loader->batches_per_epoch() / s.accum;
-  if (s.steps_per_epoch <= 0)
-    throw Error("the training set (" + std::to_string(s.train->size()) + " images) gives no full step of " +
-                    std::to_string(s.micro_batch * s.accum * s.loop.world()) +
-                    " images (batch x accumulation x processes): lower the batch size or add data",
-                "", "data.batch_size", std::to_string(s.micro_batch));
-  s.schedule = std::make_unique<PolySchedule>(PolyScheduleOptions{
-      s.cfg.train.max_lr, s.cfg.train.min_lr, s.cfg.train.power, s.steps_per_epoch * *s.cfg.train.half_epochs});
-  s.eval_options = to_depth_evaluation_options(s.cfg);
-}
+  torch::nn::Module& model() override { return *model_; }
+  torch::optim::AdamW& optimizer() override { return *optimizer_; }
+  const NamedTensors& parameters() const override { return named_params_; }
+  int64_t batches_per_epoch() const override { return loader_->batches_per_epoch(); }
+  void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
-DepthTrainer::~DepthTrainer() = default;
+  double set_learning_rate(int64_t global_step) override {
+    const double lr = schedule_->at(global_step + 1);  // the reference counts steps from 1
+    set_layer_decay_learning_rate(*optimizer_, groups_, lr);
+    return lr;
+  }
 
-DepthTrainResult DepthTrainer::run() {
-  auto& s = *s_;
-  const auto& cfg = s.cfg;
-  DepthTrainResult result;
-  result.output_dir = s.loop.paths().dir;
+  TaskLoss loss(const torch::Device& device) override {
+    auto batch = loader_->next();
+    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    const bool nb = device.is_cuda();
+    auto image = batch->image.to(device, nb), depth = batch->depth.to(device, nb);
+    const models::SiLogLossOptions silog{cfg_.train.silog_lambda, 0.0};
+    return {models::silog_loss(model_->forward(image), depth, silog), {}};
+  }
+  std::string loss_label() const override { return "silog"; }
 
-  const auto [start_epoch, start_step] = s.loop.resume(cfg.runtime.resume, *s.model, *s.optimizer, s.named_params,
-                                                       s.steps_per_epoch, s.accum, s.loader_seed);
-  result.resumed_from = s.loop.resumed_from;
-  if (s.group) s.group->broadcast_parameters(s.params);
+  void before_training(TrainingLoop& loop) override {
+    if (validate_first_ && test_ && loop.global_step == 0) before = validate(loop, 0);
+  }
+  void after_epoch(TrainingLoop& loop, int64_t done, bool last) override {
+    if (test_ && ((cfg_.eval.every_epochs > 0 && done % cfg_.eval.every_epochs == 0) || last))
+      this->last = validate(loop, done);
+  }
 
-  s.loop.prepare_run_directory([&](const std::string& path) { config::save_finetune_depth_config(cfg, path); });
-  RunLog run_log(s.loop.paths(), s.loop.leader(), cfg.runtime.tensorboard);
+  std::string config_yaml() const override { return config::to_yaml(cfg_); }
+  void write_config(const std::string& path) const override { config::save_finetune_depth_config(cfg_, path); }
 
-  auto validate = [&](int64_t epoch_done) {
-    auto summary = evaluate_depth(*s.model, *s.test, s.eval_options, s.group.get(), s.loop.device());
-    if (s.loop.leader()) {
+  std::optional<eval::MetricsSummary> before, last;
+
+ private:
+  eval::MetricsSummary validate(TrainingLoop& loop, int64_t epoch_done) {
+    auto summary = evaluate_depth(*model_, *test_, eval_options_, loop.group(), loop.device());
+    if (loop.leader()) {
       std::printf("validation after epoch %lld (%lld images):\n%s\n", static_cast<long long>(epoch_done),
                   static_cast<long long>(summary.images), eval::format_metrics_table(summary.mean).c_str());
       std::fflush(stdout);
-      nlohmann::json rec = {{"step", s.loop.global_step}, {"epoch", epoch_done}, {"split", "val"},
+      nlohmann::json rec = {{"step", loop.global_step}, {"epoch", epoch_done}, {"split", "val"},
                             {"images", summary.images}};
       std::map<std::string, double> scalars;
       const auto values = summary.mean.to_array();
@@ -183,129 +187,77 @@ DepthTrainResult DepthTrainer::run() {
         rec[eval::DepthMetrics::names()[i]] = values[i];
         scalars[std::string("val/") + eval::DepthMetrics::names()[i]] = values[i];
       }
-      run_log.write(rec, scalars, s.loop.global_step);
+      loop.log().write(rec, scalars, loop.global_step);
     }
     return summary;
-  };
-  if (s.validate_first && s.test && s.loop.global_step == 0) result.before = validate(0);
-
-  const int64_t total_steps = cfg.train.epochs * s.steps_per_epoch;
-  auto progress = s.loop.start_progress(total_steps, s.steps_per_epoch, s.micro_batch * s.accum * s.loop.world());
-
-  auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    s.loop.save(*s.model, *s.optimizer, s.named_params, s.loader_seed, [&] { return config::to_yaml(cfg); }, epoch,
-                step_in_epoch, s.accum);
-  };
-
-  const models::SiLogLossOptions silog{cfg.train.silog_lambda, 0.0};
-  double window_loss = 0;
-  int64_t window_steps = 0;
-  bool first_window = true;
-  for (int64_t epoch = start_epoch; epoch < cfg.train.epochs; ++epoch) {
-    const int64_t first = epoch == start_epoch ? start_step : 0;
-    s.loader->start_epoch(epoch, first * s.accum);
-    for (int64_t step = first; step < s.steps_per_epoch; ++step) {
-      const double lr = s.schedule->at(s.loop.global_step + 1);  // the reference counts steps from 1
-      set_layer_decay_learning_rate(*s.optimizer, s.groups, lr);
-      compat::zero_grad(*s.model);
-      double loss = 0;
-      for (int64_t a = 0; a < s.accum; ++a) {
-        auto batch = s.loader->next();
-        if (!batch) throw Error("internal: the loader ended before the epoch's last step");
-        const bool nb = s.loop.device().is_cuda();
-        auto image = batch->image.to(s.loop.device(), nb), depth = batch->depth.to(s.loop.device(), nb);
-        torch::Tensor l;
-        {
-          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, s.loop.bf16());
-          l = models::silog_loss(s.model->forward(image), depth, silog);
-        }
-        (l / static_cast<double>(s.accum)).backward();
-        loss += l.item<double>() / static_cast<double>(s.accum);
-      }
-      if (s.group) s.group->allreduce_gradients(s.params);
-      const double norm = clip_gradients(s.params, cfg.train.clip_grad);
-      bool finite = std::isfinite(loss) && std::isfinite(norm);
-      if (s.group) finite = s.group->all_ranks_agree(finite);
-      if (finite) {
-        s.optimizer->step();
-        window_loss += loss;
-        ++window_steps;
-      } else {
-        compat::zero_grad(*s.model);
-      }
-      s.loop.record_step(finite, std::isfinite(loss) ? "gradient norm" : "loss");
-      const bool last_step = step + 1 == s.steps_per_epoch && epoch + 1 == cfg.train.epochs;
-      if (s.loop.global_step % cfg.runtime.log_every == 0 || last_step) {
-        auto sums = torch::tensor({window_loss, static_cast<double>(window_steps)}, torch::kDouble);
-        if (s.group) s.group->allreduce_sum(sums);
-        const auto v = sums.accessor<double, 1>();
-        const double mean = v[1] > 0 ? v[0] / v[1] : std::numeric_limits<double>::quiet_NaN();
-        if (v[1] > 0) {
-          if (first_window) result.first_loss = mean;
-          first_window = false;
-          result.last_loss = mean;
-        }
-        window_loss = 0;
-        window_steps = 0;
-        progress.update(s.loop.global_step, s.loop.seconds_this_run());
-        if (s.loop.leader()) {
-          std::printf("%s\n", progress.line({{"silog", mean}, {"lr", lr, 3}, {"grad", norm, 3}}).c_str());
-          std::fflush(stdout);
-          nlohmann::json rec = {{"step", s.loop.global_step}, {"epoch", epoch + 1}, {"split", "train"},
-                                {"loss", mean},          {"lr", lr},          {"grad_norm", norm},
-                                {"img_per_s", progress.items_per_second()}, {"elapsed_s", s.loop.elapsed()}};
-          run_log.write(rec,
-                        {{"train/silog", mean}, {"train/lr", lr}, {"train/grad_norm", norm},
-                         {"train/img_per_s", progress.items_per_second()}},
-                        s.loop.global_step);
-        }
-      }
-      if (s.loop.checkpoint_due() && step + 1 < s.steps_per_epoch) save(epoch, step + 1);
-      if (s.hooks.after_step) s.hooks.after_step(s.loop.global_step);
-    }
-    const int64_t done = epoch + 1;
-    if (s.test && ((cfg.eval.every_epochs > 0 && done % cfg.eval.every_epochs == 0) || done == cfg.train.epochs))
-      result.last = validate(done);
-    if (s.loop.bad_steps == 0 &&
-        ((cfg.runtime.checkpoint_every_epochs > 0 && done % cfg.runtime.checkpoint_every_epochs == 0) ||
-         done == cfg.train.epochs ||
-         (cfg.runtime.checkpoint_every_steps > 0 && s.loop.global_step % cfg.runtime.checkpoint_every_steps == 0)))
-      save(done, 0);
   }
-  check_replicas_agree(s.group.get(), s.params, s.loop.global_step);
-  if (s.loop.leader() && s.loop.global_step == total_steps) io::save_state_dict(*s.model, s.loop.paths().weights);
-  s.loop.barrier();
-  result.global_step = s.loop.global_step;
-  result.skipped_steps = s.loop.skipped;
-  result.checkpoint = s.loop.last_checkpoint;
+
+  const config::FinetuneDepthConfig& cfg_;
+  std::shared_ptr<const data::DepthDataset> train_, test_;
+  bool validate_first_ = false;
+  heads::DepthModel model_{nullptr};
+  NamedTensors named_params_;
+  std::vector<LayerDecayGroup> groups_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<data::DepthLoader> loader_;
+  std::unique_ptr<PolySchedule> schedule_;
+  DepthEvaluationOptions eval_options_;
+  int64_t micro_batch_ = 0;
+};
+
+}  // namespace
+
+struct DepthTrainer::State {
+  config::FinetuneDepthConfig cfg;
+  TrainerHooks hooks;
+  TrainingLoop loop;
+  DepthTask task;
+  FitPlan plan;
+
+  State(config::FinetuneDepthConfig c, std::shared_ptr<const data::DepthDataset> tr,
+        std::shared_ptr<const data::DepthDataset> te, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
+        bool v)
+      : cfg(config::resolve_depth_defaults(c)), hooks(std::move(h)),
+        loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
+        task(cfg, std::move(tr), std::move(te), v, loop), plan(task.plan()) {
+    task.set_schedule(steps_per_epoch(task, plan, task.dataset_size(), loop.world()));
+  }
+};
+
+DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
+                           std::shared_ptr<const data::DepthDataset> test,
+                           std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks, bool validate_first)
+    : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(test), std::move(group),
+                                 std::move(hooks), validate_first)) {}
+
+DepthTrainer::~DepthTrainer() = default;
+
+DepthTrainResult DepthTrainer::run() {
+  const auto r = fit(s_->loop, s_->task, s_->plan, s_->hooks);
+  DepthTrainResult result;
+  result.global_step = r.global_step;
+  result.skipped_steps = r.skipped_steps;
+  result.first_loss = r.first_loss;
+  result.last_loss = r.last_loss;
+  result.checkpoint = r.checkpoint;
+  result.output_dir = r.output_dir;
+  result.resumed_from = r.resumed_from;
+  result.before = s_->task.before;
+  result.last = s_->task.last;
   return result;
 }
 
 namespace {
 
-// The synthetic set of data.synthetic, written once into <output_dir>/synthetic_data in the dataset's real format
-// (so the real loaders read it). Written to a temporary folder and renamed: concurrent ranks cannot see half of it.
-std::string ensure_synthetic_dataset(const config::FinetuneDepthConfig& c) {
-  const auto root = fs::path(c.runtime.output_dir) / "synthetic_data";
-  if (fs::exists(root / ".complete")) return root.string();
-  const auto tmp = fs::path(root.string() + ".tmp." + std::to_string(::getpid()));
-  fs::remove_all(tmp);
+// The synthetic set of data.synthetic in the dataset's real format.
+std::string ensure_synthetic_depth_dataset(const config::FinetuneDepthConfig& c) {
   synth::WriteOptions w;
-  w.out = tmp;
   w.format = c.data.dataset == "kitti" ? synth::DatasetFormat::kitti : synth::DatasetFormat::nyu;
   w.count = static_cast<int>(c.data.synthetic);
   w.seed = static_cast<uint64_t>(c.runtime.seed);
   if (c.data.synthetic_size)
     w.size = cv::Size(static_cast<int>((*c.data.synthetic_size)[1]), static_cast<int>((*c.data.synthetic_size)[0]));
-  synth::write_dataset(w);
-  std::ofstream(tmp / ".complete") << "sgmim-synth\n";
-  std::error_code ec;
-  fs::create_directories(root.parent_path(), ec);
-  fs::rename(tmp, root, ec);
-  if (ec) fs::remove_all(tmp, ec);  // another process finished first
-  if (!fs::exists(root / ".complete"))
-    throw Error("cannot write the synthetic data set into '" + root.string() + "'", root.string());
-  return root.string();
+  return ensure_synthetic_dataset(c.runtime.output_dir, w);
 }
 
 }  // namespace
@@ -319,7 +271,7 @@ std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data:
   std::string test_gt_path = c.data.test_gt_path.value_or(kitti ? gt_path : test_data_path);
   std::string train_list = c.data.train_list, test_list = c.data.test_list;
   if (c.data.synthetic > 0) {
-    const fs::path root = ensure_synthetic_dataset(c);
+    const fs::path root = ensure_synthetic_depth_dataset(c);
     if (kitti) {  // GLPDepth/MIM lists: "/raw_data/…" and "/data_depth_annotated/…", resolved against the root
       data_path = test_data_path = (root / "raw_data").string();
       gt_path = test_gt_path = (root / "data_depth_annotated").string();

@@ -3,11 +3,15 @@
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer_state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/debug_hooks.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/warmup_poly_schedule.cpp
 )
 if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_report)
   target_sources(sgmim PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/reconstruction_grid.cpp
     ${CMAKE_CURRENT_LIST_DIR}/training_run.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/fit.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/synthetic_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pretrain_trainer.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_evaluation.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_trainer.cpp

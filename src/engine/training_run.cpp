@@ -105,14 +105,16 @@ TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::Proce
                            io::WriteProgress checkpoint_write)
     : settings_(std::move(settings)), group_(std::move(group)), checkpoint_write_(std::move(checkpoint_write)),
       paths_(settings_.output_dir) {
+  loader_seed = static_cast<uint64_t>(settings_.seed);
   if (group_) {
     rank_ = group_->rank();
     world_ = group_->world_size();
   }
   configure_threads(static_cast<int>(settings_.threads));
   device_ = resolve_device(settings_.device, group_ ? group_->local_rank() : 0);
-  bf16_ = settings_.precision == "bf16" && device_.is_cuda();
-  if (settings_.precision == "bf16" && !device_.is_cuda() && leader())
+  const bool bf16 = settings_.precision == config::Precision::bf16;
+  bf16_ = bf16 && device_.is_cuda();
+  if (bf16 && !device_.is_cuda() && leader())
     log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
 }
 
@@ -241,6 +243,13 @@ void TrainingLoop::save(const torch::nn::Module& model, const torch::optim::Adam
     c.config_yaml = config_yaml();
   }
   save(std::move(c), epoch, step_in_epoch, accumulation_steps);
+}
+
+void TrainingLoop::open_log(bool tensorboard) { log_ = std::make_unique<RunLog>(paths_, leader(), tensorboard); }
+
+RunLog& TrainingLoop::log() {
+  if (!log_) log_ = std::make_unique<RunLog>(paths_, false, false);
+  return *log_;
 }
 
 RunLog::RunLog(const RunPaths& paths, bool leader, bool tensorboard) {

@@ -3,6 +3,7 @@
 // Torch-free: model choices are mirrored as plain strings and numbers; the torch side converts them. Keys: docs/configs.md.
 #pragma once
 
+#include "sgmim/config/choices.h"
 #include "sgmim/config/yaml_tree.h"
 
 #include <array>
@@ -90,7 +91,7 @@ struct TrainSection {
   double clip_grad = 5.0;               ///< global L2 norm; 0 disables clipping
   int64_t accumulation_steps = 1;
   bool decay_rpb_tables = true;         ///< official quirk: relative-position-bias tables are weight-decayed
-  std::string precision = "fp32";       ///< fp32 | bf16 (the official run used apex O1 fp16)
+  Precision precision = Precision::fp32;  ///< fp32 | bf16 (the official run used apex O1 fp16)
   bool operator==(const TrainSection&) const = default;
 };
 

@@ -1,9 +1,10 @@
-// The pre-training loop of SimMIM / SG-MIM (sgmim-method.md §1.6): AdamW with the official groups, per-iteration
-// LR schedule, gradient accumulation and clipping, bf16 autocast on CUDA, a NaN/Inf guard, data parallelism over
-// c10d, atomic checkpoints with bit-exact resume, and the run's logs (progress, JSONL, TensorBoard, PNG grids).
+// SimMIM / SG-MIM pre-training (docs/architecture.md): the pre-training task on the shared loop (fit.h): the model,
+// AdamW with the official groups, the per-iteration LR schedule, the knowledge loader, and reconstruction PNG grids;
+// the loop adds accumulation, clipping, bf16, the NaN/Inf guard, data parallelism, checkpoints and logs.
 #pragma once
 
 #include "sgmim/config/pretrain_config.h"
+#include "sgmim/engine/fit.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/io/atomic_file.h"
 
@@ -21,22 +22,8 @@ class ProcessGroup;
 
 namespace sgmim::engine {
 
-/// Test and fault-injection points; all optional.
-struct TrainerHooks {
-  std::function<void(int64_t global_step)> after_step;  ///< after each optimiser step (or skipped step)
-  io::WriteProgress checkpoint_write;                   ///< while a checkpoint file is written
-};
-
-/// What a finished run reports.
-struct TrainResult {
-  int64_t global_step = 0;      ///< optimiser steps taken in total (including before a resume)
-  int64_t skipped_steps = 0;    ///< non-finite steps skipped in this process's run
-  int64_t bad_samples = 0;      ///< samples skipped by data.on_bad_sample = skip
-  double first_loss = 0, last_loss = 0;  ///< mean loss of the first and the last logged window of this run
-  std::string checkpoint;       ///< the last checkpoint written (rank 0), or empty
-  std::string output_dir;
-  std::string resumed_from;     ///< the checkpoint this run started from, or empty
-};
+/// What a finished run reports (fit.h).
+using TrainResult = FitResult;
 
 class PretrainTrainer {
  public:

@@ -3,6 +3,7 @@
 // agree, and the rank-0 metric outputs (JSONL + TensorBoard).
 #pragma once
 
+#include "sgmim/config/choices.h"
 #include "sgmim/engine/checkpoint.h"
 #include "sgmim/io/atomic_file.h"
 
@@ -66,6 +67,20 @@ TrainingCheckpoint capture_training_state(const torch::nn::Module& model, const 
 void check_replicas_agree(distributed::ProcessGroup* group, const std::vector<torch::Tensor>& params,
                           int64_t global_step);
 
+/// Rank 0's metric outputs: one JSONL record and the given TensorBoard scalars per call. Inert on other ranks.
+class RunLog {
+ public:
+  RunLog(const RunPaths& paths, bool leader, bool tensorboard);
+  ~RunLog();
+  RunLog(const RunLog&) = delete;
+  RunLog& operator=(const RunLog&) = delete;
+  void write(const nlohmann::json& record, const std::map<std::string, double>& scalars, int64_t step);
+
+ private:
+  std::unique_ptr<report::JsonlWriter> jsonl_;
+  std::unique_ptr<report::TensorBoardWriter> tensorboard_;
+};
+
 /// The bookkeeping every training loop shares: rank and device, the step counters, resuming, the NaN/Inf guard and
 /// the periodic, atomic checkpoints (rank 0 writes between two barriers).
 class TrainingLoop {
@@ -73,7 +88,7 @@ class TrainingLoop {
   struct Settings {
     std::string output_dir;
     std::string device = "auto";      ///< runtime.device
-    std::string precision = "fp32";   ///< train.precision: bf16 autocast applies to CUDA only
+    config::Precision precision = config::Precision::fp32;  ///< train.precision: bf16 autocast on CUDA only
     int64_t threads = 0;              ///< runtime.threads
     int64_t seed = 0;                 ///< runtime.seed
     int64_t keep_last = 3;            ///< runtime.keep_last
@@ -130,7 +145,13 @@ class TrainingLoop {
             uint64_t loader_seed, const std::function<std::string()>& config_yaml, int64_t epoch,
             int64_t step_in_epoch, int64_t accumulation_steps);
 
+  /// Opens rank 0's metric outputs (metrics.jsonl, TensorBoard when `tensorboard`); log() is inert before and on
+  /// the other ranks.
+  void open_log(bool tensorboard);
+  RunLog& log();
+
   int64_t global_step = 0;  ///< optimiser steps taken (skipped ones included): the schedule position
+  uint64_t loader_seed = 0; ///< data order and augmentation seed (runtime.seed; a resumed run takes the checkpoint's)
   int64_t bad_steps = 0;    ///< consecutive non-finite steps
   int64_t skipped = 0;      ///< non-finite steps skipped in this process's run
   std::string last_checkpoint, resumed_from;
@@ -146,6 +167,7 @@ class TrainingLoop {
   bool bf16_ = false;
   double elapsed_before_ = 0;
   Clock::time_point started_ = Clock::now(), last_save_ = Clock::now();
+  std::unique_ptr<RunLog> log_;
 };
 
 /// The loop settings of a config with the shared `runtime` and `train.precision` keys (pre-training, depth).
@@ -164,18 +186,6 @@ TrainingLoop::Settings training_loop_settings(const Config& c) {
   return t;
 }
 
-/// Rank 0's metric outputs: one JSONL record and the given TensorBoard scalars per call. Inert on other ranks.
-class RunLog {
- public:
-  RunLog(const RunPaths& paths, bool leader, bool tensorboard);
-  ~RunLog();
-  RunLog(const RunLog&) = delete;
-  RunLog& operator=(const RunLog&) = delete;
-  void write(const nlohmann::json& record, const std::map<std::string, double>& scalars, int64_t step);
 
- private:
-  std::unique_ptr<report::JsonlWriter> jsonl_;
-  std::unique_ptr<report::TensorBoardWriter> tensorboard_;
-};
 
 }  // namespace sgmim::engine

@@ -1,0 +1,59 @@
+// The one training loop of sgmim, shared by every task (training_task.h): resume, the run directory, per step the
+// learning rate, accumulated micro-batches under bf16 autocast, the gradient all-reduce, clipping, the NaN/Inf guard
+// and the optimiser step; the rank-0 log window (progress line, JSONL, TensorBoard); epoch-end and periodic atomic
+// checkpoints; and at the end the replica check and model.pth. Epoch-based (plan.epochs) or iteration-based
+// (plan.iterations) schedules.
+#pragma once
+
+#include "sgmim/engine/training_run.h"
+#include "sgmim/engine/training_task.h"
+#include "sgmim/io/atomic_file.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace sgmim::engine {
+
+/// Test and fault-injection points; all optional (debug_hooks.h builds them from SGMIM_DEBUG_* variables).
+struct TrainerHooks {
+  std::function<void(int64_t global_step)> after_step;  ///< after each optimiser step (or skipped step)
+  io::WriteProgress checkpoint_write;                   ///< while a checkpoint file is written
+};
+
+/// How long and how a task trains. Exactly one of `epochs` and `iterations` is > 0.
+struct FitPlan {
+  int64_t epochs = 0;              ///< epoch-based: epochs × steps per epoch optimiser steps
+  int64_t iterations = 0;          ///< iteration-based: this many optimiser steps, across loader epochs
+  int64_t accumulation_steps = 1;  ///< micro-batches per optimiser step
+  int64_t micro_batch = 1;         ///< images per micro-batch and process (for the images/s figure)
+  double clip_grad = 0;            ///< global L2 norm; 0: no clipping (the norm is still logged)
+  int64_t log_every = 100;         ///< optimiser steps between progress lines and metric records
+  int64_t checkpoint_every_epochs = 0;  ///< 0: only the final checkpoint (and the step- or time-based ones)
+  int64_t checkpoint_every_steps = 0;
+  std::string resume = "auto";     ///< runtime.resume: auto | none | PATH
+  bool tensorboard = true;
+};
+
+/// What a finished fit reports.
+struct FitResult {
+  int64_t global_step = 0;      ///< optimiser steps taken in total (including before a resume)
+  int64_t total_steps = 0;      ///< the plan's
+  int64_t skipped_steps = 0;    ///< non-finite steps skipped in this process's run
+  int64_t bad_samples = 0;      ///< samples skipped by data.on_bad_sample = skip
+  double first_loss = 0, last_loss = 0;  ///< mean loss of the first and the last logged window of this run
+  std::string checkpoint;       ///< the last checkpoint written (rank 0), or empty
+  std::string output_dir;
+  std::string resumed_from;     ///< the checkpoint this run started from, or empty
+};
+
+/// Steps per epoch of a task for a plan: batches_per_epoch / accumulation. Throws sgmim::Error (key
+/// data.batch_size) when not one full step fits, with the dataset size `samples` in the message.
+int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int64_t samples, int world);
+
+/// Trains `task` per `plan` with the bookkeeping of `loop` (rank, device, counters, checkpoints). Throws
+/// sgmim::Error for bad input, or after runtime.max_bad_steps consecutive non-finite steps (the last good
+/// checkpoint stays intact).
+FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const TrainerHooks& hooks = {});
+
+}  // namespace sgmim::engine

@@ -1,0 +1,258 @@
+// Typed segmentation fine-tuning / evaluation configuration: the key schema, validation and the resolved-config
+// writer (include/sgmim/config/finetune_seg_config.h, docs/configs.md). The field machinery is shared with the other
+// configs (config_schema.h).
+#include "sgmim/config/finetune_seg_config.h"
+
+#include "config_schema.h"
+#include "sgmim/error.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sgmim::config {
+
+using namespace detail;
+
+namespace {
+
+using Field = detail::Field<FinetuneSegConfig>;
+
+#define SGMIM_FIELD(kind, key, member) SGMIM_CONFIG_FIELD(FinetuneSegConfig, kind, key, member)
+
+std::vector<Field> make_schema() {
+  std::vector<Field> fields = {
+      SGMIM_FIELD(string, "model.encoder.name", model.encoder.name),
+      SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
+      SGMIM_FIELD(optional_int_list, "model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
+      SGMIM_FIELD(real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
+      SGMIM_FIELD(optional_int, "model.encoder.img_size", model.encoder.img_size),
+      SGMIM_FIELD(int, "model.num_classes", model.num_classes),
+      SGMIM_FIELD(int, "model.channels", model.channels),
+      SGMIM_FIELD(bool, "model.aux", model.aux),
+      SGMIM_FIELD(int, "model.aux_channels", model.aux_channels),
+      SGMIM_FIELD(real, "model.aux_weight", model.aux_weight),
+      SGMIM_FIELD(real, "model.dropout", model.dropout),
+      SGMIM_FIELD(string, "model.pretrained", model.pretrained),
+      SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
+
+      SGMIM_FIELD(string, "data.root", data.root),
+      SGMIM_FIELD(string, "data.train_split", data.train_split),
+      SGMIM_FIELD(string, "data.val_split", data.val_split),
+      SGMIM_FIELD(optional_string, "data.class_names", data.class_names),
+      SGMIM_FIELD(int_pair, "data.crop", data.crop),
+      SGMIM_FIELD(int_pair, "data.scale", data.scale),
+      SGMIM_FIELD(pair, "data.ratio_range", data.ratio_range),
+      SGMIM_FIELD(real, "data.cat_max_ratio", data.cat_max_ratio),
+      SGMIM_FIELD(real, "data.hflip", data.hflip),
+      SGMIM_FIELD(bool, "data.photometric", data.photometric),
+      SGMIM_FIELD(bool, "data.reduce_zero_label", data.reduce_zero_label),
+      SGMIM_FIELD(int, "data.batch_size", data.batch_size),
+      SGMIM_FIELD(int, "data.num_workers", data.num_workers),
+      SGMIM_FIELD(int, "data.prefetch", data.prefetch),
+      SGMIM_FIELD(choice, "data.on_bad_sample", data.on_bad_sample),
+      SGMIM_FIELD(synthetic, "data.synthetic", data.synthetic),
+      SGMIM_FIELD(optional_int_pair, "data.synthetic_size", data.synthetic_size),
+
+      SGMIM_FIELD(int, "train.iterations", train.iterations),
+      SGMIM_FIELD(real, "train.lr", train.lr),
+      SGMIM_FIELD(real, "train.min_lr", train.min_lr),
+      SGMIM_FIELD(real, "train.power", train.power),
+      SGMIM_FIELD(int, "train.warmup_iters", train.warmup_iters),
+      SGMIM_FIELD(real, "train.warmup_ratio", train.warmup_ratio),
+      SGMIM_FIELD(real, "train.layer_decay", train.layer_decay),
+      SGMIM_FIELD(real, "train.weight_decay", train.weight_decay),
+      SGMIM_FIELD(pair, "train.betas", train.betas),
+      SGMIM_FIELD(real, "train.eps", train.eps),
+      SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
+      SGMIM_FIELD(bool, "train.avg_non_ignore", train.avg_non_ignore),
+      SGMIM_FIELD(int, "train.total_batch_size", train.total_batch_size),
+      SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
+      SGMIM_FIELD(choice, "train.precision", train.precision),
+
+      SGMIM_FIELD(choice, "eval.mode", eval.mode),
+      SGMIM_FIELD(int_pair, "eval.scale", eval.scale),
+      SGMIM_FIELD(int_pair, "eval.stride", eval.stride),
+      SGMIM_FIELD(bool, "eval.flip", eval.flip),
+      SGMIM_FIELD(real_list, "eval.ratios", eval.ratios),
+      SGMIM_FIELD(int, "eval.every_iters", eval.every_iters),
+      SGMIM_FIELD(int, "eval.max_images", eval.max_images),
+  };
+  append_section_fields(fields, &FinetuneSegConfig::runtime, common_runtime_fields<SegRuntimeSection>());
+  fields.push_back(SGMIM_FIELD(bool, "runtime.tensorboard", runtime.tensorboard));
+  append_section_fields(fields, &FinetuneSegConfig::dist, dist_fields<DistSection>());
+  return fields;
+}
+
+const std::vector<Field>& schema() {
+  static const std::vector<Field> fields = make_schema();
+  return fields;
+}
+
+#undef SGMIM_FIELD
+
+bool all_positive(const std::vector<int64_t>& v) {
+  return std::all_of(v.begin(), v.end(), [](int64_t x) { return x > 0; });
+}
+
+}  // namespace
+
+FinetuneSegConfig resolve_seg_defaults(const FinetuneSegConfig& config) {
+  FinetuneSegConfig c = config;
+  if (!c.model.encoder.img_size) c.model.encoder.img_size = c.data.crop[0];
+  return c;
+}
+
+void FinetuneSegConfig::validate() const {
+  const auto& enc = model.encoder;
+  const auto encoders = known_encoder_names();
+  if (std::find(encoders.begin(), encoders.end(), enc.name) == encoders.end())
+    raise_invalid_value("model.encoder.name", quoted(enc.name), "must be one of: " + join(encoders));
+  const bool vit = is_vit(enc.name);
+  if (enc.window_sizes) {
+    check_value(!vit, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
+                "a ViT encoder has no windows (set it to null)");
+    check_value(!enc.window_sizes->empty() && all_positive(*enc.window_sizes), "model.encoder.window_sizes",
+                int_list_text(*enc.window_sizes), "must be a non-empty list of positive integers");
+  }
+  if (enc.pretrained_window_sizes)
+    check_value(enc.name.rfind("swinv2", 0) == 0, "model.encoder.pretrained_window_sizes",
+                int_list_text(*enc.pretrained_window_sizes),
+                "only SwinV2 encoders have pre-training windows (set it to null)");
+  check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
+              number_text(enc.drop_path_rate), "must be in [0, 1)");
+  if (enc.img_size) check_positive("model.encoder.img_size", static_cast<double>(*enc.img_size));
+  check_value(model.num_classes >= 2 && model.num_classes < 255, "model.num_classes",
+              std::to_string(model.num_classes), "must be in [2, 254] (255 is the ignore label)");
+  check_positive("model.channels", static_cast<double>(model.channels));
+  check_positive("model.aux_channels", static_cast<double>(model.aux_channels));
+  check_non_negative("model.aux_weight", model.aux_weight);
+  check_value(model.dropout >= 0 && model.dropout < 1, "model.dropout", number_text(model.dropout),
+              "must be in [0, 1)");
+
+  const bool real = data.synthetic == 0;
+  check_value(!real || !data.root.empty(), "data.root", quoted(data.root),
+              "required (the ADEChallengeData2016 folder) unless data.synthetic is set");
+  check_non_empty("data.train_split", data.train_split);
+  check_non_empty("data.val_split", data.val_split);
+  if (data.class_names) check_non_empty("data.class_names", *data.class_names);
+  check_value(data.crop[0] > 0 && data.crop[1] > 0, "data.crop", int_pair_text(data.crop), "must be positive");
+  check_value(data.scale[0] >= data.scale[1] && data.scale[1] > 0, "data.scale", int_pair_text(data.scale),
+              "must be [long side, short side] with long >= short > 0");
+  check_value(data.ratio_range[0] > 0 && data.ratio_range[0] <= data.ratio_range[1], "data.ratio_range",
+              pair_text(data.ratio_range), "must be [low, high] with 0 < low <= high");
+  check_value(data.cat_max_ratio > 0 && data.cat_max_ratio <= 1, "data.cat_max_ratio",
+              number_text(data.cat_max_ratio), "must be in (0, 1] (1 disables the check)");
+  check_value(data.hflip >= 0 && data.hflip <= 1, "data.hflip", number_text(data.hflip), "must be in [0, 1]");
+  check_positive("data.batch_size", static_cast<double>(data.batch_size));
+  check_non_negative("data.num_workers", static_cast<double>(data.num_workers));
+  check_positive("data.prefetch", static_cast<double>(data.prefetch));
+  check_non_negative("data.synthetic", static_cast<double>(data.synthetic));
+  if (data.synthetic_size)
+    check_value((*data.synthetic_size)[0] >= 16 && (*data.synthetic_size)[1] >= 16, "data.synthetic_size",
+                int_pair_text(*data.synthetic_size), "each side must be >= 16");
+
+  check_positive("train.iterations", static_cast<double>(train.iterations));
+  check_value(train.lr > 0 && std::isfinite(train.lr), "train.lr", number_text(train.lr), "must be > 0");
+  check_value(train.min_lr >= 0 && train.min_lr <= train.lr, "train.min_lr", number_text(train.min_lr),
+              "must be in [0, train.lr]");
+  check_value(train.power > 0 && std::isfinite(train.power), "train.power", number_text(train.power), "must be > 0");
+  check_value(train.warmup_iters >= 0 && train.warmup_iters < train.iterations, "train.warmup_iters",
+              std::to_string(train.warmup_iters), "must be in [0, train.iterations)");
+  check_value(train.warmup_ratio > 0 && train.warmup_ratio <= 1, "train.warmup_ratio",
+              number_text(train.warmup_ratio), "must be in (0, 1]");
+  check_value(train.layer_decay > 0 && train.layer_decay <= 1, "train.layer_decay", number_text(train.layer_decay),
+              "must be in (0, 1]");
+  check_non_negative("train.weight_decay", train.weight_decay);
+  for (double b : train.betas)
+    check_value(b >= 0 && b < 1, "train.betas", pair_text(train.betas), "each must be in [0, 1)");
+  check_positive("train.eps", train.eps);
+  check_non_negative("train.clip_grad", train.clip_grad);
+  check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
+  check_positive("train.accumulation_steps", static_cast<double>(train.accumulation_steps));
+  check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
+              std::to_string(train.total_batch_size),
+              "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
+
+  check_value(eval.scale[0] >= eval.scale[1] && eval.scale[1] > 0, "eval.scale", int_pair_text(eval.scale),
+              "must be [long side, short side] with long >= short > 0");
+  check_value(eval.stride[0] > 0 && eval.stride[1] > 0, "eval.stride", int_pair_text(eval.stride),
+              "must be positive");
+  check_value(!eval.ratios.empty() &&
+                  std::all_of(eval.ratios.begin(), eval.ratios.end(), [](double r) { return r > 0; }),
+              "eval.ratios", real_list_text(eval.ratios), "must be a non-empty list of positive ratios");
+  check_non_negative("eval.every_iters", static_cast<double>(eval.every_iters));
+  check_non_negative("eval.max_images", static_cast<double>(eval.max_images));
+  // A ViT takes only its nominal input size: its relative position bias is not resized at test time.
+  check_value(!vit || eval.mode == SegEvalMode::slide, "eval.mode", quoted(std::string(choice_name(eval.mode))),
+              "a ViT encoder takes fixed-size inputs: use slide");
+
+  validate_common_runtime(runtime);
+  validate_dist(dist);
+
+  const auto r = resolve_seg_defaults(*this);
+  const int64_t side = *r.model.encoder.img_size;
+  check_value(data.crop[0] == side && data.crop[1] == side, "data.crop", int_pair_text(data.crop),
+              "must be square and equal model.encoder.img_size (" + std::to_string(side) + ")");
+  check_value(side % (vit ? 16 : 32) == 0, "model.encoder.img_size", std::to_string(side),
+              std::string("must be a multiple of the encoder's stride (") + (vit ? "16)" : "32)"));
+}
+
+std::vector<std::string> finetune_seg_config_keys() { return schema_keys(schema()); }
+
+FinetuneSegConfig finetune_seg_config_from_tree(const ConfigTree& tree) { return config_from_tree(tree, schema()); }
+
+FinetuneSegConfig load_finetune_seg_config(const std::string& path, const std::vector<std::string>& overrides) {
+  ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_seg_config()), kDefaultOrigin)
+                                 : load_yaml_tree(path);
+  apply_overrides(tree, overrides);
+  return finetune_seg_config_from_tree(tree);
+}
+
+std::string to_yaml(const FinetuneSegConfig& config) {
+  return schema_to_yaml(
+      "# sgmim segmentation fine-tuning config, resolved (bases and overrides applied; every key). "
+      "Reference: docs/configs.md",
+      schema(), config);
+}
+
+void save_finetune_seg_config(const FinetuneSegConfig& config, const std::string& path) {
+  save_text(to_yaml(config), path);
+}
+
+FinetuneSegConfig default_finetune_seg_config() {
+  FinetuneSegConfig c;
+  // A few CPU minutes: the tiny Swin (the same code paths as Swin-B) + UperNet on 96 generated ADE20K-format
+  // images of 96×128, 64² crops, validation on the generated validation split before and after.
+  c.model.encoder.name = "swin_test";
+  c.model.encoder.window_sizes = std::vector<int64_t>{4, 4, 4, 4};
+  c.model.encoder.drop_path_rate = 0.1;
+  c.model.channels = 64;
+  c.model.aux_channels = 32;
+  c.data.synthetic = 96;
+  c.data.synthetic_size = std::array<int64_t, 2>{96, 128};
+  c.data.crop = {64, 64};
+  c.data.scale = {128, 96};
+  c.data.batch_size = 8;
+  c.data.num_workers = 2;
+  c.train.iterations = 240;
+  c.train.lr = 1e-3;
+  c.train.warmup_iters = 20;
+  c.train.total_batch_size = 0;
+  c.eval.scale = {128, 96};
+  c.eval.every_iters = 120;
+  c.runtime.output_dir = "runs/demo_seg";
+  c.runtime.threads = 2;
+  c.runtime.log_every = 20;
+  c.runtime.checkpoint_every_steps = 120;
+  c.runtime.checkpoint_every_minutes = 0;
+  c.runtime.keep_last = 2;
+  c.runtime.resume = "none";
+  return c;
+}
+
+int64_t per_process_batch(const FinetuneSegConfig& config, int64_t world_size) {
+  const auto& t = config.train;
+  return split_total_batch(t.total_batch_size, t.accumulation_steps, config.data.batch_size, world_size);
+}
+
+}  // namespace sgmim::config
