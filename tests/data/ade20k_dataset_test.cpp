@@ -95,7 +95,7 @@ TEST(Ade20kDatasetTest, ReduceZeroLabelOnTheRealSample) {
   ASSERT_EQ(data.size(), 3);
   for (int64_t i = 0; i < 3; ++i) {
     const std::string stem = "ADE_val_0000000" + std::to_string(i + 1);
-    EXPECT_EQ(fs::path(data.image_path(i)).filename(), stem + ".jpg");  // sorted by name
+    EXPECT_EQ(fs::path(data.image_path(i)).filename().string(), stem + ".jpg");  // sorted by name
     const cv::Mat raw = cv::imread((ade20k_sample_dir() / "annotations/validation" / (stem + ".png")).string(),
                                    cv::IMREAD_UNCHANGED);
     ASSERT_EQ(raw.type(), CV_8UC1);

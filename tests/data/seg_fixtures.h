@@ -19,6 +19,7 @@ inline fs::path ade20k_sample_dir() { return fs::path(SGMIM_FIXTURES_DIR) / "ade
 /// A writable copy of the sample under `dir` (returned: the copy's root).
 inline fs::path copy_ade20k_sample(const fs::path& dir) {
   const fs::path root = dir / "ade20k";
+  fs::create_directories(dir);
   fs::copy(ade20k_sample_dir(), root, fs::copy_options::recursive);
   return root;
 }
