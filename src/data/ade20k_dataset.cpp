@@ -79,7 +79,9 @@ Ade20kDataset::Ade20kDataset(Ade20kOptions options) : options_(std::move(options
   require_dir(annotation_dir_, "the " + options_.split + " annotations");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(image_dir_, ec)) {
-    if (entry.path().extension() == ".jpg" && entry.is_regular_file(ec)) images_.push_back(entry.path().filename().string());
+    std::error_code type_ec;
+    if (entry.path().extension() == ".jpg" && entry.is_regular_file(type_ec))
+      images_.push_back(entry.path().filename().string());
   }
   if (ec) throw Error(image_dir_ + ": cannot list the folder: " + ec.message(), image_dir_);
   std::sort(images_.begin(), images_.end());
