@@ -1,6 +1,7 @@
 # The data pipelines (include/sgmim/data): image/knowledge-map decoding with OpenCV, the pre-training joint
 # augmentation, the ImageFolder/MultiMAE and synthetic datasets, the distributed sampler, the ordered prefetch pool and
-# the pre-training loader; the KITTI / NYU-v2 depth datasets, their augmentation and loader; .npy/.npz reading (zlib)
+# the pre-training loader; the KITTI / NYU-v2 depth datasets, their augmentation and loader; the ADE20K segmentation
+# dataset, its mmseg transforms and loader; .npy/.npz reading (zlib)
 # for the Middlebury real-data fixture. It needs OpenCV (decoding) and sgmim_synth (the embedded synthetic dataset);
 # both come from libopencv-dev, which also brings zlib1g-dev.
 if(OpenCV_FOUND AND TARGET sgmim_synth)
@@ -16,6 +17,10 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
     ${CMAKE_CURRENT_LIST_DIR}/kitti_depth_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/nyu_depth_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_loader.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/seg_transforms.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ade20k_classes.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ade20k_dataset.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/seg_loader.cpp
   )
   target_include_directories(sgmim SYSTEM PUBLIC ${OpenCV_INCLUDE_DIRS})
   target_link_libraries(sgmim PUBLIC opencv_core opencv_imgproc opencv_imgcodecs sgmim_synth)

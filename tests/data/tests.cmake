@@ -1,5 +1,5 @@
 # Tests of the data pipelines; built only where src/data/sources.cmake added them to sgmim.
-# data_test: the pre-training pipeline. depth_data_test: the depth datasets, their augmentation and loader, the prefetch
+# data_test: the pre-training pipeline and the ADE20K segmentation pipeline (real sample in tests/fixtures). depth_data_test: the depth datasets, their augmentation and loader, the prefetch
 # pool, .npz reading and the Middlebury real-data fixture (fetched by scripts/fetch-test-data.sh into .deps/test-data;
 # its test skips without it).
 get_property(_sgmim_defs TARGET sgmim PROPERTY INTERFACE_COMPILE_DEFINITIONS)
@@ -10,6 +10,9 @@ if("SGMIM_WITH_DATA=1" IN_LIST _sgmim_defs AND TARGET sgmim_synth)
     data/knowledge_dataset_test.cpp
     data/distributed_sampler_test.cpp
     data/knowledge_loader_test.cpp
+    data/seg_transforms_test.cpp
+    data/ade20k_dataset_test.cpp
+    data/seg_loader_test.cpp
   )
   set(_depth_data_tests data/depth_dataset_test.cpp data/depth_loader_test.cpp)
   if("SGMIM_WITH_NPZ=1" IN_LIST _sgmim_defs)
