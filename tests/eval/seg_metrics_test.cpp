@@ -1,12 +1,18 @@
 // Segmentation metrics: a hand-counted confusion (ignore pixels, a predicted-but-absent class, a class absent from
 // both), data-set-level accumulation, numpy's rounding, the allreduce no-op, and the table / JSON outputs.
+#include "sgmim/distributed/process_group.h"
 #include "sgmim/eval/seg_metrics.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <filesystem>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,6 +141,50 @@ TEST(SegMetrics, AllreduceWithoutAWorldIsIdentity) {
   EXPECT_EQ(back.images(), 2);
   EXPECT_EQ(values(back.area_union()), (std::vector<int64_t>{14, 16, 4, 0}));
   EXPECT_DOUBLE_EQ(back.summary().mIoU, 39.88);  // doubling every count changes no ratio
+}
+
+TEST(SegMetrics, AllreduceSumsTheAreasOfTwoRanks) {
+  // A world of one is a no-op too.
+  {
+    eval::SegMetricAccumulator acc(4, 255);
+    acc.add(hand_pred(), hand_label());
+    const auto before = acc.to_tensor();
+    distributed::ProcessGroup one(distributed::DistEnv{});
+    acc.allreduce(&one);
+    EXPECT_TRUE(torch::equal(before, acc.to_tensor()));
+  }
+#ifdef SGMIM_WITH_GLOO
+  // Rank 0 evaluates the hand image, rank 1 its transpose; after the all-reduce both hold what one process adding
+  // both images holds.
+  std::string dir = (std::filesystem::temp_directory_path() / "sgmim_seg_allreduce_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  distributed::ProcessGroupOptions o;
+  o.backend = "gloo";
+  o.gloo_hostname = "127.0.0.1";
+  o.timeout = std::chrono::seconds(30);
+  torch::Tensor totals[2];
+  auto rank_main = [&](int rank) {
+    auto store = c10::make_intrusive<c10d::FileStore>(dir + "/store", 2);
+    distributed::ProcessGroup pg(store, rank, 2, o);
+    eval::SegMetricAccumulator acc(4, 255);
+    if (rank == 0)
+      acc.add(hand_pred(), hand_label());
+    else
+      acc.add(hand_pred().t(), hand_label().t());
+    acc.allreduce(&pg);
+    totals[rank] = acc.to_tensor();
+  };
+  std::thread r1(rank_main, 1);
+  rank_main(0);
+  r1.join();
+  std::filesystem::remove_all(dir);
+  eval::SegMetricAccumulator both(4, 255);
+  both.add(hand_pred(), hand_label());
+  both.add(hand_pred().t(), hand_label().t());
+  EXPECT_TRUE(torch::equal(totals[0], both.to_tensor()));
+  EXPECT_TRUE(torch::equal(totals[1], both.to_tensor()));
+  EXPECT_EQ(totals[0][16].item<int64_t>(), 2);  // images
+#endif
 }
 
 TEST(SegMetrics, RoundsAsNumpy) {
