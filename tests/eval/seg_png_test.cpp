@@ -6,6 +6,10 @@
 #include "sgmim/eval/seg_metrics.h"
 #include "sgmim/io/seg_png.h"
 
+#ifdef SGMIM_WITH_DATA
+#include "sgmim/synth/writers.h"
+#endif
+
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -16,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace sgmim;
 
@@ -142,3 +147,22 @@ TEST(SegPng, ConstantPredictorOnARealAnnotation) {
   EXPECT_NEAR(s.aAcc_exact, iou_k, 1e-9);
   EXPECT_EQ(s.pixels, valid);
 }
+
+#ifdef SGMIM_WITH_DATA
+TEST(SegPng, TableWithTheAde20kClassNames) {
+  // The real sample's metrics table with the 150 names: one row per class, named in class order.
+  const auto& names = synth::ade20k_class_names();
+  ASSERT_EQ(names.size(), 150u);
+  eval::SegMetricAccumulator acc(150, 255);
+  acc.add(torch::tensor({{0, 149}, {2, 2}}, torch::kLong), torch::tensor({{0, 149}, {2, 255}}, torch::kLong));
+  const auto table = eval::format_seg_metrics_table(acc.summary(), names);
+  std::istringstream lines(table);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 152u);  // header, 150 classes, summary
+  EXPECT_EQ(rows[1].rfind("wall ", 0), 0u) << rows[1];
+  EXPECT_EQ(rows[150].rfind("flag ", 0), 0u) << rows[150];
+  EXPECT_NE(rows[150].find("100.00"), std::string::npos) << rows[150];  // flag: predicted right
+  EXPECT_EQ(rows[151], "aAcc: 100.00  mIoU: 100.00  mAcc: 100.00  (1 images)");
+}
+#endif
