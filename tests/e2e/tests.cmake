@@ -14,3 +14,12 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
     SGMIM_FINETUNE_BIN="$<TARGET_FILE:sgmim-finetune-depth>"
     SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
 endif()
+
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
+  sgmim_test(finetune_seg_e2e_test e2e/finetune_seg_e2e_test.cpp)
+  add_dependencies(finetune_seg_e2e_test sgmim-pretrain sgmim-finetune-seg sgmim-eval)
+  target_compile_definitions(finetune_seg_e2e_test PRIVATE
+    SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
+    SGMIM_FINETUNE_SEG_BIN="$<TARGET_FILE:sgmim-finetune-seg>"
+    SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
+endif()
