@@ -46,13 +46,13 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(int, "data.batch_size", data.batch_size),
       SGMIM_FIELD(int, "data.num_workers", data.num_workers),
       SGMIM_FIELD(int, "data.prefetch", data.prefetch),
-      SGMIM_FIELD(string, "data.on_bad_sample", data.on_bad_sample),
+      SGMIM_FIELD(choice, "data.on_bad_sample", data.on_bad_sample),
       SGMIM_FIELD(bool, "data.knowledge_8bit_ok", data.knowledge_8bit_ok),
       SGMIM_FIELD(string, "data.knowledge_kind", data.knowledge_kind),
       SGMIM_FIELD(pair, "data.scale", data.scale),
       SGMIM_FIELD(pair, "data.ratio", data.ratio),
       SGMIM_FIELD(real, "data.hflip", data.hflip),
-      SGMIM_FIELD(string, "data.channel_order", data.channel_order),
+      SGMIM_FIELD(choice, "data.channel_order", data.channel_order),
       SGMIM_FIELD(synthetic, "data.synthetic", data.synthetic),
 
       SGMIM_FIELD(int, "train.epochs", train.epochs),
@@ -145,13 +145,11 @@ void PretrainConfig::validate() const {
   check_positive("data.batch_size", static_cast<double>(data.batch_size));
   check_non_negative("data.num_workers", static_cast<double>(data.num_workers));
   check_non_negative("data.prefetch", static_cast<double>(data.prefetch));
-  check_choice("data.on_bad_sample", data.on_bad_sample, {"error", "skip"});
   check_value(data.scale[0] > 0 && data.scale[0] <= data.scale[1] && data.scale[1] <= 1, "data.scale",
               pair_text(data.scale), "must satisfy 0 < low <= high <= 1");
   check_value(data.ratio[0] > 0 && data.ratio[0] <= data.ratio[1] && std::isfinite(data.ratio[1]), "data.ratio",
               pair_text(data.ratio), "must satisfy 0 < low <= high");
   check_value(data.hflip >= 0 && data.hflip <= 1, "data.hflip", number_text(data.hflip), "must be in [0, 1]");
-  check_choice("data.channel_order", data.channel_order, {"rgb", "bgr"});
   check_choice("data.knowledge_kind", data.knowledge_kind, {"any", "depth", "inverse_depth"});
   check_non_negative("data.synthetic", static_cast<double>(data.synthetic));
 

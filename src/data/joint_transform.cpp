@@ -59,12 +59,6 @@ CropBox random_resized_crop_params(int height, int width, std::array<double, 2> 
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
-ChannelOrder parse_channel_order(const std::string& name) {
-  if (name == "rgb") return ChannelOrder::rgb;
-  if (name == "bgr") return ChannelOrder::bgr;
-  raise_invalid_value("data.channel_order", name, "rgb or bgr");
-}
-
 void JointTransformOptions::validate() const {
   check_value(size > 0, "data.img_size", std::to_string(size), "a positive output size");
   check_value(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1.0, "data.scale", pair_text(scale),

@@ -20,12 +20,6 @@ const std::shared_ptr<const KnowledgeDataset>& checked(const std::shared_ptr<con
 
 }  // namespace
 
-BadSamplePolicy parse_bad_sample_policy(const std::string& name) {
-  if (name == "error") return BadSamplePolicy::error;
-  if (name == "skip") return BadSamplePolicy::skip;
-  raise_invalid_value("data.on_bad_sample", name, "error or skip");
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 struct KnowledgeLoader::BadCache {

@@ -64,7 +64,7 @@ class PretrainTask : public TrainingTask {
     lo.seed = loop.loader_seed;
     lo.world_size = loop.world();
     lo.rank = loop.rank();
-    lo.on_bad_sample = data::parse_bad_sample_policy(cfg_.data.on_bad_sample);
+    lo.on_bad_sample = cfg_.data.on_bad_sample;
     lo.pin_memory = loop.device().is_cuda();
     lo.sample_masks = [model = model_](at::Generator g) { return model->sample_masks(1, std::move(g)); };
     loader_ = std::make_unique<data::KnowledgeLoader>(dataset_, lo);
@@ -156,7 +156,7 @@ class PretrainTask : public TrainingTask {
       r.knowledge_pred = out.knowledge_pred.to(torch::kCPU, torch::kFloat);
     }
     ReconstructionStyle style;
-    style.bgr = cfg_.data.channel_order == "bgr";
+    style.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr;
     char name[64];
     std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(epoch_done));
     std::error_code ec;
@@ -209,7 +209,7 @@ std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config
   t.scale = cfg.data.scale;
   t.ratio = cfg.data.ratio;
   t.hflip = cfg.data.hflip;
-  t.channel_order = data::parse_channel_order(cfg.data.channel_order);
+  t.channel_order = cfg.data.channel_order;
   if (cfg.data.synthetic > 0) {
     data::SyntheticKnowledgeOptions o;
     o.count = cfg.data.synthetic;

@@ -11,14 +11,6 @@ namespace sgmim::eval {
 
 namespace F = torch::nn::functional;
 
-SegTestMode parse_seg_test_mode(const std::string& name) {
-  if (name == "whole") return SegTestMode::Whole;
-  if (name == "slide") return SegTestMode::Slide;
-  raise_invalid_value("eval.mode", name, "\"whole\" or \"slide\"");
-}
-
-std::string to_string(SegTestMode mode) { return mode == SegTestMode::Slide ? "slide" : "whole"; }
-
 namespace {
 
 std::string pair_text(const std::array<int64_t, 2>& v) {
@@ -113,7 +105,7 @@ torch::Tensor seg_logits(const torch::Tensor& image, const SegInferenceOptions& 
               "seg_logits: expected one image [1, C, h, w], got ",
               image.defined() ? image.sizes() : torch::IntArrayRef{});
   torch::NoGradGuard no_grad;
-  if (options.mode == SegTestMode::Whole) return call_model(fn, image);
+  if (options.mode == SegTestMode::whole) return call_model(fn, image);
 
   const int64_t h = image.size(2), w = image.size(3);
   torch::Tensor sum;

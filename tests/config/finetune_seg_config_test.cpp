@@ -56,7 +56,7 @@ TEST(FinetuneSegConfig, TheDemoIsValidAndRoundTrips) {
   EXPECT_EQ(changed.eval.mode, SegEvalMode::slide);
   EXPECT_EQ(changed.train.precision, Precision::bf16);
   EXPECT_EQ(changed.eval.ratios, (std::vector<double>{0.5, 1.0, 1.75}));
-  EXPECT_EQ(changed.data.on_bad_sample, BadSampleAction::skip);
+  EXPECT_EQ(changed.data.on_bad_sample, BadSamplePolicy::skip);
   EXPECT_EQ(load_finetune_seg_config(dir.write("b.yaml", to_yaml(changed))), changed);
   EXPECT_NE(to_yaml(changed).find("mode: slide"), std::string::npos);
 }

@@ -48,7 +48,7 @@ TEST(PretrainConfig, DefaultsAreTheOfficialSwinB100EpochRecipe) {
   EXPECT_DOUBLE_EQ(c.train.clip_grad, 5.0);
   EXPECT_EQ(c.train.total_batch_size, 2048);
   EXPECT_TRUE(c.train.decay_rpb_tables);
-  EXPECT_EQ(c.data.channel_order, "rgb");
+  EXPECT_EQ(c.data.channel_order, ChannelOrder::rgb);
   // The struct defaults need only a dataset to be valid.
   PretrainConfig with_root = c;
   with_root.data.root = "/data/imagenet/train";

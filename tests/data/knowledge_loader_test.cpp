@@ -251,8 +251,6 @@ TEST(KnowledgeLoader, InvalidUseIsAnError) {
   error_of([&] { KnowledgeLoader l(nullptr, options(4, 1)); });
   KnowledgeLoader loader(synthetic(), options(4, 1));
   error_of([&] { loader.next(); });  // before start_epoch
-  EXPECT_EQ(parse_bad_sample_policy("skip"), BadSamplePolicy::skip);
-  EXPECT_EQ(error_of([] { parse_bad_sample_policy("ignore"); }).key(), "data.on_bad_sample");
 }
 
 TEST(KnowledgeLoader, WithoutMaskFunctionMasksAreUndefined) {

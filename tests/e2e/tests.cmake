@@ -15,7 +15,7 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
     SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
 endif()
 
-if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-finetune-seg)
   sgmim_test(finetune_seg_e2e_test e2e/finetune_seg_e2e_test.cpp)
   add_dependencies(finetune_seg_e2e_test sgmim-pretrain sgmim-finetune-seg sgmim-eval)
   target_compile_definitions(finetune_seg_e2e_test PRIVATE

@@ -36,19 +36,6 @@ void expect_cover(const std::vector<eval::SlideWindow>& windows, int64_t H, int6
 
 }  // namespace
 
-TEST(SegInference, ParsesTheModeOnce) {
-  EXPECT_EQ(eval::parse_seg_test_mode("whole"), eval::SegTestMode::Whole);
-  EXPECT_EQ(eval::parse_seg_test_mode("slide"), eval::SegTestMode::Slide);
-  EXPECT_EQ(eval::to_string(eval::SegTestMode::Slide), "slide");
-  try {
-    eval::parse_seg_test_mode("sliding");
-    FAIL() << "no error for an unknown mode";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.key(), "eval.mode");
-    EXPECT_EQ(e.value(), "sliding");
-  }
-}
-
 TEST(SegInference, RejectsOptionsThatCannotRun) {
   eval::SegInferenceOptions o;
   EXPECT_NO_THROW(eval::validate(o));
@@ -155,7 +142,7 @@ TEST(SegInference, SlideAveragesOverlappingWindows) {
     return out;
   };
   eval::SegInferenceOptions o;
-  o.mode = eval::SegTestMode::Slide;
+  o.mode = eval::SegTestMode::slide;
   const auto logits = eval::seg_logits(image, o, fn);
   EXPECT_EQ(calls, 2);
   ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{1, 2, H, W}));
@@ -280,7 +267,7 @@ TEST(SegInference, ConstantPredictorThroughInference) {
     return out;
   };
   eval::SegInferenceOptions o;
-  o.mode = eval::SegTestMode::Slide;
+  o.mode = eval::SegTestMode::slide;
   o.scale = {128, 32};
   o.crop_size = {32, 32};
   o.stride = {21, 21};

@@ -13,7 +13,12 @@ namespace sgmim::config {
 
 enum class Precision { fp32, bf16 };
 enum class SegEvalMode { whole, slide };  ///< mmseg test_cfg.mode
-enum class BadSampleAction { error, skip };
+/// What a loader does with a sample it cannot use (missing, corrupt, wrong type or size).
+enum class BadSamplePolicy {
+  error,  ///< stop with the sgmim::Error that names the file
+  skip,   ///< log the file once, count it and use the next good sample instead
+};
+enum class ChannelOrder { rgb, bgr };  ///< bgr replicates the official SG-MIM cv2 quirk
 
 /// The YAML names of an enum, in declaration order: specialised below for every choice enum.
 template <class E>
@@ -30,9 +35,14 @@ struct ChoiceNames<SegEvalMode> {
       {{SegEvalMode::whole, "whole"}, {SegEvalMode::slide, "slide"}}};
 };
 template <>
-struct ChoiceNames<BadSampleAction> {
-  static constexpr std::array<std::pair<BadSampleAction, std::string_view>, 2> values{
-      {{BadSampleAction::error, "error"}, {BadSampleAction::skip, "skip"}}};
+struct ChoiceNames<BadSamplePolicy> {
+  static constexpr std::array<std::pair<BadSamplePolicy, std::string_view>, 2> values{
+      {{BadSamplePolicy::error, "error"}, {BadSamplePolicy::skip, "skip"}}};
+};
+template <>
+struct ChoiceNames<ChannelOrder> {
+  static constexpr std::array<std::pair<ChannelOrder, std::string_view>, 2> values{
+      {{ChannelOrder::rgb, "rgb"}, {ChannelOrder::bgr, "bgr"}}};
 };
 
 /// The YAML name of a value.

@@ -55,7 +55,7 @@ struct SegDataSection {
   int64_t batch_size = 2;                    ///< per process; used only when train.total_batch_size is 0
   int64_t num_workers = 4;
   int64_t prefetch = 2;
-  BadSampleAction on_bad_sample = BadSampleAction::error;
+  BadSamplePolicy on_bad_sample = BadSamplePolicy::error;
   int64_t synthetic = 0;                     ///< 0: real data; N > 0: N generated training images (ADE20K format)
   std::optional<std::array<int64_t, 2>> synthetic_size;  ///< generated [h, w]; null: 512×683 (ADE20K's commonest)
   bool operator==(const SegDataSection&) const = default;

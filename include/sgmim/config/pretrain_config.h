@@ -61,14 +61,14 @@ struct DataSection {
   int64_t batch_size = 128;                   ///< per process; used only when train.total_batch_size is 0
   int64_t num_workers = 8;                    ///< decoding threads per process
   int64_t prefetch = 2;                       ///< batches decoded ahead per worker
-  std::string on_bad_sample = "error";        ///< error | skip (an undecodable image or knowledge map)
+  BadSamplePolicy on_bad_sample = BadSamplePolicy::error;  ///< error | skip (an undecodable image or map)
   bool knowledge_8bit_ok = true;              ///< accept 8-bit knowledge maps (value/256, warned once); false: bad sample
   std::string knowledge_kind = "any";         ///< any (as stored) | depth | inverse_depth (negates maps whose sidecar
                                               ///< knowledge.json says the other kind)
   std::array<double, 2> scale{0.67, 1.0};     ///< RandomResizedCrop area range
   std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  ///< RandomResizedCrop aspect range
   double hflip = 0.5;                         ///< horizontal flip probability
-  std::string channel_order = "rgb";          ///< rgb | bgr (bgr replicates the official cv2 quirk)
+  ChannelOrder channel_order = ChannelOrder::rgb;  ///< rgb | bgr (bgr replicates the official cv2 quirk)
   int64_t synthetic = 0;                      ///< 0: real data; N > 0: N generated samples (YAML `true` = 256)
   bool operator==(const DataSection&) const = default;
 };

@@ -4,6 +4,8 @@
 // image only.
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
@@ -38,9 +40,8 @@ CropBox random_resized_crop_params(int height, int width, std::array<double, 2> 
 
 /// Channel order of the image tensor. rgb: SimMIM's convention (the default). bgr: replicates the official SG-MIM
 /// quirk (cv2.imread BGR treated as RGB, then normalised with the RGB statistics), only for loading their weights.
-enum class ChannelOrder { rgb, bgr };
-/// "rgb" | "bgr" → the order; anything else throws sgmim::Error (key data.channel_order).
-ChannelOrder parse_channel_order(const std::string& name);
+/// The config's choice (config/choices.h, key data.channel_order).
+using ChannelOrder = config::ChannelOrder;
 
 struct JointTransformOptions {
   int64_t size = 192;                                 ///< output side S (data.img_size)

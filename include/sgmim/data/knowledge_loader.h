@@ -4,6 +4,8 @@
 // on the number of threads nor on the world size: the sample of one index is the same on 1 or 2 processes.
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include "sgmim/data/distributed_sampler.h"
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/data/prefetch_pool.h"
@@ -32,13 +34,8 @@ struct Batch {
   torch::Tensor indices;  ///< [B] int64: the dataset index of each sample (after any bad-sample substitution)
 };
 
-/// What to do with a sample whose image or map cannot be used (missing, corrupt, wrong type or size).
-enum class BadSamplePolicy {
-  error,  ///< next() throws the sgmim::Error that names the file
-  skip,   ///< log the file once, count it and use the next good index (index+1, +2, … mod N) instead
-};
-/// "error" | "skip"; anything else throws sgmim::Error (key data.on_bad_sample).
-BadSamplePolicy parse_bad_sample_policy(const std::string& name);
+/// What to do with a sample whose image or map cannot be used: the config's choice (config/choices.h).
+using BadSamplePolicy = config::BadSamplePolicy;
 
 struct LoaderOptions {
   int64_t batch_size = 8;   ///< per rank

@@ -6,7 +6,7 @@
 
 #include "sgmim/data/ade20k_dataset.h"
 #include "sgmim/data/distributed_sampler.h"
-#include "sgmim/data/knowledge_loader.h"  // BadSamplePolicy, parse_bad_sample_policy
+#include "sgmim/data/knowledge_loader.h"  // BadSamplePolicy
 #include "sgmim/data/prefetch_pool.h"
 #include "sgmim/data/sample_seed.h"
 

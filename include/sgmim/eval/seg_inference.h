@@ -5,6 +5,8 @@
 // Model-agnostic: the model is any callable from a normalised image to logits.
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include <torch/types.h>
 
 #include <array>
@@ -16,14 +18,11 @@
 
 namespace sgmim::eval {
 
-/// mmseg test_cfg.mode.
-enum class SegTestMode { Whole, Slide };
-/// "whole" | "slide"; throws sgmim::Error naming the key `eval.mode` for anything else.
-SegTestMode parse_seg_test_mode(const std::string& name);
-std::string to_string(SegTestMode mode);
+/// mmseg test_cfg.mode: whole | slide (the config's choice, config/choices.h, key eval.mode).
+using SegTestMode = config::SegEvalMode;
 
 struct SegInferenceOptions {
-  SegTestMode mode = SegTestMode::Whole;
+  SegTestMode mode = SegTestMode::whole;
   /// mmcv img_scale for the keep-ratio resize: (long edge bound, short edge bound), scaled by each ratio as
   /// (int(2048·r), int(512·r)) (MultiScaleFlipAug).
   std::array<int64_t, 2> scale{2048, 512};

@@ -1,0 +1,31 @@
+// What every benchmark of `sgmim-bench` shares: the device check, synchronisation before a clock read, the median /
+// min / max of timed runs, and peak memory (max RSS on the CPU, the CUDA caching allocator's peak on a GPU).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sgmim::bench {
+
+/// "cpu", "cuda", "cuda:N" → a device; sgmim::Error (key `device`) for a bad name or CUDA that is not there.
+torch::Device resolve_bench_device(const std::string& name);
+
+/// Waits for the device's queued work (a no-op on the CPU).
+void synchronize(const torch::Device& device);
+
+struct Timing {
+  std::vector<double> seconds;  ///< each timed run
+  double median_s = 0, min_s = 0, max_s = 0;
+};
+/// The order statistics of `seconds` (which must not be empty).
+Timing summarize(std::vector<double> seconds);
+
+/// Starts counting the peak memory of `device` from now (CUDA; the CPU's max RSS cannot be reset).
+void reset_peak_memory(const torch::Device& device);
+/// The peak so far: {bytes, "max_rss"} on the CPU, {bytes, "cuda_peak_allocated"} on CUDA.
+std::pair<int64_t, std::string> peak_memory(const torch::Device& device);
+
+}  // namespace sgmim::bench

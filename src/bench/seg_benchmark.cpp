@@ -1,0 +1,99 @@
+#include "sgmim/bench/seg_benchmark.h"
+
+#include "sgmim/compat.h"
+#include "sgmim/error.h"
+#include "sgmim/models/seg_cross_entropy.h"
+
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <tuple>
+
+namespace sgmim::bench {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+SegBenchResult run_seg_benchmark(const SegBenchOptions& options) {
+  const auto device = resolve_bench_device(options.device);
+  check_value(options.batch > 0, "batch", std::to_string(options.batch), "must be positive");
+  check_value(options.steps > 0, "steps", std::to_string(options.steps), "must be positive");
+  check_value(options.infer_images > 0, "infer-images", std::to_string(options.infer_images), "must be positive");
+  check_value(!options.bf16 || device.is_cuda(), "bf16", "true", "bf16 autocast is for CUDA devices");
+  eval::validate(options.inference);
+
+  torch::manual_seed(options.seed);
+  heads::SegModel model(options.model);
+  model->to(device);
+  torch::optim::AdamW optimizer(model->parameters(),
+                                torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.05));
+  const auto side = options.model.encoder.img_size;
+  const auto num_classes = options.model.num_classes;
+  auto image = torch::randn({options.batch, 3, side, side}, torch::TensorOptions(device));
+  auto label = torch::randint(0, num_classes, {options.batch, side, side},
+                              torch::TensorOptions(device).dtype(torch::kLong));
+
+  SegBenchResult result;
+  result.parameters = models::count_parameters(*model);
+  result.device_name = device.str();
+
+  // Training steps.
+  model->train();
+  reset_peak_memory(device);
+  std::vector<double> train_seconds;
+  for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    optimizer.zero_grad();
+    torch::Tensor loss;
+    {
+      compat::AutocastGuard autocast(device.type(), torch::kBFloat16, options.bf16);
+      const auto out = model->forward(image);
+      loss = models::seg_cross_entropy(out.logits, label);
+      if (out.aux_logits.defined()) loss = loss + 0.4 * models::seg_cross_entropy(out.aux_logits, label);
+    }
+    loss.backward();
+    optimizer.step();
+    synchronize(device);
+    if (i >= options.warmup) train_seconds.push_back(seconds_since(start));
+    result.last_loss = loss.item<double>();
+  }
+  result.train = summarize(train_seconds);
+  result.train_images_per_second = static_cast<double>(options.batch) / result.train.median_s;
+  std::tie(result.train_peak_memory_bytes, result.memory_kind) = peak_memory(device);
+
+  // Test-time inference of one image at its original size.
+  model->eval();
+  optimizer.zero_grad();
+  reset_peak_memory(device);
+  torch::NoGradGuard no_grad;
+  auto test_image = torch::randn({3, options.infer_size[0], options.infer_size[1]}, torch::TensorOptions(device));
+  auto inference = options.inference;
+  inference.keep_probabilities = false;
+  int64_t calls = 0;
+  const eval::SegLogitsFn fn = [&](const torch::Tensor& x) {
+    ++calls;
+    compat::AutocastGuard autocast(device.type(), torch::kBFloat16, options.bf16);
+    return model->forward(x).logits.to(torch::kFloat);
+  };
+  std::vector<double> infer_seconds;
+  for (int64_t i = 0; i < 1 + options.infer_images; ++i) {
+    calls = 0;
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    const auto pred = eval::predict_segmentation(test_image, inference, fn).prediction;
+    synchronize(device);
+    if (i >= 1) infer_seconds.push_back(seconds_since(start));
+    (void)pred;
+  }
+  result.windows = calls;
+  result.infer = summarize(infer_seconds);
+  result.infer_images_per_second = 1.0 / result.infer.median_s;
+  result.infer_peak_memory_bytes = peak_memory(device).first;
+  return result;
+}
+
+}  // namespace sgmim::bench

@@ -1,0 +1,300 @@
+#include "sgmim/engine/seg_trainer.h"
+
+#include "sgmim/data/ade20k_classes.h"
+#include "sgmim/data/ade20k_dataset.h"
+#include "sgmim/data/seg_loader.h"
+#include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/layer_decay.h"
+#include "sgmim/engine/synthetic_dataset.h"
+#include "sgmim/engine/training_run.h"
+#include "sgmim/engine/warmup_poly_schedule.h"
+#include "sgmim/error.h"
+#include "sgmim/heads/seg_model.h"
+#include "sgmim/io/encoder_transfer.h"
+#include "sgmim/log.h"
+#include "sgmim/models/seg_cross_entropy.h"
+#include "sgmim/synth/writers.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+namespace sgmim::engine {
+namespace fs = std::filesystem;
+
+heads::SegModelConfig to_seg_model_config(const config::FinetuneSegConfig& raw) {
+  const auto c = config::resolve_seg_defaults(raw);
+  heads::SegModelConfig m;
+  m.encoder = heads::seg_finetune_encoder_config(c.model.encoder.name, *c.model.encoder.img_size,
+                                                 c.model.encoder.drop_path_rate);
+  if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
+  if (c.model.encoder.pretrained_window_sizes)
+    m.encoder.pretrained_window_sizes = *c.model.encoder.pretrained_window_sizes;
+  m.num_classes = c.model.num_classes;
+  m.channels = c.model.channels;
+  m.aux_channels = c.model.aux_channels;
+  m.with_aux = c.model.aux;
+  m.dropout = c.model.dropout;
+  m.validate();
+  return m;
+}
+
+SegEvaluationOptions to_seg_evaluation_options(const config::FinetuneSegConfig& raw) {
+  const auto c = config::resolve_seg_defaults(raw);
+  SegEvaluationOptions o;
+  o.inference.mode = c.eval.mode;
+  o.inference.scale = c.eval.scale;
+  o.inference.crop_size = c.data.crop;
+  o.inference.stride = c.eval.stride;
+  o.inference.flip = c.eval.flip;
+  o.inference.ratios = c.eval.ratios;
+  o.num_classes = c.model.num_classes;
+  o.max_images = c.eval.max_images;
+  o.bf16 = c.train.precision == config::Precision::bf16;
+  o.skip_bad_samples = c.data.on_bad_sample == config::BadSamplePolicy::skip;
+  return o;
+}
+
+std::pair<std::shared_ptr<const data::SegDataset>, std::shared_ptr<const data::SegDataset>> make_seg_datasets(
+    const config::FinetuneSegConfig& raw, bool need_train) {
+  const auto c = config::resolve_seg_defaults(raw);
+  std::string root = c.data.root, train_split = c.data.train_split, val_split = c.data.val_split;
+  if (c.data.synthetic > 0) {
+    synth::WriteOptions w;
+    w.format = synth::DatasetFormat::ade20k;
+    w.count = static_cast<int>(c.data.synthetic);
+    w.seed = static_cast<uint64_t>(c.runtime.seed);
+    if (c.data.synthetic_size)
+      w.size = cv::Size(static_cast<int>((*c.data.synthetic_size)[1]), static_cast<int>((*c.data.synthetic_size)[0]));
+    root = ensure_synthetic_dataset(c.runtime.output_dir, w);
+    train_split = "training";
+    val_split = "validation";
+  }
+  data::SegTransformOptions t;
+  t.scale = c.data.scale;
+  t.ratio_range = c.data.ratio_range;
+  t.crop_h = c.data.crop[0];
+  t.crop_w = c.data.crop[1];
+  t.cat_max_ratio = c.data.cat_max_ratio;
+  t.flip_p = c.data.hflip;
+  t.photometric_p = c.data.photometric ? 0.5 : 0.0;
+  auto make = [&](bool train) -> std::shared_ptr<const data::SegDataset> {
+    data::Ade20kOptions o;
+    o.root = root;
+    o.split = train ? train_split : val_split;
+    o.train = train;
+    o.reduce_zero_label = c.data.reduce_zero_label;
+    o.transform = t;
+    return std::make_shared<data::Ade20kDataset>(o);
+  };
+  return {need_train ? make(true) : nullptr, make(false)};
+}
+
+std::vector<std::string> seg_class_names(const config::FinetuneSegConfig& c) {
+  if (c.data.class_names) return data::read_ade20k_class_names(*c.data.class_names);
+  const auto beside = fs::path(c.data.root) / "objectInfo150.txt";
+  if (!c.data.root.empty() && c.data.synthetic == 0 && fs::exists(beside))
+    return data::read_ade20k_class_names(beside.string());
+  std::vector<std::string> names;
+  for (const auto& n : synth::ade20k_class_names()) names.emplace_back(n);
+  names.resize(static_cast<size_t>(c.model.num_classes));
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i].empty()) names[i] = "class_" + std::to_string(i);
+  return names;
+}
+
+namespace {
+
+/// Segmentation fine-tuning as a task of the shared loop (iteration-based).
+class SegTask : public TrainingTask {
+ public:
+  SegTask(const config::FinetuneSegConfig& cfg, std::shared_ptr<const data::SegDataset> train,
+          std::shared_ptr<const data::SegDataset> val, bool validate_first, TrainingLoop& loop)
+      : cfg_(cfg), train_(std::move(train)), val_(std::move(val)), validate_first_(validate_first) {
+    if (!train_) throw Error("SegTrainer: no training set");
+    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
+    model_ = heads::SegModel(to_seg_model_config(cfg_));
+    if (!cfg_.model.pretrained.empty()) {
+      io::EncoderTransferOptions t;
+      t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
+      t.strict = false;  // the per-stage output norms (backbone.norm0..3) are new, the final `norm` is unused
+      const auto report = io::transfer_encoder(*model_->backbone, cfg_.model.pretrained, t);
+      const std::regex output_norm(R"(norm[0-3]\..*)");
+      std::vector<std::string> missing;
+      for (const auto& k : report.missing)
+        if (!std::regex_match(k, output_norm)) missing.push_back(k);
+      if (!missing.empty() || !report.shape_mismatch.empty())
+        throw Error("model.pretrained = " + cfg_.model.pretrained + ": not an encoder of " +
+                        cfg_.model.encoder.name + " (" + std::to_string(missing.size()) + " tensors missing, " +
+                        std::to_string(report.shape_mismatch.size()) + " of another shape):\n" + report.summary(),
+                    cfg_.model.pretrained, "model.pretrained", cfg_.model.pretrained);
+      if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
+    } else if (loop.leader()) {
+      log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
+                "pre-trained model)");
+    }
+    model_->to(loop.device());
+    heads::set_process_group(model_, loop.world() > 1 ? loop.group() : nullptr);  // SyncBN statistics
+    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
+    named_params_ = trainable_parameters(*model_);
+
+    LayerDecayOptions ld;
+    ld.layer_decay = cfg_.train.layer_decay;
+    ld.weight_decay = cfg_.train.weight_decay;
+    ld.encoder_prefix = "backbone.";
+    groups_ = layer_decay_groups(*model_, model_->config().encoder, ld);
+    optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+                                        cfg_.train.eps);
+    schedule_ = std::make_unique<WarmupPolySchedule>(WarmupPolyScheduleOptions{
+        cfg_.train.lr, cfg_.train.min_lr, cfg_.train.power, cfg_.train.iterations, cfg_.train.warmup_iters,
+        cfg_.train.warmup_ratio});
+
+    micro_batch_ = config::per_process_batch(cfg_, loop.world());
+    data::SegLoaderOptions lo;
+    lo.batch_size = micro_batch_;
+    lo.num_workers = cfg_.data.num_workers;
+    lo.prefetch = cfg_.data.prefetch;
+    lo.shuffle = true;
+    lo.drop_last = true;
+    lo.seed = loop.loader_seed;
+    lo.world_size = loop.world();
+    lo.rank = loop.rank();
+    lo.on_bad_sample = cfg_.data.on_bad_sample;
+    lo.pin_memory = loop.device().is_cuda();
+    loader_ = std::make_unique<data::SegLoader>(train_, lo);
+    eval_options_ = to_seg_evaluation_options(cfg_);
+  }
+
+  FitPlan plan() const {
+    FitPlan p;
+    p.iterations = cfg_.train.iterations;
+    p.accumulation_steps = cfg_.train.accumulation_steps;
+    p.micro_batch = micro_batch_;
+    p.clip_grad = cfg_.train.clip_grad;
+    p.log_every = cfg_.runtime.log_every;
+    p.checkpoint_every_epochs = cfg_.runtime.checkpoint_every_epochs;
+    p.checkpoint_every_steps = cfg_.runtime.checkpoint_every_steps;
+    p.resume = cfg_.runtime.resume;
+    p.tensorboard = cfg_.runtime.tensorboard;
+    return p;
+  }
+  int64_t dataset_size() const { return train_->size(); }
+
+  torch::nn::Module& model() override { return *model_; }
+  torch::optim::AdamW& optimizer() override { return *optimizer_; }
+  const NamedTensors& parameters() const override { return named_params_; }
+  int64_t batches_per_epoch() const override { return loader_->batches_per_epoch(); }
+  void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
+
+  double set_learning_rate(int64_t global_step) override {
+    const double lr = schedule_->at(global_step);
+    set_layer_decay_learning_rate(*optimizer_, groups_, lr);
+    return lr;
+  }
+
+  TaskLoss loss(const torch::Device& device) override {
+    auto batch = loader_->next();
+    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    const bool nb = device.is_cuda();
+    const auto label = batch->label.to(device, nb);
+    const auto out = model_->forward(batch->image.to(device, nb));
+    const bool avg = cfg_.train.avg_non_ignore;
+    TaskLoss l;
+    const auto decode = models::seg_cross_entropy(out.logits, label, 255, avg);
+    l.total = decode;
+    l.parts.push_back(decode);
+    if (out.aux_logits.defined()) {
+      const auto aux = models::seg_cross_entropy(out.aux_logits, label, 255, avg);
+      l.total = decode + cfg_.model.aux_weight * aux;
+      l.parts.push_back(aux);
+    }
+    return l;
+  }
+  std::string loss_label() const override { return "ce"; }
+  std::vector<std::string> part_names() const override {
+    return cfg_.model.aux ? std::vector<std::string>{"decode", "aux"} : std::vector<std::string>{"decode"};
+  }
+
+  void before_training(TrainingLoop& loop) override {
+    if (validate_first_ && val_ && loop.global_step == 0) before = validate(loop);
+  }
+  void after_step(TrainingLoop& loop, bool last) override {
+    const int64_t every = cfg_.eval.every_iters;
+    if (val_ && (last || (every > 0 && loop.global_step % every == 0))) this->last = validate(loop);
+  }
+
+  std::string config_yaml() const override { return config::to_yaml(cfg_); }
+  void write_config(const std::string& path) const override { config::save_finetune_seg_config(cfg_, path); }
+  int64_t bad_samples() const override { return loader_->bad_samples(); }
+
+  std::optional<eval::SegMetricsSummary> before, last;
+
+ private:
+  eval::SegMetricsSummary validate(TrainingLoop& loop) {
+    const auto r = evaluate_segmentation(*model_, *val_, eval_options_, loop.group(), loop.device());
+    const auto& s = r.summary;
+    if (loop.leader()) {
+      std::printf("validation at iteration %lld (%lld images): aAcc %.2f  mIoU %.2f  mAcc %.2f\n",
+                  static_cast<long long>(loop.global_step), static_cast<long long>(s.images), s.aAcc, s.mIoU,
+                  s.mAcc);
+      std::fflush(stdout);
+      nlohmann::json rec = {{"step", loop.global_step}, {"split", "val"}, {"images", s.images},
+                            {"aAcc", s.aAcc},          {"mIoU", s.mIoU},  {"mAcc", s.mAcc}};
+      if (r.skipped) rec["skipped_images"] = r.skipped;
+      loop.log().write(rec, {{"val/aAcc", s.aAcc}, {"val/mIoU", s.mIoU}, {"val/mAcc", s.mAcc}}, loop.global_step);
+    }
+    return s;
+  }
+
+  const config::FinetuneSegConfig& cfg_;
+  std::shared_ptr<const data::SegDataset> train_, val_;
+  bool validate_first_ = false;
+  heads::SegModel model_{nullptr};
+  NamedTensors named_params_;
+  std::vector<LayerDecayGroup> groups_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<data::SegLoader> loader_;
+  std::unique_ptr<WarmupPolySchedule> schedule_;
+  SegEvaluationOptions eval_options_;
+  int64_t micro_batch_ = 0;
+};
+
+}  // namespace
+
+struct SegTrainer::State {
+  config::FinetuneSegConfig cfg;
+  TrainerHooks hooks;
+  TrainingLoop loop;
+  SegTask task;
+  FitPlan plan;
+
+  State(config::FinetuneSegConfig c, std::shared_ptr<const data::SegDataset> tr,
+        std::shared_ptr<const data::SegDataset> va, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
+        bool v)
+      : cfg(config::resolve_seg_defaults(c)), hooks(std::move(h)),
+        loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
+        task(cfg, std::move(tr), std::move(va), v, loop), plan(task.plan()) {
+    steps_per_epoch(task, plan, task.dataset_size(), loop.world());  // throws when not one step fits
+  }
+};
+
+SegTrainer::SegTrainer(config::FinetuneSegConfig config, std::shared_ptr<const data::SegDataset> train,
+                       std::shared_ptr<const data::SegDataset> val, std::shared_ptr<distributed::ProcessGroup> group,
+                       TrainerHooks hooks, bool validate_first)
+    : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(val), std::move(group),
+                                 std::move(hooks), validate_first)) {}
+
+SegTrainer::~SegTrainer() = default;
+
+SegTrainResult SegTrainer::run() {
+  SegTrainResult r;
+  r.fit = fit(s_->loop, s_->task, s_->plan, s_->hooks);
+  r.before = s_->task.before;
+  r.last = s_->task.last;
+  return r;
+}
+
+}  // namespace sgmim::engine
