@@ -1,11 +1,21 @@
-# The training engine: checkpoints and optimizer state always; the pre-training and depth fine-tuning loops where
-# the data pipeline (OpenCV), the config and the run reports exist.
+# The training engine: schedules, parameter groups and layer decay, checkpoints and optimizer state, fault injection
+# always; the config bridge where the config library exists; the shared loop, the tasks (pre-training, depth,
+# segmentation) and their evaluation passes where the data pipeline (OpenCV), the config and the run reports exist.
 target_sources(sgmim PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/lr_schedule.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/param_groups.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/layer_decay.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/poly_schedule.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/warmup_poly_schedule.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer_state.cpp
   ${CMAKE_CURRENT_LIST_DIR}/debug_hooks.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/warmup_poly_schedule.cpp
 )
+if(TARGET sgmim_config)
+  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pretrainer_from_config.cpp)
+  target_link_libraries(sgmim PUBLIC sgmim_config)
+  target_compile_definitions(sgmim PUBLIC SGMIM_WITH_CONFIG=1)
+endif()
 if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_report)
   target_sources(sgmim PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/reconstruction_grid.cpp
@@ -15,11 +25,14 @@ if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_
     ${CMAKE_CURRENT_LIST_DIR}/pretrain_trainer.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_evaluation.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_trainer.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/seg_evaluation.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/seg_trainer.cpp
   )
   target_link_libraries(sgmim PUBLIC sgmim_report)
+  target_link_libraries(sgmim PRIVATE nlohmann_json::nlohmann_json)
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_TRAINER=1)
-  set(SGMIM_WITH_TRAINER ON CACHE INTERNAL "the pre-training engine is built")
+  set(SGMIM_WITH_TRAINER ON CACHE INTERNAL "the training engine is built")
 else()
-  message(STATUS "sgmim: OpenCV, yaml-cpp or the report library missing: the pre-training engine and sgmim-pretrain are skipped")
-  set(SGMIM_WITH_TRAINER OFF CACHE INTERNAL "the pre-training engine is built")
+  message(STATUS "sgmim: OpenCV, yaml-cpp or the report library missing: the training engine and its apps are skipped")
+  set(SGMIM_WITH_TRAINER OFF CACHE INTERNAL "the training engine is built")
 endif()

@@ -123,6 +123,11 @@ DepthModelImpl::DepthModelImpl(DepthModelConfig cfg) : config_(std::move(cfg)) {
 }
 
 torch::Tensor DepthModelImpl::forward(const torch::Tensor& image) {
+  // The heads assume the training crop (the Swin encoder itself now pads any size, docs/seg-model.md); other sizes go
+  // through eval::predict_depth's sliding windows.
+  const auto S = config_.encoder.img_size;
+  TORCH_CHECK(image.dim() == 4 && image.size(2) == S && image.size(3) == S, "depth model: encoder '",
+              config_.encoder.name, "' is built for ", S, "x", S, " inputs, got ", image.sizes());
   if (glp_head) return glp_head->forward(encoder->forward(image));
   auto vit = std::dynamic_pointer_cast<models::VisionTransformerImpl>(encoder);
   const auto grid = config_.encoder.img_size / config_.encoder.patch_size;

@@ -170,6 +170,7 @@ void EncoderConfig::validate() const {
                 "stage " + std::to_string(s) + " width " + std::to_string(dim) + " is not divisible by its heads");
     check_value(window_sizes[s] > 0, k + "window_sizes", join(window_sizes), "must be positive");
     const auto res = stage_resolution(s), ws = effective_window(s);
+    if (pad_to_window) continue;
     check_value(res % ws == 0, k + "window_sizes", join(window_sizes),
                 "window " + std::to_string(window_sizes[s]) + " does not divide stage " + std::to_string(s) +
                     " of " + std::to_string(res) + "x" + std::to_string(res) + " tokens at img_size " +

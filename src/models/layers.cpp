@@ -33,9 +33,14 @@ PatchEmbedImpl::PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patc
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
-  TORCH_CHECK(x.dim() == 4 && x.size(2) % patch_size == 0 && x.size(3) % patch_size == 0,
-              "PatchEmbed: expected [B, C, H, W] with H and W multiples of ", patch_size, ", got ", x.sizes());
-  auto t = proj(x).flatten(2).transpose(1, 2);
+  TORCH_CHECK(x.dim() == 4, "PatchEmbed: expected [B, C, H, W], got ", x.sizes());
+  const auto pad_b = (patch_size - x.size(2) % patch_size) % patch_size;
+  const auto pad_r = (patch_size - x.size(3) % patch_size) % patch_size;
+  TORCH_CHECK(pad_to_patch || (pad_b == 0 && pad_r == 0), "PatchEmbed: expected H and W multiples of ", patch_size,
+              ", got ", x.sizes());
+  // mmseg Swin PatchEmbed: zero-pad right/bottom to patch multiples (a no-op, and no copy, for multiples).
+  const auto padded = (pad_b || pad_r) ? torch::constant_pad_nd(x, {0, pad_r, 0, pad_b}) : x;
+  auto t = proj(padded).flatten(2).transpose(1, 2);
   if (norm) t = norm(t);
   return t;
 }
@@ -49,10 +54,11 @@ PatchMergingImpl::PatchMergingImpl(int64_t dim, bool post_norm, double ln_eps) :
 
 torch::Tensor PatchMergingImpl::forward(const torch::Tensor& x, int64_t H, int64_t W) {
   const auto B = x.size(0), C = x.size(2);
-  TORCH_CHECK(x.size(1) == H * W && H % 2 == 0 && W % 2 == 0, "PatchMerging: ", H, "x", W,
-              " grid must be even-sized and match ", x.sizes());
+  TORCH_CHECK(x.size(1) == H * W, "PatchMerging: ", H, "x", W, " grid does not match ", x.sizes());
   using torch::indexing::Slice;
   auto v = x.view({B, H, W, C});
+  // Odd sides: one zero row/column at the bottom/right (mmseg PatchMerging `F.pad(x, (0, 0, 0, W % 2, 0, H % 2))`).
+  if (H % 2 || W % 2) v = torch::constant_pad_nd(v, {0, 0, 0, W % 2, 0, H % 2});
   auto x0 = v.index({Slice(), Slice(0, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)});
   auto x1 = v.index({Slice(), Slice(1, torch::indexing::None, 2), Slice(0, torch::indexing::None, 2)});
   auto x2 = v.index({Slice(), Slice(0, torch::indexing::None, 2), Slice(1, torch::indexing::None, 2)});

@@ -50,21 +50,42 @@ SwinBlockImpl::SwinBlockImpl(std::shared_ptr<WindowAttentionBase> attention, int
   drop_path = register_module("drop_path", DropPath(drop_path_rate));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
   mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
-  if (shift > 0) attn_mask = register_buffer("attn_mask", shifted_window_mask(H, W, window_size, shift));
+  // The mask of the built grid, padded to window multiples when the window does not divide it (pad_to_window).
+  if (shift > 0) attn_mask = register_buffer("attn_mask", shifted_window_mask(padded(H), padded(W), window_size, shift));
 }
 
-torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x) {
+int64_t SwinBlockImpl::padded(int64_t n) const { return (n + window_size - 1) / window_size * window_size; }
+
+torch::Tensor SwinBlockImpl::shift_mask(int64_t hp, int64_t wp, const torch::TensorOptions& options) {
+  if (hp == padded(H) && wp == padded(W) && attn_mask.defined()) return attn_mask;
+  auto& cached = mask_cache_[{hp, wp}];
+  if (!cached.defined() || cached.device() != options.device() || cached.dtype() != options.dtype())
+    cached = shifted_window_mask(hp, wp, window_size, shift).to(options);
+  return cached;
+}
+
+torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x) { return forward(x, H, W); }
+
+torch::Tensor SwinBlockImpl::forward(const torch::Tensor& x, int64_t h_, int64_t w_) {
   const auto B = x.size(0), C = x.size(2);
-  TORCH_CHECK(x.size(1) == H * W, "SwinBlock: expected ", H * W, " tokens, got ", x.size(1));
+  TORCH_CHECK(x.size(1) == h_ * w_, "SwinBlock: expected ", h_ * w_, " tokens (", h_, "x", w_, "), got ", x.size(1));
+  const auto hp = padded(h_), wp = padded(w_);
   auto shortcut = x;
   auto h = post_norm ? x : norm1(x);
-  h = h.view({B, H, W, C});
+  h = h.view({B, h_, w_, C});
+  // mmseg: zero-pad the bottom/right to window multiples after norm1 (before the shift), crop after the reverse shift.
+  if (hp != h_ || wp != w_) h = torch::constant_pad_nd(h, {0, 0, 0, wp - w_, 0, hp - h_});
   if (shift > 0) h = torch::roll(h, {-shift, -shift}, {1, 2});
   auto windows = window_partition(h, window_size).view({-1, window_size * window_size, C});
-  auto attended = attn->forward(windows, attn_mask).view({-1, window_size, window_size, C});
-  h = window_reverse(attended, window_size, H, W);
+  const auto mask = shift > 0 ? shift_mask(hp, wp, x.options()) : torch::Tensor();
+  auto attended = attn->forward(windows, mask).view({-1, window_size, window_size, C});
+  h = window_reverse(attended, window_size, hp, wp);
   if (shift > 0) h = torch::roll(h, {shift, shift}, {1, 2});
-  h = h.view({B, H * W, C});
+  if (hp != h_ || wp != w_) {
+    using torch::indexing::Slice;
+    h = h.index({Slice(), Slice(0, h_), Slice(0, w_)}).contiguous();
+  }
+  h = h.view({B, h_ * w_, C});
   if (post_norm) {
     auto y = shortcut + drop_path(norm1(h));
     return y + drop_path(norm2(mlp(y)));
@@ -80,10 +101,12 @@ SwinStageImpl::SwinStageImpl(std::vector<SwinBlock> stage_blocks, PatchMerging m
   if (merging) downsample = register_module("downsample", merging);
 }
 
-torch::Tensor SwinStageImpl::forward(const torch::Tensor& x, torch::Tensor* merged) {
+torch::Tensor SwinStageImpl::forward(const torch::Tensor& x, torch::Tensor* merged) { return forward(x, H, W, merged); }
+
+torch::Tensor SwinStageImpl::forward(const torch::Tensor& x, int64_t h_, int64_t w_, torch::Tensor* merged) {
   auto h = x;
-  for (auto& b : blocks) h = b(h);
-  if (merged) *merged = downsample ? downsample(h, H, W) : h;
+  for (auto& b : blocks) h = b->forward(h, h_, w_);
+  if (merged) *merged = downsample ? downsample(h, h_, w_) : h;
   return h;
 }
 
@@ -94,6 +117,7 @@ SwinTransformerImpl::SwinTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(s
   const auto& c = config_;
   const bool v2 = c.family == EncoderFamily::SwinV2;
   patch_embed = register_module("patch_embed", PatchEmbed(c.in_chans, c.embed_dim, c.patch_size, true, c.ln_eps));
+  patch_embed->pad_to_patch = true;  // any input size (mmseg Swin PatchEmbed)
   if (c.with_mask_token) mask_token = register_parameter("mask_token", torch::zeros({1, 1, c.embed_dim}));
 
   int64_t total_blocks = 0;
@@ -142,25 +166,41 @@ SwinTransformerImpl::SwinTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(s
 
 torch::Tensor SwinTransformerImpl::embed(const torch::Tensor& x) { return patch_embed(x); }
 
+void SwinTransformerImpl::add_output_norms() {
+  TORCH_CHECK(output_norms.empty(), "encoder '", config_.name, "' already has output norms");
+  for (size_t s = 0; s < stages.size(); ++s) {
+    const auto dim = config_.embed_dim << static_cast<int64_t>(s);
+    output_norms.push_back(register_module(
+        "norm" + std::to_string(s), torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(config_.ln_eps))));
+  }
+  unregister_module("norm");
+  norm = nullptr;
+}
+
 std::vector<torch::Tensor> SwinTransformerImpl::run_stages(torch::Tensor x, int64_t grid_h, int64_t grid_w) {
-  TORCH_CHECK(grid_h == config_.stage_resolution(0) && grid_w == grid_h, "encoder '", config_.name, "' is built for ",
-              config_.img_size, "x", config_.img_size, " inputs, got a ", grid_h * config_.patch_size, "x",
-              grid_w * config_.patch_size, " one");
+  TORCH_CHECK(grid_h > 0 && grid_w > 0 && x.size(1) == grid_h * grid_w, "encoder '", config_.name, "': ", x.size(1),
+              " tokens do not form a ", grid_h, "x", grid_w, " grid");
   std::vector<torch::Tensor> outs;
+  int64_t h = grid_h, w = grid_w;
   for (size_t s = 0; s < stages.size(); ++s) {
     torch::Tensor next;
-    auto out = stages[s]->forward(x, &next);
-    const auto res = config_.stage_resolution(s);
-    if (s + 1 == stages.size()) out = norm(out);
-    outs.push_back(tokens_to_map(out, res, res));
+    auto out = stages[s]->forward(x, h, w, &next);
+    if (!output_norms.empty())
+      out = output_norms[s](out);
+    else if (s + 1 == stages.size())
+      out = norm(out);
+    outs.push_back(tokens_to_map(out, h, w));
     x = next;
+    h = (h + 1) / 2;  // PatchMerging pads odd sides
+    w = (w + 1) / 2;
   }
   return outs;
 }
 
 std::vector<torch::Tensor> SwinTransformerImpl::forward_features(const torch::Tensor& x, const torch::Tensor& mask) {
   auto t = apply_mask_token(patch_embed(x), mask, mask_token);
-  return run_stages(t, x.size(2) / config_.patch_size, x.size(3) / config_.patch_size);
+  const auto p = config_.patch_size;
+  return run_stages(t, (x.size(2) + p - 1) / p, (x.size(3) + p - 1) / p);
 }
 
 torch::Tensor SwinTransformerImpl::forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) {

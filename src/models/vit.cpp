@@ -148,6 +148,16 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const to
   return out;
 }
 
+std::vector<torch::Tensor> VisionTransformerImpl::forward_block_maps(const torch::Tensor& x,
+                                                                     const std::vector<int64_t>& indices,
+                                                                     const torch::Tensor& mask) {
+  const auto grid = config_.img_size / config_.patch_size;
+  std::vector<torch::Tensor> maps;
+  for (auto& t : forward_intermediates(x, indices, mask))
+    maps.push_back(tokens_to_map(t.narrow(1, 1, t.size(1) - 1), grid, grid));
+  return maps;
+}
+
 std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {
   return {"pos_embed", "cls_token", "mask_token"};
 }

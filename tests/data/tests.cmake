@@ -1,9 +1,8 @@
 # Tests of the data pipelines; built only where src/data/sources.cmake added them to sgmim.
-# data_test: the pre-training pipeline and the ADE20K segmentation pipeline (real sample in tests/fixtures). depth_data_test: the depth datasets, their augmentation and loader, the prefetch
-# pool, .npz reading and the Middlebury real-data fixture (fetched by scripts/fetch-test-data.sh into .deps/test-data;
-# its test skips without it).
-get_property(_sgmim_defs TARGET sgmim PROPERTY INTERFACE_COMPILE_DEFINITIONS)
-if("SGMIM_WITH_DATA=1" IN_LIST _sgmim_defs AND TARGET sgmim_synth)
+# data_test: the pre-training pipeline and the ADE20K segmentation pipeline (real sample in tests/fixtures).
+# depth_data_test: the depth datasets, their augmentation and loader, the prefetch pool, .npz reading and the
+# Middlebury real-data fixture (fetched by scripts/fetch-test-data.sh into .deps/test-data; its test skips without it).
+if("SGMIM_WITH_DATA=1" IN_LIST SGMIM_DEFINITIONS AND TARGET sgmim_synth)
   sgmim_test(data_test
     data/image_decode_test.cpp
     data/joint_transform_test.cpp
@@ -15,12 +14,12 @@ if("SGMIM_WITH_DATA=1" IN_LIST _sgmim_defs AND TARGET sgmim_synth)
     data/seg_loader_test.cpp
   )
   set(_depth_data_tests data/depth_dataset_test.cpp data/depth_loader_test.cpp)
-  if("SGMIM_WITH_NPZ=1" IN_LIST _sgmim_defs)
+  if("SGMIM_WITH_NPZ=1" IN_LIST SGMIM_DEFINITIONS)
     list(APPEND _depth_data_tests data/middlebury_test.cpp)
   endif()
   sgmim_test(depth_data_test ${_depth_data_tests})
   target_compile_definitions(depth_data_test PRIVATE SGMIM_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/.deps/test-data")
-  if("SGMIM_WITH_NPZ=1" IN_LIST _sgmim_defs)
+  if("SGMIM_WITH_NPZ=1" IN_LIST SGMIM_DEFINITIONS)
     find_package(ZLIB REQUIRED)  # imported targets are directory-scoped: look it up here too
     target_link_libraries(depth_data_test PRIVATE ZLIB::ZLIB)  # the test re-derives the disparity with zlib itself
   endif()

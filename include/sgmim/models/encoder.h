@@ -25,6 +25,10 @@ struct EncoderConfig {
   std::vector<int64_t> window_sizes{6, 6, 6, 6};             ///< Swin: per stage
   std::vector<int64_t> pretrained_window_sizes{0, 0, 0, 0};  ///< SwinV2 CPB normalisation (0 = own window)
   std::vector<bool> use_shift{true, true, true, true};       ///< Swin: per stage; odd blocks shift by ws/2 when true
+  /// Swin: accept windows that do not divide a stage at img_size; such stages are zero-padded to window multiples
+  /// (the mmseg / Swin-Transformer-Semantic-Segmentation backbones, e.g. window 7 at 512). Inputs of any other size
+  /// than img_size are always padded (docs/seg-model.md); this flag only relaxes validate() for img_size itself.
+  bool pad_to_window = false;
   double mlp_ratio = 4.0;
   bool qkv_bias = true;
   double drop_path_rate = 0.0;

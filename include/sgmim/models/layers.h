@@ -34,7 +34,8 @@ class MlpImpl : public torch::nn::Module {
 TORCH_MODULE(Mlp);
 
 /// Conv k×k / stride k from `in_chans` to `embed_dim`, flattened to tokens [B, H/k·W/k, C], then an optional LayerNorm.
-/// Keys `proj.*` and `norm.*` (as the official Swin and SimMIM code).
+/// Keys `proj.*` and `norm.*` (as the official Swin and SimMIM code). With `pad_to_patch` an image whose sides are not
+/// patch multiples is zero-padded at the right/bottom first (mmseg Swin PatchEmbed); otherwise such an image throws.
 class PatchEmbedImpl : public torch::nn::Module {
  public:
   PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patch_size, bool with_norm, double ln_eps = 1e-5);
@@ -42,16 +43,18 @@ class PatchEmbedImpl : public torch::nn::Module {
   torch::nn::Conv2d proj{nullptr};
   torch::nn::LayerNorm norm{nullptr};
   int64_t patch_size;
+  bool pad_to_patch = false;
 };
 TORCH_MODULE(PatchEmbed);
 
 /// Swin v1 PatchMerging: gather the 2×2 neighbours in the official order (x0=[0::2,0::2], x1=[1::2,0::2],
 /// x2=[0::2,1::2], x3=[1::2,1::2]) into 4C, then LayerNorm(4C) → Linear(4C→2C, no bias). With `post_norm` (Swin v2)
-/// the order is Linear(4C→2C) → LayerNorm(2C). Keys `norm.*`, `reduction.weight`.
+/// the order is Linear(4C→2C) → LayerNorm(2C). Keys `norm.*`, `reduction.weight`. An odd H or W is zero-padded by one
+/// row/column at the bottom/right first (mmseg / Swin-Transformer-Semantic-Segmentation), giving ⌈H/2⌉×⌈W/2⌉.
 class PatchMergingImpl : public torch::nn::Module {
  public:
   PatchMergingImpl(int64_t dim, bool post_norm = false, double ln_eps = 1e-5);
-  /// x [B, H·W, C] → [B, H/2·W/2, 2C]
+  /// x [B, H·W, C] → [B, ⌈H/2⌉·⌈W/2⌉, 2C]
   torch::Tensor forward(const torch::Tensor& x, int64_t H, int64_t W);
   torch::nn::LayerNorm norm{nullptr};
   torch::nn::Linear reduction{nullptr};

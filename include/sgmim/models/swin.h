@@ -9,6 +9,9 @@
 
 #include <torch/nn/modules/container/modulelist.h>
 
+#include <map>
+#include <utility>
+
 namespace sgmim::models {
 
 /// Window attention of one block: attn(x [B·nW, N, C], mask [nW, N, N] or undefined) → [B·nW, N, C].
@@ -36,11 +39,21 @@ class WindowAttentionImpl : public WindowAttentionBase {
 /// One Swin block. v1 (pre-norm): x + DropPath(attn(norm1(x))), x + DropPath(mlp(norm2(x))).
 /// v2 (post-norm): x + DropPath(norm1(attn(x))), x + DropPath(norm2(mlp(x))).
 /// Cyclic shift by `shift` before the window attention (and back after) with the region mask as buffer `attn_mask`.
+/// Any grid: the (normed, v1) map is zero-padded at the bottom/right to window multiples before the shift and cropped
+/// after the reverse shift; shifted blocks then use the region mask of the padded grid (cached per padded size).
+/// Padded tokens are not masked out otherwise, as in mmseg's Swin (`ShiftWindowMSA`) and
+/// Swin-Transformer-Semantic-Segmentation (`SwinTransformerBlock.forward`).
 class SwinBlockImpl : public torch::nn::Module {
  public:
   SwinBlockImpl(std::shared_ptr<WindowAttentionBase> attn, int64_t dim, int64_t H, int64_t W, int64_t window_size,
                 int64_t shift, double mlp_ratio, double drop_path, bool post_norm, double ln_eps);
+  /// x [B, H·W, C] on the grid the block was built for.
   torch::Tensor forward(const torch::Tensor& x);
+  /// x [B, h·w, C] on any h×w grid.
+  torch::Tensor forward(const torch::Tensor& x, int64_t h, int64_t w);
+  /// The region mask of a padded hp×wp grid (hp, wp multiples of the window) for a shifted block: the `attn_mask`
+  /// buffer for the built grid, else computed once per size and cached.
+  torch::Tensor shift_mask(int64_t hp, int64_t wp, const torch::TensorOptions& options);
 
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   std::shared_ptr<WindowAttentionBase> attn;
@@ -49,6 +62,10 @@ class SwinBlockImpl : public torch::nn::Module {
   torch::Tensor attn_mask;  // undefined for unshifted blocks (the official code registers None)
   int64_t H, W, window_size, shift;
   bool post_norm;
+
+ private:
+  int64_t padded(int64_t n) const;  ///< n rounded up to a window multiple
+  std::map<std::pair<int64_t, int64_t>, torch::Tensor> mask_cache_;
 };
 TORCH_MODULE(SwinBlock);
 
@@ -58,6 +75,8 @@ class SwinStageImpl : public torch::nn::Module {
   SwinStageImpl(std::vector<SwinBlock> blocks, PatchMerging downsample, int64_t H, int64_t W);
   /// Returns the stage output before down-sampling; `merged` receives the down-sampled tokens (or the same output).
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* merged);
+  /// The same on an h×w grid of any size; `merged` is then on ⌈h/2⌉×⌈w/2⌉.
+  torch::Tensor forward(const torch::Tensor& x, int64_t h, int64_t w, torch::Tensor* merged);
 
   torch::nn::ModuleList blocks_list;
   std::vector<SwinBlock> blocks;
@@ -67,9 +86,19 @@ class SwinStageImpl : public torch::nn::Module {
 TORCH_MODULE(SwinStage);
 
 /// Swin v1 / v2 encoder for SimMIM. Keys `patch_embed.*`, `mask_token`, `layers.{s}.*`, `norm.*`.
+/// Takes images of any size: the patch embedding pads to patch multiples, every block to window multiples and every
+/// PatchMerging odd sides (mmseg's Swin); stage s of an H×W image is ⌈…⌈H/p⌉/2…⌉ (s halvings) tokens high.
 class SwinTransformerImpl : public ImageEncoderImpl {
  public:
   explicit SwinTransformerImpl(EncoderConfig config);
+
+  /// Dense-prediction outputs (Swin-Transformer-Semantic-Segmentation `SwinTransformer`, mmseg 0.x): one LayerNorm
+  /// per stage output, keys `norm0..norm{S-1}`, replacing the final `norm` (unregistered; its key disappears). After
+  /// this call forward_features() returns norm_s(stage s) for every stage.
+  void add_output_norms();
+  /// The per-stage output norms (empty unless add_output_norms() was called).
+  std::vector<torch::nn::LayerNorm> output_norms;
+
   std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   torch::Tensor embed(const torch::Tensor& x) override;
   torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;

@@ -66,6 +66,11 @@ class VisionTransformerImpl : public ImageEncoderImpl {
   std::vector<torch::Tensor> forward_intermediates(const torch::Tensor& x, const std::vector<int64_t>& indices,
                                                    const torch::Tensor& mask = {});
 
+  /// The outputs of the blocks `indices` as patch maps [B, C, H/p, W/p] (cls token dropped, no final norm), the
+  /// multi-level features of the BEiT/MAE segmentation backbones (mmseg `out_indices` [3,5,7,11] on ViT-B).
+  std::vector<torch::Tensor> forward_block_maps(const torch::Tensor& x, const std::vector<int64_t>& indices,
+                                                const torch::Tensor& mask = {});
+
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token, mask_token;
   RelativePositionBias rel_pos_bias{nullptr};

@@ -1,0 +1,15 @@
+# Files in and out: .pth weight files, atomic writes, the pre-training → fine-tuning encoder transfer; with OpenCV the
+# depth PNGs (uint16, colourised; SGMIM_WITH_DEPTH_PNG) and segmentation label PNGs and overlays (SGMIM_WITH_SEG_PNG).
+target_sources(sgmim PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/state_dict.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/atomic_file.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/encoder_transfer.cpp
+)
+if(OpenCV_FOUND)
+  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/depth_png.cpp ${CMAKE_CURRENT_LIST_DIR}/seg_png.cpp)
+  target_include_directories(sgmim SYSTEM PUBLIC ${OpenCV_INCLUDE_DIRS})
+  target_link_libraries(sgmim PUBLIC opencv_core opencv_imgproc opencv_imgcodecs)
+  target_compile_definitions(sgmim PUBLIC SGMIM_WITH_DEPTH_PNG=1 SGMIM_WITH_SEG_PNG=1)
+else()
+  message(STATUS "sgmim: OpenCV missing, depth and segmentation PNG output is skipped")
+endif()
