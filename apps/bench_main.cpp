@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   if (seg->parsed()) {
     try {
       const int used_threads = sgmim::configure_threads(threads);
-      seg_options.model.encoder = sgmim::heads::seg_finetune_encoder_config(seg_model, crop);
+      seg_options.model.encoder = sgmim::heads::seg_finetune_encoder_options(seg_model, crop);
       int h = 0, w = 0;
       if (std::sscanf(infer_size.c_str(), "%dx%d", &h, &w) != 2 || h < 32 || w < 32)
         throw sgmim::Error("--infer-size " + infer_size + ": expected HxW, e.g. 512x683", {}, "infer-size",
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
 
   try {
     const int used_threads = sgmim::configure_threads(threads);
-    options.model.encoder = sgmim::models::encoder_config(model);
+    options.model.encoder = sgmim::models::encoder_options(model);
     options.model.method = sgmim::models::parse_pretrain_method(method);
     options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
     options.device = device;

@@ -60,7 +60,7 @@ int evaluate_depth(const EvalArgs& a, const sgmim::cli::LaunchOptions& launch, i
   const auto world = sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
   const auto device = sgmim::engine::resolve_device(config.runtime.device, world.env.local_rank);
 
-  sgmim::heads::DepthModel model(sgmim::engine::to_depth_model_config(config));
+  sgmim::heads::DepthModel model(sgmim::engine::to_depth_model_options(config));
   const auto report = sgmim::io::load_state_dict(*model, a.checkpoint, /*strict=*/true);
   model->to(device);
   auto [train, test] = sgmim::engine::make_depth_datasets(config, /*need_train=*/false);
@@ -97,7 +97,7 @@ int evaluate_seg(const EvalArgs& a, const sgmim::cli::LaunchOptions& launch, int
   const auto world = sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
   const auto device = sgmim::engine::resolve_device(config.runtime.device, world.env.local_rank);
 
-  sgmim::heads::SegModel model(sgmim::engine::to_seg_model_config(config));
+  sgmim::heads::SegModel model(sgmim::engine::to_seg_model_options(config));
   const auto report = sgmim::io::load_state_dict(*model, a.checkpoint, /*strict=*/true);
   model->to(device);
   auto [train, val] = sgmim::engine::make_seg_datasets(config, /*need_train=*/false);

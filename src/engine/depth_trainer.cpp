@@ -31,11 +31,11 @@
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
-heads::DepthModelConfig to_depth_model_config(const config::FinetuneDepthConfig& raw) {
+heads::DepthModelOptions to_depth_model_options(const config::FinetuneDepthConfig& raw) {
   const auto c = config::resolve_depth_defaults(raw);
   const auto benchmark = heads::parse_depth_benchmark(c.data.dataset);
-  heads::DepthModelConfig m;
-  m.encoder = heads::finetune_encoder_config(c.model.encoder.name, benchmark, c.model.encoder.drop_path_rate);
+  heads::DepthModelOptions m;
+  m.encoder = heads::finetune_encoder_options(c.model.encoder.name, benchmark, c.model.encoder.drop_path_rate);
   if (c.model.encoder.img_size) m.encoder.img_size = *c.model.encoder.img_size;
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   if (c.model.encoder.use_shift) m.encoder.use_shift = *c.model.encoder.use_shift;
@@ -82,7 +82,7 @@ class DepthTask : public TrainingTask {
       : cfg_(cfg), train_(std::move(train)), test_(std::move(test)), validate_first_(validate_first) {
     if (!train_) throw Error("DepthTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
-    model_ = heads::DepthModel(to_depth_model_config(cfg_));
+    model_ = heads::DepthModel(to_depth_model_options(cfg_));
     if (!cfg_.model.pretrained.empty()) {
       io::EncoderTransferOptions t;
       t.interpolate_position_bias = cfg_.model.interpolate_position_bias;

@@ -38,8 +38,8 @@ std::string strip(const std::string& name, const std::string& prefix, bool* had_
 
 }  // namespace
 
-int64_t num_layer_ids(const models::EncoderConfig& encoder) {
-  if (encoder.family == models::EncoderFamily::ViT) return encoder.depths[0] + 2;
+int64_t num_layer_ids(const models::EncoderOptions& encoder) {
+  if (encoder.family == models::EncoderFamily::vit) return encoder.depths[0] + 2;
   const auto blocks = std::accumulate(encoder.depths.begin(), encoder.depths.end(), int64_t(0));
   return blocks + static_cast<int64_t>(encoder.depths.size()) - 1 + 2;  // + merges + (patch embed, head)
 }
@@ -77,12 +77,12 @@ int64_t vit_layer_id(const std::string& name, int64_t depth) {
   return last;
 }
 
-int64_t layer_id(const std::string& name, const models::EncoderConfig& encoder, const std::string& encoder_prefix) {
+int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
   bool in_encoder = false;
   const auto local = strip(name, encoder_prefix, &in_encoder);
   const auto last = num_layer_ids(encoder) - 1;
   if (!in_encoder) return last;  // head parameters
-  if (encoder.family == models::EncoderFamily::ViT) return vit_layer_id(local, encoder.depths[0]);
+  if (encoder.family == models::EncoderFamily::vit) return vit_layer_id(local, encoder.depths[0]);
   return swin_layer_id(local, encoder.depths);
 }
 
@@ -99,7 +99,7 @@ bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArray
   return false;
 }
 
-std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderConfig& encoder,
+std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderOptions& encoder,
                                                 const LayerDecayOptions& options) {
   check_value(options.layer_decay > 0 && options.layer_decay <= 1, "train.layer_decay",
               std::to_string(options.layer_decay), "must lie in (0, 1]");

@@ -45,7 +45,7 @@ class PretrainTask : public TrainingTask {
     // The same initial weights on every rank (and broadcast by the loop, for safety), then a per-rank random
     // stream (drop path) as the official code seeds it: seed + rank.
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
-    model_ = models::Pretrainer(to_pretrainer_config(cfg_));
+    model_ = models::Pretrainer(to_pretrainer_options(cfg_));
     model_->to(loop.device());
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);

@@ -4,9 +4,9 @@
 
 namespace sgmim::engine {
 
-models::PretrainerConfig to_pretrainer_config(const config::PretrainConfig& c) {
-  models::PretrainerConfig m;
-  m.encoder = models::encoder_config(c.model.encoder.name);
+models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& c) {
+  models::PretrainerOptions m;
+  m.encoder = models::encoder_options(c.model.encoder.name);
   if (c.model.encoder.drop_path_rate) m.encoder.drop_path_rate = *c.model.encoder.drop_path_rate;
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   check_value(c.data.img_size == m.encoder.img_size, "data.img_size", std::to_string(c.data.img_size),

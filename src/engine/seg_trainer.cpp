@@ -25,10 +25,10 @@
 namespace sgmim::engine {
 namespace fs = std::filesystem;
 
-heads::SegModelConfig to_seg_model_config(const config::FinetuneSegConfig& raw) {
+heads::SegModelOptions to_seg_model_options(const config::FinetuneSegConfig& raw) {
   const auto c = config::resolve_seg_defaults(raw);
-  heads::SegModelConfig m;
-  m.encoder = heads::seg_finetune_encoder_config(c.model.encoder.name, *c.model.encoder.img_size,
+  heads::SegModelOptions m;
+  m.encoder = heads::seg_finetune_encoder_options(c.model.encoder.name, *c.model.encoder.img_size,
                                                  c.model.encoder.drop_path_rate);
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   if (c.model.encoder.pretrained_window_sizes)
@@ -69,7 +69,7 @@ std::pair<std::shared_ptr<const data::SegDataset>, std::shared_ptr<const data::S
     w.seed = static_cast<uint64_t>(c.runtime.seed);
     if (c.data.synthetic_size)
       w.size = cv::Size(static_cast<int>((*c.data.synthetic_size)[1]), static_cast<int>((*c.data.synthetic_size)[0]));
-    root = ensure_synthetic_dataset(c.runtime.output_dir, w);
+    root = (fs::path(ensure_synthetic_dataset(c.runtime.output_dir, w)) / "ADEChallengeData2016").string();
     train_split = "training";
     val_split = "validation";
   }
@@ -116,7 +116,7 @@ class SegTask : public TrainingTask {
       : cfg_(cfg), train_(std::move(train)), val_(std::move(val)), validate_first_(validate_first) {
     if (!train_) throw Error("SegTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
-    model_ = heads::SegModel(to_seg_model_config(cfg_));
+    model_ = heads::SegModel(to_seg_model_options(cfg_));
     if (!cfg_.model.pretrained.empty()) {
       io::EncoderTransferOptions t;
       t.interpolate_position_bias = cfg_.model.interpolate_position_bias;

@@ -11,19 +11,19 @@
 namespace sgmim::eval {
 
 EvalCrop parse_eval_crop(const std::string& name) {
-  if (name == "none") return EvalCrop::None;
-  if (name == "garg") return EvalCrop::Garg;
-  if (name == "eigen") return EvalCrop::Eigen;
-  if (name == "nyu_eigen") return EvalCrop::NyuEigen;
+  if (name == "none") return EvalCrop::none;
+  if (name == "garg") return EvalCrop::garg;
+  if (name == "eigen") return EvalCrop::eigen;
+  if (name == "nyu_eigen") return EvalCrop::nyu_eigen;
   raise_invalid_value("eval.crop", name, "one of none, garg, eigen, nyu_eigen");
 }
 
 std::string to_string(EvalCrop crop) {
   switch (crop) {
-    case EvalCrop::None: return "none";
-    case EvalCrop::Garg: return "garg";
-    case EvalCrop::Eigen: return "eigen";
-    case EvalCrop::NyuEigen: return "nyu_eigen";
+    case EvalCrop::none: return "none";
+    case EvalCrop::garg: return "garg";
+    case EvalCrop::eigen: return "eigen";
+    case EvalCrop::nyu_eigen: return "nyu_eigen";
   }
   return "?";
 }
@@ -32,10 +32,10 @@ CropBox eval_crop_box(EvalCrop crop, int64_t H, int64_t W) {
   // Python's int(f·H) on a positive double: truncation of the same IEEE product.
   auto frac = [](double f, int64_t n) { return static_cast<int64_t>(f * static_cast<double>(n)); };
   switch (crop) {
-    case EvalCrop::None: return {0, H, 0, W};
-    case EvalCrop::Garg: return {frac(0.40810811, H), frac(0.99189189, H), frac(0.03594771, W), frac(0.96405229, W)};
-    case EvalCrop::Eigen: return {frac(0.3324324, H), frac(0.91351351, H), frac(0.0359477, W), frac(0.96405229, W)};
-    case EvalCrop::NyuEigen: return {std::min<int64_t>(45, H), std::min<int64_t>(471, H), std::min<int64_t>(41, W),
+    case EvalCrop::none: return {0, H, 0, W};
+    case EvalCrop::garg: return {frac(0.40810811, H), frac(0.99189189, H), frac(0.03594771, W), frac(0.96405229, W)};
+    case EvalCrop::eigen: return {frac(0.3324324, H), frac(0.91351351, H), frac(0.0359477, W), frac(0.96405229, W)};
+    case EvalCrop::nyu_eigen: return {std::min<int64_t>(45, H), std::min<int64_t>(471, H), std::min<int64_t>(41, W),
                                      std::min<int64_t>(601, W)};
   }
   return {0, H, 0, W};
@@ -51,7 +51,7 @@ DepthEvalOptions DepthEvalOptions::kitti() {
   DepthEvalOptions o;
   o.min_depth = 1e-3;
   o.max_depth = 80.0;
-  o.crop = EvalCrop::Garg;
+  o.crop = EvalCrop::garg;
   return o;
 }
 
@@ -59,7 +59,7 @@ DepthEvalOptions DepthEvalOptions::nyu() {
   DepthEvalOptions o;
   o.min_depth = 1e-3;
   o.max_depth = 10.0;
-  o.crop = EvalCrop::NyuEigen;
+  o.crop = EvalCrop::nyu_eigen;
   return o;
 }
 
@@ -103,7 +103,7 @@ torch::Tensor as_map(const torch::Tensor& t, const char* what) {
 torch::Tensor eval_mask(const torch::Tensor& gt, const DepthEvalOptions& o) {
   auto g = as_map(gt, "ground truth");
   auto valid = (g > o.min_depth).logical_and(g < o.max_depth);
-  if (o.crop != EvalCrop::None) {
+  if (o.crop != EvalCrop::none) {
     const auto box = eval_crop_box(o.crop, g.size(0), g.size(1));
     auto crop = torch::zeros_like(valid);
     using torch::indexing::Slice;

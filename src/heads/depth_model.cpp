@@ -6,45 +6,45 @@
 namespace sgmim::heads {
 
 DepthHeadKind parse_depth_head(const std::string& name) {
-  if (name == "glp") return DepthHeadKind::GLP;
-  if (name == "dpt") return DepthHeadKind::DPT;
+  if (name == "glp") return DepthHeadKind::glp;
+  if (name == "dpt") return DepthHeadKind::dpt;
   raise_invalid_value("model.head", name, "one of glp, dpt");
 }
 
-std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::GLP ? "glp" : "dpt"; }
+std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::glp ? "glp" : "dpt"; }
 
 DepthBenchmark parse_depth_benchmark(const std::string& name) {
-  if (name == "kitti") return DepthBenchmark::KITTI;
-  if (name == "nyu") return DepthBenchmark::NYU;
+  if (name == "kitti") return DepthBenchmark::kitti;
+  if (name == "nyu") return DepthBenchmark::nyu;
   raise_invalid_value("data.dataset", name, "one of kitti, nyu");
 }
 
-std::string to_string(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::KITTI ? "kitti" : "nyu"; }
+std::string to_string(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::kitti ? "kitti" : "nyu"; }
 
-double benchmark_max_depth(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::KITTI ? 80.0 : 10.0; }
+double benchmark_max_depth(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::kitti ? 80.0 : 10.0; }
 
-models::EncoderConfig finetune_encoder_config(const std::string& variant, DepthBenchmark benchmark,
+models::EncoderOptions finetune_encoder_options(const std::string& variant, DepthBenchmark benchmark,
                                               double drop_path_rate) {
-  const auto pretrain = models::encoder_config(variant);
+  const auto pretrain = models::encoder_options(variant);
   auto c = pretrain;
-  c.img_size = benchmark == DepthBenchmark::KITTI ? 352 : 480;
+  c.img_size = benchmark == DepthBenchmark::kitti ? 352 : 480;
   c.drop_path_rate = drop_path_rate;
   c.with_mask_token = false;
-  if (c.family != models::EncoderFamily::ViT) {
-    const int64_t w = benchmark == DepthBenchmark::KITTI ? 22 : 30;
+  if (c.family != models::EncoderFamily::vit) {
+    const int64_t w = benchmark == DepthBenchmark::kitti ? 22 : 30;
     const auto stages = c.depths.size();
     c.window_sizes.assign(stages, w);
     c.window_sizes.back() = w / 2;  // [22,22,22,11] / [30,30,30,15]
     c.use_shift.assign(stages, false);
     for (size_t s = 0; s < stages && s < 2; ++s) c.use_shift[s] = true;  // T T F F
     c.pretrained_window_sizes.assign(stages, 0);
-    if (c.family == models::EncoderFamily::SwinV2)
+    if (c.family == models::EncoderFamily::swin_v2)
       for (size_t s = 0; s < stages; ++s) c.pretrained_window_sizes[s] = pretrain.effective_window(s);
   }
   return c;
 }
 
-GlpHeadOptions DepthModelConfig::default_glp_options() {
+GlpHeadOptions DepthModelOptions::default_glp_options() {
   GlpHeadOptions o;
   o.in_channels = 0;      // derived
   o.out_channels = 0;     // derived
@@ -52,13 +52,13 @@ GlpHeadOptions DepthModelConfig::default_glp_options() {
   return o;
 }
 
-DptHeadOptions DepthModelConfig::default_dpt_options() {
+DptHeadOptions DepthModelOptions::default_dpt_options() {
   DptHeadOptions o;
   o.vit_features = 0;  // derived
   return o;
 }
 
-GlpHeadOptions DepthModelConfig::resolved_glp() const {
+GlpHeadOptions DepthModelOptions::resolved_glp() const {
   auto o = glp;
   if (o.in_channels == 0) o.in_channels = encoder.num_features();
   if (o.out_channels == 0) o.out_channels = encoder.embed_dim;
@@ -71,17 +71,17 @@ GlpHeadOptions DepthModelConfig::resolved_glp() const {
   return o;
 }
 
-DptHeadOptions DepthModelConfig::resolved_dpt() const {
+DptHeadOptions DepthModelOptions::resolved_dpt() const {
   auto o = dpt;
   if (o.vit_features == 0) o.vit_features = encoder.embed_dim;
   o.max_depth = max_depth;
   return o;
 }
 
-void DepthModelConfig::validate() const {
+void DepthModelOptions::validate() const {
   encoder.validate();
   check_value(max_depth > 0, "model.max_depth", std::to_string(max_depth), "must be positive");
-  if (head == DepthHeadKind::GLP) {
+  if (head == DepthHeadKind::glp) {
     const auto o = resolved_glp();
     o.validate();
     check_value(o.total_upsampling() == encoder.total_stride(), "model.glp.num_filters",
@@ -90,7 +90,7 @@ void DepthModelConfig::validate() const {
                     " (deconvs + bilinear steps); it up-samples by " + std::to_string(o.total_upsampling()));
     return;
   }
-  check_value(encoder.family == models::EncoderFamily::ViT, "model.head", "dpt",
+  check_value(encoder.family == models::EncoderFamily::vit, "model.head", "dpt",
               "the DPT head needs a ViT encoder (encoder '" + encoder.name + "' is a Swin)");
   check_value(encoder.patch_size == 16, "model.encoder.patch_size", std::to_string(encoder.patch_size),
               "the DPT head's reassembly assumes patch 16");
@@ -102,12 +102,12 @@ void DepthModelConfig::validate() const {
               "must equal the encoder width " + std::to_string(encoder.embed_dim));
 }
 
-DepthModelImpl::DepthModelImpl(DepthModelConfig cfg) : config_(std::move(cfg)) {
+DepthModelImpl::DepthModelImpl(DepthModelOptions cfg) : config_(std::move(cfg)) {
   // Fine-tuning never masks: a mask token would be a parameter without gradient.
   config_.encoder.with_mask_token = false;
   config_.validate();
   encoder = register_module("encoder", models::build_encoder(config_.encoder));
-  if (config_.head == DepthHeadKind::GLP) {
+  if (config_.head == DepthHeadKind::glp) {
     glp_head = GlpDepthHead(config_.resolved_glp());
     register_module("decoder", glp_head->decoder);
     register_module("last_layer_depth", glp_head->last_layer_depth);

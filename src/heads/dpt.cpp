@@ -31,33 +31,33 @@ torch::Tensor upsample2x_aligned(const torch::Tensor& x) {
 }  // namespace
 
 DptReadout parse_dpt_readout(const std::string& name) {
-  if (name == "ignore") return DptReadout::Ignore;
-  if (name == "add") return DptReadout::Add;
-  if (name == "project") return DptReadout::Project;
+  if (name == "ignore") return DptReadout::ignore;
+  if (name == "add") return DptReadout::add;
+  if (name == "project") return DptReadout::project;
   raise_invalid_value("model.dpt.readout", name, "one of ignore, add, project");
 }
 
 std::string to_string(DptReadout readout) {
   switch (readout) {
-    case DptReadout::Ignore: return "ignore";
-    case DptReadout::Add: return "add";
-    case DptReadout::Project: return "project";
+    case DptReadout::ignore: return "ignore";
+    case DptReadout::add: return "add";
+    case DptReadout::project: return "project";
   }
   return "?";
 }
 
 DptOutput parse_dpt_output(const std::string& name) {
-  if (name == "relu") return DptOutput::ReLU;
-  if (name == "identity") return DptOutput::Identity;
-  if (name == "sigmoid") return DptOutput::SigmoidMax;
+  if (name == "relu") return DptOutput::relu;
+  if (name == "identity") return DptOutput::identity;
+  if (name == "sigmoid") return DptOutput::sigmoid;
   raise_invalid_value("model.dpt.output", name, "one of relu, identity, sigmoid");
 }
 
 std::string to_string(DptOutput output) {
   switch (output) {
-    case DptOutput::ReLU: return "relu";
-    case DptOutput::Identity: return "identity";
-    case DptOutput::SigmoidMax: return "sigmoid";
+    case DptOutput::relu: return "relu";
+    case DptOutput::identity: return "identity";
+    case DptOutput::sigmoid: return "sigmoid";
   }
   return "?";
 }
@@ -74,7 +74,7 @@ void DptHeadOptions::validate(int64_t depth) const {
   for (auto h : hooks)
     check_value(h >= 0 && (depth == 0 || h < depth), k + "hooks", join(hooks),
                 "block indices must lie in [0, " + std::to_string(depth) + ")");
-  check_value(output != DptOutput::SigmoidMax || max_depth > 0, k + "max_depth", std::to_string(max_depth),
+  check_value(output != DptOutput::sigmoid || max_depth > 0, k + "max_depth", std::to_string(max_depth),
               "must be positive");
 }
 
@@ -96,7 +96,7 @@ torch::Tensor DptProjectReadoutImpl::forward(const torch::Tensor& tokens) {
 DptReassembleImpl::DptReassembleImpl(int64_t stage, int64_t vit_features, int64_t channels, DptReadout readout)
     : readout(readout) {
   TORCH_CHECK(stage >= 1 && stage <= 4, "DptReassemble: stage must be 1..4, got ", stage);
-  if (readout == DptReadout::Project) readout_project = register_module("0", DptProjectReadout(vit_features));
+  if (readout == DptReadout::project) readout_project = register_module("0", DptProjectReadout(vit_features));
   conv = register_module("3", torch::nn::Conv2d(torch::nn::Conv2dOptions(vit_features, channels, 1)));
   if (stage == 1)
     upsample = register_module(
@@ -115,11 +115,11 @@ torch::Tensor DptReassembleImpl::forward(const torch::Tensor& tokens, int64_t gr
   using torch::indexing::Slice;
   torch::Tensor x;
   switch (readout) {
-    case DptReadout::Ignore: x = tokens.index({Slice(), Slice(1, torch::indexing::None)}); break;
-    case DptReadout::Add:
+    case DptReadout::ignore: x = tokens.index({Slice(), Slice(1, torch::indexing::None)}); break;
+    case DptReadout::add:
       x = tokens.index({Slice(), Slice(1, torch::indexing::None)}) + tokens.index({Slice(), Slice(0, 1)});
       break;
-    case DptReadout::Project: x = readout_project(tokens); break;
+    case DptReadout::project: x = readout_project(tokens); break;
   }
   // Transpose(1, 2) + Unflatten(2, (gh, gw)): the row-major patch order of the ViT.
   x = x.transpose(1, 2).reshape({x.size(0), x.size(2), grid_h, grid_w});
@@ -194,7 +194,7 @@ DptScratchImpl::DptScratchImpl(const DptHeadOptions& o) {
                                   .align_corners(true)),
           torch::nn::Conv2d(torch::nn::Conv2dOptions(o.features / 2, 32, 3).padding(1)), torch::nn::ReLU(),
           torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 1, 1)),
-          o.output == DptOutput::ReLU ? torch::nn::AnyModule(torch::nn::ReLU())
+          o.output == DptOutput::relu ? torch::nn::AnyModule(torch::nn::ReLU())
                                       : torch::nn::AnyModule(torch::nn::Identity())));
 }
 
@@ -223,7 +223,7 @@ torch::Tensor DptHeadImpl::forward(const std::vector<torch::Tensor>& tokens, int
   std::vector<torch::Tensor> maps;
   for (size_t i = 0; i < 4; ++i) maps.push_back(pretrained->act_postprocess[i](tokens[i], grid_h, grid_w));
   auto out = scratch(maps);
-  if (options.output == DptOutput::SigmoidMax) out = torch::sigmoid(out) * options.max_depth;
+  if (options.output == DptOutput::sigmoid) out = torch::sigmoid(out) * options.max_depth;
   return out;
 }
 

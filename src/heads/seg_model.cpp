@@ -6,19 +6,19 @@
 
 namespace sgmim::heads {
 
-models::EncoderConfig seg_finetune_encoder_config(const std::string& variant, int64_t img_size,
+models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, int64_t img_size,
                                                   double drop_path_rate) {
-  const auto pretrain = models::encoder_config(variant);
+  const auto pretrain = models::encoder_options(variant);
   auto c = pretrain;
   c.img_size = img_size;
   c.drop_path_rate = drop_path_rate;
   c.with_mask_token = false;
-  if (c.family == models::EncoderFamily::ViT) return c;
+  if (c.family == models::EncoderFamily::vit) return c;
   const auto stages = c.depths.size();
   c.pad_to_window = true;
   c.use_shift.assign(stages, true);
   c.pretrained_window_sizes.assign(stages, 0);
-  if (c.family == models::EncoderFamily::Swin) {
+  if (c.family == models::EncoderFamily::swin) {
     c.window_sizes.assign(stages, 7);  // mmseg / Swin-Transformer-Semantic-Segmentation upernet_swin configs
   } else {
     c.window_sizes.assign(stages, std::max<int64_t>(img_size / c.total_stride(), 1));
@@ -27,7 +27,7 @@ models::EncoderConfig seg_finetune_encoder_config(const std::string& variant, in
   return c;
 }
 
-void SegModelConfig::validate() const {
+void SegModelOptions::validate() const {
   encoder.validate();
   check_value(num_classes > 0, "model.num_classes", std::to_string(num_classes), "must be positive");
   check_value(channels > 0, "model.decode_head.channels", std::to_string(channels), "must be positive");
@@ -36,7 +36,7 @@ void SegModelConfig::validate() const {
   check_value(!pool_scales.empty(), "model.decode_head.pool_scales", "[]", "must name at least one scale");
   check_value(aux_in_index >= 0 && aux_in_index < 4, "model.auxiliary_head.in_index", std::to_string(aux_in_index),
               "must lie in [0, 4)");
-  if (encoder.family == models::EncoderFamily::ViT) {
+  if (encoder.family == models::EncoderFamily::vit) {
     check_value(vit_out_indices.size() == 4, "model.backbone.out_indices", std::to_string(vit_out_indices.size()),
                 "needs 4 ViT block indices (one per neck level)");
     for (auto i : vit_out_indices)
@@ -48,14 +48,14 @@ void SegModelConfig::validate() const {
   }
 }
 
-std::vector<int64_t> SegModelConfig::level_channels() const {
-  if (encoder.family == models::EncoderFamily::ViT) return std::vector<int64_t>(4, encoder.embed_dim);
+std::vector<int64_t> SegModelOptions::level_channels() const {
+  if (encoder.family == models::EncoderFamily::vit) return std::vector<int64_t>(4, encoder.embed_dim);
   std::vector<int64_t> c;
   for (size_t s = 0; s < encoder.depths.size(); ++s) c.push_back(encoder.embed_dim << static_cast<int64_t>(s));
   return c;
 }
 
-UperHeadOptions SegModelConfig::decode_head_options() const {
+UperHeadOptions SegModelOptions::decode_head_options() const {
   UperHeadOptions o;
   o.in_channels = level_channels();
   o.channels = channels;
@@ -66,7 +66,7 @@ UperHeadOptions SegModelConfig::decode_head_options() const {
   return o;
 }
 
-FcnHeadOptions SegModelConfig::auxiliary_head_options() const {
+FcnHeadOptions SegModelOptions::auxiliary_head_options() const {
   FcnHeadOptions o;
   o.in_index = aux_in_index;
   o.in_channels = level_channels()[static_cast<size_t>(aux_in_index)];
@@ -76,7 +76,7 @@ FcnHeadOptions SegModelConfig::auxiliary_head_options() const {
   return o;
 }
 
-SegModelImpl::SegModelImpl(SegModelConfig cfg) : config_(std::move(cfg)) {
+SegModelImpl::SegModelImpl(SegModelOptions cfg) : config_(std::move(cfg)) {
   config_.encoder.with_mask_token = false;  // fine-tuning never masks
   config_.validate();
   backbone = register_module("backbone", models::build_encoder(config_.encoder));

@@ -108,7 +108,7 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
                 source, "prefix", options.prefix);
 
   // 2. Match them to the encoder.
-  const bool vit = encoder.config().family == models::EncoderFamily::ViT;
+  const bool vit = encoder.config().family == models::EncoderFamily::vit;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   std::map<std::string, bool> known;
   for (auto& [name, target] : state_dict(encoder)) {

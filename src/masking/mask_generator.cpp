@@ -7,13 +7,13 @@
 namespace sgmim::masking {
 
 KnowledgeMasking parse_knowledge_masking(const std::string& name) {
-  if (name == "selective") return KnowledgeMasking::Selective;
-  if (name == "random") return KnowledgeMasking::Random;
+  if (name == "selective") return KnowledgeMasking::selective;
+  if (name == "random") return KnowledgeMasking::random;
   throw Error("model.knowledge_masking = " + name + ": expected selective or random", {}, "model.knowledge_masking",
               name);
 }
 
-std::string to_string(KnowledgeMasking mode) { return mode == KnowledgeMasking::Selective ? "selective" : "random"; }
+std::string to_string(KnowledgeMasking mode) { return mode == KnowledgeMasking::selective ? "selective" : "random"; }
 
 void MaskGeneratorOptions::validate() const {
   check_value(mask_patch_size > 0 && input_size > 0 && input_size % mask_patch_size == 0, "data.img_size",
@@ -50,7 +50,7 @@ at::Tensor MaskGenerator::sample_batch(int64_t batch, at::Generator generator) c
 
 at::Tensor knowledge_mask(const at::Tensor& image_mask, KnowledgeMasking mode, const MaskGenerator* random_generator,
                           at::Generator generator) {
-  if (mode == KnowledgeMasking::Selective) return 1 - image_mask;
+  if (mode == KnowledgeMasking::selective) return 1 - image_mask;
   TORCH_CHECK(random_generator != nullptr, "random knowledge masking needs a mask generator");
   return random_generator->sample_batch(image_mask.size(0), generator).to(image_mask.device());
 }

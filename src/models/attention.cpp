@@ -7,7 +7,7 @@
 namespace sgmim::models {
 
 namespace {
-std::atomic<AttentionPath> g_path{AttentionPath::Auto};
+std::atomic<AttentionPath> g_path{AttentionPath::automatic};
 }
 
 AttentionPath attention_path() { return g_path.load(); }
@@ -25,13 +25,13 @@ at::Tensor explicit_attention(const at::Tensor& q, const at::Tensor& k, const at
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                         const at::Tensor& bias, double scale) {
   switch (attention_path()) {
-    case AttentionPath::Explicit:
+    case AttentionPath::matmul:
       return explicit_attention(q, k, v, bias, scale);
-    case AttentionPath::Fused:
+    case AttentionPath::fused:
       return compat::fused_attention(q, k, v, bias.defined() ? bias.expand({q.size(0), q.size(1), q.size(2), k.size(2)})
                                                              : bias,
                                      scale);
-    case AttentionPath::Auto:
+    case AttentionPath::automatic:
     default:
       if (compat::has_fused_attention() && q.dim() == 4)
         return compat::fused_attention(

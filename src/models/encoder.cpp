@@ -20,11 +20,11 @@ std::string join(const std::vector<int64_t>& v) {
   return s.str();
 }
 
-EncoderConfig swin(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
+EncoderOptions swin(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
                    int64_t window) {
-  EncoderConfig c;
+  EncoderOptions c;
   c.name = name;
-  c.family = EncoderFamily::Swin;
+  c.family = EncoderFamily::swin;
   c.img_size = 192;
   c.patch_size = 4;
   c.embed_dim = dim;
@@ -36,17 +36,17 @@ EncoderConfig swin(const std::string& name, int64_t dim, std::vector<int64_t> de
   return c;
 }
 
-EncoderConfig swinv2(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
+EncoderOptions swinv2(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
                      int64_t window) {
   auto c = swin(name, dim, std::move(depths), std::move(heads), window);
-  c.family = EncoderFamily::SwinV2;
+  c.family = EncoderFamily::swin_v2;
   return c;
 }
 
-EncoderConfig vit(const std::string& name, int64_t img, int64_t dim, int64_t depth, int64_t heads) {
-  EncoderConfig c;
+EncoderOptions vit(const std::string& name, int64_t img, int64_t dim, int64_t depth, int64_t heads) {
+  EncoderOptions c;
   c.name = name;
-  c.family = EncoderFamily::ViT;
+  c.family = EncoderFamily::vit;
   c.img_size = img;
   c.patch_size = 16;
   c.embed_dim = dim;
@@ -61,8 +61,8 @@ EncoderConfig vit(const std::string& name, int64_t img, int64_t dim, int64_t dep
 }
 
 // Variants registered by name, as timm's @register_model list (sgmim-method.md §1.6, §1.8, §3).
-const std::map<std::string, std::function<EncoderConfig()>>& registry() {
-  static const std::map<std::string, std::function<EncoderConfig()>> r = {
+const std::map<std::string, std::function<EncoderOptions()>>& registry() {
+  static const std::map<std::string, std::function<EncoderOptions()>> r = {
       {"swin_tiny", [] { return swin("swin_tiny", 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 6); }},
       {"swin_small", [] { return swin("swin_small", 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 6); }},
       {"swin_base", [] { return swin("swin_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 6); }},
@@ -95,7 +95,7 @@ const std::map<std::string, std::function<EncoderConfig()>>& registry() {
 
 }  // namespace
 
-EncoderConfig encoder_config(const std::string& name) {
+EncoderOptions encoder_options(const std::string& name) {
   const auto& r = registry();
   auto it = r.find(name);
   if (it == r.end()) {
@@ -112,32 +112,32 @@ std::vector<std::string> encoder_names() {
   return names;
 }
 
-int64_t EncoderConfig::stage_resolution(size_t s) const {
+int64_t EncoderOptions::stage_resolution(size_t s) const {
   return (img_size / patch_size) >> static_cast<int64_t>(s);
 }
 
-int64_t EncoderConfig::effective_window(size_t s) const {
+int64_t EncoderOptions::effective_window(size_t s) const {
   const auto res = stage_resolution(s);
   return res <= window_sizes[s] ? res : window_sizes[s];
 }
 
-int64_t EncoderConfig::effective_shift(size_t s) const {
+int64_t EncoderOptions::effective_shift(size_t s) const {
   const auto res = stage_resolution(s);
   if (res <= window_sizes[s] || !use_shift[s]) return 0;
   return window_sizes[s] / 2;
 }
 
-int64_t EncoderConfig::num_features() const {
-  if (family == EncoderFamily::ViT) return embed_dim;
+int64_t EncoderOptions::num_features() const {
+  if (family == EncoderFamily::vit) return embed_dim;
   return embed_dim << static_cast<int64_t>(depths.size() - 1);
 }
 
-int64_t EncoderConfig::total_stride() const {
-  if (family == EncoderFamily::ViT) return patch_size;
+int64_t EncoderOptions::total_stride() const {
+  if (family == EncoderFamily::vit) return patch_size;
   return patch_size << static_cast<int64_t>(depths.size() - 1);
 }
 
-void EncoderConfig::validate() const {
+void EncoderOptions::validate() const {
   const std::string k = "model.encoder.";
   check_value(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, k + "img_size", std::to_string(img_size),
               "must be a positive multiple of the patch size " + std::to_string(patch_size));
@@ -148,7 +148,7 @@ void EncoderConfig::validate() const {
   check_value(mlp_ratio > 0, k + "mlp_ratio", std::to_string(mlp_ratio), "must be positive");
   check_value(drop_path_rate >= 0 && drop_path_rate < 1, k + "drop_path_rate", std::to_string(drop_path_rate),
               "must lie in [0, 1)");
-  if (family == EncoderFamily::ViT) {
+  if (family == EncoderFamily::vit) {
     check_value(depths.size() == 1, k + "depths", join(depths), "a ViT has a single stage: [number of blocks]");
     check_value(embed_dim % num_heads[0] == 0, k + "num_heads", join(num_heads),
                 "must divide embed_dim " + std::to_string(embed_dim));
@@ -193,9 +193,9 @@ torch::Tensor ImageEncoderImpl::apply_mask_token(const torch::Tensor& tokens, co
   return tokens * (1.0 - w) + mask_token.expand({tokens.size(0), tokens.size(1), -1}) * w;
 }
 
-ImageEncoder build_encoder(const EncoderConfig& config) {
+ImageEncoder build_encoder(const EncoderOptions& config) {
   config.validate();
-  if (config.family == EncoderFamily::ViT) return std::make_shared<VisionTransformerImpl>(config);
+  if (config.family == EncoderFamily::vit) return std::make_shared<VisionTransformerImpl>(config);
   return std::make_shared<SwinTransformerImpl>(config);
 }
 

@@ -8,14 +8,14 @@
 namespace sgmim::models {
 
 PretrainMethod parse_pretrain_method(const std::string& name) {
-  if (name == "sgmim") return PretrainMethod::SGMIM;
-  if (name == "simmim") return PretrainMethod::SimMIM;
+  if (name == "sgmim") return PretrainMethod::sgmim;
+  if (name == "simmim") return PretrainMethod::simmim;
   throw Error("model.method = " + name + ": expected sgmim or simmim", {}, "model.method", name);
 }
 
-std::string to_string(PretrainMethod method) { return method == PretrainMethod::SGMIM ? "sgmim" : "simmim"; }
+std::string to_string(PretrainMethod method) { return method == PretrainMethod::sgmim ? "sgmim" : "simmim"; }
 
-masking::MaskGeneratorOptions PretrainerConfig::mask_options() const {
+masking::MaskGeneratorOptions PretrainerOptions::mask_options() const {
   masking::MaskGeneratorOptions o;
   o.input_size = encoder.img_size;
   o.mask_patch_size = mask_patch_size;
@@ -24,7 +24,7 @@ masking::MaskGeneratorOptions PretrainerConfig::mask_options() const {
   return o;
 }
 
-void PretrainerConfig::validate() const {
+void PretrainerOptions::validate() const {
   encoder.validate();
   mask_options().validate();
   check_value(encoder.in_chans == 3, "model.encoder.in_chans", std::to_string(encoder.in_chans),
@@ -32,7 +32,7 @@ void PretrainerConfig::validate() const {
   check_value(mask_patch_size % encoder.total_stride() == 0 || encoder.total_stride() % mask_patch_size == 0,
               "model.mask_patch_size", std::to_string(mask_patch_size),
               "must be commensurate with the encoder stride " + std::to_string(encoder.total_stride()));
-  if (knowledge_masking == masking::KnowledgeMasking::Random)
+  if (knowledge_masking == masking::KnowledgeMasking::random)
     check_value(knowledge_mask_ratio > 0.0 && knowledge_mask_ratio < 1.0, "model.knowledge_mask_ratio",
                 std::to_string(knowledge_mask_ratio), "must lie strictly between 0 and 1");
   check_value(lambda_img >= 0.0, "model.lambda_img", std::to_string(lambda_img), "must be >= 0");
@@ -45,9 +45,9 @@ void PretrainerConfig::validate() const {
 
 namespace {
 
-masking::MaskGeneratorOptions knowledge_options(const PretrainerConfig& c) {
+masking::MaskGeneratorOptions knowledge_options(const PretrainerOptions& c) {
   auto o = c.mask_options();
-  o.mask_ratio = c.knowledge_masking == masking::KnowledgeMasking::Random ? c.knowledge_mask_ratio : c.mask_ratio;
+  o.mask_ratio = c.knowledge_masking == masking::KnowledgeMasking::random ? c.knowledge_mask_ratio : c.mask_ratio;
   return o;
 }
 
@@ -59,7 +59,7 @@ torch::nn::Sequential prediction_head(int64_t channels, int64_t stride, int64_t 
 
 }  // namespace
 
-PretrainerImpl::PretrainerImpl(PretrainerConfig config)
+PretrainerImpl::PretrainerImpl(PretrainerOptions config)
     : config_((config.validate(), std::move(config))),
       mask_generator_(config_.mask_options()),
       knowledge_generator_(knowledge_options(config_)) {
@@ -67,7 +67,7 @@ PretrainerImpl::PretrainerImpl(PretrainerConfig config)
   encoder = build_encoder(enc);
   register_module("encoder", encoder);
   const auto C = enc.num_features(), stride = enc.total_stride();
-  if (config_.method == PretrainMethod::SGMIM) {
+  if (config_.method == PretrainMethod::sgmim) {
     depth_encoder = register_module("depth_encoder", GuidanceBranch(config_.guidance, enc, encoder));
     const auto latent_tokens = (enc.img_size / stride) * (enc.img_size / stride);
     fusion_blk_img = register_module(
@@ -77,7 +77,7 @@ PretrainerImpl::PretrainerImpl(PretrainerConfig config)
                                                    .pos_embed_tokens(config_.fusion_pos_embed ? latent_tokens : 0)));
   }
   img_decoder = register_module("img_decoder", prediction_head(C, stride, 3));
-  if (config_.method == PretrainMethod::SGMIM) dep_decoder = register_module("dep_decoder", prediction_head(C, stride, 1));
+  if (config_.method == PretrainMethod::sgmim) dep_decoder = register_module("dep_decoder", prediction_head(C, stride, 1));
 }
 
 std::pair<torch::Tensor, torch::Tensor> PretrainerImpl::sample_masks(int64_t batch, at::Generator generator) const {
@@ -101,7 +101,7 @@ PretrainOutput PretrainerImpl::forward(const torch::Tensor& image, const torch::
   auto m = masking::to_pixel_mask(image_mask, patch).to(image.device());
   out.loss_img = masked_l1_loss(out.image_pred, image, m);
   out.loss = config_.lambda_img * out.loss_img;
-  if (config_.method == PretrainMethod::SimMIM) return out;
+  if (config_.method == PretrainMethod::simmim) return out;
 
   TORCH_CHECK(knowledge.defined() && knowledge.dim() == 4 && knowledge.size(1) == 1 &&
                   knowledge.size(2) == image.size(2) && knowledge.size(3) == image.size(3),

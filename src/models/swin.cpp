@@ -113,9 +113,9 @@ torch::Tensor SwinStageImpl::forward(const torch::Tensor& x, int64_t h_, int64_t
 // ---------------------------------------------------------------------------------------------------------------
 // The encoder
 
-SwinTransformerImpl::SwinTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(std::move(cfg)) {
+SwinTransformerImpl::SwinTransformerImpl(EncoderOptions cfg) : ImageEncoderImpl(std::move(cfg)) {
   const auto& c = config_;
-  const bool v2 = c.family == EncoderFamily::SwinV2;
+  const bool v2 = c.family == EncoderFamily::swin_v2;
   patch_embed = register_module("patch_embed", PatchEmbed(c.in_chans, c.embed_dim, c.patch_size, true, c.ln_eps));
   patch_embed->pad_to_patch = true;  // any input size (mmseg Swin PatchEmbed)
   if (c.with_mask_token) mask_token = register_parameter("mask_token", torch::zeros({1, 1, c.embed_dim}));

@@ -70,7 +70,7 @@ torch::Tensor VitBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
   return y + drop_path(gamma_2 * mlp(norm2(y)));
 }
 
-VisionTransformerImpl::VisionTransformerImpl(EncoderConfig cfg) : ImageEncoderImpl(std::move(cfg)) {
+VisionTransformerImpl::VisionTransformerImpl(EncoderOptions cfg) : ImageEncoderImpl(std::move(cfg)) {
   const auto& c = config_;
   const auto grid = c.img_size / c.patch_size;
   patch_embed = register_module("patch_embed", PatchEmbed(c.in_chans, c.embed_dim, c.patch_size, false));

@@ -71,6 +71,7 @@ TEST(FinetuneSegConfig, ErrorsNameTheKeyAndWhatWasExpected) {
       {{"train.warmup_iters=200000"}, "train.warmup_iters = 200000: must be in [0, train.iterations)"},
       {{"model.num_classes=300"}, "model.num_classes = 300: must be in [2, 254]"},
       {{"eval.ratios=[]"}, "eval.ratios = []: must be a non-empty list"},
+      {{"eval.stride=[600, 600]"}, "eval.stride = [600, 600]: must be positive and no larger than the slide window"},
       {{"model.encoder.name=vit_base_patch16_224"}, "eval.mode = \"whole\": a ViT encoder takes fixed-size inputs"},
       {{"data.root=\"\""}, "data.root = \"\": required"},
   };

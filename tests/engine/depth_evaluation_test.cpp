@@ -38,8 +38,8 @@ class FrameSet : public data::DepthDataset {
 
 heads::DepthModel tiny_kitti_model() {
   torch::manual_seed(0);
-  heads::DepthModelConfig c;
-  c.encoder = heads::finetune_encoder_config("swin_test", heads::DepthBenchmark::KITTI, 0.0);
+  heads::DepthModelOptions c;
+  c.encoder = heads::finetune_encoder_options("swin_test", heads::DepthBenchmark::kitti, 0.0);
   c.encoder.img_size = 64;
   c.encoder.window_sizes = {4, 4, 4, 2};
   c.max_depth = 80;

@@ -25,7 +25,7 @@ const engine::LayerDecayGroup* group_of(const std::vector<engine::LayerDecayGrou
 }  // namespace
 
 TEST(LayerDecay, SwinBaseLayerIds) {
-  auto cfg = models::encoder_config("swin_base");
+  auto cfg = models::encoder_options("swin_base");
   EXPECT_EQ(engine::num_layer_ids(cfg), 29);
   const std::map<std::string, int64_t> expected{
       {"patch_embed.proj.weight", 0},
@@ -54,7 +54,7 @@ TEST(LayerDecay, SwinBaseLayerIds) {
 }
 
 TEST(LayerDecay, VitBaseLayerIds) {
-  auto cfg = models::encoder_config("vit_base_patch16_224");
+  auto cfg = models::encoder_options("vit_base_patch16_224");
   EXPECT_EQ(engine::num_layer_ids(cfg), 14);
   EXPECT_EQ(engine::vit_layer_id("cls_token", 12), 0);
   EXPECT_EQ(engine::vit_layer_id("patch_embed.proj.weight", 12), 0);
@@ -66,7 +66,7 @@ TEST(LayerDecay, VitBaseLayerIds) {
 }
 
 TEST(LayerDecay, SwinBaseKittiDepthModelGroups) {
-  heads::DepthModelConfig cfg;  // swin_base, KITTI windows [22,22,22,11], GLP head
+  heads::DepthModelOptions cfg;  // swin_base, KITTI windows [22,22,22,11], GLP head
   heads::DepthModel model(cfg);
   // Swin-B encoder at 192/window 6 has 86,725,176 parameters (§7.1); windows 22 (43² table rows) in stages 0–2 and
   // 11 (21² rows) in stage 3 add (1849 − 121)·(2·4 + 2·8 + 18·16) + (441 − 121)·(2·32) = 559,616.
@@ -110,8 +110,8 @@ TEST(LayerDecay, SwinBaseKittiDepthModelGroups) {
 }
 
 TEST(LayerDecay, SwinV2PositionBiasMlpAndLogitScaleAreNotDecayed) {
-  heads::DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("swinv2_test");
+  heads::DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("swinv2_test");
   heads::DepthModel model(cfg);
   auto groups = engine::layer_decay_groups(*model, cfg.encoder);
   for (const char* name : {"encoder.layers.0.blocks.0.attn.cpb_mlp.0.weight", "encoder.layers.0.blocks.0.attn.cpb_mlp.2.weight",
@@ -125,8 +125,8 @@ TEST(LayerDecay, SwinV2PositionBiasMlpAndLogitScaleAreNotDecayed) {
 }
 
 TEST(LayerDecay, AdamWGroupsCarryTheScaledLearningRate) {
-  heads::DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("swin_test");
+  heads::DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("swin_test");
   heads::DepthModel model(cfg);
   engine::LayerDecayOptions o;
   o.layer_decay = 0.5;

@@ -82,10 +82,10 @@ TEST(LrSchedule, FromTheShippedDefaultConfig) {
   EXPECT_NEAR(o.min_lr, 4e-5, 1e-15);
   EXPECT_EQ(o.warmup_steps, 6250);
   EXPECT_EQ(o.total_steps, 62500);
-  auto m = to_pretrainer_config(c);
+  auto m = to_pretrainer_options(c);
   EXPECT_EQ(m.encoder.name, "swin_base");
-  EXPECT_EQ(m.method, sgmim::models::PretrainMethod::SGMIM);
+  EXPECT_EQ(m.method, sgmim::models::PretrainMethod::sgmim);
   c.data.img_size = 224;
-  EXPECT_THROW(to_pretrainer_config(c), sgmim::Error);
+  EXPECT_THROW(to_pretrainer_options(c), sgmim::Error);
 }
 #endif

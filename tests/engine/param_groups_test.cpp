@@ -14,7 +14,7 @@ bool has(const std::vector<std::string>& v, const std::string& s) { return std::
 }  // namespace
 
 TEST(ParamGroups, SwinBaseSGMIMOfficialRule) {
-  models::Pretrainer model(models::PretrainerConfig{});
+  models::Pretrainer model(models::PretrainerOptions{});
   auto groups = engine::weight_decay_groups(*model, model->no_weight_decay(), 0.05);
   ASSERT_EQ(groups.size(), 2u);
   const auto& decay = groups[0].param_names;
@@ -45,8 +45,8 @@ TEST(ParamGroups, SwinBaseSGMIMOfficialRule) {
 }
 
 TEST(ParamGroups, SwitchExemptsPositionBiasTables) {
-  models::PretrainerConfig cfg;
-  cfg.encoder = models::encoder_config("swinv2_test");
+  models::PretrainerOptions cfg;
+  cfg.encoder = models::encoder_options("swinv2_test");
   models::Pretrainer model(cfg);
   auto groups = engine::weight_decay_groups(*model, model->no_weight_decay(), 0.05, /*decay_rpb_tables=*/false);
   const auto& no_decay = groups[1].param_names;
@@ -57,8 +57,8 @@ TEST(ParamGroups, SwitchExemptsPositionBiasTables) {
 }
 
 TEST(ParamGroups, AdamWUsesGroupDecayAndSettableLr) {
-  models::PretrainerConfig cfg;
-  cfg.encoder = models::encoder_config("swin_test");
+  models::PretrainerOptions cfg;
+  cfg.encoder = models::encoder_options("swin_test");
   models::Pretrainer model(cfg);
   auto groups = engine::weight_decay_groups(*model, model->no_weight_decay(), 0.05);
   auto opt = engine::make_adamw(groups, 1e-3);

@@ -93,7 +93,7 @@ TEST(PretrainTrainer, LossFallsAndTheRunDirectoryIsComplete) {
   EXPECT_TRUE(fs::exists(fs::path(paths.reconstructions) / "epoch_0004.png"));
   ASSERT_TRUE(fs::exists(paths.tensorboard));
   EXPECT_FALSE(fs::is_empty(paths.tensorboard));
-  models::Pretrainer model(to_pretrainer_config(cfg));
+  models::Pretrainer model(to_pretrainer_options(cfg));
   EXPECT_TRUE(io::load_state_dict(*model, paths.weights, /*strict=*/true).clean());
   // The final checkpoint holds the same weights as model.pth.
   expect_same_weights(paths.weights, ckpts.back());

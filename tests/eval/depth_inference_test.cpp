@@ -260,8 +260,8 @@ TEST(PredictDepth, RejectsBadOptionsAndModelOutputs) {
 
 TEST(PredictDepth, RunsATinyDepthModelOnAWideImage) {
   // The Swin encoder is built for one square size (swin_test: 64×64), so a 64×100 image needs the windows.
-  heads::DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("swin_test");
+  heads::DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("swin_test");
   cfg.encoder.with_mask_token = false;
   cfg.max_depth = 80.0;
   torch::manual_seed(0);

@@ -16,12 +16,12 @@ using eval::CropBox;
 using eval::EvalCrop;
 
 TEST(EvalCropBox, GargAndEigenMatchTheTable) {
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::Garg, 352, 1216), (CropBox{143, 349, 43, 1172}));
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::Garg, 375, 1242), (CropBox{153, 371, 44, 1197}));
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::Eigen, 352, 1216), (CropBox{117, 321, 43, 1172}));
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::Eigen, 375, 1242), (CropBox{124, 342, 44, 1197}));
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::NyuEigen, 480, 640), (CropBox{45, 471, 41, 601}));
-  EXPECT_EQ(eval::eval_crop_box(EvalCrop::None, 352, 1216), (CropBox{0, 352, 0, 1216}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::garg, 352, 1216), (CropBox{143, 349, 43, 1172}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::garg, 375, 1242), (CropBox{153, 371, 44, 1197}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::eigen, 352, 1216), (CropBox{117, 321, 43, 1172}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::eigen, 375, 1242), (CropBox{124, 342, 44, 1197}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::nyu_eigen, 480, 640), (CropBox{45, 471, 41, 601}));
+  EXPECT_EQ(eval::eval_crop_box(EvalCrop::none, 352, 1216), (CropBox{0, 352, 0, 1216}));
   EXPECT_EQ(eval::kb_crop_box(375, 1242), (CropBox{23, 375, 13, 1229}));
   EXPECT_THROW(eval::kb_crop_box(300, 1242), c10::Error);
 }
@@ -36,7 +36,7 @@ TEST(EvalCropBox, MasksCountTheBoxAndTheRange) {
   EXPECT_EQ(eval::eval_mask(gt, k).sizes(), gt.sizes());
   // Strict bounds: gt == max or gt == min is invalid.
   auto edge = torch::tensor({{80.0, 1e-3, 79.9}});
-  k.crop = EvalCrop::None;
+  k.crop = EvalCrop::none;
   EXPECT_EQ(eval::eval_mask(edge, k).sum().item<int64_t>(), 1);
 }
 
@@ -81,7 +81,7 @@ TEST(DepthMetrics, EveryMetricAgainstHandValues) {
   EXPECT_NEAR(m.silog_glp, 0.41131147355157677, 1e-12);
   EXPECT_NEAR(m.silog_bts, 41.08895558170764, 1e-10);
   // Without the crop the outside pixels (gt 3, pred 30: ratio 10) enter and ruin d1.
-  o.crop = EvalCrop::None;
+  o.crop = EvalCrop::none;
   auto uncropped = eval::compute_depth_metrics(pred, gt, o);
   EXPECT_EQ(uncropped.pixels, 4 + 10);
   EXPECT_NEAR(uncropped.d1, 2.0 / 14, 1e-12);
@@ -110,13 +110,13 @@ TEST(DepthMetrics, PredictionFixUps) {
   auto gt = torch::tensor({{40.0, 40.0}});
   auto pr = torch::tensor({{inf, 40.0}});
   o = eval::DepthEvalOptions::kitti();
-  o.crop = EvalCrop::None;
+  o.crop = EvalCrop::none;
   EXPECT_DOUBLE_EQ(eval::compute_depth_metrics(pr, gt, o).abs_rel, (40.0 / 40.0 + 0) / 2);
 }
 
 TEST(DepthMetrics, ImageWithoutValidPixelsIsReportedAndSkipped) {
   auto o = eval::DepthEvalOptions::kitti();
-  o.crop = EvalCrop::None;
+  o.crop = EvalCrop::none;
   auto m = eval::compute_depth_metrics(torch::ones({2, 2}), torch::zeros({2, 2}), o);
   EXPECT_EQ(m.pixels, 0);
   EXPECT_TRUE(std::isnan(m.rmse));
@@ -162,7 +162,7 @@ TEST(DepthMetricsAccumulator, MeanOverImagesAndAllReduceRoundTrip) {
 }
 
 TEST(EvalCrop, ParsesNames) {
-  EXPECT_EQ(eval::parse_eval_crop("garg"), EvalCrop::Garg);
-  EXPECT_EQ(eval::parse_eval_crop("nyu_eigen"), EvalCrop::NyuEigen);
+  EXPECT_EQ(eval::parse_eval_crop("garg"), EvalCrop::garg);
+  EXPECT_EQ(eval::parse_eval_crop("nyu_eigen"), EvalCrop::nyu_eigen);
   EXPECT_THROW(eval::parse_eval_crop("kb"), Error);
 }

@@ -39,11 +39,11 @@ DptHeadOptions tiny_dpt(DptReadout readout) {
 
 TEST(DptHead, VitBaseParameterCountsOfTheThreeReadouts) {
   DptHeadOptions o;  // ViT-B: 768 features, 256 fusion width, [96,192,384,768], hooks [2,5,8,11]
-  o.readout = DptReadout::Project;
+  o.readout = DptReadout::project;
   EXPECT_EQ(models::count_parameters(*DptHead(o)), 24787585);
-  o.readout = DptReadout::Ignore;
+  o.readout = DptReadout::ignore;
   EXPECT_EQ(models::count_parameters(*DptHead(o)), 20065921);
-  o.readout = DptReadout::Add;
+  o.readout = DptReadout::add;
   EXPECT_EQ(models::count_parameters(*DptHead(o)), 20065921);
   // The readout projections alone: 4 × Linear(1536 → 768).
   EXPECT_EQ(24787585 - 20065921, 4 * (1536 * 768 + 768));
@@ -76,7 +76,7 @@ TEST(DptHead, KeysFollowTheReference) {
 
 TEST(DptHead, ReassemblyReachesStrides4To32) {
   torch::manual_seed(5);
-  auto o = tiny_dpt(DptReadout::Project);
+  auto o = tiny_dpt(DptReadout::project);
   DptHead head(o);
   const int64_t g = 4;  // a 64×64 image of 16-px patches
   auto tokens = torch::randn({2, 1 + g * g, 32});
@@ -96,9 +96,9 @@ TEST(DptHead, IgnoreAndAddReadoutsFoldTheClsTokenAsDefined) {
   using torch::indexing::Slice;
   auto patches = tokens.index({Slice(), Slice(1, torch::indexing::None)});
   auto cls = tokens.index({Slice(), Slice(0, 1)});
-  for (auto readout : {DptReadout::Ignore, DptReadout::Add}) {
+  for (auto readout : {DptReadout::ignore, DptReadout::add}) {
     DptReassemble r(3, 32, 16, readout);  // stage 3: Conv1×1 only, so the expected map is easy to write
-    auto folded = readout == DptReadout::Ignore ? patches : patches + cls;
+    auto folded = readout == DptReadout::ignore ? patches : patches + cls;
     auto as_map = folded.transpose(1, 2).reshape({1, 32, g, g});
     auto expected = torch::nn::functional::conv2d(as_map, r->conv->weight, torch::nn::functional::Conv2dFuncOptions().bias(r->conv->bias));
     EXPECT_TRUE(torch::allclose(r(tokens, g, g), expected, 1e-5, 1e-6)) << to_string(readout);
@@ -112,18 +112,18 @@ TEST(DptHead, IgnoreAndAddReadoutsFoldTheClsTokenAsDefined) {
 }
 
 TEST(DptHead, ParsesNames) {
-  EXPECT_EQ(parse_dpt_readout("project"), DptReadout::Project);
-  EXPECT_EQ(parse_dpt_readout("ignore"), DptReadout::Ignore);
-  EXPECT_EQ(parse_dpt_readout("add"), DptReadout::Add);
+  EXPECT_EQ(parse_dpt_readout("project"), DptReadout::project);
+  EXPECT_EQ(parse_dpt_readout("ignore"), DptReadout::ignore);
+  EXPECT_EQ(parse_dpt_readout("add"), DptReadout::add);
   EXPECT_THROW(parse_dpt_readout("cls"), Error);
-  EXPECT_EQ(parse_dpt_output("sigmoid"), DptOutput::SigmoidMax);
+  EXPECT_EQ(parse_dpt_output("sigmoid"), DptOutput::sigmoid);
   EXPECT_THROW(parse_dpt_output("softplus"), Error);
 }
 
 TEST(VitIntermediates, LastBlockPlusNormEqualsForwardAndOrderIsKept) {
   torch::manual_seed(7);
   auto enc = std::dynamic_pointer_cast<models::VisionTransformerImpl>(
-      models::build_encoder(models::encoder_config("vit_test")));
+      models::build_encoder(models::encoder_options("vit_test")));
   ASSERT_TRUE(enc);
   enc->eval();
   torch::NoGradGuard no_grad;
@@ -145,12 +145,12 @@ TEST(VitIntermediates, LastBlockPlusNormEqualsForwardAndOrderIsKept) {
 
 TEST(DepthModel, DptOnTinyVitForwardAndGradients) {
   torch::manual_seed(11);
-  DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("vit_test");
-  cfg.head = DepthHeadKind::DPT;
-  cfg.dpt = tiny_dpt(DptReadout::Project);
+  DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("vit_test");
+  cfg.head = DepthHeadKind::dpt;
+  cfg.dpt = tiny_dpt(DptReadout::project);
   cfg.dpt.vit_features = 0;  // derived from the encoder
-  cfg.dpt.output = DptOutput::SigmoidMax;
+  cfg.dpt.output = DptOutput::sigmoid;
   cfg.max_depth = 10.0;
   DepthModel model(cfg);
   // Keys: encoder.* + the DPT head's own names at top level.
@@ -180,10 +180,10 @@ TEST(DepthModel, DptOnTinyVitForwardAndGradients) {
 }
 
 TEST(DepthModel, DptRejectsAnOddPatchGrid) {
-  DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("vit_test");
+  DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("vit_test");
   cfg.encoder.img_size = 48;  // 3×3 patches: stride 32 is not reachable
-  cfg.head = DepthHeadKind::DPT;
-  cfg.dpt = tiny_dpt(DptReadout::Ignore);
+  cfg.head = DepthHeadKind::dpt;
+  cfg.dpt = tiny_dpt(DptReadout::ignore);
   EXPECT_THROW({ DepthModel model(cfg); }, Error);
 }

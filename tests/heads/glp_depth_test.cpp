@@ -24,9 +24,9 @@ std::map<std::string, torch::Tensor> keyed(const torch::nn::Module& m) {
   return out;
 }
 
-DepthModelConfig tiny_glp_config() {
-  DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("swin_test");
+DepthModelOptions tiny_glp_config() {
+  DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("swin_test");
   cfg.encoder.with_mask_token = false;
   cfg.max_depth = 80.0;
   return cfg;
@@ -132,8 +132,8 @@ TEST(DepthModel, GlpForwardShapeAndEveryParameterLearns) {
 }
 
 TEST(DepthModel, GlpOnViTUsesOneBilinearStep) {
-  DepthModelConfig cfg;
-  cfg.encoder = models::encoder_config("vit_test");  // stride 16: 3 deconvs + 1 bilinear ×2
+  DepthModelOptions cfg;
+  cfg.encoder = models::encoder_options("vit_test");  // stride 16: 3 deconvs + 1 bilinear ×2
   DepthModel model(cfg);
   EXPECT_EQ(model->config().resolved_glp().upsample_steps, 1);
   model->eval();
@@ -152,12 +152,12 @@ TEST(DepthModel, HeadThatDoesNotMatchTheStrideIsRejected) {
   } catch (const Error& e) {
     EXPECT_EQ(e.key(), "model.glp.num_filters");
   }
-  cfg.head = DepthHeadKind::DPT;  // DPT on a Swin
+  cfg.head = DepthHeadKind::dpt;  // DPT on a Swin
   EXPECT_THROW({ DepthModel model(cfg); }, Error);
 }
 
 TEST(FinetuneEncoderConfig, KittiAndNyuWindowsAndShifts) {
-  auto kitti = finetune_encoder_config("swin_base", DepthBenchmark::KITTI);
+  auto kitti = finetune_encoder_options("swin_base", DepthBenchmark::kitti);
   EXPECT_EQ(kitti.img_size, 352);
   EXPECT_EQ(kitti.window_sizes, (std::vector<int64_t>{22, 22, 22, 11}));
   EXPECT_EQ(kitti.use_shift, (std::vector<bool>{true, true, false, false}));
@@ -170,7 +170,7 @@ TEST(FinetuneEncoderConfig, KittiAndNyuWindowsAndShifts) {
   }
   EXPECT_NO_THROW(kitti.validate());
 
-  auto nyu = finetune_encoder_config("swin_base", DepthBenchmark::NYU);
+  auto nyu = finetune_encoder_options("swin_base", DepthBenchmark::nyu);
   EXPECT_EQ(nyu.img_size, 480);
   EXPECT_EQ(nyu.window_sizes, (std::vector<int64_t>{30, 30, 30, 15}));
   const int64_t nyu_shift[4] = {15, 15, 0, 0};
@@ -178,19 +178,19 @@ TEST(FinetuneEncoderConfig, KittiAndNyuWindowsAndShifts) {
   EXPECT_NO_THROW(nyu.validate());
 
   // Swin v2: the pre-training windows (12 at 192: 12,12,12,6) normalise the CPB coordinates.
-  auto v2 = finetune_encoder_config("swinv2_base", DepthBenchmark::KITTI);
+  auto v2 = finetune_encoder_options("swinv2_base", DepthBenchmark::kitti);
   EXPECT_EQ(v2.pretrained_window_sizes, (std::vector<int64_t>{12, 12, 12, 6}));
   EXPECT_EQ(v2.window_sizes, (std::vector<int64_t>{22, 22, 22, 11}));
-  EXPECT_EQ(finetune_encoder_config("swin_base", DepthBenchmark::KITTI).pretrained_window_sizes,
+  EXPECT_EQ(finetune_encoder_options("swin_base", DepthBenchmark::kitti).pretrained_window_sizes,
             (std::vector<int64_t>{0, 0, 0, 0}));
   // The defaults of the registry are untouched.
-  EXPECT_EQ(models::encoder_config("swin_base").window_sizes, (std::vector<int64_t>{6, 6, 6, 6}));
-  EXPECT_EQ(models::encoder_config("swin_base").use_shift, (std::vector<bool>{true, true, true, true}));
+  EXPECT_EQ(models::encoder_options("swin_base").window_sizes, (std::vector<int64_t>{6, 6, 6, 6}));
+  EXPECT_EQ(models::encoder_options("swin_base").use_shift, (std::vector<bool>{true, true, true, true}));
 }
 
 TEST(FinetuneEncoderConfig, PerStageWindowsAndShiftsReachTheBlocks) {
   // A tiny Swin with per-stage windows and shift switches, as the KITTI recipe uses at full size.
-  auto cfg = models::encoder_config("swin_test");  // 64 px, grid 16, 8, 4, 2
+  auto cfg = models::encoder_options("swin_test");  // 64 px, grid 16, 8, 4, 2
   cfg.window_sizes = {8, 4, 4, 2};
   cfg.use_shift = {true, false, true, false};
   auto enc = std::dynamic_pointer_cast<models::SwinTransformerImpl>(models::build_encoder(cfg));

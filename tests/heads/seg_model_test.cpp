@@ -19,10 +19,10 @@ using namespace sgmim::heads;
 
 namespace {
 
-SegModelConfig tiny_config(const std::string& variant, int64_t img_size) {
-  SegModelConfig c;
-  c.encoder = seg_finetune_encoder_config(variant, img_size);
-  if (c.encoder.family == models::EncoderFamily::ViT) {
+SegModelOptions tiny_config(const std::string& variant, int64_t img_size) {
+  SegModelOptions c;
+  c.encoder = seg_finetune_encoder_options(variant, img_size);
+  if (c.encoder.family == models::EncoderFamily::vit) {
     c.encoder.depths = {4};
     c.vit_out_indices = {0, 1, 2, 3};
   }
@@ -41,7 +41,7 @@ std::set<std::string> keys_of(const torch::nn::Module& m) {
 }  // namespace
 
 TEST(SegFinetuneEncoderConfig, WindowsAndShiftsPerFamily) {
-  auto v1 = seg_finetune_encoder_config("swin_base");
+  auto v1 = seg_finetune_encoder_options("swin_base");
   EXPECT_EQ(v1.img_size, 512);
   EXPECT_EQ(v1.window_sizes, (std::vector<int64_t>{7, 7, 7, 7}));
   EXPECT_TRUE(v1.pad_to_window);
@@ -56,7 +56,7 @@ TEST(SegFinetuneEncoderConfig, WindowsAndShiftsPerFamily) {
   strict.pad_to_window = false;
   EXPECT_THROW(strict.validate(), Error);  // 7 does not divide 128
 
-  auto v2 = seg_finetune_encoder_config("swinv2_base");
+  auto v2 = seg_finetune_encoder_options("swinv2_base");
   EXPECT_EQ(v2.window_sizes, (std::vector<int64_t>{16, 16, 16, 16}));
   EXPECT_EQ(v2.pretrained_window_sizes, (std::vector<int64_t>{12, 12, 12, 6}));
   EXPECT_EQ(v2.effective_shift(0), 8);
@@ -64,7 +64,7 @@ TEST(SegFinetuneEncoderConfig, WindowsAndShiftsPerFamily) {
   EXPECT_EQ(v2.effective_shift(3), 0);  // 16×16 stage = one window
   EXPECT_NO_THROW(v2.validate());
 
-  auto vit = seg_finetune_encoder_config("vit_base_patch16_224", 512, 0.1);
+  auto vit = seg_finetune_encoder_options("vit_base_patch16_224", 512, 0.1);
   EXPECT_EQ(vit.img_size, 512);
   EXPECT_DOUBLE_EQ(vit.drop_path_rate, 0.1);
   EXPECT_FALSE(vit.with_mask_token);
@@ -174,7 +174,7 @@ TEST(SegModel, SetProcessGroupReachesHeadsAndNeck) {
 TEST(SegModel, LayerDecayIdsUnderTheBackbonePrefix) {
   engine::LayerDecayOptions o;
   o.encoder_prefix = "backbone.";
-  const auto swin = seg_finetune_encoder_config("swin_base");
+  const auto swin = seg_finetune_encoder_options("swin_base");
   EXPECT_EQ(engine::num_layer_ids(swin), 29);
   const std::map<std::string, int64_t> swin_ids{
       {"backbone.patch_embed.proj.weight", 0},
@@ -191,7 +191,7 @@ TEST(SegModel, LayerDecayIdsUnderTheBackbonePrefix) {
   };
   for (const auto& [name, id] : swin_ids) EXPECT_EQ(engine::layer_id(name, swin, o.encoder_prefix), id) << name;
 
-  const auto vit = seg_finetune_encoder_config("vit_base_patch16_224", 512, 0.1);
+  const auto vit = seg_finetune_encoder_options("vit_base_patch16_224", 512, 0.1);
   EXPECT_EQ(engine::num_layer_ids(vit), 14);
   const std::map<std::string, int64_t> vit_ids{
       {"backbone.cls_token", 0},          {"backbone.patch_embed.proj.weight", 0},

@@ -17,7 +17,7 @@ using torch::indexing::Slice;
 namespace {
 
 std::shared_ptr<SwinTransformerImpl> tiny_swin(const std::string& variant) {
-  auto cfg = encoder_config(variant);
+  auto cfg = encoder_options(variant);
   cfg.with_mask_token = false;
   auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(cfg));
   enc->eval();
@@ -152,7 +152,7 @@ TEST(SwinAnySize, PatchMergingPadsOddSides) {
 TEST(SwinAnySize, StageMapsOfAnOddImage) {
   torch::NoGradGuard no_grad;
   for (const char* variant : {"swin_test", "swinv2_test"}) {
-    auto cfg = heads::seg_finetune_encoder_config(variant, 64);
+    auto cfg = heads::seg_finetune_encoder_options(variant, 64);
     auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(cfg));
     enc->add_output_norms();
     enc->eval();

@@ -28,15 +28,15 @@ std::string temp_path(const std::string& name) {
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 models::Pretrainer tiny_pretrainer(models::PretrainMethod method, const std::string& variant = "swin_test") {
-  models::PretrainerConfig cfg;
-  cfg.encoder = models::encoder_config(variant);
+  models::PretrainerOptions cfg;
+  cfg.encoder = models::encoder_options(variant);
   cfg.method = method;
   return models::Pretrainer(cfg);
 }
 
 // swin_test (64 px, window 4: effective windows 4, 4, 4, 2) fine-tuned with windows 8, 8, 4, 2.
-models::EncoderConfig wider_window_target(const std::string& variant = "swin_test") {
-  auto cfg = models::encoder_config(variant);
+models::EncoderOptions wider_window_target(const std::string& variant = "swin_test") {
+  auto cfg = models::encoder_options(variant);
   cfg.window_sizes = {8, 8, 4, 2};
   cfg.with_mask_token = false;
   return cfg;
@@ -106,7 +106,7 @@ TEST(RelativePositionBiasResize, VitTableKeepsTheThreeClsRows) {
 
 TEST(EncoderTransfer, SGMIMCheckpointKeepsOnlyTheEncoder) {
   torch::manual_seed(21);
-  auto pre = tiny_pretrainer(models::PretrainMethod::SGMIM);
+  auto pre = tiny_pretrainer(models::PretrainMethod::sgmim);
   const auto path = temp_path("sgmim.pth");
   io::save_state_dict(*pre, path);
   auto source = keyed(io::load_tensors(path));
@@ -142,7 +142,7 @@ TEST(EncoderTransfer, SGMIMCheckpointKeepsOnlyTheEncoder) {
 
 TEST(EncoderTransfer, SimMIMCheckpointDropsMaskTokenAndDecoder) {
   torch::manual_seed(23);
-  auto pre = tiny_pretrainer(models::PretrainMethod::SimMIM);
+  auto pre = tiny_pretrainer(models::PretrainMethod::simmim);
   auto tensors = io::state_dict(*pre);
   auto source = keyed(tensors);
   auto target = models::build_encoder(wider_window_target());
@@ -156,9 +156,9 @@ TEST(EncoderTransfer, SimMIMCheckpointDropsMaskTokenAndDecoder) {
 }
 
 TEST(EncoderTransfer, SameWindowCopiesEverythingExactly) {
-  auto pre = tiny_pretrainer(models::PretrainMethod::SGMIM);
+  auto pre = tiny_pretrainer(models::PretrainMethod::sgmim);
   auto source = keyed(io::state_dict(*pre));
-  auto cfg = models::encoder_config("swin_test");
+  auto cfg = models::encoder_options("swin_test");
   cfg.with_mask_token = false;
   auto target = models::build_encoder(cfg);
   auto report = io::transfer_encoder(*target, io::state_dict(*pre));
@@ -169,7 +169,7 @@ TEST(EncoderTransfer, SameWindowCopiesEverythingExactly) {
 }
 
 TEST(EncoderTransfer, SwinV2CpbMlpTransfersAsIs) {
-  auto pre = tiny_pretrainer(models::PretrainMethod::SimMIM, "swinv2_test");
+  auto pre = tiny_pretrainer(models::PretrainMethod::simmim, "swinv2_test");
   auto source = keyed(io::state_dict(*pre));
   auto cfg = wider_window_target("swinv2_test");
   cfg.pretrained_window_sizes = {4, 4, 4, 2};
@@ -188,9 +188,9 @@ TEST(EncoderTransfer, SwinV2CpbMlpTransfersAsIs) {
 }
 
 TEST(EncoderTransfer, VitToALargerInputResizesTheSharedTable) {
-  auto pre = tiny_pretrainer(models::PretrainMethod::SimMIM, "vit_test");  // 64 px: grid 4, table 7² + 3 rows
+  auto pre = tiny_pretrainer(models::PretrainMethod::simmim, "vit_test");  // 64 px: grid 4, table 7² + 3 rows
   auto source = keyed(io::state_dict(*pre));
-  auto cfg = models::encoder_config("vit_test");
+  auto cfg = models::encoder_options("vit_test");
   cfg.img_size = 96;  // grid 6: 11² + 3 rows
   cfg.with_mask_token = false;
   auto target = models::build_encoder(cfg);
@@ -208,10 +208,10 @@ TEST(EncoderTransfer, VitToALargerInputResizesTheSharedTable) {
 }
 
 TEST(EncoderTransfer, IntoADepthModelThroughModulePrefix) {
-  auto pre = tiny_pretrainer(models::PretrainMethod::SGMIM);
+  auto pre = tiny_pretrainer(models::PretrainMethod::sgmim);
   std::vector<std::pair<std::string, torch::Tensor>> ddp;  // as saved from a DDP-wrapped model
   for (auto& kv : io::state_dict(*pre)) ddp.emplace_back("module." + kv.first, kv.second);
-  heads::DepthModelConfig cfg;
+  heads::DepthModelOptions cfg;
   cfg.encoder = wider_window_target();
   heads::DepthModel model(cfg);
   auto report = io::transfer_encoder(*model->encoder, ddp);
@@ -231,7 +231,7 @@ TEST(EncoderTransfer, ErrorsNameTheProblem) {
     EXPECT_NE(std::string(e.what()).find("encoder."), std::string::npos) << e.what();
   }
   // A Swin v1 checkpoint into a Swin v2 encoder: strict fails and modifies nothing; non-strict reports.
-  auto pre = tiny_pretrainer(models::PretrainMethod::SimMIM);
+  auto pre = tiny_pretrainer(models::PretrainMethod::simmim);
   auto v2 = models::build_encoder(wider_window_target("swinv2_test"));
   auto before = keyed(io::state_dict(*v2))["patch_embed.proj.weight"].clone();
   EXPECT_THROW(io::transfer_encoder(*v2, io::state_dict(*pre)), Error);

@@ -22,8 +22,8 @@ std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() / ("sgmim_io_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 Pretrainer tiny_sgmim() {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   return Pretrainer(cfg);
 }
 }  // namespace

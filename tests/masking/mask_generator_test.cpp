@@ -14,7 +14,7 @@ TEST(MaskGenerator, SwinSelectiveInvariantsOverManySeeds) {
     auto g = at::detail::createCPUGenerator(seed);
     auto m = gen.sample_batch(2, g);
     ASSERT_EQ(m.sizes(), (std::vector<int64_t>{2, 48, 48}));
-    auto k = knowledge_mask(m, KnowledgeMasking::Selective, nullptr);
+    auto k = knowledge_mask(m, KnowledgeMasking::selective, nullptr);
     for (int b = 0; b < 2; ++b) {
       // 22 of the 36 32-px patches: each a constant 8×8 block of tokens.
       auto patches = m[b].view({6, 8, 6, 8}).permute({0, 2, 1, 3}).reshape({36, 64});

@@ -32,8 +32,8 @@ TEST(Attention, FusedMatchesExplicitOnEveryModel) {
   if (!sgmim::compat::has_fused_attention()) GTEST_SKIP() << "no fused attention in LibTorch " << TORCH_VERSION;
   for (const char* name : {"swin_test", "swinv2_test", "vit_test"}) {
     torch::manual_seed(0);
-    PretrainerConfig cfg;
-    cfg.encoder = encoder_config(name);
+    PretrainerOptions cfg;
+    cfg.encoder = encoder_options(name);
     Pretrainer model(cfg);
     model->eval();
     const auto size = cfg.encoder.img_size;
@@ -41,11 +41,11 @@ TEST(Attention, FusedMatchesExplicitOnEveryModel) {
     auto [m, k] = model->sample_masks(2);
     torch::Tensor a, b;
     {
-      AttentionPathGuard g(AttentionPath::Explicit);
+      AttentionPathGuard g(AttentionPath::matmul);
       a = model->forward(x, y, m).loss;
     }
     {
-      AttentionPathGuard g(AttentionPath::Fused);
+      AttentionPathGuard g(AttentionPath::fused);
       b = model->forward(x, y, m).loss;
     }
     EXPECT_NEAR(a.item<double>(), b.item<double>(), 1e-5) << name;
@@ -54,10 +54,10 @@ TEST(Attention, FusedMatchesExplicitOnEveryModel) {
 
 TEST(Attention, FusedPathRefusedWhereMissing) {
   if (sgmim::compat::has_fused_attention()) GTEST_SKIP() << "fused attention exists here";
-  AttentionPathGuard g(AttentionPath::Fused);
+  AttentionPathGuard g(AttentionPath::fused);
   auto q = torch::randn({1, 1, 2, 3});
   EXPECT_THROW(scaled_dot_product_attention(q, q, q, {}, 1.0), c10::Error);
   // Auto falls back to the explicit path.
-  set_attention_path(AttentionPath::Auto);
+  set_attention_path(AttentionPath::automatic);
   EXPECT_TRUE(torch::allclose(scaled_dot_product_attention(q, q, q, {}, 1.0), explicit_attention(q, q, q, {}, 1.0)));
 }

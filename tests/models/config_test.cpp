@@ -21,36 +21,36 @@ void expect_error(F f, const std::string& key, const std::string& fragment) {
 }  // namespace
 
 TEST(Config, ImageSizeNotDivisibleByMaskPatch) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   cfg.mask_patch_size = 24;  // 64 % 24 != 0
   expect_error([&] { Pretrainer m(cfg); }, "data.img_size", "multiple of the mask patch size 24");
 }
 
 TEST(Config, WindowThatDoesNotDivideTheStage) {
-  auto cfg = encoder_config("swin_base");
+  auto cfg = encoder_options("swin_base");
   cfg.window_sizes = {7, 7, 7, 7};  // 48 % 7 != 0 at 192
   expect_error([&] { build_encoder(cfg); }, "model.encoder.window_sizes", "does not divide stage 0");
 }
 
 TEST(Config, MaskRatioOutsideOpenUnitInterval) {
   for (double r : {0.0, 1.0, -0.2, 1.5}) {
-    PretrainerConfig cfg;
-    cfg.encoder = encoder_config("swin_test");
+    PretrainerOptions cfg;
+    cfg.encoder = encoder_options("swin_test");
     cfg.mask_ratio = r;
     expect_error([&] { cfg.validate(); }, "model.mask_ratio", "strictly between 0 and 1");
   }
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
-  cfg.knowledge_masking = sgmim::masking::KnowledgeMasking::Random;
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
+  cfg.knowledge_masking = sgmim::masking::KnowledgeMasking::random;
   cfg.knowledge_mask_ratio = 1.0;
   expect_error([&] { cfg.validate(); }, "model.knowledge_mask_ratio", "strictly between 0 and 1");
 }
 
 TEST(Config, UnknownVariantListsTheKnownOnes) {
-  expect_error([] { encoder_config("swin_huge"); }, "model.encoder", "known variants: ");
+  expect_error([] { encoder_options("swin_huge"); }, "model.encoder", "known variants: ");
   try {
-    encoder_config("swin_huge");
+    encoder_options("swin_huge");
   } catch (const sgmim::Error& e) {
     EXPECT_NE(std::string(e.what()).find("swin_base"), std::string::npos);
   }
@@ -60,21 +60,21 @@ TEST(Config, OtherChoicesNameTheirKey) {
   expect_error([] { parse_guidance_kind("cnn"); }, "model.guidance.kind", "mlp, transformer, siamese");
   expect_error([] { parse_pretrain_method("mae"); }, "model.method", "sgmim or simmim");
   expect_error([] { sgmim::masking::parse_knowledge_masking("blocky"); }, "model.knowledge_masking", "selective");
-  auto enc = encoder_config("swin_test");
+  auto enc = encoder_options("swin_test");
   enc.num_heads = {1, 2, 3, 4};  // 64 channels at stage 2 over 3 heads
   expect_error([&] { enc.validate(); }, "model.encoder.num_heads", "not divisible");
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   cfg.fusion_heads = 3;
   expect_error([&] { cfg.validate(); }, "model.fusion.num_heads", "must divide");
 }
 
 TEST(Config, VariantsBuildAtTheirDocumentedSizes) {
   for (const auto& name : encoder_names()) {
-    auto c = encoder_config(name);
+    auto c = encoder_options(name);
     EXPECT_NO_THROW(c.validate()) << name;
   }
-  EXPECT_EQ(encoder_config("swin_base").img_size, 192);
-  EXPECT_EQ(encoder_config("swinv2_base").window_sizes[0], 12);
-  EXPECT_EQ(encoder_config("vit_base_patch16_224").img_size, 224);
+  EXPECT_EQ(encoder_options("swin_base").img_size, 192);
+  EXPECT_EQ(encoder_options("swinv2_base").window_sizes[0], 12);
+  EXPECT_EQ(encoder_options("vit_base_patch16_224").img_size, 224);
 }

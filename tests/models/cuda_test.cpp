@@ -30,13 +30,13 @@ class Cuda : public ::testing::Test {
 TEST_F(Cuda, CpuAndCudaAgree) {
   for (const char* name : {"swin_test", "swinv2_test", "vit_test"}) {
     torch::manual_seed(0);
-    PretrainerConfig cfg;
-    cfg.encoder = encoder_config(name);
+    PretrainerOptions cfg;
+    cfg.encoder = encoder_options(name);
     Pretrainer model(cfg);
     model->eval();
     auto b = make_batch(model, cfg.encoder.img_size);
     torch::NoGradGuard no_grad;
-    AttentionPathGuard g(AttentionPath::Explicit);
+    AttentionPathGuard g(AttentionPath::matmul);
     auto cpu = model->forward(b.image, b.knowledge, b.mask).loss.item<double>();
     model->to(torch::kCUDA);
     auto gpu = model->forward(b.image.cuda(), b.knowledge.cuda(), b.mask.cuda()).loss.item<double>();
@@ -47,8 +47,8 @@ TEST_F(Cuda, CpuAndCudaAgree) {
 TEST_F(Cuda, FusedMatchesExplicitOnGpu) {
   if (!sgmim::compat::has_fused_attention()) GTEST_SKIP() << "no fused attention";
   for (const char* name : {"swin_test", "swinv2_test", "vit_test"}) {
-    PretrainerConfig cfg;
-    cfg.encoder = encoder_config(name);
+    PretrainerOptions cfg;
+    cfg.encoder = encoder_options(name);
     Pretrainer model(cfg);
     model->eval();
     auto b = make_batch(model, cfg.encoder.img_size);
@@ -56,7 +56,7 @@ TEST_F(Cuda, FusedMatchesExplicitOnGpu) {
     torch::NoGradGuard no_grad;
     double losses[2];
     int i = 0;
-    for (auto path : {AttentionPath::Explicit, AttentionPath::Fused}) {
+    for (auto path : {AttentionPath::matmul, AttentionPath::fused}) {
       AttentionPathGuard g(path);
       losses[i++] = model->forward(b.image.cuda(), b.knowledge.cuda(), b.mask.cuda()).loss.item<double>();
     }
@@ -65,8 +65,8 @@ TEST_F(Cuda, FusedMatchesExplicitOnGpu) {
 }
 
 TEST_F(Cuda, Bf16AutocastStepTracksFp32) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   Pretrainer model(cfg);
   auto b = make_batch(model, cfg.encoder.img_size);
   model->to(torch::kCUDA);

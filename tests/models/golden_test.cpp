@@ -29,13 +29,13 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::str
 }
 
 void check_encoder(const std::string& name) {
-  auto enc = build_encoder(encoder_config(name));
+  auto enc = build_encoder(encoder_options(name));
   auto report = io::load_state_dict(*enc, golden(name + "_weights.pth"), /*strict=*/true);
   EXPECT_TRUE(report.clean()) << report.summary();
   auto t = load_io(name + "_io.pth");
   enc->eval();
   torch::NoGradGuard no_grad;
-  for (auto path : {AttentionPath::Explicit, AttentionPath::Auto}) {
+  for (auto path : {AttentionPath::matmul, AttentionPath::automatic}) {
     AttentionPathGuard guard(path);
     auto outs = enc->forward_features(t.at("input"), t.at("mask"));
     expect_close(outs.back(), t.at("output"), name + " output");
@@ -51,8 +51,8 @@ TEST(Golden, SwinV2MatchesReference) { check_encoder("swinv2_test"); }
 TEST(Golden, ViTMatchesReference) { check_encoder("vit_test"); }
 
 TEST(Golden, SGMIMForwardAndLossesMatchReference) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   Pretrainer model(cfg);
   auto report = io::load_state_dict(*model, golden("sgmim_swin_test_weights.pth"), true);
   EXPECT_TRUE(report.clean()) << report.summary();
@@ -79,7 +79,7 @@ TEST(Golden, SwinBaseEncoderKeysEqualTheOfficialList) {
   std::vector<std::string> expected;
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) expected.push_back(line);
-  auto enc = build_encoder(encoder_config("swin_base"));
+  auto enc = build_encoder(encoder_options("swin_base"));
   std::vector<std::string> actual;
   for (auto& [k, v] : io::state_dict(*enc)) {
     std::ostringstream s;

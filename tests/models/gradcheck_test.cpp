@@ -81,8 +81,8 @@ TEST(Gradcheck, CrossAttentionFusion) {
 
 TEST(Gradcheck, MlpGuidanceBranch) {
   torch::manual_seed(0);
-  auto cfg = encoder_config("swin_test");
-  GuidanceBranch branch(GuidanceKind::MLP, cfg, nullptr);
+  auto cfg = encoder_options("swin_test");
+  GuidanceBranch branch(GuidanceKind::mlp, cfg, nullptr);
   branch->to(torch::kDouble);
   auto y = torch::randn({1, 1, 64, 64}, torch::kDouble).requires_grad_(true);
   auto visible = (torch::rand({1, 16, 16}) > 0.5).to(torch::kLong);

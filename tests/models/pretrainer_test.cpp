@@ -12,7 +12,7 @@ using namespace sgmim::models;
 using sgmim::masking::KnowledgeMasking;
 
 TEST(Pretrainer, SwinBaseParameterCounts) {
-  PretrainerConfig cfg;  // swin_base, SG-MIM, MLP branch
+  PretrainerOptions cfg;  // swin_base, SG-MIM, MLP branch
   Pretrainer sg(cfg);
   EXPECT_EQ(count_parameters(*sg->depth_encoder), 2762112);
   EXPECT_EQ(count_parameters(*sg->depth_encoder->depth_patch_embed), 2432);
@@ -21,19 +21,19 @@ TEST(Pretrainer, SwinBaseParameterCounts) {
   EXPECT_EQ(count_parameters(*sg->dep_decoder), 1049600);
   EXPECT_EQ(count_parameters(*sg), 106281016);
 
-  cfg.method = PretrainMethod::SimMIM;
+  cfg.method = PretrainMethod::simmim;
   Pretrainer sim(cfg);
   EXPECT_EQ(count_parameters(*sim), 89874104);
 
-  cfg.method = PretrainMethod::SGMIM;
+  cfg.method = PretrainMethod::sgmim;
   cfg.fusion_pos_embed = true;  // the official HEAD variant adds a [1, 36, 1024] position embedding
   Pretrainer head(cfg);
   EXPECT_EQ(count_parameters(*head->fusion_blk_img), 12595200 + 36864);
 }
 
 TEST(Pretrainer, LossesMatchHandComputation) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   cfg.lambda_sk = 0.5;
   Pretrainer model(cfg);
   model->eval();
@@ -66,8 +66,8 @@ TEST(Pretrainer, LossesMatchHandComputation) {
 }
 
 TEST(Pretrainer, KnowledgeBranchSeesOnlyVisibleKnowledge) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
   Pretrainer model(cfg);
   model->eval();
   torch::NoGradGuard no_grad;
@@ -84,9 +84,9 @@ TEST(Pretrainer, KnowledgeBranchSeesOnlyVisibleKnowledge) {
 }
 
 TEST(Pretrainer, SimMIMHasNoBranchAndOneLoss) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
-  cfg.method = PretrainMethod::SimMIM;
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
+  cfg.method = PretrainMethod::simmim;
   Pretrainer model(cfg);
   EXPECT_FALSE(model->depth_encoder);
   EXPECT_FALSE(model->fusion_blk_img);
@@ -99,8 +99,8 @@ TEST(Pretrainer, SimMIMHasNoBranchAndOneLoss) {
 namespace {
 void check_gradients_reach_everything(const std::string& encoder, GuidanceKind kind) {
   torch::manual_seed(1);
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config(encoder);
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options(encoder);
   cfg.guidance = kind;
   cfg.fusion_pos_embed = true;
   Pretrainer model(cfg);
@@ -118,29 +118,29 @@ void check_gradients_reach_everything(const std::string& encoder, GuidanceKind k
 }
 }  // namespace
 
-TEST(Pretrainer, EveryParameterGetsAGradientMLP) { check_gradients_reach_everything("swin_test", GuidanceKind::MLP); }
+TEST(Pretrainer, EveryParameterGetsAGradientMLP) { check_gradients_reach_everything("swin_test", GuidanceKind::mlp); }
 TEST(Pretrainer, EveryParameterGetsAGradientTransformer) {
-  check_gradients_reach_everything("swin_test", GuidanceKind::Transformer);
+  check_gradients_reach_everything("swin_test", GuidanceKind::transformer);
 }
 TEST(Pretrainer, EveryParameterGetsAGradientSiamese) {
-  check_gradients_reach_everything("swin_test", GuidanceKind::Siamese);
+  check_gradients_reach_everything("swin_test", GuidanceKind::siamese);
 }
-TEST(Pretrainer, EveryParameterGetsAGradientSwinV2) { check_gradients_reach_everything("swinv2_test", GuidanceKind::MLP); }
+TEST(Pretrainer, EveryParameterGetsAGradientSwinV2) { check_gradients_reach_everything("swinv2_test", GuidanceKind::mlp); }
 TEST(Pretrainer, EveryParameterGetsAGradientViT) {
-  for (auto kind : {GuidanceKind::MLP, GuidanceKind::Transformer, GuidanceKind::Siamese})
+  for (auto kind : {GuidanceKind::mlp, GuidanceKind::transformer, GuidanceKind::siamese})
     check_gradients_reach_everything("vit_test", kind);
 }
 
 TEST(Pretrainer, SiameseSharesTheImageEncoderWeights) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
-  cfg.guidance = GuidanceKind::Siamese;
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
+  cfg.guidance = GuidanceKind::siamese;
   Pretrainer model(cfg);
   // Only the 1-channel patch embedding is the branch's own: conv 1→4 (4·16 + 4) + LN (8).
   EXPECT_EQ(count_parameters(*model->depth_encoder), 4 * 16 + 4 + 8);
   EXPECT_EQ(model->depth_encoder->transformer.get(), model->encoder.get());
 
-  cfg.guidance = GuidanceKind::Transformer;
+  cfg.guidance = GuidanceKind::transformer;
   Pretrainer independent(cfg);
   auto knowledge_cfg = cfg.encoder;
   knowledge_cfg.in_chans = 1;
@@ -149,9 +149,9 @@ TEST(Pretrainer, SiameseSharesTheImageEncoderWeights) {
 }
 
 TEST(Pretrainer, RandomKnowledgeMaskingIsIndependentAndCarriesTheLoss) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("swin_test");
-  cfg.knowledge_masking = KnowledgeMasking::Random;
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
+  cfg.knowledge_masking = KnowledgeMasking::random;
   cfg.knowledge_mask_ratio = 0.75;  // 3 of 4 mask patches hidden
   Pretrainer model(cfg);
   bool overlapped = false;

@@ -10,7 +10,7 @@ using namespace sgmim::models;
 
 namespace {
 std::shared_ptr<SwinTransformerImpl> make_swin(const std::string& name) {
-  auto enc = build_encoder(encoder_config(name));
+  auto enc = build_encoder(encoder_options(name));
   return std::dynamic_pointer_cast<SwinTransformerImpl>(enc);
 }
 }  // namespace
@@ -93,7 +93,7 @@ TEST(Swin, ShiftedWindowAttentionEqualsMaskedFullAttention) {
   block->eval();
   auto x = torch::randn({2, H * W, C});
   torch::NoGradGuard no_grad;
-  AttentionPathGuard explicit_path(AttentionPath::Explicit);
+  AttentionPathGuard explicit_path(AttentionPath::matmul);
   auto expected = block->forward(x);
 
   // Brute force in the rolled frame: token p = (r, c) of the rolled map.
@@ -143,7 +143,7 @@ TEST(Swin, MaskTokenReplacesExactlyTheMaskedTokens) {
 }
 
 TEST(Swin, DropPathIsLinearlySpaced) {
-  auto cfg = encoder_config("swin_test");
+  auto cfg = encoder_options("swin_test");
   cfg.drop_path_rate = 0.7;
   auto swin = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(cfg));
   std::vector<double> rates;

@@ -10,14 +10,14 @@
 using namespace sgmim::models;
 
 TEST(SwinV2, BaseParameterCountMatchesReference) {
-  auto cfg = encoder_config("swinv2_base");
+  auto cfg = encoder_options("swinv2_base");
   cfg.with_mask_token = false;
   auto enc = build_encoder(cfg);
   EXPECT_EQ(count_parameters(*enc), 86893816);
 }
 
 TEST(SwinV2, BaseWindowsAndShiftsPerStage) {
-  auto cfg = encoder_config("swinv2_base");
+  auto cfg = encoder_options("swinv2_base");
   const int64_t windows[4] = {12, 12, 12, 6}, shifts[4] = {6, 6, 0, 0};
   for (size_t s = 0; s < 4; ++s) {
     EXPECT_EQ(cfg.effective_window(s), windows[s]) << s;
@@ -40,7 +40,7 @@ TEST(SwinV2, LogSpacedCoordsEndpoints) {
 }
 
 TEST(SwinV2, PostNormsStartAtZeroAndBiasIsBounded) {
-  auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(encoder_config("swinv2_test")));
+  auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(encoder_options("swinv2_test")));
   ASSERT_TRUE(enc);
   for (auto& s : enc->stages)
     for (auto& b : s->blocks) {
@@ -63,7 +63,7 @@ TEST(SwinV2, PostNormsStartAtZeroAndBiasIsBounded) {
 }
 
 TEST(SwinV2, PretrainedWindowChangesOnlyTheCoordinateTable) {
-  auto cfg = encoder_config("swinv2_test");
+  auto cfg = encoder_options("swinv2_test");
   cfg.window_sizes = {8, 8, 4, 2};
   cfg.pretrained_window_sizes = {4, 4, 4, 2};
   auto enc = std::dynamic_pointer_cast<SwinTransformerImpl>(build_encoder(cfg));

@@ -9,9 +9,9 @@
 using namespace sgmim::models;
 
 TEST(ViT, SimMIMBaseTotalParameterCount) {
-  PretrainerConfig cfg;
-  cfg.encoder = encoder_config("vit_base_patch16_224");
-  cfg.method = PretrainMethod::SimMIM;
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("vit_base_patch16_224");
+  cfg.method = PretrainMethod::simmim;
   Pretrainer model(cfg);
   EXPECT_EQ(count_parameters(*model), 86256720);
   EXPECT_EQ(count_parameters(*model->img_decoder), 768 * 768 + 768);
@@ -30,7 +30,7 @@ TEST(ViT, RelativePositionIndexHasClsEntries) {
 }
 
 TEST(ViT, OutputIsPatchMapAndLayerScaleStartsAtPointOne) {
-  auto enc = std::dynamic_pointer_cast<VisionTransformerImpl>(build_encoder(encoder_config("vit_test")));
+  auto enc = std::dynamic_pointer_cast<VisionTransformerImpl>(build_encoder(encoder_options("vit_test")));
   ASSERT_TRUE(enc);
   for (auto& b : enc->blocks) EXPECT_TRUE(torch::allclose(b->gamma_1, torch::full({32}, 0.1)));
   EXPECT_EQ(enc->norm->options.eps(), 1e-6);

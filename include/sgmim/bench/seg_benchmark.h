@@ -12,7 +12,7 @@
 namespace sgmim::bench {
 
 struct SegBenchOptions {
-  heads::SegModelConfig model;  ///< default: Swin-B UperNet at 512
+  heads::SegModelOptions model;  ///< default: Swin-B UperNet at 512
   int64_t batch = 2;            ///< training images per step (crop² = model.encoder.img_size²)
   int64_t steps = 3;            ///< timed training steps
   int64_t warmup = 1;           ///< untimed steps first

@@ -10,7 +10,7 @@
 namespace sgmim::bench {
 
 struct StepBenchOptions {
-  models::PretrainerConfig model;
+  models::PretrainerOptions model;
   int64_t batch = 2;
   int64_t steps = 6;     ///< timed steps
   int64_t warmup = 2;    ///< untimed steps first

@@ -1,7 +1,7 @@
 // The typed configuration of depth fine-tuning and evaluation (KITTI / NYU-v2), its defaults (the MIM-Depth-Estimation
 // recipe, sgmim-method.md §4.3: Swin-B + GLP head on KITTI), YAML loading with validation, and the resolved-config
 // writer. Torch-free, like pretrain_config.h, whose file format, overrides and error messages it shares. Keys map onto
-// heads::DepthModelConfig, eval::DepthEvalOptions, eval::DepthTtaOptions, engine::LayerDecayOptions and
+// heads::DepthModelOptions, eval::DepthEvalOptions, eval::DepthTtaOptions, engine::LayerDecayOptions and
 // engine::PolyScheduleOptions; the torch side converts them. Keys: docs/configs.md, "Depth fine-tuning and evaluation".
 #pragma once
 
@@ -19,7 +19,7 @@ namespace sgmim::config {
 // Keys whose default depends on `data.dataset` are std::optional: null in YAML means "by dataset" (KITTI / NYU
 // values of sgmim-method.md §4.3 and datasets-and-metrics.md §2–3), and resolve_depth_defaults() fills them in.
 
-/// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_config).
+/// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_options).
 struct DepthEncoderSection {
   std::string name = "swin_base";  ///< a variant of known_encoder_names() (the pre-training one of model.pretrained)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: [22,22,22,11] KITTI, [30,30,30,15] NYU
@@ -47,7 +47,7 @@ struct DptSection {
   bool operator==(const DptSection&) const = default;
 };
 
-/// `model`: what heads::DepthModelConfig is built from, plus the weights to start from.
+/// `model`: what heads::DepthModelOptions is built from, plus the weights to start from.
 struct DepthModelSection {
   DepthEncoderSection encoder;
   std::string head = "glp";          ///< glp (Swin, ViT) | dpt (ViT only)

@@ -14,7 +14,7 @@
 
 namespace sgmim::config {
 
-/// `model.encoder`: a registered encoder variant set up for segmentation (heads::seg_finetune_encoder_config).
+/// `model.encoder`: a registered encoder variant set up for segmentation (heads::seg_finetune_encoder_options).
 struct SegEncoderSection {
   std::string name = "swin_base";                    ///< the pre-training variant of model.pretrained
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: the variant's segmentation windows
@@ -24,7 +24,7 @@ struct SegEncoderSection {
   bool operator==(const SegEncoderSection&) const = default;
 };
 
-/// `model`: what heads::SegModelConfig is built from, plus the weights to start from.
+/// `model`: what heads::SegModelOptions is built from, plus the weights to start from.
 struct SegModelSection {
   SegEncoderSection encoder;
   int64_t num_classes = 150;         ///< ADE20K SceneParsing-150

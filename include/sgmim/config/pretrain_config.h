@@ -16,7 +16,7 @@ namespace sgmim::config {
 
 /// `model.encoder`: a registered encoder variant plus the overrides the paper's recipes need.
 struct EncoderSection {
-  std::string name = "swin_base";                    ///< a variant of models::encoder_config() (see known_encoder_names())
+  std::string name = "swin_base";                    ///< a variant of models::encoder_options() (see known_encoder_names())
   std::optional<double> drop_path_rate;              ///< stochastic depth; unset keeps the variant's (Swin 0, ViT 0.1)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin/SwinV2 per-stage windows; unset keeps the variant's
   bool operator==(const EncoderSection&) const = default;
@@ -36,7 +36,7 @@ struct FusionSection {
   bool operator==(const FusionSection&) const = default;
 };
 
-/// `model`: what PretrainerConfig (models/pretrainer.h) is built from.
+/// `model`: what PretrainerOptions (models/pretrainer.h) is built from.
 struct ModelSection {
   EncoderSection encoder;
   std::string method = "sgmim";                 ///< sgmim | simmim (SimMIM ignores guidance, fusion, knowledge keys)

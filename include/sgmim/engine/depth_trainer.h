@@ -16,7 +16,7 @@ namespace sgmim::data {
 class DepthDataset;
 }
 namespace sgmim::heads {
-struct DepthModelConfig;
+struct DepthModelOptions;
 }
 
 namespace sgmim::engine {
@@ -51,7 +51,7 @@ class DepthTrainer {
 };
 
 /// The model a (resolved) config describes: the variant set up for fine-tuning, windows, shifts, head, max depth.
-heads::DepthModelConfig to_depth_model_config(const config::FinetuneDepthConfig& config);
+heads::DepthModelOptions to_depth_model_options(const config::FinetuneDepthConfig& config);
 
 /// The evaluation protocol and TTA a (resolved) config describes.
 DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthConfig& config);

@@ -40,14 +40,14 @@ struct LayerDecayGroup : ParamGroupSpec {
 };
 
 /// Number of layer ids: Swin Σ(depths) + (#stages − 1) + 2 (29 for Swin-B), ViT depth + 2 (14 for ViT-B).
-int64_t num_layer_ids(const models::EncoderConfig& encoder);
+int64_t num_layer_ids(const models::EncoderOptions& encoder);
 
 /// Layer id of an encoder parameter name relative to the encoder (`layers.2.blocks.5.attn.qkv.weight`), or of any
 /// other name (→ the last id).
 int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depths);
 int64_t vit_layer_id(const std::string& name, int64_t depth);
 /// Dispatches on the family; `name` is a full model name, the encoder prefix is stripped here.
-int64_t layer_id(const std::string& name, const models::EncoderConfig& encoder, const std::string& encoder_prefix);
+int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix);
 
 /// True when the layer-decay rule exempts `name` (full model name) from weight decay.
 bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
@@ -55,7 +55,7 @@ bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArray
 
 /// Groups of the trainable parameters of `model` by (layer id, decay/no-decay), ordered by layer id, decay group
 /// first; only non-empty groups. lr_scale = layer_decay^(num_layer_ids − 1 − id).
-std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderConfig& encoder,
+std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderOptions& encoder,
                                                 const LayerDecayOptions& options = {});
 
 /// An AdamW over the groups (official betas/eps), each group starting at lr · lr_scale.

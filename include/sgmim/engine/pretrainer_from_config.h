@@ -8,7 +8,7 @@
 namespace sgmim::engine {
 
 /// The model configuration a pre-training config describes (variant + overrides, method, branch, masks, λ, fusion).
-models::PretrainerConfig to_pretrainer_config(const config::PretrainConfig& config);
+models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& config);
 
 /// The per-iteration schedule for `iters_per_epoch` optimiser steps per epoch on `world_size` processes:
 /// base, warm-up and minimum lr scaled by (effective total batch) / base_batch_size.

@@ -18,7 +18,7 @@ namespace sgmim::data {
 class SegDataset;
 }
 namespace sgmim::heads {
-struct SegModelConfig;
+struct SegModelOptions;
 }
 
 namespace sgmim::engine {
@@ -46,7 +46,7 @@ class SegTrainer {
 };
 
 /// The model a config describes: the encoder set up for segmentation (windows, drop path, no mask token) and heads.
-heads::SegModelConfig to_seg_model_config(const config::FinetuneSegConfig& config);
+heads::SegModelOptions to_seg_model_options(const config::FinetuneSegConfig& config);
 
 /// The test-time protocol a config describes (eval.mode, scale, stride with the crop as window, flip, ratios).
 SegEvaluationOptions to_seg_evaluation_options(const config::FinetuneSegConfig& config);

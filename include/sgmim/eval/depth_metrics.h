@@ -14,10 +14,10 @@ namespace sgmim::eval {
 
 /// Evaluation crops. Garg and Eigen are fractions of the KITTI GT size; NyuEigen is the fixed NYU box.
 enum class EvalCrop {
-  None,
-  Garg,      ///< rows [int(0.40810811H), int(0.99189189H)), cols [int(0.03594771W), int(0.96405229W))
-  Eigen,     ///< rows [int(0.3324324H),  int(0.91351351H)), cols [int(0.0359477W),  int(0.96405229W))
-  NyuEigen,  ///< rows [45, 471), cols [41, 601) of the 480×640 NYU GT
+  none,
+  garg,      ///< rows [int(0.40810811H), int(0.99189189H)), cols [int(0.03594771W), int(0.96405229W))
+  eigen,     ///< rows [int(0.3324324H),  int(0.91351351H)), cols [int(0.0359477W),  int(0.96405229W))
+  nyu_eigen,  ///< rows [45, 471), cols [41, 601) of the 480×640 NYU GT
 };
 EvalCrop parse_eval_crop(const std::string& name);  ///< "none" | "garg" | "eigen" | "nyu_eigen"
 std::string to_string(EvalCrop crop);
@@ -42,7 +42,7 @@ CropBox kb_crop_box(int64_t H, int64_t W);
 struct DepthEvalOptions {
   double min_depth = 1e-3;  ///< valid: gt > min_depth (strict)
   double max_depth = 80.0;  ///< valid: gt < max_depth (strict); also the inf replacement
-  EvalCrop crop = EvalCrop::None;
+  EvalCrop crop = EvalCrop::none;
   bool clamp_prediction = false;  ///< BTS: pred < min → min, pred > max → max (besides inf → max, nan → min)
   /// KITTI (Garg crop, 1e-3..80) and NYU (NYU Eigen crop, 1e-3..10) presets.
   static DepthEvalOptions kitti();

@@ -12,12 +12,12 @@
 
 namespace sgmim::heads {
 
-enum class DepthHeadKind { GLP, DPT };
+enum class DepthHeadKind { glp, dpt };
 DepthHeadKind parse_depth_head(const std::string& name);  ///< "glp" | "dpt"; sgmim::Error otherwise
 std::string to_string(DepthHeadKind kind);
 
 /// The two fine-tuning protocols of the paper (sgmim-method.md §4.3, datasets-and-metrics.md §2–3).
-enum class DepthBenchmark { KITTI, NYU };
+enum class DepthBenchmark { kitti, nyu };
 DepthBenchmark parse_depth_benchmark(const std::string& name);  ///< "kitti" | "nyu"
 std::string to_string(DepthBenchmark benchmark);
 /// 80 m (KITTI) / 10 m (NYU): the head's max_depth and the upper bound of the evaluation range.
@@ -28,14 +28,14 @@ double benchmark_max_depth(DepthBenchmark benchmark);
 /// windows [22,22,22,11] / [30,30,30,15] with shift on, on, off, off; Swin v2 `pretrained_window_sizes` = the windows
 /// the variant used in pre-training (12,12,12,6 for swinv2_base at 192); no mask token; drop_path 0.3 (the
 /// recipe's; pass another value for ViT, e.g. 0.1 or MultiMAE's 0). Only the listed fields change.
-models::EncoderConfig finetune_encoder_config(const std::string& variant, DepthBenchmark benchmark,
+models::EncoderOptions finetune_encoder_options(const std::string& variant, DepthBenchmark benchmark,
                                               double drop_path_rate = 0.3);
 
 /// Plain-data configuration of a DepthModel.
-struct DepthModelConfig {
-  models::EncoderConfig encoder = finetune_encoder_config("swin_base", DepthBenchmark::KITTI);
-  DepthHeadKind head = DepthHeadKind::GLP;
-  double max_depth = 80.0;  ///< copied into the head options (GLP always; DPT for DptOutput::SigmoidMax)
+struct DepthModelOptions {
+  models::EncoderOptions encoder = finetune_encoder_options("swin_base", DepthBenchmark::kitti);
+  DepthHeadKind head = DepthHeadKind::glp;
+  double max_depth = 80.0;  ///< copied into the head options (GLP always; DPT for DptOutput::sigmoid)
   /// GLP options. in_channels, out_channels and upsample_steps are derived from the encoder when left at 0 / -1:
   /// in = encoder.num_features(), out = encoder.embed_dim (as the reference), steps = log2(stride) − #deconvs.
   GlpHeadOptions glp = default_glp_options();
@@ -55,7 +55,7 @@ struct DepthModelConfig {
 /// are shared between this module and `glp_head`/`dpt_head`, which are not registered themselves).
 class DepthModelImpl : public torch::nn::Module {
  public:
-  explicit DepthModelImpl(DepthModelConfig config);
+  explicit DepthModelImpl(DepthModelOptions config);
 
   /// image [B, 3, S, S] (S = encoder img_size; MIM-Depth feeds ToTensor() images in [0, 1], not mean/std
   /// normalised) → depth [B, 1, S, S].
@@ -64,14 +64,14 @@ class DepthModelImpl : public torch::nn::Module {
   /// Parameters of the head alone (325,441 for GLP on Swin-B; 24,787,585 / 20,065,921 for DPT on ViT-B).
   int64_t head_parameter_count() const;
 
-  const DepthModelConfig& config() const { return config_; }
+  const DepthModelOptions& config() const { return config_; }
 
   models::ImageEncoder encoder;
-  GlpDepthHead glp_head{nullptr};  ///< set for DepthHeadKind::GLP
-  DptHead dpt_head{nullptr};       ///< set for DepthHeadKind::DPT
+  GlpDepthHead glp_head{nullptr};  ///< set for DepthHeadKind::glp
+  DptHead dpt_head{nullptr};       ///< set for DepthHeadKind::dpt
 
  private:
-  DepthModelConfig config_;
+  DepthModelOptions config_;
 };
 TORCH_MODULE(DepthModel);
 

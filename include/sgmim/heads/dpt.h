@@ -22,18 +22,18 @@ namespace sgmim::heads {
 
 /// How the cls token is folded into the patch tokens (DPT `get_readout_oper`).
 enum class DptReadout {
-  Ignore,   ///< drop it
-  Add,      ///< add it to every patch token
-  Project,  ///< concatenate it to every patch token and project: Linear(2C → C) + GELU (DPT's default)
+  ignore,   ///< drop it
+  add,      ///< add it to every patch token
+  project,  ///< concatenate it to every patch token and project: Linear(2C → C) + GELU (DPT's default)
 };
 DptReadout parse_dpt_readout(const std::string& name);  ///< "ignore" | "add" | "project"; sgmim::Error otherwise
 std::string to_string(DptReadout readout);
 
 /// What follows `scratch.output_conv`'s last convolution.
 enum class DptOutput {
-  ReLU,        ///< DPT's non_negative=True: ReLU (the reference depth model; inverse depth for DPT's own weights)
-  Identity,    ///< MultiMAE's ViT-B adapter: raw output
-  SigmoidMax,  ///< sigmoid·max_depth, as the GLP head (PROPOSAL for SILog training: the prediction stays > 0)
+  relu,        ///< DPT's non_negative=True: ReLU (the reference depth model; inverse depth for DPT's own weights)
+  identity,    ///< MultiMAE's ViT-B adapter: raw output
+  sigmoid,  ///< sigmoid·max_depth, as the GLP head (PROPOSAL for SILog training: the prediction stays > 0)
 };
 DptOutput parse_dpt_output(const std::string& name);  ///< "relu" | "identity" | "sigmoid"
 std::string to_string(DptOutput output);
@@ -43,10 +43,10 @@ struct DptHeadOptions {
   int64_t features = 256;                             ///< fusion width
   std::vector<int64_t> reassemble_channels{96, 192, 384, 768};  ///< ViT-B; ViT-L: 256, 512, 1024, 1024
   std::vector<int64_t> hooks{2, 5, 8, 11};            ///< ViT-B; ViT-L [5,11,17,23]
-  DptReadout readout = DptReadout::Project;
+  DptReadout readout = DptReadout::project;
   bool use_bn = false;                                ///< BN in the residual conv units (depth model: false)
-  DptOutput output = DptOutput::ReLU;
-  double max_depth = 10.0;                            ///< only for DptOutput::SigmoidMax
+  DptOutput output = DptOutput::relu;
+  double max_depth = 10.0;                            ///< only for DptOutput::sigmoid
 
   /// Throws sgmim::Error naming the key (`model.head.*`); `depth` is the ViT's number of blocks (0 skips the check).
   void validate(int64_t depth = 0) const;
@@ -115,7 +115,7 @@ TORCH_MODULE(DptFusionBlock);
 class DptScratchImpl : public torch::nn::Module {
  public:
   explicit DptScratchImpl(const DptHeadOptions& options);
-  /// The four reassembled maps (strides 4, 8, 16, 32) → [B, 1, H, W] (for DptOutput::SigmoidMax before the sigmoid).
+  /// The four reassembled maps (strides 4, 8, 16, 32) → [B, 1, H, W] (for DptOutput::sigmoid before the sigmoid).
   torch::Tensor forward(const std::vector<torch::Tensor>& layers);
 
   std::vector<torch::nn::Conv2d> layer_rn;       ///< layer1_rn .. layer4_rn

@@ -23,12 +23,12 @@ namespace sgmim::heads {
 ///    set-up of 20 at 640), shifts on where the stage is larger than the window, and pretrained_window_sizes = the
 ///    windows the variant was pre-trained with (the CPB normalisation of SimMIM/MIM-Depth fine-tuning, §3.2);
 ///  - ViT: only the size (it stays fixed-size; larger images use slide inference at img_size).
-models::EncoderConfig seg_finetune_encoder_config(const std::string& variant, int64_t img_size = 512,
+models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, int64_t img_size = 512,
                                                   double drop_path_rate = 0.3);
 
 /// Plain-data configuration of a SegModel.
-struct SegModelConfig {
-  models::EncoderConfig encoder = seg_finetune_encoder_config("swin_base");
+struct SegModelOptions {
+  models::EncoderOptions encoder = seg_finetune_encoder_options("swin_base");
   int64_t num_classes = 150;     ///< ADE20K
   int64_t channels = 512;        ///< UperHead width (mmseg Swin configs; the MAE ViT config uses 768)
   int64_t aux_channels = 256;    ///< FCN aux head width
@@ -56,14 +56,14 @@ struct SegOutput {
 
 class SegModelImpl : public torch::nn::Module {
  public:
-  explicit SegModelImpl(SegModelConfig config);
+  explicit SegModelImpl(SegModelOptions config);
 
   /// image [B, 3, H, W]: any H×W for Swin, img_size² for ViT.
   SegOutput forward(const torch::Tensor& image);
   /// The 4 levels the heads see (Swin: norm_s(stage s) at strides 4..32; ViT: the neck outputs).
   std::vector<torch::Tensor> extract_features(const torch::Tensor& image);
 
-  const SegModelConfig& config() const { return config_; }
+  const SegModelOptions& config() const { return config_; }
 
   models::ImageEncoder backbone;
   MultiLevelNeck neck{nullptr};  ///< ViT only
@@ -71,7 +71,7 @@ class SegModelImpl : public torch::nn::Module {
   FcnHead auxiliary_head{nullptr};  ///< unless with_aux is false
 
  private:
-  SegModelConfig config_;
+  SegModelOptions config_;
 };
 TORCH_MODULE(SegModel);
 

@@ -12,8 +12,8 @@ namespace sgmim::masking {
 
 /// How the knowledge map is hidden (1 = hidden) relative to the image mask.
 enum class KnowledgeMasking {
-  Selective,  ///< visible exactly where the image is masked: knowledge mask = 1 − image mask (the default)
-  Random,     ///< an independent random mask with its own ratio (paper Table 6 ablation)
+  selective,  ///< visible exactly where the image is masked: knowledge mask = 1 − image mask (the default)
+  random,     ///< an independent random mask with its own ratio (paper Table 6 ablation)
 };
 
 KnowledgeMasking parse_knowledge_masking(const std::string& name);

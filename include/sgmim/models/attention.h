@@ -8,9 +8,9 @@
 namespace sgmim::models {
 
 enum class AttentionPath {
-  Auto,      ///< fused when this LibTorch has it, explicit otherwise
-  Explicit,  ///< always the explicit matmul-softmax-matmul path
-  Fused,     ///< always the fused kernel (an error where it does not exist)
+  automatic,      ///< fused when this LibTorch has it, explicit otherwise
+  matmul,  ///< always the explicit matmul-softmax-matmul path
+  fused,     ///< always the fused kernel (an error where it does not exist)
 };
 
 /// The process-wide path choice (Auto by default).

@@ -10,12 +10,12 @@
 
 namespace sgmim::models {
 
-enum class EncoderFamily { Swin, SwinV2, ViT };
+enum class EncoderFamily { swin, swin_v2, vit };
 
 /// Everything needed to build an encoder. Plain data; validate() checks it and names the offending key.
-struct EncoderConfig {
+struct EncoderOptions {
   std::string name;                         ///< variant name, for messages
-  EncoderFamily family = EncoderFamily::Swin;
+  EncoderFamily family = EncoderFamily::swin;
   int64_t img_size = 192;
   int64_t patch_size = 4;                   ///< 4 for Swin, 16 for ViT
   int64_t in_chans = 3;
@@ -44,7 +44,7 @@ struct EncoderConfig {
   /// Window and shift stage `s` really uses (the official rule: min(H,W) <= ws gives ws = min(H,W), shift 0).
   int64_t effective_window(size_t s) const;
   int64_t effective_shift(size_t s) const;
-  size_t num_stages() const { return family == EncoderFamily::ViT ? 1 : depths.size(); }
+  size_t num_stages() const { return family == EncoderFamily::vit ? 1 : depths.size(); }
   /// Channels of the last stage (the latent the heads and the fusion see).
   int64_t num_features() const;
   /// Total down-sampling from pixels to the last stage (32 for Swin, 16 for ViT).
@@ -52,14 +52,14 @@ struct EncoderConfig {
 };
 
 /// Named variants. Throws sgmim::Error listing the known names for an unknown one.
-EncoderConfig encoder_config(const std::string& name);
+EncoderOptions encoder_options(const std::string& name);
 /// The registered variant names.
 std::vector<std::string> encoder_names();
 
 /// The SimMIM-style image encoder. Submodule and parameter names follow the official code exactly.
 class ImageEncoderImpl : public torch::nn::Module {
  public:
-  explicit ImageEncoderImpl(EncoderConfig config) : config_(std::move(config)) {}
+  explicit ImageEncoderImpl(EncoderOptions config) : config_(std::move(config)) {}
 
   /// x [B, Cin, H, W]; mask [B, H/p, W/p] with 1 = masked (replaced by the mask token), or undefined.
   /// Returns the last-stage map [B, C, H/stride, W/stride] after the final LayerNorm.
@@ -79,19 +79,19 @@ class ImageEncoderImpl : public torch::nn::Module {
   /// Names (relative to this module) excluded from weight decay by the official no_weight_decay().
   virtual std::vector<std::string> no_weight_decay() const = 0;
 
-  const EncoderConfig& config() const { return config_; }
+  const EncoderOptions& config() const { return config_; }
 
  protected:
   /// t·(1−w) + mask_token·w with w = mask (1 = masked), the SimMIM replacement.
   torch::Tensor apply_mask_token(const torch::Tensor& tokens, const torch::Tensor& mask,
                                  const torch::Tensor& mask_token) const;
-  EncoderConfig config_;
+  EncoderOptions config_;
 };
 
 using ImageEncoder = std::shared_ptr<ImageEncoderImpl>;
 
 /// Builds the encoder of `config` (after validate()).
-ImageEncoder build_encoder(const EncoderConfig& config);
+ImageEncoder build_encoder(const EncoderOptions& config);
 
 /// Number of elements over all parameters of a module.
 int64_t count_parameters(const torch::nn::Module& module);

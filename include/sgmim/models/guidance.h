@@ -13,7 +13,7 @@
 
 namespace sgmim::models {
 
-enum class GuidanceKind { MLP, Transformer, Siamese };
+enum class GuidanceKind { mlp, transformer, siamese };
 
 /// "mlp" / "transformer" / "siamese"; throws sgmim::Error for another name.
 GuidanceKind parse_guidance_kind(const std::string& name);
@@ -24,7 +24,7 @@ std::string to_string(GuidanceKind kind);
 class GuidanceBranchImpl : public torch::nn::Module {
  public:
   /// `image_encoder` is shared (not registered) by the siamese kind only.
-  GuidanceBranchImpl(GuidanceKind kind, const EncoderConfig& encoder, ImageEncoder image_encoder);
+  GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& encoder, ImageEncoder image_encoder);
 
   /// knowledge [B, 1, H, W]; visible [B, H/p, W/p] with 1 where the knowledge may be seen.
   /// Returns features [B, L_last, C_last] in the token order of the image latent.

@@ -12,16 +12,16 @@
 
 namespace sgmim::models {
 
-enum class PretrainMethod { SimMIM, SGMIM };
+enum class PretrainMethod { simmim, sgmim };
 PretrainMethod parse_pretrain_method(const std::string& name);
 std::string to_string(PretrainMethod method);
 
 /// Plain-data configuration of the pre-training model.
-struct PretrainerConfig {
-  EncoderConfig encoder = encoder_config("swin_base");
-  PretrainMethod method = PretrainMethod::SGMIM;
-  GuidanceKind guidance = GuidanceKind::MLP;
-  masking::KnowledgeMasking knowledge_masking = masking::KnowledgeMasking::Selective;
+struct PretrainerOptions {
+  EncoderOptions encoder = encoder_options("swin_base");
+  PretrainMethod method = PretrainMethod::sgmim;
+  GuidanceKind guidance = GuidanceKind::mlp;
+  masking::KnowledgeMasking knowledge_masking = masking::KnowledgeMasking::selective;
   double mask_ratio = 0.6;            ///< image mask ratio
   int64_t mask_patch_size = 32;
   double knowledge_mask_ratio = 0.6;  ///< Random knowledge masking only
@@ -49,7 +49,7 @@ struct PretrainOutput {
 
 class PretrainerImpl : public torch::nn::Module {
  public:
-  explicit PretrainerImpl(PretrainerConfig config);
+  explicit PretrainerImpl(PretrainerOptions config);
 
   /// image [B, 3, H, W] (normalised); knowledge [B, 1, H, W] (raw, standardised here when configured);
   /// image_mask [B, T, T] (1 = masked); knowledge_mask [B, T, T] (1 = hidden) or undefined for the selective
@@ -64,7 +64,7 @@ class PretrainerImpl : public torch::nn::Module {
   /// (`encoder.mask_token`, `encoder.absolute_pos_embed`; 1-D params and biases are handled by the caller).
   std::vector<std::string> no_weight_decay() const;
 
-  const PretrainerConfig& config() const { return config_; }
+  const PretrainerOptions& config() const { return config_; }
 
   ImageEncoder encoder;
   GuidanceBranch depth_encoder{nullptr};
@@ -72,7 +72,7 @@ class PretrainerImpl : public torch::nn::Module {
   torch::nn::Sequential img_decoder{nullptr}, dep_decoder{nullptr};
 
  private:
-  PretrainerConfig config_;
+  PretrainerOptions config_;
   masking::MaskGenerator mask_generator_;
   masking::MaskGenerator knowledge_generator_;
 };

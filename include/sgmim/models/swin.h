@@ -90,7 +90,7 @@ TORCH_MODULE(SwinStage);
 /// PatchMerging odd sides (mmseg's Swin); stage s of an H×W image is ⌈…⌈H/p⌉/2…⌉ (s halvings) tokens high.
 class SwinTransformerImpl : public ImageEncoderImpl {
  public:
-  explicit SwinTransformerImpl(EncoderConfig config);
+  explicit SwinTransformerImpl(EncoderOptions config);
 
   /// Dense-prediction outputs (Swin-Transformer-Semantic-Segmentation `SwinTransformer`, mmseg 0.x): one LayerNorm
   /// per stage output, keys `norm0..norm{S-1}`, replacing the final `norm` (unregistered; its key disappears). After

@@ -54,7 +54,7 @@ TORCH_MODULE(VitBlock);
 /// `norm.*`.
 class VisionTransformerImpl : public ImageEncoderImpl {
  public:
-  explicit VisionTransformerImpl(EncoderConfig config);
+  explicit VisionTransformerImpl(EncoderOptions config);
   std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   torch::Tensor embed(const torch::Tensor& x) override;
   torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;
