@@ -112,7 +112,11 @@ int main(int argc, char** argv) {
   try {
     const int used_threads = sgmim::configure_threads(threads);
     options.model.encoder = sgmim::models::encoder_options(model);
-    options.model.method = sgmim::models::parse_pretrain_method(method);
+    const auto parsed_method = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(method);
+    if (!parsed_method)
+      throw sgmim::Error("--method " + method + ": must be one of: " +
+                             sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", method);
+    options.model.method = *parsed_method;
     options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
     options.device = device;
     const auto r = sgmim::bench::run_step_benchmark(options);

@@ -71,13 +71,13 @@ int evaluate_depth(const EvalArgs& a, const sgmim::cli::LaunchOptions& launch, i
     std::printf("evaluating %s (%zu tensors) on %lld %s test images\n", a.checkpoint.c_str(), report.loaded,
                 static_cast<long long>(options.max_images > 0 ? std::min(options.max_images, test->size())
                                                               : test->size()),
-                config.data.dataset.c_str());
+                std::string(sgmim::config::choice_name(config.data.dataset)).c_str());
   auto summary = sgmim::engine::evaluate_depth(*model, *test, options, world.group.get(), device,
                                                [&](int64_t d, int64_t t) { progress_line(world, d, t); });
   if (world.leader()) {
     summary.info["checkpoint"] = a.checkpoint;
-    summary.info["dataset"] = config.data.dataset;
-    summary.info["crop"] = *config.eval.crop;
+    summary.info["dataset"] = std::string(sgmim::config::choice_name(config.data.dataset));
+    summary.info["crop"] = std::string(sgmim::config::choice_name(*config.eval.crop));
     summary.info["flip"] = config.eval.flip ? "true" : "false";
     summary.info["sliding_window"] = config.eval.sliding_window ? "true" : "false";
     fs::create_directories(a.output_dir);

@@ -208,6 +208,12 @@ Field<Config> choice_field(std::string key, Get get) {
   return make_field<Config>(std::move(key), get, read_choice<E>, choice_text<E>);
 }
 
+template <class Config, class Get>
+Field<Config> optional_choice_field(std::string key, Get get) {
+  using E = typename std::decay_t<decltype(get(std::declval<Config&>()))>::value_type;
+  return make_optional_field<Config>(std::move(key), get, read_choice<E>, choice_text<E>);
+}
+
 /// A schema row: `kind` is one of the *_field makers above without the suffix (int, optional_real, ...), `member`
 /// the path of the struct member (`model.encoder.name`). Each config .cpp wraps it for its own Config type.
 #define SGMIM_CONFIG_FIELD(Config, kind, key, member) \
@@ -236,7 +242,7 @@ std::vector<Field<Section>> common_runtime_fields() {
       SGMIM_CONFIG_FIELD(Section, int, "runtime.seed", seed),
       SGMIM_CONFIG_FIELD(Section, int, "runtime.threads", threads),
       SGMIM_CONFIG_FIELD(Section, int, "runtime.log_every", log_every),
-      SGMIM_CONFIG_FIELD(Section, string, "runtime.device", device),
+      SGMIM_CONFIG_FIELD(Section, choice, "runtime.device", device),
       SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_epochs", checkpoint_every_epochs),
       SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_steps", checkpoint_every_steps),
       SGMIM_CONFIG_FIELD(Section, real, "runtime.checkpoint_every_minutes", checkpoint_every_minutes),
@@ -273,7 +279,6 @@ void validate_common_runtime(const Section& r) {
   check_non_negative("runtime.seed", static_cast<double>(r.seed));
   check_non_negative("runtime.threads", static_cast<double>(r.threads));
   check_positive("runtime.log_every", static_cast<double>(r.log_every));
-  check_choice("runtime.device", r.device, {"auto", "cpu", "cuda"});
   check_non_negative("runtime.checkpoint_every_epochs", static_cast<double>(r.checkpoint_every_epochs));
   check_non_negative("runtime.checkpoint_every_steps", static_cast<double>(r.checkpoint_every_steps));
   check_non_negative("runtime.checkpoint_every_minutes", r.checkpoint_every_minutes);

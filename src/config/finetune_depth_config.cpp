@@ -36,17 +36,17 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(optional_int_list, "model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
       SGMIM_FIELD(real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
       SGMIM_FIELD(optional_int, "model.encoder.img_size", model.encoder.img_size),
-      SGMIM_FIELD(string, "model.head", model.head),
+      SGMIM_FIELD(choice, "model.head", model.head),
       SGMIM_FIELD(int_list, "model.glp.num_filters", model.glp.num_filters),
       SGMIM_FIELD(int_list, "model.glp.deconv_kernels", model.glp.deconv_kernels),
-      SGMIM_FIELD(string, "model.dpt.readout", model.dpt.readout),
+      SGMIM_FIELD(choice, "model.dpt.readout", model.dpt.readout),
       SGMIM_FIELD(int, "model.dpt.features", model.dpt.features),
-      SGMIM_FIELD(string, "model.dpt.output", model.dpt.output),
+      SGMIM_FIELD(choice, "model.dpt.output", model.dpt.output),
       SGMIM_FIELD(optional_real, "model.max_depth", model.max_depth),
       SGMIM_FIELD(string, "model.pretrained", model.pretrained),
       SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
 
-      SGMIM_FIELD(string, "data.dataset", data.dataset),
+      SGMIM_FIELD(choice, "data.dataset", data.dataset),
       SGMIM_FIELD(string, "data.data_path", data.data_path),
       SGMIM_FIELD(optional_string, "data.gt_path", data.gt_path),
       SGMIM_FIELD(optional_string, "data.test_data_path", data.test_data_path),
@@ -80,8 +80,8 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
       SGMIM_FIELD(choice, "train.precision", train.precision),
 
-      SGMIM_FIELD(optional_string, "eval.crop", eval.crop),
-      SGMIM_FIELD(string, "eval.gt_resolution", eval.gt_resolution),
+      SGMIM_FIELD(optional_choice, "eval.crop", eval.crop),
+      SGMIM_FIELD(choice, "eval.gt_resolution", eval.gt_resolution),
       SGMIM_FIELD(real, "eval.min_depth", eval.min_depth),
       SGMIM_FIELD(optional_real, "eval.max_depth", eval.max_depth),
       SGMIM_FIELD(bool, "eval.flip", eval.flip),
@@ -127,7 +127,7 @@ bool all_positive(const std::vector<int64_t>& v) {
 
 FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config) {
   FinetuneDepthConfig c = config;
-  const bool kitti = c.data.dataset == "kitti";
+  const bool kitti = c.data.dataset == DepthBenchmark::kitti;
   auto& enc = c.model.encoder;
   if (!is_vit(enc.name)) {
     // MIM-Depth: [w, w, w, w/2] with w = 22 (KITTI) / 30 (NYU), shifted windows in the first two stages only.
@@ -144,7 +144,7 @@ FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config) {
   if (!c.data.crop) c.data.crop = kitti ? Size{352, 352} : Size{480, 480};
   if (!enc.img_size) enc.img_size = (*c.data.crop)[0];
   if (!c.train.half_epochs) c.train.half_epochs = std::max<int64_t>(1, c.train.epochs / 2);
-  if (!c.eval.crop) c.eval.crop = kitti ? "garg" : "nyu_eigen";
+  if (!c.eval.crop) c.eval.crop = kitti ? EvalCrop::garg : EvalCrop::nyu_eigen;
   if (!c.eval.max_depth) c.eval.max_depth = kitti ? 80.0 : 10.0;
   if (!c.eval.shift_size) c.eval.shift_size = kitti ? 16 : 2;
   return c;
@@ -152,7 +152,7 @@ FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config) {
 
 std::optional<Size> depth_image_size(const FinetuneDepthConfig& config) {
   const auto r = resolve_depth_defaults(config);
-  const bool kitti = r.data.dataset == "kitti";
+  const bool kitti = r.data.dataset == DepthBenchmark::kitti;
   const bool kb = *r.data.kb_crop;
   if (r.data.synthetic > 0) {
     const Size s = r.data.synthetic_size.value_or(kitti ? kKittiRawSize : kNyuSize);
@@ -192,8 +192,7 @@ void FinetuneDepthConfig::validate() const {
   check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
               number_text(enc.drop_path_rate), "must be in [0, 1)");
   if (enc.img_size) check_positive("model.encoder.img_size", static_cast<double>(*enc.img_size));
-  check_choice("model.head", model.head, {"glp", "dpt"});
-  check_value(model.head != "dpt" || vit, "model.head", quoted(model.head),
+  check_value(model.head != DepthHeadKind::dpt || vit, "model.head", quoted(std::string(choice_name(model.head))),
               "the DPT head needs a ViT encoder (model.encoder.name is " + quoted(enc.name) + ")");
   const auto& glp = model.glp;
   check_value(!glp.num_filters.empty() && all_positive(glp.num_filters), "model.glp.num_filters",
@@ -203,17 +202,14 @@ void FinetuneDepthConfig::validate() const {
                               [](int64_t k) { return k >= 2 && k <= 4; }),
               "model.glp.deconv_kernels", int_list_text(glp.deconv_kernels),
               "needs one kernel (2, 3 or 4) per entry of model.glp.num_filters");
-  check_choice("model.dpt.readout", model.dpt.readout, {"ignore", "add", "project"});
   check_value(model.dpt.features > 0 && model.dpt.features % 2 == 0, "model.dpt.features",
               std::to_string(model.dpt.features), "must be even and > 0");
-  check_choice("model.dpt.output", model.dpt.output, {"relu", "identity", "sigmoid"});
   if (model.max_depth)
     check_value(*model.max_depth > 0 && std::isfinite(*model.max_depth), "model.max_depth",
                 number_text(*model.max_depth), "must be > 0");
 
   // data
-  check_choice("data.dataset", data.dataset, {"kitti", "nyu"});
-  const bool kitti = data.dataset == "kitti";
+  const bool kitti = data.dataset == DepthBenchmark::kitti;
   const bool real = data.synthetic == 0;
   check_value(!real || !data.data_path.empty(), "data.data_path", quoted(data.data_path),
               "required (the dataset root) unless data.synthetic is set");
@@ -276,15 +272,14 @@ void FinetuneDepthConfig::validate() const {
 
   // eval
   if (eval.crop) {
-    check_choice("eval.crop", *eval.crop, {"garg", "eigen", "nyu_eigen", "none"});
+    const auto crop_text = quoted(std::string(choice_name(*eval.crop)));
     if (kitti)
-      check_value(*eval.crop != "nyu_eigen", "eval.crop", quoted(*eval.crop),
+      check_value(*eval.crop != EvalCrop::nyu_eigen, "eval.crop", crop_text,
                   "nyu_eigen is the fixed NYU box; KITTI uses garg or eigen");
     else
-      check_value(*eval.crop == "nyu_eigen" || *eval.crop == "none", "eval.crop", quoted(*eval.crop),
+      check_value(*eval.crop == EvalCrop::nyu_eigen || *eval.crop == EvalCrop::none, "eval.crop", crop_text,
                   "garg and eigen are KITTI crops; NYU uses nyu_eigen");
   }
-  check_choice("eval.gt_resolution", eval.gt_resolution, {"kb_cropped", "full"});
   check_non_negative("eval.min_depth", eval.min_depth);
   if (eval.max_depth)
     check_value(*eval.max_depth > eval.min_depth && std::isfinite(*eval.max_depth), "eval.max_depth",
@@ -309,13 +304,13 @@ void FinetuneDepthConfig::validate() const {
   const std::string side_value = enc.img_size ? std::to_string(*enc.img_size) : int_pair_text(*r.data.crop);
   check_value((*r.data.crop)[0] == side, "model.encoder.img_size", std::to_string(side),
               "must equal the side of data.crop " + int_pair_text(*r.data.crop));
-  const int64_t multiple = model.head == "dpt" ? 32 : encoder_stride(enc.name);
+  const int64_t multiple = model.head == DepthHeadKind::dpt ? 32 : encoder_stride(enc.name);
   check_value(side % multiple == 0, side_key, side_value,
               "the encoder input side must be a multiple of " + std::to_string(multiple) +
-                  (model.head == "dpt" ? " for the DPT head" : " (the encoder's stride)"));
+                  (model.head == DepthHeadKind::dpt ? " for the DPT head" : " (the encoder's stride)"));
   check_value(*r.eval.max_depth > r.eval.min_depth, "eval.min_depth", number_text(r.eval.min_depth),
               "must be below eval.max_depth (" + number_text(*r.eval.max_depth) + ")");
-  check_value(r.eval.gt_resolution != "full" || (kitti && *r.data.kb_crop), "eval.gt_resolution", "\"full\"",
+  check_value(r.eval.gt_resolution != GtResolution::full || (kitti && *r.data.kb_crop), "eval.gt_resolution", "\"full\"",
               "applies to KITTI with data.kb_crop (the prediction is padded back to the full-resolution GT)");
   if (data.synthetic > 0 && kitti && *r.data.kb_crop) {
     const Size s = data.synthetic_size.value_or(kKittiRawSize);

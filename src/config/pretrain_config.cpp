@@ -26,9 +26,9 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(string, "model.encoder.name", model.encoder.name),
       SGMIM_FIELD(optional_real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
       SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
-      SGMIM_FIELD(string, "model.method", model.method),
-      SGMIM_FIELD(string, "model.guidance.kind", model.guidance.kind),
-      SGMIM_FIELD(string, "model.knowledge_masking", model.knowledge_masking),
+      SGMIM_FIELD(choice, "model.method", model.method),
+      SGMIM_FIELD(choice, "model.guidance.kind", model.guidance.kind),
+      SGMIM_FIELD(choice, "model.knowledge_masking", model.knowledge_masking),
       SGMIM_FIELD(real, "model.mask_ratio", model.mask_ratio),
       SGMIM_FIELD(real, "model.knowledge_mask_ratio", model.knowledge_mask_ratio),
       SGMIM_FIELD(int, "model.mask_patch_size", model.mask_patch_size),
@@ -41,14 +41,14 @@ std::vector<Field> make_schema() {
 
       SGMIM_FIELD(string, "data.root", data.root),
       SGMIM_FIELD(optional_string, "data.knowledge_root", data.knowledge_root),
-      SGMIM_FIELD(string, "data.layout", data.layout),
+      SGMIM_FIELD(choice, "data.layout", data.layout),
       SGMIM_FIELD(int, "data.img_size", data.img_size),
       SGMIM_FIELD(int, "data.batch_size", data.batch_size),
       SGMIM_FIELD(int, "data.num_workers", data.num_workers),
       SGMIM_FIELD(int, "data.prefetch", data.prefetch),
       SGMIM_FIELD(choice, "data.on_bad_sample", data.on_bad_sample),
       SGMIM_FIELD(bool, "data.knowledge_8bit_ok", data.knowledge_8bit_ok),
-      SGMIM_FIELD(string, "data.knowledge_kind", data.knowledge_kind),
+      SGMIM_FIELD(choice, "data.knowledge_kind", data.knowledge_kind),
       SGMIM_FIELD(pair, "data.scale", data.scale),
       SGMIM_FIELD(pair, "data.ratio", data.ratio),
       SGMIM_FIELD(real, "data.hflip", data.hflip),
@@ -62,7 +62,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "train.min_lr", train.min_lr),
       SGMIM_FIELD(int, "train.base_batch_size", train.base_batch_size),
       SGMIM_FIELD(int, "train.total_batch_size", train.total_batch_size),
-      SGMIM_FIELD(string, "train.schedule", train.schedule),
+      SGMIM_FIELD(choice, "train.schedule", train.schedule),
       SGMIM_FIELD(int_list, "train.milestones", train.milestones),
       SGMIM_FIELD(real, "train.gamma", train.gamma),
       SGMIM_FIELD(pair, "train.betas", train.betas),
@@ -114,9 +114,6 @@ void PretrainConfig::validate() const {
     check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x > 0; }),
                 "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
   }
-  check_choice("model.method", model.method, {"sgmim", "simmim"});
-  check_choice("model.guidance.kind", model.guidance.kind, {"mlp", "transformer", "siamese"});
-  check_choice("model.knowledge_masking", model.knowledge_masking, {"selective", "random"});
   check_open_unit("model.mask_ratio", model.mask_ratio);
   check_open_unit("model.knowledge_mask_ratio", model.knowledge_mask_ratio);
   check_positive("model.mask_patch_size", static_cast<double>(model.mask_patch_size));
@@ -125,7 +122,7 @@ void PretrainConfig::validate() const {
               "must be a multiple of the encoder's patch size " + std::to_string(model_patch));
   check_non_negative("model.lambda_img", model.lambda_img);
   check_non_negative("model.lambda_sk", model.lambda_sk);
-  if (model.method == "simmim")
+  if (model.method == PretrainMethod::simmim)
     check_positive("model.lambda_img", model.lambda_img);
   else
     check_value(model.lambda_img + model.lambda_sk > 0, "model.lambda_img", number_text(model.lambda_img),
@@ -137,7 +134,6 @@ void PretrainConfig::validate() const {
   check_value(!data.root.empty() || data.synthetic > 0, "data.root", quoted(data.root),
               "required (the dataset directory) unless data.synthetic is set");
   if (data.knowledge_root) check_non_empty("data.knowledge_root", *data.knowledge_root);
-  check_choice("data.layout", data.layout, {"multimae", "mirror"});
   check_positive("data.img_size", static_cast<double>(data.img_size));
   check_value(data.img_size % model.mask_patch_size == 0, "model.mask_patch_size",
               std::to_string(model.mask_patch_size),
@@ -150,7 +146,6 @@ void PretrainConfig::validate() const {
   check_value(data.ratio[0] > 0 && data.ratio[0] <= data.ratio[1] && std::isfinite(data.ratio[1]), "data.ratio",
               pair_text(data.ratio), "must satisfy 0 < low <= high");
   check_value(data.hflip >= 0 && data.hflip <= 1, "data.hflip", number_text(data.hflip), "must be in [0, 1]");
-  check_choice("data.knowledge_kind", data.knowledge_kind, {"any", "depth", "inverse_depth"});
   check_non_negative("data.synthetic", static_cast<double>(data.synthetic));
 
   // train
@@ -165,8 +160,7 @@ void PretrainConfig::validate() const {
               "must be in [0, train.base_lr]");
   check_positive("train.base_batch_size", static_cast<double>(train.base_batch_size));
   check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
-  check_choice("train.schedule", train.schedule, {"cosine", "multistep"});
-  if (train.schedule == "multistep") {
+  if (train.schedule == LrScheduleKind::multistep) {
     const auto& m = train.milestones;
     bool ok = !m.empty();
     for (size_t i = 0; ok && i < m.size(); ++i) ok = m[i] > 0 && m[i] < train.epochs && (i == 0 || m[i] > m[i - 1]);

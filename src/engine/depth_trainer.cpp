@@ -33,20 +33,20 @@ namespace sgmim::engine {
 namespace fs = std::filesystem;
 heads::DepthModelOptions to_depth_model_options(const config::FinetuneDepthConfig& raw) {
   const auto c = config::resolve_depth_defaults(raw);
-  const auto benchmark = heads::parse_depth_benchmark(c.data.dataset);
+  const auto benchmark = c.data.dataset;
   heads::DepthModelOptions m;
   m.encoder = heads::finetune_encoder_options(c.model.encoder.name, benchmark, c.model.encoder.drop_path_rate);
   if (c.model.encoder.img_size) m.encoder.img_size = *c.model.encoder.img_size;
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   if (c.model.encoder.use_shift) m.encoder.use_shift = *c.model.encoder.use_shift;
   if (c.model.encoder.pretrained_window_sizes) m.encoder.pretrained_window_sizes = *c.model.encoder.pretrained_window_sizes;
-  m.head = heads::parse_depth_head(c.model.head);
+  m.head = c.model.head;
   m.max_depth = *c.model.max_depth;
   m.glp.num_filters = c.model.glp.num_filters;
   m.glp.deconv_kernels = c.model.glp.deconv_kernels;
-  m.dpt.readout = heads::parse_dpt_readout(c.model.dpt.readout);
+  m.dpt.readout = c.model.dpt.readout;
   m.dpt.features = c.model.dpt.features;
-  m.dpt.output = heads::parse_dpt_output(c.model.dpt.output);
+  m.dpt.output = c.model.dpt.output;
   m.validate();
   return m;
 }
@@ -56,7 +56,7 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   DepthEvaluationOptions o;
   o.metrics.min_depth = c.eval.min_depth;
   o.metrics.max_depth = *c.eval.max_depth;
-  o.metrics.crop = eval::parse_eval_crop(*c.eval.crop);
+  o.metrics.crop = *c.eval.crop;
   o.metrics.clamp_prediction = c.eval.clamp;
   o.tta.flip = c.eval.flip;
   o.tta.sliding_window = c.eval.sliding_window;
@@ -64,10 +64,10 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   o.tta.shift_size = *c.eval.shift_size;
   o.tta.windows_per_call = c.eval.windows_per_call;
   o.max_images = c.eval.max_images;
-  o.png_scale = c.data.dataset == "kitti" ? 256.0 : 1000.0;  // the offline-eval convention of each benchmark
+  o.png_scale = c.data.dataset == config::DepthBenchmark::kitti ? 256.0 : 1000.0;  // the offline-eval convention of each benchmark
   o.colour_max_depth = *c.eval.max_depth;
   o.bf16 = c.train.precision == config::Precision::bf16;
-  o.kb_crop_for_model = c.data.dataset == "kitti" && c.eval.gt_resolution == "full";
+  o.kb_crop_for_model = c.data.dataset == config::DepthBenchmark::kitti && c.eval.gt_resolution == config::GtResolution::full;
   return o;
 }
 
@@ -119,16 +119,8 @@ class DepthTask : public TrainingTask {
   }
 
   FitPlan plan() const {
-    FitPlan p;
+    FitPlan p = fit_plan(cfg_, micro_batch_);
     p.epochs = cfg_.train.epochs;
-    p.accumulation_steps = cfg_.train.accumulation_steps;
-    p.micro_batch = micro_batch_;
-    p.clip_grad = cfg_.train.clip_grad;
-    p.log_every = cfg_.runtime.log_every;
-    p.checkpoint_every_epochs = cfg_.runtime.checkpoint_every_epochs;
-    p.checkpoint_every_steps = cfg_.runtime.checkpoint_every_steps;
-    p.resume = cfg_.runtime.resume;
-    p.tensorboard = cfg_.runtime.tensorboard;
     return p;
   }
   void set_schedule(int64_t steps_per_epoch) {
@@ -252,7 +244,7 @@ namespace {
 // The synthetic set of data.synthetic in the dataset's real format.
 std::string ensure_synthetic_depth_dataset(const config::FinetuneDepthConfig& c) {
   synth::WriteOptions w;
-  w.format = c.data.dataset == "kitti" ? synth::DatasetFormat::kitti : synth::DatasetFormat::nyu;
+  w.format = c.data.dataset == config::DepthBenchmark::kitti ? synth::DatasetFormat::kitti : synth::DatasetFormat::nyu;
   w.count = static_cast<int>(c.data.synthetic);
   w.seed = static_cast<uint64_t>(c.runtime.seed);
   if (c.data.synthetic_size)
@@ -265,7 +257,7 @@ std::string ensure_synthetic_depth_dataset(const config::FinetuneDepthConfig& c)
 std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data::DepthDataset>> make_depth_datasets(
     const config::FinetuneDepthConfig& raw, bool need_train) {
   const auto c = config::resolve_depth_defaults(raw);
-  const bool kitti = c.data.dataset == "kitti";
+  const bool kitti = c.data.dataset == config::DepthBenchmark::kitti;
   std::string data_path = c.data.data_path, gt_path = c.data.gt_path.value_or(c.data.data_path);
   std::string test_data_path = c.data.test_data_path.value_or(data_path);
   std::string test_gt_path = c.data.test_gt_path.value_or(kitti ? gt_path : test_data_path);
@@ -300,7 +292,7 @@ std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data:
       o.list_file = train ? train_list : test_list;
       o.train = train;
       // Full-resolution evaluation (BTS eval_with_pngs) reads whole frames; the model then sees their KB crop.
-      o.kb_crop = *c.data.kb_crop && (train || c.eval.gt_resolution != "full");
+      o.kb_crop = *c.data.kb_crop && (train || c.eval.gt_resolution != config::GtResolution::full);
       o.depth_scale = *c.data.depth_scale;
       o.augment = augment;
       return std::make_shared<data::KittiDepthDataset>(o);

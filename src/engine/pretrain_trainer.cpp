@@ -40,7 +40,7 @@ class PretrainTask : public TrainingTask {
  public:
   PretrainTask(const config::PretrainConfig& cfg, std::shared_ptr<const data::KnowledgeDataset> dataset,
                TrainingLoop& loop)
-      : cfg_(cfg), dataset_(std::move(dataset)), sgmim_(cfg.model.method == "sgmim") {
+      : cfg_(cfg), dataset_(std::move(dataset)), sgmim_(cfg.model.method == config::PretrainMethod::sgmim) {
     if (!dataset_) throw Error("PretrainTrainer: no dataset");
     // The same initial weights on every rank (and broadcast by the loop, for safety), then a per-rank random
     // stream (drop path) as the official code seeds it: seed + rank.
@@ -71,16 +71,8 @@ class PretrainTask : public TrainingTask {
   }
 
   FitPlan plan() const {
-    FitPlan p;
+    FitPlan p = fit_plan(cfg_, micro_batch_);
     p.epochs = cfg_.train.epochs;
-    p.accumulation_steps = cfg_.train.accumulation_steps;
-    p.micro_batch = micro_batch_;
-    p.clip_grad = cfg_.train.clip_grad;
-    p.log_every = cfg_.runtime.log_every;
-    p.checkpoint_every_epochs = cfg_.runtime.checkpoint_every_epochs;
-    p.checkpoint_every_steps = cfg_.runtime.checkpoint_every_steps;
-    p.resume = cfg_.runtime.resume;
-    p.tensorboard = cfg_.runtime.tensorboard;
     return p;
   }
   /// The schedule needs the steps per epoch, known once the loader exists.
@@ -219,10 +211,10 @@ std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config
   }
   data::ImageFolderKnowledgeOptions o;
   o.root = cfg.data.root;
-  o.layout = data::parse_knowledge_layout(cfg.data.layout);
+  o.layout = cfg.data.layout;
   if (cfg.data.knowledge_root) o.knowledge_root = *cfg.data.knowledge_root;
   o.allow_8bit = cfg.data.knowledge_8bit_ok;
-  o.knowledge_kind = data::parse_knowledge_kind(cfg.data.knowledge_kind);
+  o.knowledge_kind = cfg.data.knowledge_kind;
   o.transform = t;
   return std::make_shared<data::ImageFolderKnowledgeDataset>(o);
 }

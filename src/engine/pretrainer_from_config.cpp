@@ -12,9 +12,9 @@ models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& c)
   check_value(c.data.img_size == m.encoder.img_size, "data.img_size", std::to_string(c.data.img_size),
               "must equal the input size of encoder '" + c.model.encoder.name + "' (" +
                   std::to_string(m.encoder.img_size) + ")");
-  m.method = models::parse_pretrain_method(c.model.method);
-  m.guidance = models::parse_guidance_kind(c.model.guidance.kind);
-  m.knowledge_masking = masking::parse_knowledge_masking(c.model.knowledge_masking);
+  m.method = c.model.method;
+  m.guidance = c.model.guidance.kind;
+  m.knowledge_masking = c.model.knowledge_masking;
   m.mask_ratio = c.model.mask_ratio;
   m.knowledge_mask_ratio = c.model.knowledge_mask_ratio;
   m.mask_patch_size = c.model.mask_patch_size;
@@ -38,7 +38,7 @@ LrScheduleOptions to_lr_schedule(const config::PretrainConfig& c, int64_t iters_
   o.min_lr = c.train.min_lr * scale;
   o.warmup_steps = c.train.warmup_epochs * iters_per_epoch;
   o.total_steps = c.train.epochs * iters_per_epoch;
-  o.cosine = c.train.schedule == "cosine";
+  o.cosine = c.train.schedule == config::LrScheduleKind::cosine;
   for (auto e : c.train.milestones) o.milestones.push_back(e * iters_per_epoch);
   o.gamma = c.train.gamma;
   return o;

@@ -169,16 +169,8 @@ class SegTask : public TrainingTask {
   }
 
   FitPlan plan() const {
-    FitPlan p;
+    FitPlan p = fit_plan(cfg_, micro_batch_);
     p.iterations = cfg_.train.iterations;
-    p.accumulation_steps = cfg_.train.accumulation_steps;
-    p.micro_batch = micro_batch_;
-    p.clip_grad = cfg_.train.clip_grad;
-    p.log_every = cfg_.runtime.log_every;
-    p.checkpoint_every_epochs = cfg_.runtime.checkpoint_every_epochs;
-    p.checkpoint_every_steps = cfg_.runtime.checkpoint_every_steps;
-    p.resume = cfg_.runtime.resume;
-    p.tensorboard = cfg_.runtime.tensorboard;
     return p;
   }
   int64_t dataset_size() const { return train_->size(); }

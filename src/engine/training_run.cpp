@@ -30,12 +30,12 @@ RunPaths::RunPaths(const std::string& output_dir)
       tensorboard((fs::path(output_dir) / "tensorboard").string()),
       weights((fs::path(output_dir) / "model.pth").string()) {}
 
-torch::Device resolve_device(const std::string& name, int local_rank) {
+torch::Device resolve_device(config::DeviceChoice choice, int local_rank) {
   const bool cuda = torch::cuda::is_available();
-  if (name == "cuda" && !cuda)
+  if (choice == config::DeviceChoice::cuda && !cuda)
     throw Error("runtime.device = cuda: no CUDA device is available (this build or machine is CPU-only)", "",
-                "runtime.device", name);
-  if (name == "cpu" || !cuda) return torch::Device(torch::kCPU);
+                "runtime.device", "cuda");
+  if (choice == config::DeviceChoice::cpu || !cuda) return torch::Device(torch::kCPU);
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
 }
 

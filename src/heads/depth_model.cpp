@@ -5,22 +5,6 @@
 
 namespace sgmim::heads {
 
-DepthHeadKind parse_depth_head(const std::string& name) {
-  if (name == "glp") return DepthHeadKind::glp;
-  if (name == "dpt") return DepthHeadKind::dpt;
-  raise_invalid_value("model.head", name, "one of glp, dpt");
-}
-
-std::string to_string(DepthHeadKind kind) { return kind == DepthHeadKind::glp ? "glp" : "dpt"; }
-
-DepthBenchmark parse_depth_benchmark(const std::string& name) {
-  if (name == "kitti") return DepthBenchmark::kitti;
-  if (name == "nyu") return DepthBenchmark::nyu;
-  raise_invalid_value("data.dataset", name, "one of kitti, nyu");
-}
-
-std::string to_string(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::kitti ? "kitti" : "nyu"; }
-
 double benchmark_max_depth(DepthBenchmark benchmark) { return benchmark == DepthBenchmark::kitti ? 80.0 : 10.0; }
 
 models::EncoderOptions finetune_encoder_options(const std::string& variant, DepthBenchmark benchmark,

@@ -1,7 +1,7 @@
 #include "sgmim/io/depth_png.h"
 
 #include "sgmim/error.h"
-#include "sgmim/io/atomic_file.h"
+#include "sgmim/io/png_file.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -28,24 +28,6 @@ torch::Tensor depth_2d(const torch::Tensor& depth, const std::string& path) {
   const int64_t H = depth.size(-2), W = depth.size(-1);
   TORCH_CHECK(H > 0 && W > 0, "depth PNG '", path, "': empty depth map ", depth.sizes());
   return depth.detach().reshape({H, W}).to(torch::kCPU, torch::kDouble).contiguous();
-}
-
-void encode_and_write(const cv::Mat& image, const std::string& path) {
-  std::vector<uchar> encoded;
-  bool ok = false;
-  try {
-    ok = cv::imencode(".png", image, encoded);
-  } catch (const cv::Exception& e) {
-    throw Error("cannot encode PNG '" + path + "': " + e.what(), path);
-  }
-  if (!ok) throw Error("cannot encode PNG '" + path + "'", path);
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) throw Error("cannot write '" + path + "': cannot create '" + parent.string() + "': " + ec.message(), path);
-  }
-  write_file_atomically(std::vector<char>(encoded.begin(), encoded.end()), path);
 }
 
 void check_positive(double value, const std::string& key) {
@@ -81,7 +63,7 @@ void write_depth_png(const torch::Tensor& depth, const std::string& path, double
       row[c] = !(v > 0) ? uint16_t{0} : v >= 65535.0 ? uint16_t{65535} : static_cast<uint16_t>(std::lround(v));
     }
   }
-  encode_and_write(png, path);
+  write_png_atomically(png, path);
 }
 
 torch::Tensor read_depth_png(const std::string& path, double scale) {
@@ -122,7 +104,7 @@ void write_colourised_depth_png(const torch::Tensor& depth, const std::string& p
   cv::Mat colour;
   cv::applyColorMap(index, colour, cv::COLORMAP_MAGMA);
   colour.setTo(cv::Scalar(0, 0, 0), invalid);
-  encode_and_write(colour, path);
+  write_png_atomically(colour, path);
 }
 
 }  // namespace sgmim::io

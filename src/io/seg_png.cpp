@@ -1,7 +1,7 @@
 #include "sgmim/io/seg_png.h"
 
 #include "sgmim/error.h"
-#include "sgmim/io/atomic_file.h"
+#include "sgmim/io/png_file.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -62,24 +62,6 @@ torch::Tensor class_map(const torch::Tensor& t, const std::string& path) {
   return t.detach().reshape({H, W}).to(torch::kCPU, torch::kLong).contiguous();
 }
 
-void encode_and_write(const cv::Mat& image, const std::string& path) {
-  std::vector<uchar> encoded;
-  bool ok = false;
-  try {
-    ok = cv::imencode(".png", image, encoded);
-  } catch (const cv::Exception& e) {
-    throw Error("cannot encode PNG '" + path + "': " + e.what(), path);
-  }
-  if (!ok) throw Error("cannot encode PNG '" + path + "'", path);
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) throw Error("cannot write '" + path + "': cannot create '" + parent.string() + "': " + ec.message(), path);
-  }
-  write_file_atomically(std::vector<char>(encoded.begin(), encoded.end()), path);
-}
-
 // The image as uint8 RGB [H, W, 3] (contiguous CPU), from uint8 HWC / CHW or a normalised float CHW.
 torch::Tensor rgb_hwc(const torch::Tensor& image, int64_t H, int64_t W, const std::string& path) {
   TORCH_CHECK(image.defined() && image.dim() == 3, "overlay PNG '", path, "': expected an image [3, H, W] or "
@@ -120,7 +102,7 @@ void write_label_png(const torch::Tensor& pred, const std::string& path, bool re
       row[c] = static_cast<uint8_t>(reduce_zero_label ? (v + 1) & 0xFF : v);
     }
   }
-  encode_and_write(png, path);
+  write_png_atomically(png, path);
 }
 
 torch::Tensor read_label_png(const std::string& path, bool reduce_zero_label) {
@@ -167,7 +149,7 @@ void write_overlay_png(const torch::Tensor& image, const torch::Tensor& pred, co
       }
     }
   }
-  encode_and_write(bgr, path);
+  write_png_atomically(bgr, path);
 }
 
 }  // namespace sgmim::io

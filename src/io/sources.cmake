@@ -6,7 +6,8 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/encoder_transfer.cpp
 )
 if(OpenCV_FOUND)
-  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/depth_png.cpp ${CMAKE_CURRENT_LIST_DIR}/seg_png.cpp)
+  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/png_file.cpp ${CMAKE_CURRENT_LIST_DIR}/depth_png.cpp
+                               ${CMAKE_CURRENT_LIST_DIR}/seg_png.cpp)
   target_include_directories(sgmim SYSTEM PUBLIC ${OpenCV_INCLUDE_DIRS})
   target_link_libraries(sgmim PUBLIC opencv_core opencv_imgproc opencv_imgcodecs)
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_DEPTH_PNG=1 SGMIM_WITH_SEG_PNG=1)

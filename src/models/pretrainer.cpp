@@ -7,14 +7,6 @@
 
 namespace sgmim::models {
 
-PretrainMethod parse_pretrain_method(const std::string& name) {
-  if (name == "sgmim") return PretrainMethod::sgmim;
-  if (name == "simmim") return PretrainMethod::simmim;
-  throw Error("model.method = " + name + ": expected sgmim or simmim", {}, "model.method", name);
-}
-
-std::string to_string(PretrainMethod method) { return method == PretrainMethod::sgmim ? "sgmim" : "simmim"; }
-
 masking::MaskGeneratorOptions PretrainerOptions::mask_options() const {
   masking::MaskGeneratorOptions o;
   o.input_size = encoder.img_size;

@@ -51,14 +51,14 @@ TEST(FinetuneDepthConfig, DefaultsAreTheMimDepthRecipe) {
   const FinetuneDepthConfig c;
   EXPECT_EQ(c.model.encoder.name, "swin_base");
   EXPECT_DOUBLE_EQ(c.model.encoder.drop_path_rate, 0.3);
-  EXPECT_EQ(c.model.head, "glp");
+  EXPECT_EQ(c.model.head, DepthHeadKind::glp);
   EXPECT_EQ(c.model.glp.num_filters, (std::vector<int64_t>{32, 32, 32}));
   EXPECT_EQ(c.model.glp.deconv_kernels, (std::vector<int64_t>{2, 2, 2}));
-  EXPECT_EQ(c.model.dpt.readout, "project");
+  EXPECT_EQ(c.model.dpt.readout, DptReadout::project);
   EXPECT_EQ(c.model.dpt.features, 256);
   EXPECT_TRUE(c.model.pretrained.empty());
   EXPECT_TRUE(c.model.interpolate_position_bias);
-  EXPECT_EQ(c.data.dataset, "kitti");
+  EXPECT_EQ(c.data.dataset, DepthBenchmark::kitti);
   EXPECT_TRUE(c.data.cutdepth);
   EXPECT_TRUE(c.data.color_aug);
   EXPECT_EQ(c.train.epochs, 25);
@@ -72,7 +72,7 @@ TEST(FinetuneDepthConfig, DefaultsAreTheMimDepthRecipe) {
   EXPECT_DOUBLE_EQ(c.train.silog_lambda, 0.5);
   EXPECT_DOUBLE_EQ(c.train.clip_grad, 0.0);
   EXPECT_EQ(c.train.total_batch_size, 24);
-  EXPECT_EQ(c.eval.gt_resolution, "kb_cropped");
+  EXPECT_EQ(c.eval.gt_resolution, GtResolution::kb_cropped);
   EXPECT_DOUBLE_EQ(c.eval.min_depth, 1e-3);
   EXPECT_TRUE(c.eval.flip);
   EXPECT_TRUE(c.eval.sliding_window);
@@ -104,12 +104,12 @@ TEST(FinetuneDepthConfig, NullsResolveByDataset) {
   EXPECT_EQ(kitti.data.gt_path, "/kitti");
   EXPECT_EQ(kitti.data.test_data_path, "/kitti");
   EXPECT_EQ(kitti.data.test_gt_path, "/kitti");
-  EXPECT_EQ(kitti.eval.crop, "garg");
+  EXPECT_EQ(kitti.eval.crop, EvalCrop::garg);
   EXPECT_EQ(kitti.eval.max_depth, 80.0);
   EXPECT_EQ(kitti.eval.shift_size, 16);
   EXPECT_EQ(kitti.train.half_epochs, 12);  // 25 // 2, the reference's P in epochs
 
-  c.data.dataset = "nyu";
+  c.data.dataset = DepthBenchmark::nyu;
   c.data.gt_path = "/depth";
   const FinetuneDepthConfig nyu = resolve_depth_defaults(c);
   EXPECT_EQ(nyu.model.max_depth, 10.0);
@@ -120,7 +120,7 @@ TEST(FinetuneDepthConfig, NullsResolveByDataset) {
   EXPECT_EQ(nyu.data.crop, (Size{480, 480}));
   EXPECT_EQ(nyu.data.test_data_path, "/kitti");
   EXPECT_EQ(nyu.data.test_gt_path, "/depth");  // follows gt_path
-  EXPECT_EQ(nyu.eval.crop, "nyu_eigen");
+  EXPECT_EQ(nyu.eval.crop, EvalCrop::nyu_eigen);
   EXPECT_EQ(nyu.eval.max_depth, 10.0);
   EXPECT_EQ(nyu.eval.shift_size, 2);
 
@@ -142,7 +142,7 @@ TEST(FinetuneDepthConfig, NullsResolveByDataset) {
 TEST(FinetuneDepthConfig, ADatasetSwitchFollowsThroughTheNulls) {
   const auto nyu = resolve_depth_defaults(load_recipe({"data.dataset=nyu"}));
   EXPECT_EQ(nyu.data.crop, (Size{480, 480}));
-  EXPECT_EQ(nyu.eval.crop, "nyu_eigen");
+  EXPECT_EQ(nyu.eval.crop, EvalCrop::nyu_eigen);
   EXPECT_EQ(nyu.model.max_depth, 10.0);
 }
 
@@ -150,8 +150,8 @@ TEST(FinetuneDepthConfig, EmbeddedDemoDefaultIsTinyAndValid) {
   const FinetuneDepthConfig c = default_finetune_depth_config();
   EXPECT_NO_THROW(c.validate());
   EXPECT_EQ(c.model.encoder.name, "swin_test");
-  EXPECT_EQ(c.model.head, "glp");
-  EXPECT_EQ(c.data.dataset, "kitti");
+  EXPECT_EQ(c.model.head, DepthHeadKind::glp);
+  EXPECT_EQ(c.data.dataset, DepthBenchmark::kitti);
   EXPECT_GT(c.data.synthetic, 0);
   EXPECT_EQ(c.data.kb_crop, false);  // 64x212 frames are smaller than the KB crop
   EXPECT_EQ(depth_image_size(c), (Size{64, 212}));
@@ -175,10 +175,10 @@ TEST(FinetuneDepthConfig, BasesMergeAndOverridesWin) {
   const auto leaf = dir.write("leaf.yaml", "_base_: [_base_/data.yaml, _base_/model.yaml]\nmodel:\n  dpt:\n"
                                            "    features: 256\ntrain:\n  epochs: 5\n");
   const FinetuneDepthConfig c = load_finetune_depth_config(leaf, {});
-  EXPECT_EQ(c.data.dataset, "nyu");
+  EXPECT_EQ(c.data.dataset, DepthBenchmark::nyu);
   EXPECT_EQ(c.data.crop, (Size{480, 480}));
-  EXPECT_EQ(c.model.head, "dpt");
-  EXPECT_EQ(c.model.dpt.readout, "ignore");  // base, merged key by key
+  EXPECT_EQ(c.model.head, DepthHeadKind::dpt);
+  EXPECT_EQ(c.model.dpt.readout, DptReadout::ignore);  // base, merged key by key
   EXPECT_EQ(c.model.dpt.features, 256);      // the leaf wins
   EXPECT_EQ(c.train.epochs, 5);
   EXPECT_EQ(c.train.max_lr, 5e-4);           // untouched keys keep the struct defaults
@@ -189,7 +189,7 @@ TEST(FinetuneDepthConfig, BasesMergeAndOverridesWin) {
   EXPECT_EQ(o.model.dpt.features, 64);
   EXPECT_EQ(o.train.epochs, 9);
   EXPECT_EQ(o.data.crop, (Size{448, 448}));
-  EXPECT_EQ(o.model.dpt.readout, "ignore");
+  EXPECT_EQ(o.model.dpt.readout, DptReadout::ignore);
 }
 
 TEST(FinetuneDepthConfig, UnknownKeyNamesTheFileAndSuggestsTheNearestKey) {
@@ -424,13 +424,13 @@ TEST(FinetuneDepthConfig, DepthImageSize) {
   EXPECT_EQ(depth_image_size(c), (Size{352, 1216}));  // KITTI, KB crop
   c.data.kb_crop = false;
   EXPECT_FALSE(depth_image_size(c).has_value());     // raw KITTI frames vary
-  c.data.dataset = "nyu";
+  c.data.dataset = DepthBenchmark::nyu;
   c.data.kb_crop.reset();
   EXPECT_EQ(depth_image_size(c), (Size{480, 640}));
   c.data.synthetic = 8;
   c.data.synthetic_size = Size{120, 160};
   EXPECT_EQ(depth_image_size(c), (Size{120, 160}));
-  c.data.dataset = "kitti";
+  c.data.dataset = DepthBenchmark::kitti;
   c.data.synthetic_size.reset();  // the writer's 375x1242, then the KB crop
   EXPECT_EQ(depth_image_size(c), (Size{352, 1216}));
 }
@@ -473,7 +473,7 @@ TEST(FinetuneDepthConfig, ResolvedYamlRoundTrips) {
   c.data.synthetic_size = Size{375, 1242};
   c.train.half_epochs = 12;
   c.train.max_lr = 1.0 / 3.0 * 1e-3;
-  c.eval.crop = "eigen";
+  c.eval.crop = EvalCrop::eigen;
   c.eval.max_depth = 80.0;
   c.eval.shift_size = 16;
   ASSERT_NO_THROW(c.validate());
@@ -580,13 +580,12 @@ std::set<std::string> config_choices(const std::string& key) {
 }
 
 TEST(FinetuneDepthConfig, ChoicesMatchTheTorchSide) {
-  // The config library is torch-free, so it mirrors the names the torch side parses; this catches drift.
+  // The torch side shares the enums (config/choices.h) but keeps parse functions of its own for the command line
+  // and the tests: their names must be the config's.
   const auto readouts = parsed_names("src/heads/dpt.cpp", "DptReadout");
   if (readouts.empty()) GTEST_SKIP() << "src/heads/dpt.cpp not found";
   EXPECT_EQ(config_choices("model.dpt.readout"), readouts);
   EXPECT_EQ(config_choices("model.dpt.output"), parsed_names("src/heads/dpt.cpp", "DptOutput"));
-  EXPECT_EQ(config_choices("model.head"), parsed_names("src/heads/depth_model.cpp", "DepthHeadKind"));
-  EXPECT_EQ(config_choices("data.dataset"), parsed_names("src/heads/depth_model.cpp", "DepthBenchmark"));
   EXPECT_EQ(config_choices("eval.crop"), parsed_names("src/eval/depth_metrics.cpp", "EvalCrop"));
 }
 

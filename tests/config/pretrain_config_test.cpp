@@ -30,9 +30,9 @@ std::string read_text(const std::string& path) {
 TEST(PretrainConfig, DefaultsAreTheOfficialSwinB100EpochRecipe) {
   const PretrainConfig c;
   EXPECT_EQ(c.model.encoder.name, "swin_base");
-  EXPECT_EQ(c.model.method, "sgmim");
-  EXPECT_EQ(c.model.guidance.kind, "mlp");
-  EXPECT_EQ(c.model.knowledge_masking, "selective");
+  EXPECT_EQ(c.model.method, PretrainMethod::sgmim);
+  EXPECT_EQ(c.model.guidance.kind, GuidanceKind::mlp);
+  EXPECT_EQ(c.model.knowledge_masking, KnowledgeMasking::selective);
   EXPECT_DOUBLE_EQ(c.model.mask_ratio, 0.6);
   EXPECT_EQ(c.model.mask_patch_size, 32);
   EXPECT_EQ(c.data.img_size, 192);
@@ -41,7 +41,7 @@ TEST(PretrainConfig, DefaultsAreTheOfficialSwinB100EpochRecipe) {
   EXPECT_DOUBLE_EQ(c.train.base_lr, 2e-4);
   EXPECT_DOUBLE_EQ(c.train.warmup_lr, 1e-6);
   EXPECT_DOUBLE_EQ(c.train.min_lr, 1e-5);
-  EXPECT_EQ(c.train.schedule, "cosine");
+  EXPECT_EQ(c.train.schedule, LrScheduleKind::cosine);
   EXPECT_EQ(c.train.betas, (std::array<double, 2>{0.9, 0.999}));
   EXPECT_DOUBLE_EQ(c.train.eps, 1e-8);
   EXPECT_DOUBLE_EQ(c.train.weight_decay, 0.05);
@@ -226,7 +226,7 @@ TEST(PretrainConfig, ResolvedYamlRoundTrips) {
   c.runtime.resume = "~";
   c.model.encoder.drop_path_rate = 0.1;
   c.model.encoder.window_sizes = std::vector<int64_t>{12, 12, 12, 6};
-  c.train.schedule = "multistep";
+  c.train.schedule = LrScheduleKind::multistep;
   c.train.milestones = {70, 90};
   c.train.base_lr = 1.0 / 3.0 * 1e-4;
   c.data.ratio = {3.0 / 4.0, 4.0 / 3.0};

@@ -102,7 +102,7 @@ TEST(ShippedConfigs, Swin800EpochUsesTheMultistepRecipe) {
   EXPECT_EQ(c.train.warmup_epochs, 10);
   EXPECT_DOUBLE_EQ(c.train.base_lr, 1e-4);
   EXPECT_DOUBLE_EQ(c.train.warmup_lr, 5e-7);
-  EXPECT_EQ(c.train.schedule, "multistep");
+  EXPECT_EQ(c.train.schedule, LrScheduleKind::multistep);
   EXPECT_EQ(c.train.milestones, std::vector<int64_t>{700});
   EXPECT_DOUBLE_EQ(c.train.gamma, 0.1);
   EXPECT_EQ(c.train.total_batch_size, 2048);
@@ -128,7 +128,7 @@ TEST(ShippedConfigs, ViTAndSwinV2Recipes) {
     EXPECT_EQ(v2.model.encoder.drop_path_rate, 0.1);
     EXPECT_EQ(v2.data.img_size, 192);
     EXPECT_EQ(v2.train.epochs, std::stoi(epochs));
-    EXPECT_EQ(v2.train.schedule, std::string(epochs) == "100" ? "cosine" : "multistep");
+    EXPECT_EQ(v2.train.schedule, std::string(epochs) == "100" ? LrScheduleKind::cosine : LrScheduleKind::multistep);
     EXPECT_DOUBLE_EQ(v2.train.base_lr, std::string(epochs) == "100" ? 2e-4 : 1e-4);
   }
 }
@@ -148,7 +148,7 @@ TEST(ShippedConfigs, SimMIMBaselinesDifferFromTheirTwinOnlyInTheMethod) {
   int count = 0;
   for (const auto& leaf : leaf_configs()) {
     if (leaf.rfind("simmim_", 0) != 0) continue;
-    expect_delta(leaf, "sg" + leaf.substr(3), [](PretrainConfig& c) { c.model.method = "simmim"; });
+    expect_delta(leaf, "sg" + leaf.substr(3), [](PretrainConfig& c) { c.model.method = PretrainMethod::simmim; });
     ++count;
   }
   EXPECT_EQ(count, 5);
@@ -157,10 +157,10 @@ TEST(ShippedConfigs, SimMIMBaselinesDifferFromTheirTwinOnlyInTheMethod) {
 TEST(ShippedConfigs, AblationsStateOnlyTheirDelta) {
   const std::string main = "sgmim_swin-base_img192_100ep.yaml";
   const std::string a = "ablations/sgmim_swin-base_";
-  expect_delta(a + "guidance-transformer_100ep.yaml", main, [](auto& c) { c.model.guidance.kind = "transformer"; });
-  expect_delta(a + "guidance-siamese_100ep.yaml", main, [](auto& c) { c.model.guidance.kind = "siamese"; });
+  expect_delta(a + "guidance-transformer_100ep.yaml", main, [](auto& c) { c.model.guidance.kind = GuidanceKind::transformer; });
+  expect_delta(a + "guidance-siamese_100ep.yaml", main, [](auto& c) { c.model.guidance.kind = GuidanceKind::siamese; });
   expect_delta(a + "mask-random0.6_100ep.yaml", main, [](auto& c) {
-    c.model.knowledge_masking = "random";
+    c.model.knowledge_masking = KnowledgeMasking::random;
     c.model.mask_ratio = 0.6;
     c.model.knowledge_mask_ratio = 0.6;
   });
@@ -180,7 +180,7 @@ TEST(ShippedConfigs, OverridesApplyOnTopOfShippedConfigs) {
   const PretrainConfig c = load_pretrain_config(
       cfg("sgmim_swin-base_img192_100ep.yaml"), {"train.base_lr=1e-4", "model.guidance.kind=transformer"});
   EXPECT_DOUBLE_EQ(c.train.base_lr, 1e-4);
-  EXPECT_EQ(c.model.guidance.kind, "transformer");
+  EXPECT_EQ(c.model.guidance.kind, GuidanceKind::transformer);
   EXPECT_EQ(c.train.epochs, 100);
 }
 

@@ -152,14 +152,14 @@ void expect_common_recipe(const FinetuneDepthConfig& c) {
 }
 
 void expect_kitti_protocol(const FinetuneDepthConfig& c) {
-  EXPECT_EQ(c.data.dataset, "kitti");
+  EXPECT_EQ(c.data.dataset, DepthBenchmark::kitti);
   EXPECT_EQ(c.data.depth_scale, 256.0);
   EXPECT_EQ(c.data.kb_crop, true);
   EXPECT_EQ(c.data.crop, (Size{352, 352}));
   EXPECT_EQ(c.model.encoder.img_size, 352);
   EXPECT_EQ(c.model.max_depth, 80.0);
-  EXPECT_EQ(c.eval.crop, "garg");
-  EXPECT_EQ(c.eval.gt_resolution, "kb_cropped");
+  EXPECT_EQ(c.eval.crop, EvalCrop::garg);
+  EXPECT_EQ(c.eval.gt_resolution, GtResolution::kb_cropped);
   EXPECT_EQ(c.eval.max_depth, 80.0);
   EXPECT_EQ(c.eval.shift_size, 16);
   EXPECT_EQ(depth_image_size(c), (Size{352, 1216}));
@@ -170,7 +170,7 @@ TEST(ShippedDepthConfigs, Table1SwinBaseKittiRecipe) {
   expect_common_recipe(c);
   expect_kitti_protocol(c);
   EXPECT_EQ(c.model.encoder.name, "swin_base");
-  EXPECT_EQ(c.model.head, "glp");
+  EXPECT_EQ(c.model.head, DepthHeadKind::glp);
   EXPECT_EQ(c.model.glp.num_filters, (std::vector<int64_t>{32, 32, 32}));
   EXPECT_EQ(c.model.glp.deconv_kernels, (std::vector<int64_t>{2, 2, 2}));
   EXPECT_EQ(c.model.encoder.window_sizes, (std::vector<int64_t>{22, 22, 22, 11}));
@@ -184,7 +184,7 @@ TEST(ShippedDepthConfigs, Table1ViTBaseKittiUsesTheGlpHead) {
   expect_common_recipe(c);
   expect_kitti_protocol(c);
   EXPECT_EQ(c.model.encoder.name, "vit_base_patch16_224");
-  EXPECT_EQ(c.model.head, "glp");  // the paper's KITTI head is the deconvolution head on ViT and Swin alike
+  EXPECT_EQ(c.model.head, DepthHeadKind::glp);  // the paper's KITTI head is the deconvolution head on ViT and Swin alike
   EXPECT_FALSE(c.model.encoder.window_sizes || c.model.encoder.use_shift || c.model.encoder.pretrained_window_sizes);
 }
 
@@ -193,7 +193,7 @@ TEST(ShippedDepthConfigs, Table2SwinV2BaseKittiRecipe) {
   expect_common_recipe(c);
   expect_kitti_protocol(c);
   EXPECT_EQ(c.model.encoder.name, "swinv2_base");
-  EXPECT_EQ(c.model.head, "glp");
+  EXPECT_EQ(c.model.head, DepthHeadKind::glp);
   // MIM-Depth: --window_size 22 22 22 11 --pretrain_window_size 12 12 12 6 --use_shift True True False False
   EXPECT_EQ(c.model.encoder.window_sizes, (std::vector<int64_t>{22, 22, 22, 11}));
   EXPECT_EQ(c.model.encoder.pretrained_window_sizes, (std::vector<int64_t>{12, 12, 12, 6}));
@@ -204,17 +204,17 @@ TEST(ShippedDepthConfigs, Table3ViTBaseDptNyuRecipe) {
   const auto c = resolve_depth_defaults(load("dpt_vit-base_sgmim-800ep_nyu_25ep.yaml"));
   expect_common_recipe(c);
   EXPECT_EQ(c.model.encoder.name, "vit_base_patch16_224");
-  EXPECT_EQ(c.model.head, "dpt");
-  EXPECT_EQ(c.model.dpt.readout, "project");
+  EXPECT_EQ(c.model.head, DepthHeadKind::dpt);
+  EXPECT_EQ(c.model.dpt.readout, DptReadout::project);
   EXPECT_EQ(c.model.dpt.features, 256);
-  EXPECT_EQ(c.model.dpt.output, "sigmoid");  // SILog needs a positive prediction
-  EXPECT_EQ(c.data.dataset, "nyu");
+  EXPECT_EQ(c.model.dpt.output, DptOutput::sigmoid);  // SILog needs a positive prediction
+  EXPECT_EQ(c.data.dataset, DepthBenchmark::nyu);
   EXPECT_EQ(c.data.depth_scale, 1000.0);
   EXPECT_EQ(c.data.kb_crop, false);
   EXPECT_EQ(c.data.crop, (Size{480, 480}));
   EXPECT_EQ(c.model.encoder.img_size, 480);
   EXPECT_EQ(c.model.max_depth, 10.0);
-  EXPECT_EQ(c.eval.crop, "nyu_eigen");
+  EXPECT_EQ(c.eval.crop, EvalCrop::nyu_eigen);
   EXPECT_EQ(c.eval.max_depth, 10.0);
   EXPECT_EQ(c.eval.shift_size, 2);
   EXPECT_EQ(depth_image_size(c), (Size{480, 640}));
@@ -241,7 +241,7 @@ TEST(ShippedDepthConfigs, PretrainedWeightsAreThoseOfTheMatchingPretrainingConfi
     EXPECT_EQ(c.model.pretrained, pre.runtime.output_dir + "/model.pth");
     EXPECT_EQ(c.model.encoder.name, pre.model.encoder.name);
     // The method is in both names: glp_swin-base_<method>-<N>ep_... ← <method>_swin-base_img192_<N>ep.
-    EXPECT_NE(row.config.find("_" + pre.model.method + "-" + std::to_string(pre.train.epochs) + "ep_"),
+    EXPECT_NE(row.config.find("_" + std::string(choice_name(pre.model.method)) + "-" + std::to_string(pre.train.epochs) + "ep_"),
               std::string::npos);
   }
 }

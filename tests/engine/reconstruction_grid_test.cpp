@@ -65,12 +65,14 @@ TEST(ReconstructionGrid, KnowledgeColumnsHideWhatTheBranchDidNotSee) {
   for (int64_t y = 0; y < 16; ++y)
     for (int64_t x = 0; x < 16; ++x) {
       const auto input = grid[y][4 * 18 + x];
-      if (hidden[0][0][y][x].item<float>() > 0.5f)
+      if (hidden[0][0][y][x].item<float>() > 0.5f) {
         EXPECT_EQ(input.sum().item<int64_t>(), 0);  // black where the knowledge is hidden
-      else
+      } else {
         EXPECT_TRUE(torch::equal(input, grid[y][3 * 18 + x]));  // equal to the target where visible
-      if (hidden[0][0][y][x].item<float>() < 0.5f)  // the prediction column shows the target where visible
+      }
+      if (hidden[0][0][y][x].item<float>() < 0.5f) {  // the prediction column shows the target where visible
         EXPECT_TRUE(torch::equal(grid[y][5 * 18 + x], grid[y][3 * 18 + x]));
+      }
     }
 }
 

@@ -11,5 +11,6 @@ sgmim_test(engine_test
 )
 if(SGMIM_WITH_TRAINER)
   sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp
-                          engine/depth_evaluation_test.cpp engine/depth_trainer_test.cpp)
+                          engine/depth_evaluation_test.cpp engine/depth_trainer_test.cpp
+                          engine/seg_evaluation_test.cpp)
 endif()

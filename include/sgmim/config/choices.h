@@ -12,6 +12,27 @@
 namespace sgmim::config {
 
 enum class Precision { fp32, bf16 };
+enum class DeviceChoice { automatic, cpu, cuda };  ///< runtime.device: auto (cuda when available) | cpu | cuda
+enum class PretrainMethod { simmim, sgmim };       ///< model.method (SimMIM is SG-MIM without the branch)
+enum class LrScheduleKind { cosine, multistep };   ///< train.schedule of pre-training
+/// data.dataset of depth fine-tuning: the two protocols of the paper (docs/depth.md).
+enum class DepthBenchmark { kitti, nyu };
+enum class DepthHeadKind { glp, dpt };             ///< model.head of depth fine-tuning
+/// eval.gt_resolution of KITTI: kb_cropped (GLPDepth/MIM test.py) | full (BTS eval_with_pngs).
+enum class GtResolution { kb_cropped, full };
+enum class GuidanceKind { mlp, transformer, siamese };  ///< model.guidance.kind (paper Table 5)
+/// model.knowledge_masking: selective (visible exactly where the image is masked) | random (paper Table 6).
+enum class KnowledgeMasking { selective, random };
+/// data.layout: multimae (<root>/rgb + <root>/depth) | mirror (an image tree + a twin knowledge tree).
+enum class KnowledgeLayout { multimae, mirror };
+/// data.knowledge_kind: any (as stored) | depth (larger = farther) | inverse_depth (larger = nearer).
+enum class KnowledgeKind { any, depth, inverse_depth };
+/// model.dpt.readout: how DPT folds the cls token in (ignore | add | project, DPT's default).
+enum class DptReadout { ignore, add, project };
+/// model.dpt.output: after DPT's last convolution, ReLU (DPT) | identity (MultiMAE) | sigmoid·max_depth.
+enum class DptOutput { relu, identity, sigmoid };
+/// eval.crop of depth evaluation: none | garg | eigen (KITTI) | nyu_eigen (NYU) (docs/depth.md).
+enum class EvalCrop { none, garg, eigen, nyu_eigen };
 enum class SegEvalMode { whole, slide };  ///< mmseg test_cfg.mode
 /// What a loader does with a sample it cannot use (missing, corrupt, wrong type or size).
 enum class BadSamplePolicy {
@@ -28,6 +49,71 @@ template <>
 struct ChoiceNames<Precision> {
   static constexpr std::array<std::pair<Precision, std::string_view>, 2> values{
       {{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}};
+};
+template <>
+struct ChoiceNames<DeviceChoice> {
+  static constexpr std::array<std::pair<DeviceChoice, std::string_view>, 3> values{
+      {{DeviceChoice::automatic, "auto"}, {DeviceChoice::cpu, "cpu"}, {DeviceChoice::cuda, "cuda"}}};
+};
+template <>
+struct ChoiceNames<PretrainMethod> {
+  static constexpr std::array<std::pair<PretrainMethod, std::string_view>, 2> values{
+      {{PretrainMethod::sgmim, "sgmim"}, {PretrainMethod::simmim, "simmim"}}};
+};
+template <>
+struct ChoiceNames<LrScheduleKind> {
+  static constexpr std::array<std::pair<LrScheduleKind, std::string_view>, 2> values{
+      {{LrScheduleKind::cosine, "cosine"}, {LrScheduleKind::multistep, "multistep"}}};
+};
+template <>
+struct ChoiceNames<DepthBenchmark> {
+  static constexpr std::array<std::pair<DepthBenchmark, std::string_view>, 2> values{
+      {{DepthBenchmark::kitti, "kitti"}, {DepthBenchmark::nyu, "nyu"}}};
+};
+template <>
+struct ChoiceNames<DepthHeadKind> {
+  static constexpr std::array<std::pair<DepthHeadKind, std::string_view>, 2> values{
+      {{DepthHeadKind::glp, "glp"}, {DepthHeadKind::dpt, "dpt"}}};
+};
+template <>
+struct ChoiceNames<GtResolution> {
+  static constexpr std::array<std::pair<GtResolution, std::string_view>, 2> values{
+      {{GtResolution::kb_cropped, "kb_cropped"}, {GtResolution::full, "full"}}};
+};
+template <>
+struct ChoiceNames<GuidanceKind> {
+  static constexpr std::array<std::pair<GuidanceKind, std::string_view>, 3> values{
+      {{GuidanceKind::mlp, "mlp"}, {GuidanceKind::transformer, "transformer"}, {GuidanceKind::siamese, "siamese"}}};
+};
+template <>
+struct ChoiceNames<KnowledgeMasking> {
+  static constexpr std::array<std::pair<KnowledgeMasking, std::string_view>, 2> values{
+      {{KnowledgeMasking::selective, "selective"}, {KnowledgeMasking::random, "random"}}};
+};
+template <>
+struct ChoiceNames<KnowledgeLayout> {
+  static constexpr std::array<std::pair<KnowledgeLayout, std::string_view>, 2> values{
+      {{KnowledgeLayout::multimae, "multimae"}, {KnowledgeLayout::mirror, "mirror"}}};
+};
+template <>
+struct ChoiceNames<KnowledgeKind> {
+  static constexpr std::array<std::pair<KnowledgeKind, std::string_view>, 3> values{
+      {{KnowledgeKind::any, "any"}, {KnowledgeKind::depth, "depth"}, {KnowledgeKind::inverse_depth, "inverse_depth"}}};
+};
+template <>
+struct ChoiceNames<DptReadout> {
+  static constexpr std::array<std::pair<DptReadout, std::string_view>, 3> values{
+      {{DptReadout::ignore, "ignore"}, {DptReadout::add, "add"}, {DptReadout::project, "project"}}};
+};
+template <>
+struct ChoiceNames<DptOutput> {
+  static constexpr std::array<std::pair<DptOutput, std::string_view>, 3> values{
+      {{DptOutput::relu, "relu"}, {DptOutput::identity, "identity"}, {DptOutput::sigmoid, "sigmoid"}}};
+};
+template <>
+struct ChoiceNames<EvalCrop> {
+  static constexpr std::array<std::pair<EvalCrop, std::string_view>, 4> values{
+      {{EvalCrop::garg, "garg"}, {EvalCrop::eigen, "eigen"}, {EvalCrop::nyu_eigen, "nyu_eigen"}, {EvalCrop::none, "none"}}};
 };
 template <>
 struct ChoiceNames<SegEvalMode> {

@@ -41,16 +41,16 @@ struct GlpSection {
 
 /// `model.dpt`: the DPT head for a ViT (heads::DptHeadOptions).
 struct DptSection {
-  std::string readout = "project";  ///< ignore | add | project (DPT's default)
+  DptReadout readout = DptReadout::project;  ///< ignore | add | project (DPT's default)
   int64_t features = 256;           ///< fusion width
-  std::string output = "sigmoid";   ///< relu (DPT) | identity (MultiMAE) | sigmoid (·max_depth, PROPOSAL for SILog)
+  DptOutput output = DptOutput::sigmoid;  ///< relu (DPT) | identity (MultiMAE) | sigmoid (·max_depth, PROPOSAL)
   bool operator==(const DptSection&) const = default;
 };
 
 /// `model`: what heads::DepthModelOptions is built from, plus the weights to start from.
 struct DepthModelSection {
   DepthEncoderSection encoder;
-  std::string head = "glp";          ///< glp (Swin, ViT) | dpt (ViT only)
+  DepthHeadKind head = DepthHeadKind::glp;  ///< glp (Swin, ViT) | dpt (ViT only)
   GlpSection glp;
   DptSection dpt;
   std::optional<double> max_depth;   ///< prediction = sigmoid·max_depth; null: 80 KITTI, 10 NYU
@@ -61,7 +61,7 @@ struct DepthModelSection {
 
 /// `data`: the KITTI (Eigen) or NYU-v2 lists, their depth encoding, crops and augmentation (MIM-Depth).
 struct DepthDataSection {
-  std::string dataset = "kitti";              ///< kitti | nyu
+  DepthBenchmark dataset = DepthBenchmark::kitti;  ///< kitti | nyu
   std::string data_path;                      ///< root of the list's image column; may be empty only with `synthetic`
   std::optional<std::string> gt_path;         ///< root of the depth column; null: data_path
   std::optional<std::string> test_data_path;  ///< the test list's image root; null: data_path
@@ -104,8 +104,8 @@ struct DepthTrainSection {
 
 /// `eval`: the evaluation protocol (eval::DepthEvalOptions) and test-time augmentation (eval::DepthTtaOptions).
 struct DepthEvalSection {
-  std::optional<std::string> crop;    ///< garg | eigen (KITTI) | nyu_eigen (NYU) | none; null: garg / nyu_eigen
-  std::string gt_resolution = "kb_cropped";  ///< KITTI: kb_cropped (GLPDepth/MIM test.py) | full (BTS eval_with_pngs)
+  std::optional<EvalCrop> crop;       ///< garg | eigen (KITTI) | nyu_eigen (NYU) | none; null: garg / nyu_eigen
+  GtResolution gt_resolution = GtResolution::kb_cropped;  ///< KITTI: kb_cropped (MIM test.py) | full (BTS)
   double min_depth = 1e-3;            ///< valid: min_depth < gt < max_depth
   std::optional<double> max_depth;    ///< null: 80 KITTI, 10 NYU
   bool flip = true;                   ///< average with the flipped image's prediction
@@ -126,7 +126,7 @@ struct DepthRuntimeSection {
   int64_t seed = 0;
   int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
   int64_t log_every = 100;                ///< iterations between progress lines / metric records
-  std::string device = "auto";            ///< auto (cuda when available) | cpu | cuda
+  DeviceChoice device = DeviceChoice::automatic;  ///< auto (cuda when available) | cpu | cuda
   int64_t checkpoint_every_epochs = 1;    ///< 0: only the final checkpoint
   int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
   double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables

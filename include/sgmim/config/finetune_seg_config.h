@@ -101,7 +101,7 @@ struct SegRuntimeSection {
   int64_t seed = 0;
   int64_t threads = 0;
   int64_t log_every = 50;
-  std::string device = "auto";
+  DeviceChoice device = DeviceChoice::automatic;
   int64_t checkpoint_every_epochs = 0;    ///< passes over the data; iteration-based runs use the step period
   int64_t checkpoint_every_steps = 16000;
   double checkpoint_every_minutes = 30;

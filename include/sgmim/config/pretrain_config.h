@@ -24,7 +24,7 @@ struct EncoderSection {
 
 /// `model.guidance`: the knowledge branch (paper Table 5).
 struct GuidanceSection {
-  std::string kind = "mlp";  ///< mlp | transformer | siamese
+  GuidanceKind kind = GuidanceKind::mlp;  ///< mlp | transformer | siamese
   bool operator==(const GuidanceSection&) const = default;
 };
 
@@ -39,9 +39,9 @@ struct FusionSection {
 /// `model`: what PretrainerOptions (models/pretrainer.h) is built from.
 struct ModelSection {
   EncoderSection encoder;
-  std::string method = "sgmim";                 ///< sgmim | simmim (SimMIM ignores guidance, fusion, knowledge keys)
+  PretrainMethod method = PretrainMethod::sgmim;  ///< sgmim | simmim (SimMIM ignores guidance, fusion, knowledge keys)
   GuidanceSection guidance;
-  std::string knowledge_masking = "selective";  ///< selective (knowledge visible where the image is masked) | random
+  KnowledgeMasking knowledge_masking = KnowledgeMasking::selective;  ///< selective | random
   double mask_ratio = 0.6;                      ///< image mask ratio, in (0, 1)
   double knowledge_mask_ratio = 0.6;            ///< random knowledge masking only, in (0, 1)
   int64_t mask_patch_size = 32;                 ///< pixels per mask patch; divides data.img_size
@@ -56,14 +56,14 @@ struct ModelSection {
 struct DataSection {
   std::string root;                           ///< dataset root; may be empty only with `synthetic`
   std::optional<std::string> knowledge_root;  ///< the knowledge tree: required for `mirror`; overrides root/depth for `multimae`
-  std::string layout = "multimae";            ///< multimae (root/train/{rgb,depth}/...) | mirror (same tree twice)
+  KnowledgeLayout layout = KnowledgeLayout::multimae;  ///< multimae (root/{rgb,depth}/...) | mirror (two trees)
   int64_t img_size = 192;
   int64_t batch_size = 128;                   ///< per process; used only when train.total_batch_size is 0
   int64_t num_workers = 8;                    ///< decoding threads per process
   int64_t prefetch = 2;                       ///< batches decoded ahead per worker
   BadSamplePolicy on_bad_sample = BadSamplePolicy::error;  ///< error | skip (an undecodable image or map)
   bool knowledge_8bit_ok = true;              ///< accept 8-bit knowledge maps (value/256, warned once); false: bad sample
-  std::string knowledge_kind = "any";         ///< any (as stored) | depth | inverse_depth (negates maps whose sidecar
+  KnowledgeKind knowledge_kind = KnowledgeKind::any;  ///< any (as stored) | depth | inverse_depth (negates maps whose sidecar
                                               ///< knowledge.json says the other kind)
   std::array<double, 2> scale{0.67, 1.0};     ///< RandomResizedCrop area range
   std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  ///< RandomResizedCrop aspect range
@@ -82,7 +82,7 @@ struct TrainSection {
   double min_lr = 1e-5;
   int64_t base_batch_size = 512;        ///< lr = base_lr · (effective total batch) / base_batch_size
   int64_t total_batch_size = 2048;      ///< global batch incl. accumulation; 0: data.batch_size per process decides
-  std::string schedule = "cosine";      ///< cosine | multistep
+  LrScheduleKind schedule = LrScheduleKind::cosine;  ///< cosine | multistep
   std::vector<int64_t> milestones;      ///< multistep: epochs at which lr *= gamma, increasing, in (0, epochs)
   double gamma = 0.1;
   std::array<double, 2> betas{0.9, 0.999};  ///< AdamW
@@ -101,7 +101,7 @@ struct RuntimeSection {
   int64_t seed = 0;
   int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
   int64_t log_every = 100;                ///< iterations between progress lines / metric records
-  std::string device = "auto";            ///< auto (cuda when available) | cpu | cuda
+  DeviceChoice device = DeviceChoice::automatic;  ///< auto (cuda when available) | cpu | cuda
   int64_t checkpoint_every_epochs = 5;    ///< 0: only the final checkpoint
   int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
   double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables

@@ -3,6 +3,8 @@
 // set rendered in memory (docs/datasets.md). Both apply the joint augmentation of joint_transform.h.
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include "sgmim/data/image_decode.h"
 #include "sgmim/data/joint_transform.h"
 
@@ -27,19 +29,16 @@ class KnowledgeDataset {
 };
 
 /// Where the knowledge maps live relative to the images.
-enum class KnowledgeLayout {
-  multimae,  ///< <root>/rgb/<class>/<stem>.<ext> + <root>/depth/<class>/<stem>.png (MultiMAE's SETUP.md)
-  mirror,    ///< <root>/<class>/<stem>.<ext> + <knowledge_root>/<class>/<stem>.png (an ImageNet tree + a twin tree)
-};
+/// multimae: <root>/rgb/<class>/<stem>.<ext> + <root>/depth/<class>/<stem>.png (MultiMAE's SETUP.md); mirror:
+/// <root>/<class>/<stem>.<ext> + <knowledge_root>/<class>/<stem>.png (an ImageNet tree + a twin tree).
+using KnowledgeLayout = config::KnowledgeLayout;
 /// "multimae" | "mirror"; anything else throws sgmim::Error (key data.layout).
 KnowledgeLayout parse_knowledge_layout(const std::string& name);
 
 /// What a knowledge map holds. Both kinds are relative (affine-ambiguous) and differ in the sign of the ordering.
-enum class KnowledgeKind {
-  any,            ///< unknown / use as stored
-  depth,          ///< larger = farther (Omnidata's DPT)
-  inverse_depth,  ///< larger = nearer (DPT/MiDaS, and the synthetic maps)
-};
+/// any (as stored) | depth (larger = farther, Omnidata's DPT) | inverse_depth (larger = nearer, DPT/MiDaS and the
+/// synthetic maps). Both kinds are relative (affine-ambiguous) and differ in the sign of the ordering.
+using KnowledgeKind = config::KnowledgeKind;
 /// "any" | "depth" | "inverse_depth"; anything else throws sgmim::Error naming `key` (and `file`, when given).
 KnowledgeKind parse_knowledge_kind(const std::string& name, const std::string& key = "data.knowledge_kind",
                                    const std::string& file = {});

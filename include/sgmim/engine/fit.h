@@ -35,6 +35,23 @@ struct FitPlan {
   bool tensorboard = true;
 };
 
+/// The plan parts every config states the same way (train.accumulation_steps, train.clip_grad, runtime.log_every,
+/// runtime.checkpoint_every_{epochs,steps}, runtime.resume, runtime.tensorboard); the caller sets the length
+/// (epochs or iterations).
+template <class Config>
+FitPlan fit_plan(const Config& c, int64_t micro_batch) {
+  FitPlan p;
+  p.accumulation_steps = c.train.accumulation_steps;
+  p.micro_batch = micro_batch;
+  p.clip_grad = c.train.clip_grad;
+  p.log_every = c.runtime.log_every;
+  p.checkpoint_every_epochs = c.runtime.checkpoint_every_epochs;
+  p.checkpoint_every_steps = c.runtime.checkpoint_every_steps;
+  p.resume = c.runtime.resume;
+  p.tensorboard = c.runtime.tensorboard;
+  return p;
+}
+
 /// What a finished fit reports.
 struct FitResult {
   int64_t global_step = 0;      ///< optimiser steps taken in total (including before a resume)

@@ -40,7 +40,7 @@ struct RunPaths {
 
 /// runtime.device → a device: "cpu"; "cuda" (an error naming the key when CUDA is absent); "auto" = cuda when
 /// available. A CUDA device is cuda:<local_rank mod device count>.
-torch::Device resolve_device(const std::string& name, int local_rank);
+torch::Device resolve_device(config::DeviceChoice choice, int local_rank);
 
 /// The trainable parameters by name, in state-dict order.
 NamedTensors trainable_parameters(const torch::nn::Module& module);
@@ -87,7 +87,7 @@ class TrainingLoop {
  public:
   struct Settings {
     std::string output_dir;
-    std::string device = "auto";      ///< runtime.device
+    config::DeviceChoice device = config::DeviceChoice::automatic;  ///< runtime.device
     config::Precision precision = config::Precision::fp32;  ///< train.precision: bf16 autocast on CUDA only
     int64_t threads = 0;              ///< runtime.threads
     int64_t seed = 0;                 ///< runtime.seed

@@ -4,6 +4,8 @@
 // optionally BTS's clamp to [min, max].
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include <torch/types.h>
 
 #include <array>
@@ -13,12 +15,10 @@
 namespace sgmim::eval {
 
 /// Evaluation crops. Garg and Eigen are fractions of the KITTI GT size; NyuEigen is the fixed NYU box.
-enum class EvalCrop {
-  none,
-  garg,      ///< rows [int(0.40810811H), int(0.99189189H)), cols [int(0.03594771W), int(0.96405229W))
-  eigen,     ///< rows [int(0.3324324H),  int(0.91351351H)), cols [int(0.0359477W),  int(0.96405229W))
-  nyu_eigen,  ///< rows [45, 471), cols [41, 601) of the 480×640 NYU GT
-};
+/// garg: rows [int(0.40810811H), int(0.99189189H)), cols [int(0.03594771W), int(0.96405229W)); eigen: rows
+/// [int(0.3324324H), int(0.91351351H)), cols [int(0.0359477W), int(0.96405229W)); nyu_eigen: rows [45, 471), cols
+/// [41, 601) of the 480×640 NYU GT; none.
+using EvalCrop = config::EvalCrop;
 EvalCrop parse_eval_crop(const std::string& name);  ///< "none" | "garg" | "eigen" | "nyu_eigen"
 std::string to_string(EvalCrop crop);
 

@@ -4,6 +4,8 @@
 // `last_layer_depth.*` (GLP) or `encoder.*` + `pretrained.act_postprocess{1..4}.*` + `scratch.*` (DPT).
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include "sgmim/heads/dpt.h"
 #include "sgmim/heads/glp_depth.h"
 #include "sgmim/models/encoder.h"
@@ -12,14 +14,9 @@
 
 namespace sgmim::heads {
 
-enum class DepthHeadKind { glp, dpt };
-DepthHeadKind parse_depth_head(const std::string& name);  ///< "glp" | "dpt"; sgmim::Error otherwise
-std::string to_string(DepthHeadKind kind);
-
-/// The two fine-tuning protocols of the paper (sgmim-method.md §4.3, datasets-and-metrics.md §2–3).
-enum class DepthBenchmark { kitti, nyu };
-DepthBenchmark parse_depth_benchmark(const std::string& name);  ///< "kitti" | "nyu"
-std::string to_string(DepthBenchmark benchmark);
+/// model.head and data.dataset (config/choices.h): the head kind, and the two fine-tuning protocols of the paper.
+using DepthHeadKind = config::DepthHeadKind;
+using DepthBenchmark = config::DepthBenchmark;
 /// 80 m (KITTI) / 10 m (NYU): the head's max_depth and the upper bound of the evaluation range.
 double benchmark_max_depth(DepthBenchmark benchmark);
 

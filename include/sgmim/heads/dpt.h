@@ -7,6 +7,8 @@
 // `scratch.output_conv.{0,2,4}.*`. ViT-B head alone: 24,787,585 parameters (project) / 20,065,921 (ignore, add).
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/modulelist.h>
@@ -21,20 +23,13 @@
 namespace sgmim::heads {
 
 /// How the cls token is folded into the patch tokens (DPT `get_readout_oper`).
-enum class DptReadout {
-  ignore,   ///< drop it
-  add,      ///< add it to every patch token
-  project,  ///< concatenate it to every patch token and project: Linear(2C → C) + GELU (DPT's default)
-};
+using DptReadout = config::DptReadout;  ///< ignore | add | project (DPT's default): Linear(2C → C) + GELU
 DptReadout parse_dpt_readout(const std::string& name);  ///< "ignore" | "add" | "project"; sgmim::Error otherwise
 std::string to_string(DptReadout readout);
 
 /// What follows `scratch.output_conv`'s last convolution.
-enum class DptOutput {
-  relu,        ///< DPT's non_negative=True: ReLU (the reference depth model; inverse depth for DPT's own weights)
-  identity,    ///< MultiMAE's ViT-B adapter: raw output
-  sigmoid,  ///< sigmoid·max_depth, as the GLP head (PROPOSAL for SILog training: the prediction stays > 0)
-};
+/// relu (DPT non_negative) | identity (MultiMAE) | sigmoid·max_depth (as the GLP head; PROPOSAL for SILog).
+using DptOutput = config::DptOutput;
 DptOutput parse_dpt_output(const std::string& name);  ///< "relu" | "identity" | "sigmoid"
 std::string to_string(DptOutput output);
 

@@ -3,6 +3,8 @@
 // masked (1 = masked) and the grid is upsampled to the model's token grid (input_size/model_patch per side).
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -11,10 +13,9 @@
 namespace sgmim::masking {
 
 /// How the knowledge map is hidden (1 = hidden) relative to the image mask.
-enum class KnowledgeMasking {
-  selective,  ///< visible exactly where the image is masked: knowledge mask = 1 − image mask (the default)
-  random,     ///< an independent random mask with its own ratio (paper Table 6 ablation)
-};
+/// selective: visible exactly where the image is masked (knowledge mask = 1 − image mask, the default); random: an
+/// independent random mask with its own ratio (paper Table 6 ablation).
+using KnowledgeMasking = config::KnowledgeMasking;
 
 KnowledgeMasking parse_knowledge_masking(const std::string& name);
 std::string to_string(KnowledgeMasking mode);

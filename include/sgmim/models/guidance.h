@@ -6,6 +6,8 @@
 //   siamese      the image encoder's own weights on the knowledge tokens, with its own 1-channel patch embedding.
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include "sgmim/models/encoder.h"
 #include "sgmim/models/layers.h"
 
@@ -13,7 +15,7 @@
 
 namespace sgmim::models {
 
-enum class GuidanceKind { mlp, transformer, siamese };
+using GuidanceKind = config::GuidanceKind;  ///< mlp | transformer | siamese (paper Table 5)
 
 /// "mlp" / "transformer" / "siamese"; throws sgmim::Error for another name.
 GuidanceKind parse_guidance_kind(const std::string& name);

@@ -3,6 +3,8 @@
 // `encoder.*`, `depth_encoder.*`, `fusion_blk_img.*`, `img_decoder.0.*`, `dep_decoder.0.*` (sgmim-method.md §1.7).
 #pragma once
 
+#include "sgmim/config/choices.h"
+
 #include "sgmim/masking/mask_generator.h"
 #include "sgmim/models/encoder.h"
 #include "sgmim/models/fusion.h"
@@ -12,9 +14,8 @@
 
 namespace sgmim::models {
 
-enum class PretrainMethod { simmim, sgmim };
-PretrainMethod parse_pretrain_method(const std::string& name);
-std::string to_string(PretrainMethod method);
+/// model.method (config/choices.h): SimMIM is SG-MIM without the branch, its loss and its head.
+using PretrainMethod = config::PretrainMethod;
 
 /// Plain-data configuration of the pre-training model.
 struct PretrainerOptions {
