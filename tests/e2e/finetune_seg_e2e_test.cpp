@@ -7,6 +7,7 @@
 #include "sgmim/io/state_dict.h"
 
 #include "e2e/run_app.h"
+#include "e2e/weight_files.h"
 #include "engine/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@ namespace sgmim {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::max_weight_difference;
 using test_support::run_app;
 using test_support::ScratchDir;
 
@@ -30,18 +32,6 @@ std::string finetune(const std::string& out, const std::string& sets) {
   return std::string(SGMIM_FINETUNE_SEG_BIN) +
          " --set data.synthetic=32 data.batch_size=4 data.num_workers=1 runtime.threads=2 runtime.log_every=10 " +
          sets + " --output-dir " + out;
-}
-
-double max_weight_difference(const std::string& a, const std::string& b) {
-  const auto ta = io::load_tensors(a), tb = io::load_tensors(b);
-  EXPECT_EQ(ta.size(), tb.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
-    EXPECT_EQ(ta[i].first, tb[i].first);
-    worst = std::max(worst, (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max()
-                                .item<double>());
-  }
-  return worst;
 }
 
 TEST(FinetuneSegApp, FineTuningRaisesMiouAndEvalWritesPredictions) {

@@ -5,6 +5,7 @@
 #include "sgmim/io/state_dict.h"
 
 #include "e2e/run_app.h"
+#include "e2e/weight_files.h"
 #include "engine/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@ namespace sgmim {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::max_weight_difference;
 using test_support::run_app;
 using test_support::ScratchDir;
 
@@ -30,18 +32,6 @@ std::string pretrain(const std::string& output_dir, const std::string& extra_set
          " train.warmup_epochs=0"
          " runtime.threads=1 runtime.log_every=4 runtime.recon_every_epochs=0 runtime.resume=auto " +
          extra_sets + " --output-dir " + output_dir;
-}
-
-double max_weight_difference(const std::string& a, const std::string& b) {
-  const auto ta = io::load_tensors(a), tb = io::load_tensors(b);
-  EXPECT_EQ(ta.size(), tb.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
-    EXPECT_EQ(ta[i].first, tb[i].first);
-    worst = std::max(worst, (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max()
-                                .item<double>());
-  }
-  return worst;
 }
 
 TEST(PretrainApp, DemoRunTrainsAndSaysWhereItsFilesAre) {

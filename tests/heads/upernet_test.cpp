@@ -1,4 +1,4 @@
-// UperHead, the FCN aux head and the ViT multi-level neck: the reference parameter counts (sgmim-method.md §7.9),
+// UperHead, the FCN aux head and the ViT multi-level neck: the reference parameter counts (docs/seg-model.md),
 // the exact mmseg state-dict keys, ConvModule structure, and output shapes.
 #include "sgmim/heads/fcn_head.h"
 #include "sgmim/heads/multilevel_neck.h"

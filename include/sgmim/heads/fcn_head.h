@@ -1,4 +1,4 @@
-// The auxiliary FCN head of mmseg's UperNet configs (mmseg/models/decode_heads/fcn_head.py; sgmim-method.md §6):
+// The auxiliary FCN head of mmseg's UperNet configs (mmseg/models/decode_heads/fcn_head.py; docs/seg-model.md):
 // on one input level, num_convs ConvModules 3×3 → Dropout2d → conv_seg. Keys `convs.{i}.{conv,bn}.*`, `conv_seg.*`.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The semantic-segmentation fine-tuning model (ADE20K, sgmim-method.md §6, docs/seg-model.md): mmseg's
+// The semantic-segmentation fine-tuning model (ADE20K, docs/seg-model.md): mmseg's
 // EncoderDecoder with a pre-trained image encoder as `backbone`, a UperHead `decode_head` and an FCN
 // `auxiliary_head`; a ViT backbone adds the multi-level `neck`. forward(image) → logits resized to the image.
 // Keys: `backbone.*` (+ `backbone.norm0..3` on Swin), `neck.*` (ViT), `decode_head.*`, `auxiliary_head.*`.

@@ -1,7 +1,7 @@
 // UperNet decode head (Xiao et al. 2018) as mmseg's UPerHead (mmseg/models/decode_heads/uper_head.py, psp_head.py):
 // a pyramid pooling module on the last level, an FPN over the others, all levels fused at stride 4, then
 // Dropout2d → conv_seg. Keys `psp_modules.{i}.1.{conv,bn}.*`, `bottleneck.*`, `lateral_convs.{i}.*`, `fpn_convs.{i}.*`,
-// `fpn_bottleneck.*`, `conv_seg.*` (docs/seg-model.md, sgmim-method.md §6).
+// `fpn_bottleneck.*`, `conv_seg.*` (docs/seg-model.md; mmseg/models/decode_heads/uper_head.py).
 #pragma once
 
 #include "sgmim/heads/conv_module.h"

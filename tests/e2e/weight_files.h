@@ -1,0 +1,28 @@
+// Compares the weight files two app runs wrote (model.pth), independently of the apps' own logs.
+#pragma once
+
+#include "sgmim/io/state_dict.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <string>
+
+namespace sgmim::test_support {
+
+/// The largest absolute difference over every tensor of two weight files; both must hold the same names in the same
+/// order (a gtest failure otherwise).
+inline double max_weight_difference(const std::string& a, const std::string& b) {
+  const auto ta = io::load_tensors(a), tb = io::load_tensors(b);
+  EXPECT_EQ(ta.size(), tb.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
+    EXPECT_EQ(ta[i].first, tb[i].first);
+    worst = std::max(worst, (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max()
+                                .item<double>());
+  }
+  return worst;
+}
+
+}  // namespace sgmim::test_support
