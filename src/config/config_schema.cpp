@@ -231,6 +231,12 @@ void check_choice(const std::string& key, const std::string& value, std::initial
   raise_invalid_value(key, quoted(value), "must be one of: " + join(choices));
 }
 
+void reject_path_for_demo(const std::string& key, const std::string& path, int64_t synthetic) {
+  check_value(path.empty() || synthetic == 0, key, quoted(path),
+              "is set, but the embedded demo (no --config) trains on " + std::to_string(synthetic) +
+                  " generated images instead: add " + "data.synthetic=0 to train on it");
+}
+
 void check_positive(const std::string& key, double v) { check_value(v > 0, key, number_text(v), "must be > 0"); }
 
 void check_non_negative(const std::string& key, double v) {

@@ -317,6 +317,10 @@ const Field<Config>* find_field(const std::vector<Field<Config>>& fields, const 
   return nullptr;
 }
 
+/// The embedded demo generates its data: a dataset path given to it (`--set data.root=DIR` without --config) would be
+/// ignored silently, so it is an error that says how to train on that path instead.
+void reject_path_for_demo(const std::string& key, const std::string& path, int64_t synthetic);
+
 /// Re-throws an Error of a typed reader or of validate() with the file that set its key in front.
 void rethrow_in_file(const ConfigTree& tree, const std::string& fallback_key, const std::function<void()>& fn);
 

@@ -354,7 +354,10 @@ FinetuneDepthConfig load_finetune_depth_config(const std::string& path, const st
   ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_depth_config()), kDefaultOrigin)
                                  : load_yaml_tree(path);
   apply_overrides(tree, overrides);
-  return finetune_depth_config_from_tree(tree);
+  auto config = finetune_depth_config_from_tree(tree);
+  if (path.empty())
+    rethrow_in_file(tree, "data.data_path", [&] { reject_path_for_demo("data.data_path", config.data.data_path, config.data.synthetic); });
+  return config;
 }
 
 std::string to_yaml(const FinetuneDepthConfig& config) {

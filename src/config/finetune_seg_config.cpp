@@ -207,7 +207,10 @@ FinetuneSegConfig load_finetune_seg_config(const std::string& path, const std::v
   ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_seg_config()), kDefaultOrigin)
                                  : load_yaml_tree(path);
   apply_overrides(tree, overrides);
-  return finetune_seg_config_from_tree(tree);
+  auto config = finetune_seg_config_from_tree(tree);
+  if (path.empty())
+    rethrow_in_file(tree, "data.root", [&] { reject_path_for_demo("data.root", config.data.root, config.data.synthetic); });
+  return config;
 }
 
 std::string to_yaml(const FinetuneSegConfig& config) {

@@ -194,7 +194,10 @@ PretrainConfig load_pretrain_config(const std::string& path, const std::vector<s
   ConfigTree tree =
       path.empty() ? yaml_tree_from_string(to_yaml(default_pretrain_config()), kDefaultOrigin) : load_yaml_tree(path);
   apply_overrides(tree, overrides);
-  return pretrain_config_from_tree(tree);
+  auto config = pretrain_config_from_tree(tree);
+  if (path.empty())
+    rethrow_in_file(tree, "data.root", [&] { reject_path_for_demo("data.root", config.data.root, config.data.synthetic); });
+  return config;
 }
 
 std::string to_yaml(const PretrainConfig& config) {

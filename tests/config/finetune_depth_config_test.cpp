@@ -164,6 +164,14 @@ TEST(FinetuneDepthConfig, EmbeddedDemoDefaultIsTinyAndValid) {
   // load_finetune_depth_config without a file starts from it.
   EXPECT_EQ(load_finetune_depth_config("", {}), c);
   EXPECT_EQ(load_finetune_depth_config("", {"train.epochs=3"}).train.epochs, 3);
+  // A data path given to the demo is not ignored silently: the error names the key, its origin and the way out.
+  const Error demo_path = error_of([] { load_finetune_depth_config("", {"data.data_path=/kitti"}); });
+  EXPECT_EQ(demo_path.key(), "data.data_path");
+  EXPECT_NE(std::string(demo_path.what()).find("--set: data.data_path = \"/kitti\": is set, but the embedded demo"),
+            std::string::npos) << demo_path.what();
+  EXPECT_NO_THROW(load_finetune_depth_config("", {"data.data_path=/kitti", "data.synthetic=0", "data.train_list=/k/t",
+                                                  "data.test_list=/k/v", "data.synthetic_size=null", "data.crop=null",
+                                                  "model.encoder.window_sizes=null", "data.kb_crop=null"}));
 }
 
 TEST(FinetuneDepthConfig, BasesMergeAndOverridesWin) {

@@ -80,6 +80,11 @@ TEST(FinetuneSegConfig, ErrorsNameTheKeyAndWhatWasExpected) {
     EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
   }
   EXPECT_EQ(error_of([] { load_recipe({"eval.mode=tile"}); }).key(), "eval.mode");
+  // A root given to the demo is not ignored silently: the error says how to use it.
+  const auto demo_root = error_of([] { load_finetune_seg_config("", {"data.root=/data/ade"}); });
+  EXPECT_EQ(demo_root.key(), "data.root");
+  EXPECT_NE(std::string(demo_root.what()).find("add data.synthetic=0"), std::string::npos) << demo_root.what();
+  EXPECT_EQ(load_finetune_seg_config("", {"data.root=/data/ade", "data.synthetic=0"}).data.root, "/data/ade");
   EXPECT_EQ(error_of([] { load_recipe({"data.crop=[500, 500]"}); }).key(), "model.encoder.img_size");
 }
 

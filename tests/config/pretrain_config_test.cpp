@@ -261,6 +261,10 @@ TEST(PretrainConfig, SyntheticAcceptsBooleansAndCounts) {
   EXPECT_EQ(load_pretrain_config("", {"data.synthetic=true"}).data.synthetic, 256);
   EXPECT_EQ(load_pretrain_config("", {"data.synthetic=10"}).data.synthetic, 10);
   EXPECT_EQ(load_pretrain_config("", {"data.synthetic=false", "data.root=/d"}).data.synthetic, 0);
+  // The demo with only a root: an error that says how, never a silent run on the synthetic scenes.
+  const auto e = error_of([] { load_pretrain_config("", {"data.root=/d"}); });
+  EXPECT_EQ(e.key(), "data.root");
+  EXPECT_NE(std::string(e.what()).find("add data.synthetic=0"), std::string::npos) << e.what();
 }
 
 TEST(PretrainConfig, OptionalKeysAcceptNull) {
