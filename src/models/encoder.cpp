@@ -66,7 +66,8 @@ const std::map<std::string, std::function<EncoderOptions()>>& registry() {
       {"swin_tiny", [] { return swin("swin_tiny", 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 6); }},
       {"swin_small", [] { return swin("swin_small", 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 6); }},
       {"swin_base", [] { return swin("swin_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 6); }},
-      {"swin_large", [] { return swin("swin_large", 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 6); }},
+      // Official SimMIM/SG-MIM swin_large pre-training: window 12 at 192 px (simmim_pretrain__swin_large__img192_window12).
+      {"swin_large", [] { return swin("swin_large", 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 12); }},
       {"swinv2_base", [] { return swinv2("swinv2_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 12); }},
       {"vit_base_patch16_224", [] { return vit("vit_base_patch16_224", 224, 768, 12, 12); }},
       // Tiny variants for unit tests and the CPU demo: the same code paths (shifted windows in the first two stages,

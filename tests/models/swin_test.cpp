@@ -61,6 +61,26 @@ TEST(Swin, BaseStageShapesWindowsShiftsAndMasks) {
   }
 }
 
+TEST(Swin, LargeUsesTheOfficialWindow12) {
+  // SimMIM's and SG-MIM's swin_large configs pre-train at 192 px with window 12: stages of 48, 24, 12, 6 tokens use
+  // windows 12, 12, 12, 6; the official rule min(H, W) <= ws makes the window the whole map and turns the shift off
+  // in the last two stages. The bias tables are 23² and 11² rows.
+  const auto o = encoder_options("swin_large");
+  EXPECT_EQ(o.window_sizes, (std::vector<int64_t>{12, 12, 12, 12}));
+  const int64_t windows[4] = {12, 12, 12, 6}, shifts[4] = {6, 6, 0, 0}, heads[4] = {6, 12, 24, 48};
+  for (size_t s = 0; s < 4; ++s) {
+    EXPECT_EQ(o.effective_window(s), windows[s]) << "stage " << s;
+    EXPECT_EQ(o.effective_shift(s), shifts[s]) << "stage " << s;
+  }
+  auto swin = make_swin("swin_large");
+  for (size_t s = 0; s < 4; ++s) {
+    auto* attn = dynamic_cast<WindowAttentionImpl*>(swin->stages[s]->blocks[0]->attn.get());
+    ASSERT_NE(attn, nullptr);
+    const int64_t side = 2 * windows[s] - 1;
+    EXPECT_EQ(attn->relative_position_bias_table.sizes(), (std::vector<int64_t>{side * side, heads[s]})) << s;
+  }
+}
+
 TEST(Swin, RelativePositionIndexMatchesClosedForm) {
   const int64_t ws = 3;
   auto idx = relative_position_index(ws);
