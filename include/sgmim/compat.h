@@ -1,6 +1,6 @@
 // Version differences between Debian's LibTorch 1.13 (CPU) and LibTorch 2.x (CUDA) in one place:
 // fused attention (SDPA), autocast names, zero_grad and c10::optional.
-// See ../shared/docs/cpp-platform.md §2. Never test TORCH_VERSION_PATCH (Debian reports 0).
+// See docs/platform.md §2. Never test TORCH_VERSION_PATCH (Debian reports 0).
 #pragma once
 
 #include <torch/version.h>

@@ -18,7 +18,7 @@ namespace {
 using Field = detail::Field<FinetuneDepthConfig>;
 using Size = std::array<int64_t, 2>;
 
-// The two protocols (sgmim-method.md §4.3, datasets-and-metrics.md §2–3).
+// The two protocols (docs/method.md §4.3, docs/datasets.md §11.2, §11.3).
 constexpr Size kKbCropSize{352, 1216};      // the KITTI-benchmark crop, train and test
 constexpr Size kKittiRawSize{375, 1242};    // the commonest raw KITTI frame (the synthetic writer's default)
 constexpr Size kNyuSize{480, 640};

@@ -1,4 +1,4 @@
-// KITTI Eigen split (datasets-and-metrics.md §2): BTS lists resolve against --data_path / --gt_path (the GT either
+// KITTI Eigen split (docs/datasets.md §11.2): BTS lists resolve against --data_path / --gt_path (the GT either
 // merged or still split into train/ and val/), GLPDepth/MIM lists against the kitti root above both.
 #include "sgmim/data/depth_dataset.h"
 

@@ -175,7 +175,7 @@ ImageFolderKnowledgeDataset::ImageFolderKnowledgeDataset(ImageFolderKnowledgeOpt
 
   // The sidecar says which kind the maps hold. Depth and inverse depth order the pixels oppositely. The exact
   // conversion (1/x) needs the unknown scale and shift that min-max normalised maps have lost, but the model
-  // standardises every map per image (truncated standardisation, sgmim-method.md §1.2), which removes any offset and
+  // standardises every map per image (truncated standardisation, docs/method.md §1.2), which removes any offset and
   // scale: negating the map is then exactly the ordering flip, and the only conversion the data still supports.
   stored_kind_ = read_sidecar(knowledge_root / "knowledge.json");
   const auto wanted = options_.knowledge_kind;

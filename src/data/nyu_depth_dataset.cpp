@@ -1,4 +1,4 @@
-// NYU-Depth-v2 (datasets-and-metrics.md §3): the BTS sync training tree and the official 654-image test split, read
+// NYU-Depth-v2 (docs/datasets.md §11.3): the BTS sync training tree and the official 654-image test split, read
 // through a BTS or GLPDepth/MIM list or by scanning the split folder.
 #include "sgmim/data/depth_dataset.h"
 

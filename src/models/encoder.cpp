@@ -60,7 +60,7 @@ EncoderOptions vit(const std::string& name, int64_t img, int64_t dim, int64_t de
   return c;
 }
 
-// Variants registered by name, as timm's @register_model list (sgmim-method.md §1.6, §1.8, §3).
+// Variants registered by name, as timm's @register_model list (docs/method.md §1.6, §1.8, §3).
 const std::map<std::string, std::function<EncoderOptions()>>& registry() {
   static const std::map<std::string, std::function<EncoderOptions()>> r = {
       {"swin_tiny", [] { return swin("swin_tiny", 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 6); }},

@@ -1,4 +1,4 @@
-// Pseudo-depth model (see pseudo_depth.h and docs/datasets.md, "Pseudo-depth model").
+// Pseudo-depth model (see pseudo_depth.h and docs/datasets.md §2).
 #include "sgmim/synth/pseudo_depth.h"
 
 #include "sgmim/error.h"

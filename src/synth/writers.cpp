@@ -1,4 +1,4 @@
-// The on-disk dataset formats (datasets-and-metrics.md; directory trees in docs/datasets.md). Each format has one
+// The on-disk dataset formats (docs/datasets.md §11; their directory trees in §3 to §6 there). Each format has one
 // writer function at the bottom; the helpers above it name files, pick cameras and encode depth and labels.
 #include "sgmim/synth/writers.h"
 

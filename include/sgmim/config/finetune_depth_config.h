@@ -1,5 +1,5 @@
 // The typed configuration of depth fine-tuning and evaluation (KITTI / NYU-v2), its defaults (the MIM-Depth-Estimation
-// recipe, sgmim-method.md §4.3: Swin-B + GLP head on KITTI), YAML loading with validation, and the resolved-config
+// recipe, docs/method.md §4.3: Swin-B + GLP head on KITTI), YAML loading with validation, and the resolved-config
 // writer. Torch-free, like pretrain_config.h, whose file format, overrides and error messages it shares. Keys map onto
 // heads::DepthModelOptions, eval::DepthEvalOptions, eval::DepthTtaOptions, engine::LayerDecayOptions and
 // engine::PolyScheduleOptions; the torch side converts them. Keys: docs/configs.md, "Depth fine-tuning and evaluation".
@@ -17,7 +17,7 @@
 namespace sgmim::config {
 
 // Keys whose default depends on `data.dataset` are std::optional: null in YAML means "by dataset" (KITTI / NYU
-// values of sgmim-method.md §4.3 and datasets-and-metrics.md §2–3), and resolve_depth_defaults() fills them in.
+// values of docs/method.md §4.3 and docs/datasets.md §11.2, §11.3), and resolve_depth_defaults() fills them in.
 
 /// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_options).
 struct DepthEncoderSection {
@@ -82,7 +82,7 @@ struct DepthDataSection {
   bool operator==(const DepthDataSection&) const = default;
 };
 
-/// `train`: AdamW with layer-wise LR decay, the poly schedule and the SILog loss (sgmim-method.md §4.2–4.3).
+/// `train`: AdamW with layer-wise LR decay, the poly schedule and the SILog loss (docs/method.md §4.2, §4.3).
 /// LRs are absolute (not scaled with the batch), as in MIM-Depth.
 struct DepthTrainSection {
   int64_t epochs = 25;

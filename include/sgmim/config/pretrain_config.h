@@ -1,5 +1,5 @@
 // The typed configuration of the pre-training app (SimMIM / SG-MIM), its defaults (the official SG-MIM Swin-B
-// 100-epoch recipe, sgmim-method.md §1.2 and §1.6), YAML loading with validation, and the resolved-config writer.
+// 100-epoch recipe, docs/method.md §1.2, §1.6), YAML loading with validation, and the resolved-config writer.
 // Torch-free: model choices are mirrored as plain strings and numbers; the torch side converts them. Keys: docs/configs.md.
 #pragma once
 
@@ -73,7 +73,7 @@ struct DataSection {
   bool operator==(const DataSection&) const = default;
 };
 
-/// `train`: optimisation (sgmim-method.md §1.6). LRs are per `base_batch_size` images and scaled linearly.
+/// `train`: optimisation (docs/method.md §1.6). LRs are per `base_batch_size` images and scaled linearly.
 struct TrainSection {
   int64_t epochs = 100;
   int64_t warmup_epochs = 10;

@@ -1,5 +1,5 @@
 // The depth fine-tuning augmentation of GLPDepth / MIM-Depth-Estimation (`dataset/base_dataset.py`,
-// sgmim-method.md §4.3, datasets-and-metrics.md §2.8): on every 4th sample a vertical CutDepth strip, then the
+// docs/method.md §4.3, docs/datasets.md §11.2): on every 4th sample a vertical CutDepth strip, then the
 // albumentations pipeline HorizontalFlip → RandomCrop → RandomBrightnessContrast → RandomGamma → HueSaturationValue
 // with albumentations' default parameters, on the 8-bit RGB image; the depth only follows the flip and the crop.
 #pragma once
@@ -18,7 +18,7 @@ namespace sgmim::data {
 enum class CutDepthFill {
   /// The reference: `image[:, l:l+w, c] = depth[:, l:l+w]` assigns the raw float32 PNG value (256·m for KITTI,
   /// 1000·m for NYU; the /256 comes later) into the uint8 image. numpy's unsafe float→uint8 cast keeps the low byte
-  /// on x86 (value mod 256) [inference, quirk; datasets-and-metrics.md §2.8]. 0 (no depth) stays 0.
+  /// on x86 (value mod 256) [inference, quirk; docs/datasets.md §11.2]. 0 (no depth) stays 0.
   reference,
   /// A deliberate alternative: round(255 · clamp(depth_m / cutdepth_max_depth, 0, 1)), depth as a brightness ramp.
   scaled,

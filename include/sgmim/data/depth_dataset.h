@@ -1,5 +1,5 @@
-// Depth fine-tuning and evaluation datasets (sgmim-method.md §4.3): KITTI Eigen (BTS and GLPDepth/MIM lists, the KB
-// crop; datasets-and-metrics.md §2) and NYU-Depth-v2 (BTS "sync" training tree, the official 654-image test split;
+// Depth fine-tuning and evaluation datasets (docs/method.md §4.3): KITTI Eigen (BTS and GLPDepth/MIM lists, the KB
+// crop; docs/datasets.md §11.2) and NYU-Depth-v2 (BTS "sync" training tree, the official 654-image test split;
 // §3). Images come out as ToTensor RGB in [0, 1] without mean/std normalisation, depth in metres with 0 = invalid.
 #pragma once
 

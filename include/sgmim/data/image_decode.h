@@ -1,4 +1,4 @@
-// Decoding of training images and knowledge maps by content, not by extension (datasets-and-metrics.md §1: ImageNet
+// Decoding of training images and knowledge maps by content, not by extension (docs/datasets.md §11.1: ImageNet
 // has PNGs named .JPEG and CMYK JPEGs; §5.3/§5.4: knowledge maps are single-channel 16-bit, read as value / 65536).
 // Every failure is an sgmim::Error whose file() is the offending file.
 #pragma once

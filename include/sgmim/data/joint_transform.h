@@ -1,5 +1,5 @@
-// The SG-MIM pre-training augmentation applied jointly to an image and its knowledge map (sgmim-method.md §1.2;
-// MultiMAE's DataAugmentationForMultiMAE, datasets-and-metrics.md §5.3): one RandomResizedCrop box (torchvision's
+// The SG-MIM pre-training augmentation applied jointly to an image and its knowledge map (docs/method.md §1.2;
+// MultiMAE's DataAugmentationForMultiMAE, docs/datasets.md §11.5): one RandomResizedCrop box (torchvision's
 // get_params, §1) and one horizontal flip shared by both, bilinear antialiased resize, ImageNet normalisation of the
 // image only.
 #pragma once

@@ -1,5 +1,5 @@
-// Pre-training datasets of (image, structured-knowledge map) pairs (sgmim-method.md §1.2): ImageNet-style image
-// folders with MultiMAE-style pseudo-depth maps (datasets-and-metrics.md §1, §5.3, §5.4), and the embedded synthetic
+// Pre-training datasets of (image, structured-knowledge map) pairs (docs/method.md §1.2): ImageNet-style image
+// folders with MultiMAE-style pseudo-depth maps (docs/datasets.md §11.1, §11.5), and the embedded synthetic
 // set rendered in memory (docs/datasets.md). Both apply the joint augmentation of joint_transform.h.
 #pragma once
 

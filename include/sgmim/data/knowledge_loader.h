@@ -1,6 +1,6 @@
 // The pre-training data loader: a DistributedSampler over a KnowledgeDataset, a pool of decoding threads with a
 // bounded prefetch queue, SimMIM-style mask generation per sample and batch collation (SimMIM's build_loader_simmim,
-// sgmim-method.md §1.2). Every random choice derives from sample_seed(seed, epoch, index), so a batch depends neither
+// docs/method.md §1.2). Every random choice derives from sample_seed(seed, epoch, index), so a batch depends neither
 // on the number of threads nor on the world size: the sample of one index is the same on 1 or 2 processes.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The Middlebury 2014 "Motorcycle" stereo scene as Debian's python3-skimage ships it (datasets-and-metrics.md §6.2):
+// The Middlebury 2014 "Motorcycle" stereo scene as Debian's python3-skimage ships it (docs/datasets.md §11.6):
 // a real RGB image with metric depth from the calibrated disparity, Z[mm] = B·f / (d + doffs), used as a real-data
 // fixture for the depth pipeline. scripts/fetch-test-data.sh puts the files into .deps/test-data/.
 #pragma once

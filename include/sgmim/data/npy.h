@@ -1,6 +1,6 @@
 // NumPy's .npy (format versions 1–3: magic, header dict {'descr', 'fortran_order', 'shape'}, raw data) and .npz
 // (a zip of .npy members, stored or deflated, as numpy.savez/savez_compressed write it). Used for real-data test
-// fixtures such as skimage's Middlebury disparity (datasets-and-metrics.md §6.2). Deflate and CRC-32 come from zlib.
+// fixtures such as skimage's Middlebury disparity (docs/datasets.md §11.6). Deflate and CRC-32 come from zlib.
 #pragma once
 
 #include <torch/torch.h>

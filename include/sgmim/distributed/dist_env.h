@@ -1,5 +1,5 @@
 // Where this process sits in a data-parallel world: rank, world size, local rank and the rendezvous address,
-// resolved from the command line, torchrun's variables or SLURM's (docs/distributed.md, cpp-platform.md §1.4).
+// resolved from the command line, torchrun's variables or SLURM's (docs/distributed.md, docs/platform.md §1.4).
 // Torch-free: the resolution is plain string parsing, testable with a fake getenv.
 #pragma once
 

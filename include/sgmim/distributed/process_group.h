@@ -1,6 +1,6 @@
 // Data-parallel communication over c10d: rendezvous through a TCPStore, a Gloo (CPU) or NCCL (CUDA) backend,
 // parameter broadcast from rank 0 and a bucketed gradient all-reduce after backward (the job of PyTorch's DDP,
-// which has no C++ module; cpp-platform.md §1, docs/distributed.md). A world of one process is a no-op throughout.
+// which has no C++ module; docs/platform.md §1, docs/distributed.md). A world of one process is a no-op throughout.
 #pragma once
 
 #include "sgmim/distributed/dist_env.h"

@@ -1,4 +1,4 @@
-// Depth fine-tuning (sgmim-method.md §4; MIM-Depth-Estimation's recipe): a pre-trained encoder transferred into a
+// Depth fine-tuning (docs/method.md §4; MIM-Depth-Estimation's recipe): a pre-trained encoder transferred into a
 // DepthModel (GLP or DPT head), AdamW with layer-wise LR decay and the poly schedule, SILog on valid pixels, the
 // pre-training loop's machinery (accumulation, clipping, bf16 on CUDA, NaN guard, data parallelism, atomic
 // checkpoints with resume, JSONL/TensorBoard), and a validation pass with the paper's metrics every N epochs.

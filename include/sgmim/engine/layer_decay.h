@@ -1,4 +1,4 @@
-// Layer-wise learning-rate decay for fine-tuning (sgmim-method.md §4.3; MIM-Depth-Estimation `models/optimizer.py`
+// Layer-wise learning-rate decay for fine-tuning (docs/method.md §4.3; MIM-Depth-Estimation `models/optimizer.py`
 // for Swin, BEiT/MultiMAE `get_num_layer_for_vit` for ViT). Every parameter gets a layer id; its group's learning rate
 // is lr · decay^(num_ids − 1 − id). Swin-B: layers per stage = depths + 1 for the stages with a PatchMerging →
 // [3,3,19,2], 29 ids; `patch_embed`/`mask_token`/`absolute_pos_embed` → 0; `layers.s.blocks.b` → b + Σlps[:s] + 1;

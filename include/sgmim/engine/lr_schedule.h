@@ -1,4 +1,4 @@
-// Per-iteration learning-rate schedules of SimMIM / SG-MIM pre-training (sgmim-method.md §1.6): linear warm-up, then
+// Per-iteration learning-rate schedules of SimMIM / SG-MIM pre-training (docs/method.md §1.6): linear warm-up, then
 // timm's cosine (warmup_prefix = False: the cosine runs over all iterations from t = 0) or a multistep decay.
 #pragma once
 

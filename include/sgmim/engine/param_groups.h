@@ -1,4 +1,4 @@
-// AdamW parameter groups of the official SimMIM / SG-MIM optimiser (sgmim-method.md §1.6): no weight decay for 1-D
+// AdamW parameter groups of the official SimMIM / SG-MIM optimiser (docs/method.md §1.6): no weight decay for 1-D
 // parameters, biases and the model's no_weight_decay() names (`encoder.mask_token`, `encoder.absolute_pos_embed`).
 // The official keyword list never matches the relative-position-bias tables, so they ARE decayed; replicated by
 // default and switchable (`decay_rpb_tables = false` exempts RPB tables, `cpb_mlp` and `logit_scale`).

@@ -1,4 +1,4 @@
-// The per-iteration learning rate of MIM-Depth-Estimation / GLPDepth fine-tuning (sgmim-method.md §4.3, `train.py`):
+// The per-iteration learning rate of MIM-Depth-Estimation / GLPDepth fine-tuning (docs/method.md §4.3, `train.py`):
 // a polynomial rise from min_lr to max_lr over the first half of the epochs, then a polynomial fall back to min_lr.
 // With P = iters_per_epoch · (epochs // 2) and the step counted from 1 (incremented before the update):
 //   step < P:  lr = (max − min)·(step/P)^power + min

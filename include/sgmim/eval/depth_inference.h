@@ -1,7 +1,7 @@
 // Depth inference with MIM-Depth-Estimation's test-time augmentation (`test.py` / `train.py::validate`,
 // `--flip_test --shift_window_test --shift_size N`): square windows slid across the image, each window's prediction
 // optionally averaged with that of its horizontally flipped copy, the windows averaged per pixel
-// (datasets-and-metrics.md §2.8, sgmim-method.md §4.3 "test TTA"; the exact rule is in docs/depth.md,
+// (docs/datasets.md §11.2, docs/method.md §4.3, test-time augmentation; the exact rule is in docs/depth.md,
 // "Inference and outputs").
 #pragma once
 

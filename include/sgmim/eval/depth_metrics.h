@@ -1,4 +1,4 @@
-// Monocular-depth evaluation as BTS / GLPDepth / MIM-Depth-Estimation (datasets-and-metrics.md §2.5–2.7, §3.3):
+// Monocular-depth evaluation as BTS / GLPDepth / MIM-Depth-Estimation (docs/datasets.md §11.2, §11.3):
 // per image over the valid pixels (min < gt < max, ∧ an evaluation crop), the nine standard metrics plus both
 // published "silog" definitions, then the mean over images. Prediction fix-ups: inf → max, nan → min (GLPDepth), and
 // optionally BTS's clamp to [min, max].

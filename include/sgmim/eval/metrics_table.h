@@ -1,5 +1,5 @@
 // Depth metrics as people and scripts read them: a fixed-width text table in the order GLPDepth / MIM-Depth test.py
-// prints (d1 d2 d3 abs_rel sq_rel rmse rmse_log log10, then both silog definitions; datasets-and-metrics.md §2.7),
+// prints (d1 d2 d3 abs_rel sq_rel rmse rmse_log log10, then both silog definitions; docs/datasets.md §11.2),
 // and a JSON object with the same names plus the counts behind the mean.
 #pragma once
 

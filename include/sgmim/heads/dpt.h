@@ -1,5 +1,5 @@
 // The DPT dense-prediction head for a ViT (Ranftl et al. 2021; isl-org/DPT `dpt/vit.py`, `dpt/blocks.py`,
-// `dpt/models.py`; sgmim-method.md §5): token outputs of four blocks (hooks [2,5,8,11] for ViT-B) → readout
+// `dpt/models.py`; docs/method.md §5): token outputs of four blocks (hooks [2,5,8,11] for ViT-B) → readout
 // (`ignore` | `add` | `project`) → reassemble to strides 4/8/16/32 → `scratch.layer{1..4}_rn` (Conv3×3 to 256, no
 // bias) → four fusion blocks with residual conv units (bilinear ×2, align_corners=True) → depth output head.
 // Keys follow DPT: `pretrained.act_postprocess{1..4}.{0.project.0,3,4}.*`, `scratch.layer{1..4}_rn.weight`,

@@ -1,4 +1,4 @@
-// The MIM-Depth-Estimation / GLPDepth depth decoder on the last encoder stage (sgmim-method.md §4.1): three
+// The MIM-Depth-Estimation / GLPDepth depth decoder on the last encoder stage (docs/method.md §4.1): three
 // [ConvTranspose2d 2×2/s2 (no bias) → BN → ReLU] layers (in → 32 → 32 → 32), Conv3×3 → BN → ReLU to `out_channels`,
 // bilinear ×2 up-sampling back to the input size, then Conv3×3 → ReLU → Conv3×3 → 1 and sigmoid·max_depth.
 // Module names follow SwinTransformer/MIM-Depth-Estimation `models/model.py` (`decoder.deconv_layers.*`,

@@ -1,5 +1,5 @@
 // Depth maps as PNG files: the uint16 format of the KITTI devkit / BTS / GLPDepth / MIM-Depth offline evaluation
-// (v = depth·256 for KITTI, depth·1000 for NYU, 0 = invalid; datasets-and-metrics.md §2.3, §2.7, §3.1) and a
+// (v = depth·256 for KITTI, depth·1000 for NYU, 0 = invalid; docs/datasets.md §11.2, §11.3) and a
 // colourised 8-bit view for people. Built with OpenCV (SGMIM_WITH_DEPTH_PNG); every write is atomic.
 #pragma once
 

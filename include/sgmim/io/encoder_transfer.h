@@ -1,4 +1,4 @@
-// Transfer of a pre-trained image encoder into a fine-tuning encoder (sgmim-method.md §1.7, §4.3): from a SimMIM or
+// Transfer of a pre-trained image encoder into a fine-tuning encoder (docs/method.md §1.7, §4.3): from a SimMIM or
 // SG-MIM pre-training state dict keep exactly the `encoder.*` entries (the SG-MIM keys `depth_encoder.*`,
 // `fusion_blk_img.*`, `img_decoder.*`, `dep_decoder.*` are dropped, as are `encoder.mask_token` and the v1 artefact
 // `encoder.depth_patch_embed.*`), strip the prefix, and resize relative-position-bias tables whose window changed by

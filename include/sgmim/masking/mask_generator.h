@@ -1,4 +1,4 @@
-// SimMIM's random patch masking and SG-MIM's knowledge masking (sgmim-method.md §1.2, §1.4).
+// SimMIM's random patch masking and SG-MIM's knowledge masking (docs/method.md §1.2, §1.4).
 // An image of `input_size` is cut into (input_size/mask_patch)² mask patches; exactly ceil(count·ratio) of them are
 // masked (1 = masked) and the grid is upsampled to the model's token grid (input_size/model_patch per side).
 #pragma once

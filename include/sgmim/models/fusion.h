@@ -1,5 +1,5 @@
 // The SG-MIM feature-fusion module (official `Fusion_blk`): one residual cross-attention block in which the image
-// latent is the query and the knowledge features are the key/value, followed by an MLP (sgmim-method.md §1.3).
+// latent is the query and the knowledge features are the key/value, followed by an MLP (docs/method.md §1.3).
 //   f = z + CrossAttn(LN_q(z), LN_c(c));   f = f + MLP(LN_out(f))
 #pragma once
 

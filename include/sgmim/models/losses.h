@@ -1,5 +1,5 @@
 // Reconstruction losses of SimMIM and SG-MIM and the truncated per-sample standardisation of the knowledge map
-// (sgmim-method.md §1.2, §1.5).
+// (docs/method.md §1.2, §1.5).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -1,6 +1,6 @@
 // The pre-training model: SimMIM (encoder + image head + L1 on masked pixels) and SG-MIM (plus the guidance branch,
 // the cross-attention fusion, the knowledge head and its L1). Key names follow the official v1 checkpoint:
-// `encoder.*`, `depth_encoder.*`, `fusion_blk_img.*`, `img_decoder.0.*`, `dep_decoder.0.*` (sgmim-method.md §1.7).
+// `encoder.*`, `depth_encoder.*`, `fusion_blk_img.*`, `img_decoder.0.*`, `dep_decoder.0.*` (docs/method.md §1.7).
 #pragma once
 
 #include "sgmim/config/choices.h"

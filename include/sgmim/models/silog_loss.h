@@ -1,5 +1,5 @@
 // The scale-invariant log loss of depth fine-tuning (Eigen et al. 2014, as GLPDepth / MIM-Depth-Estimation
-// `utils/criterion.py` SiLogLoss; sgmim-method.md §4.2):
+// `utils/criterion.py` SiLogLoss; docs/method.md §4.2):
 //   d = ln(gt) − ln(pred) over the valid pixels (gt > 0) of the whole batch;  L = sqrt(mean(d²) − λ·mean(d)²), λ = 0.5
 // No ×10 factor. pred ≡ 2, gt ≡ 1 gives ln2·√0.5 = 0.490129; pred = [1,2,4,8], gt = 1 gives 1.068212.
 #pragma once

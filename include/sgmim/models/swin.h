@@ -1,6 +1,6 @@
 // Swin Transformer (Liu et al. 2021), the SimMIM variant: learnable mask token after the patch embedding, shifted
 // windows with a relative position bias, PatchMerging in the official order and a final LayerNorm.
-// Follows microsoft/Swin-Transformer models/swin_transformer.py and microsoft/SimMIM (sgmim-method.md §3.1).
+// Follows microsoft/Swin-Transformer models/swin_transformer.py and microsoft/SimMIM (docs/method.md §3.1).
 // The block, stage and model are shared with Swin v2 (swin_v2.h), which swaps the attention and the norm placement.
 #pragma once
 

@@ -1,6 +1,6 @@
 // Swin Transformer V2 (Liu et al. 2022): cosine attention with a learnable logit scale, a log-spaced continuous
 // position bias (`cpb_mlp`), q/v biases, post-norm blocks and Linear-then-LN PatchMerging.
-// Follows microsoft/Swin-Transformer models/swin_transformer_v2.py (sgmim-method.md §3.2). The block, stage and model
+// Follows microsoft/Swin-Transformer models/swin_transformer_v2.py (docs/method.md §3.2). The block, stage and model
 // are those of swin.h with `EncoderFamily::swin_v2`.
 #pragma once
 

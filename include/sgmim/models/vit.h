@@ -1,6 +1,6 @@
 // Vision Transformer, the SimMIM variant (BEiT-style): patch 16, cls token, a relative position bias shared by all
 // blocks, q/v biases, layer scale, LayerNorm eps 1e-6, a mask token, output as a patch map (cls dropped).
-// Follows microsoft/SimMIM models/vision_transformer.py (sgmim-method.md §2).
+// Follows microsoft/SimMIM models/vision_transformer.py (docs/method.md §2).
 #pragma once
 
 #include "sgmim/models/encoder.h"

@@ -1,4 +1,4 @@
-// A TensorBoard event-file writer for scalars, hand-encoded so that sgmim needs no protobuf (cpp-platform.md §4).
+// A TensorBoard event-file writer for scalars, hand-encoded so that sgmim needs no protobuf (docs/platform.md §4).
 // Format: TFRecord framing (tensorflow/core/lib/io/record_writer) around tensorflow.Event protos
 // (tensorflow/core/util/event.proto, tensorflow/core/framework/summary.proto). docs/metrics-and-logs.md has the layout.
 #pragma once

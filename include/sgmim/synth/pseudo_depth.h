@@ -1,6 +1,6 @@
 // Pseudo-depth "knowledge maps" made from exact depth: what a DPT/MiDaS network would predict for the image
 // (relative inverse depth, known only up to scale and shift, smooth and slightly wrong), stored as a 16-bit PNG read
-// as value / 65536 ∈ [0, 1), the MultiMAE convention (datasets-and-metrics.md §5.3, §5.4).
+// as value / 65536 ∈ [0, 1), the MultiMAE convention (docs/datasets.md §11.5).
 #pragma once
 
 #include <opencv2/core.hpp>

@@ -1,4 +1,4 @@
-// Writers that store synthetic renderings in the real on-disk dataset formats (datasets-and-metrics.md §1-§5), so
+// Writers that store synthetic renderings in the real on-disk dataset formats (docs/datasets.md §11), so
 // the real loaders are exercised: ImageNet-style image folders with MultiMAE knowledge maps, KITTI Eigen (BTS and
 // GLPDepth/MIM lists), NYU-Depth-v2 (BTS sync + official test split), ADE20K SceneParsing. Trees: docs/datasets.md.
 #pragma once
