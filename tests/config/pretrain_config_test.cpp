@@ -280,7 +280,7 @@ TEST(PretrainConfig, OptionalKeysAcceptNull) {
 TEST(PretrainConfig, BatchAndLearningRateScaling) {
   PretrainConfig c;
   c.data.root = "/d";
-  // The official 2048 on 8 processes: 256 each; LR scale 2048/512 = 4 → 8e-4, 4e-6, 4e-5 (sgmim-method.md §1.6).
+  // The official 2048 on 8 processes: 256 each; LR scale 2048/512 = 4 → 8e-4, 4e-6, 4e-5 (docs/method.md §1.6).
   EXPECT_EQ(per_process_batch(c, 8), 256);
   EXPECT_DOUBLE_EQ(lr_scale(c, 8), 4.0);
   EXPECT_DOUBLE_EQ(c.train.base_lr * lr_scale(c, 8), 8e-4);

@@ -1,5 +1,5 @@
 // Every shipped config in configs/ loads and validates, every base is used, and the configs carry the paper's
-// settings (sgmim-method.md §1.6, Tables 1, 2, 5, 6).
+// settings (docs/method.md §1.6, Tables 1, 2, 5, 6).
 #include "sgmim/config/pretrain_config.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Every shipped depth config in configs/depth/ loads and validates, every base is used, each paper row exists, the
-// configs carry the recipe of sgmim-method.md §4.3 / §5 (windows, shifts, crops, depth scale, max depth, LRs, layer
+// configs carry the recipe of docs/method.md §4.3, §5 (windows, shifts, crops, depth scale, max depth, LRs, layer
 // decay, drop path, evaluation protocol), SimMIM / longer-pre-training twins differ only in the weights, and those
 // weights are the final `model.pth` of the matching shipped pre-training config.
 #include "sgmim/config/finetune_depth_config.h"
@@ -128,7 +128,7 @@ TEST(ShippedDepthConfigs, SwinKittiRowIsTheDefaultRecipe) {
   EXPECT_EQ(resolve_depth_defaults(c), resolve_depth_defaults(expected)) << to_yaml(c);
 }
 
-/// The values sgmim-method.md §4.3 gives for every KITTI / NYU fine-tuning, plus §4.1's head.
+/// The values docs/method.md §4.3 gives for every KITTI / NYU fine-tuning, plus §4.1's head.
 void expect_common_recipe(const FinetuneDepthConfig& c) {
   EXPECT_DOUBLE_EQ(c.model.encoder.drop_path_rate, 0.3);
   EXPECT_EQ(c.train.epochs, 25);

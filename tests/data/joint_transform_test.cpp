@@ -1,4 +1,4 @@
-// RandomResizedCrop parameters (torchvision get_params semantics, datasets-and-metrics.md §1) and the joint
+// RandomResizedCrop parameters (torchvision get_params semantics, docs/datasets.md §11.1) and the joint
 // transform: the same crop and flip on the image and its knowledge map (joint_transform.h).
 #include "sgmim/data/joint_transform.h"
 

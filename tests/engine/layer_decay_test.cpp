@@ -1,4 +1,4 @@
-// Layer-wise LR decay: the 29 Swin-B layer ids of MIM-Depth (sgmim-method.md §4.3, §7.10), ViT ids, the no-decay
+// Layer-wise LR decay: the 29 Swin-B layer ids of MIM-Depth (docs/method.md §4.3, §7.10), ViT ids, the no-decay
 // rules, and the per-group learning rates of the AdamW built from the groups. Also the Swin-B KITTI depth model's
 // parameter counts (encoder at windows 22/11, and the 325,441-parameter head).
 #include "sgmim/engine/layer_decay.h"

@@ -1,4 +1,4 @@
-// Learning-rate schedules against closed forms (sgmim-method.md §1.6, §7.10).
+// Learning-rate schedules against closed forms (docs/method.md §1.6, §7.10).
 #include "sgmim/engine/lr_schedule.h"
 #include "sgmim/error.h"
 #ifdef SGMIM_WITH_CONFIG

@@ -1,4 +1,4 @@
-// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM (sgmim-method.md §1.6).
+// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM (docs/method.md §1.6).
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/models/pretrainer.h"
 

@@ -1,4 +1,4 @@
-// MIM-Depth's per-iteration poly schedule (sgmim-method.md §4.3): start, peak, end and a value either side.
+// MIM-Depth's per-iteration poly schedule (docs/method.md §4.3): start, peak, end and a value either side.
 #include "sgmim/engine/poly_schedule.h"
 #include "sgmim/error.h"
 

@@ -1,4 +1,4 @@
-// Depth metrics: crop boxes against the published table (datasets-and-metrics.md §2.6, §3.3), every metric against
+// Depth metrics: crop boxes against the published table (docs/datasets.md §11.2, §11.3), every metric against
 // hand-computed values on a small image with a crop that removes pixels, an invalid-zero region and an out-of-range
 // pixel, prediction fix-ups, and the accumulator's mean and all-reduce round trip.
 #include "sgmim/error.h"

@@ -19,7 +19,7 @@ using eval::MetricsSummary;
 
 namespace {
 
-// BTS DenseNet-161 KITTI numbers (datasets-and-metrics.md §2.7) with non-round tails, and GLP silog 0.0893.
+// BTS DenseNet-161 KITTI numbers (docs/datasets.md §11.2) with non-round tails, and GLP silog 0.0893.
 DepthMetrics sample() {
   return DepthMetrics::from_array({0.95512345, 0.99304999, 0.998, 0.0604, 0.24949, 2.79812345, 0.096, 0.02706,
                                    0.089314159, 8.93349});

@@ -1,4 +1,4 @@
-// DPT head: the reference parameter counts for ViT-B (sgmim-method.md §7.9: the head alone, readout projections
+// DPT head: the reference parameter counts for ViT-B (docs/method.md §7.9: the head alone, readout projections
 // included), key names, the readout variants, the stride-4/8/16/32 reassembly, and the ViT's intermediate outputs.
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"

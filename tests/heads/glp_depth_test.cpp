@@ -1,4 +1,4 @@
-// The MIM-Depth / GLPDepth head and the depth model: the reference parameter count (sgmim-method.md §7.9), key names,
+// The MIM-Depth / GLPDepth head and the depth model: the reference parameter count (docs/method.md §7.9), key names,
 // initialisation, output shapes and range, and the fine-tuning encoder configuration (windows, shifts, §4.3).
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"

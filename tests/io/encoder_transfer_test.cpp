@@ -1,6 +1,6 @@
 // Pre-training → fine-tuning encoder transfer: explicit `encoder.*` selection from SG-MIM and SimMIM state dicts,
 // the dropped keys, exact copies, bicubic resizing of Swin v1 position-bias tables to a new window, Swin v2's CPB MLP
-// transferred as is, and clear errors (sgmim-method.md §1.7, §4.3).
+// transferred as is, and clear errors (docs/method.md §1.7, §4.3).
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/encoder_transfer.h"

@@ -1,4 +1,4 @@
-// Mask invariants over many seeds (sgmim-method.md §1.4, §7.5).
+// Mask invariants over many seeds (docs/method.md §1.4, §7.5).
 #include "sgmim/error.h"
 #include "sgmim/masking/mask_generator.h"
 

@@ -1,4 +1,4 @@
-// Truncated standardisation and masked L1 against closed forms (sgmim-method.md §7.6, §1.5).
+// Truncated standardisation and masked L1 against closed forms (docs/method.md §7.6, §1.5).
 #include "sgmim/models/losses.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// SimMIM / SG-MIM pre-training model: exact parameter counts of every part (sgmim-method.md §7.4), losses recomputed
+// SimMIM / SG-MIM pre-training model: exact parameter counts of every part (docs/method.md §7.4), losses recomputed
 // by hand, gradients reaching every parameter in each branch kind, and the masking modes.
 #include "sgmim/models/losses.h"
 #include "sgmim/models/pretrainer.h"

@@ -1,4 +1,4 @@
-// SILog (λ = 0.5, no ×10): the values of sgmim-method.md §7.7, the valid-pixel rule, shapes and gradients.
+// SILog (λ = 0.5, no ×10): the values of docs/method.md §7.7, the valid-pixel rule, shapes and gradients.
 #include "sgmim/models/silog_loss.h"
 
 #include "support/gradcheck.h"

@@ -1,4 +1,4 @@
-// Swin v1 (SimMIM variant): exact parameter counts, per-stage shapes, windows, shifts and masks (sgmim-method.md §7),
+// Swin v1 (SimMIM variant): exact parameter counts, per-stage shapes, windows, shifts and masks (docs/method.md §7),
 // and shifted-window attention against a brute-force masked full attention.
 #include "sgmim/models/attention.h"
 #include "sgmim/models/swin.h"

@@ -1,5 +1,5 @@
 // Swin v2: parameter count, log-spaced continuous position bias, post-norm init and per-stage windows
-// (sgmim-method.md §3.2, §7.8).
+// (docs/method.md §3.2, §7.8).
 #include "sgmim/models/swin_v2.h"
 
 #include <gtest/gtest.h>

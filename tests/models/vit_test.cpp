@@ -1,5 +1,5 @@
 // ViT (SimMIM variant): parameter counts, the BEiT relative position index with its cls entries, layer scale and the
-// patch-map output (sgmim-method.md §2, §7).
+// patch-map output (docs/method.md §2, §7).
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/models/vit.h"
 

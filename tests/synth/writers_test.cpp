@@ -1,5 +1,5 @@
 // The on-disk formats written by sgmim-synth: exact paths, file types and value encodings, and list files that
-// point at existing files (writers.h; datasets-and-metrics.md §1-§5).
+// point at existing files (writers.h; docs/datasets.md §11).
 #include "sgmim/synth/writers.h"
 #include "sgmim/error.h"
 
