@@ -98,7 +98,7 @@ int ade20k_label(SceneClass cls) {
 
 namespace {
 
-// KITTI recording dates and their left-colour-camera focal length at 1242x375 (§2.1 table); drives cycle through them.
+// KITTI recording dates and their left-colour-camera focal length at 1242x375 (§11.2); drives cycle through them.
 struct KittiDate {
   const char* date;
   double focal;
@@ -367,7 +367,7 @@ class Progress {
   int total_, done_ = 0;
 };
 
-// <out>/rgb/<wnid>/<wnid>_<i>.JPEG, <out>/depth/<wnid>/<wnid>_<i>.png, <out>/depth/knowledge.json (§1, §5.3, §5.4).
+// <out>/rgb/<wnid>/<wnid>_<i>.JPEG, <out>/depth/<wnid>/<wnid>_<i>.png, <out>/depth/knowledge.json (§11.1, §11.5).
 void write_imagefolder_knowledge(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summary) {
   Progress progress(o, o.count);
   const int classes = std::min(kImageFolderClasses, o.count);
@@ -388,7 +388,7 @@ void write_imagefolder_knowledge(const WriteOptions& o, DatasetDirectory& dir, W
   summary.entries = {"rgb/", "depth/", "depth/knowledge.json"};
 }
 
-// KITTI raw data + annotated GT + BTS and GLPDepth/MIM lists (§2.1-§2.3).
+// KITTI raw data + annotated GT + BTS and GLPDepth/MIM lists (docs/datasets.md §11.2).
 void write_kitti(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summary) {
   const int val_count = resolved_val_count(o);
   Progress progress(o, o.count + val_count);
@@ -428,7 +428,7 @@ void write_kitti(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& sum
                      "filenames/eigen_benchmark/{train,test}_list.txt"};
 }
 
-// NYU-Depth-v2: BTS "sync" training scenes, the official test split, BTS and GLPDepth/MIM lists (§3.1, §3.2).
+// NYU-Depth-v2: BTS "sync" training scenes, the official test split, BTS and GLPDepth/MIM lists (§11.3).
 void write_nyu(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summary) {
   const int val_count = resolved_val_count(o);
   Progress progress(o, o.count + val_count);
@@ -473,7 +473,7 @@ void write_nyu(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summa
 }
 
 // ADE20K SceneParsing: ADEChallengeData2016/{images,annotations}/{training,validation}, objectInfo150.txt and
-// sceneCategories.txt (§4.1, §4.2).
+// sceneCategories.txt (docs/datasets.md §11.4).
 void write_ade20k(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summary) {
   const int val_count = resolved_val_count(o);
   Progress progress(o, o.count + val_count);

@@ -1,5 +1,5 @@
 // Decoding by content (docs/datasets.md §11.1: ImageNet has PNGs named .JPEG and CMYK JPEGs) and the knowledge-map
-// rules (§5.3/§5.4: single-channel 16-bit read as value/65536), with every failure naming its file (image_decode.h).
+// rules (§11.5: single-channel 16-bit read as value/65536), with every failure naming its file (image_decode.h).
 #include "sgmim/data/image_decode.h"
 
 #include "data/data_fixtures.h"

@@ -200,7 +200,7 @@ TEST(MiddleburyTest, MotorcycleDepthFromRealDisparity) {
     }
   EXPECT_GE(checked, 15);
 
-  // §6.2: 27,226 unknown (+inf) pixels, no NaN, depth 2.11–5.02 m.
+  // docs/datasets.md §11.6: 27,226 unknown (+inf) pixels, no NaN, depth 2.11–5.02 m.
   EXPECT_EQ(independent.isinf().sum().item<int64_t>(), 27226);
   EXPECT_EQ(independent.isnan().sum().item<int64_t>(), 0);
   EXPECT_EQ((scene.sample.depth == 0).sum().item<int64_t>(), 27226);

@@ -68,7 +68,7 @@ TEST(LayerDecay, VitBaseLayerIds) {
 TEST(LayerDecay, SwinBaseKittiDepthModelGroups) {
   heads::DepthModelOptions cfg;  // swin_base, KITTI windows [22,22,22,11], GLP head
   heads::DepthModel model(cfg);
-  // Swin-B encoder at 192/window 6 has 86,725,176 parameters (§7.1); windows 22 (43² table rows) in stages 0–2 and
+  // Swin-B at 192/window 6 has 86,725,176 parameters (method.md §7.1); windows 22 (43² table rows) in stages 0–2 and
   // 11 (21² rows) in stage 3 add (1849 − 121)·(2·4 + 2·8 + 18·16) + (441 − 121)·(2·32) = 559,616.
   EXPECT_EQ(models::count_parameters(*model->encoder), 86725176 + 559616);
   EXPECT_EQ(model->head_parameter_count(), 325441);

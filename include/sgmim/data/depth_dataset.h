@@ -1,6 +1,6 @@
 // Depth fine-tuning and evaluation datasets (docs/method.md §4.3): KITTI Eigen (BTS and GLPDepth/MIM lists, the KB
 // crop; docs/datasets.md §11.2) and NYU-Depth-v2 (BTS "sync" training tree, the official 654-image test split;
-// §3). Images come out as ToTensor RGB in [0, 1] without mean/std normalisation, depth in metres with 0 = invalid.
+// §11.3). Images come out as ToTensor RGB in [0, 1] without mean/std normalisation, depth in metres with 0 = invalid.
 #pragma once
 
 #include "sgmim/data/depth_augment.h"
@@ -44,7 +44,7 @@ struct DepthListEntry {
 /// an sgmim::Error naming the file and the line number. A missing or unreadable file, or one without entries, too.
 std::vector<DepthListEntry> read_depth_list(const std::string& list_file);
 
-/// The KB (KITTI benchmark) crop of BTS/GLPDepth/MIM/DPT (§2.5): rows [H − 352, H), columns [(W − 1216)/2, +1216).
+/// The KB (KITTI benchmark) crop of BTS/GLPDepth/MIM/DPT (§11.2): rows [H − 352, H), columns [(W − 1216)/2, +1216).
 /// Throws sgmim::Error naming `path` when the image is smaller than 352×1216.
 CropBox kb_crop_box(int height, int width, const std::string& path = {});
 
@@ -101,7 +101,7 @@ struct KittiOptions {
   /// paths (`/raw_data/…`) also resolve against its parent, the kitti root.
   std::string data_path;
   /// The annotated GT root: BTS's merged layout (<drive>/proj_depth/groundtruth/…), or data_depth_annotated/ with
-  /// train/ and val/ — both are looked in (§0 pitfall 4). GLPDepth/MIM paths (`/data_depth_annotated/val/…`) also
+  /// train/ and val/ — both are looked in (§11.2). GLPDepth/MIM paths (`/data_depth_annotated/val/…`) also
   /// resolve against its parent.
   std::string gt_path;
   std::string list_file;  ///< BTS (3 columns, None = no GT) or GLPDepth/MIM (2 columns), detected per line

@@ -1,5 +1,5 @@
 // Decoding of training images and knowledge maps by content, not by extension (docs/datasets.md §11.1: ImageNet
-// has PNGs named .JPEG and CMYK JPEGs; §5.3/§5.4: knowledge maps are single-channel 16-bit, read as value / 65536).
+// has PNGs named .JPEG and CMYK JPEGs; §11.5: knowledge maps are single-channel 16-bit, read as value / 65536).
 // Every failure is an sgmim::Error whose file() is the offending file.
 #pragma once
 
@@ -43,7 +43,7 @@ cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::stri
 /// read_file_bytes + decode_knowledge.
 cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& options = {});
 
-/// A metric depth ground truth stored as a single-channel 16-bit PNG (KITTI: v/256, NYU: v/1000; §2.3, §3.1), as
+/// A metric depth ground truth stored as a single-channel 16-bit PNG (KITTI: v/256, NYU: v/1000; §11.2, §11.3), as
 /// CV_16UC1, unchanged. Anything else — 8-bit ("wrong bit depth"), colour, float — is an sgmim::Error naming `path`.
 cv::Mat decode_depth_u16(const std::vector<std::uint8_t>& bytes, const std::string& path);
 /// read_file_bytes + decode_depth_u16.

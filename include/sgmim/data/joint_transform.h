@@ -1,6 +1,6 @@
 // The SG-MIM pre-training augmentation applied jointly to an image and its knowledge map (docs/method.md §1.2;
 // MultiMAE's DataAugmentationForMultiMAE, docs/datasets.md §11.5): one RandomResizedCrop box (torchvision's
-// get_params, §1) and one horizontal flip shared by both, bilinear antialiased resize, ImageNet normalisation of the
+// get_params, §11.1) and one horizontal flip shared by both, bilinear antialiased resize, ImageNet normalisation of the
 // image only.
 #pragma once
 

@@ -1,6 +1,6 @@
 // The depth fine-tuning model: a pre-trained image encoder plus a dense depth head, forward(image) → depth
 // [B, 1, H, W]. Two heads: the MIM-Depth/GLPDepth decoder on the last stage (Swin, ViT; docs/method.md §4.1) and DPT
-// on four ViT blocks (§5). State-dict keys are those of the references: `encoder.*` + `decoder.*` +
+// on four ViT blocks (docs/method.md §5). State-dict keys are those of the references: `encoder.*` + `decoder.*` +
 // `last_layer_depth.*` (GLP) or `encoder.*` + `pretrained.act_postprocess{1..4}.*` + `scratch.*` (DPT).
 #pragma once
 

@@ -21,7 +21,7 @@ namespace sgmim::heads {
 ///    multiples; 512 → 128/64/32/16 tokens padded to 133/70/35/21);
 ///  - Swin v2: window img_size/32 in every stage (16 at 512, so the last stage is one window, as the Swin V2 dense
 ///    set-up of 20 at 640), shifts on where the stage is larger than the window, and pretrained_window_sizes = the
-///    windows the variant was pre-trained with (the CPB normalisation of SimMIM/MIM-Depth fine-tuning, §3.2);
+///    windows the variant was pre-trained with (SimMIM/MIM-Depth fine-tuning's CPB normalisation, docs/method.md §3.2);
 ///  - ViT: only the size (it stays fixed-size; larger images use slide inference at img_size).
 models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, int64_t img_size = 512,
                                                   double drop_path_rate = 0.3);

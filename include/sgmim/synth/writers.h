@@ -61,14 +61,14 @@ struct Sample {
 /// camera. Lets tests compare the written files with the exact rendering.
 Sample make_sample(const WriteOptions& options, Split split, int index);
 
-/// KITTI annotated GT (§2.3): uint16, v = round(256·metres), 0 = invalid. LiDAR-like: about 30% of the pixels kept
+/// KITTI annotated GT (§11.2): uint16, v = round(256·metres), 0 = invalid. LiDAR-like: about 30% of the pixels kept
 /// (seeded), nothing above the scanner's +2° upper field of view, no sky, nothing at or beyond 80 m.
 cv::Mat kitti_ground_truth(const Sample& sample);
-/// NYU depth (§3.1, §3.2): uint16, v = round(1000·metres), 0 = invalid: about 2% seeded Kinect holes, and ≥ 10 m.
+/// NYU depth (§11.3): uint16, v = round(1000·metres), 0 = invalid: about 2% seeded Kinect holes, and ≥ 10 m.
 cv::Mat nyu_depth_png(const Sample& sample);
-/// ADE20K annotation (§4.2): uint8 ADE20K ids 0..150 per pixel.
+/// ADE20K annotation (docs/datasets.md §11.4): uint8 ADE20K ids 0..150 per pixel.
 cv::Mat ade20k_annotation(const Sample& sample);
-/// The imagefolder knowledge map (§5.4): 16-bit, value / 65536 = relative inverse depth (pseudo_depth.h).
+/// The imagefolder knowledge map (§11.5): 16-bit, value / 65536 = relative inverse depth (pseudo_depth.h).
 cv::Mat knowledge_map(const Sample& sample, bool realistic);
 
 /// What write_dataset produced.
