@@ -46,7 +46,7 @@ std::vector<std::string> kitti_depth_roots(const KittiOptions& o) {
   std::vector<std::string> roots;
   add_unique(roots, gt);                // BTS, merged train/ + val/ (cleinc/bts issue #124)
   add_unique(roots, gt / "train");      // BTS list against the unmerged data_depth_annotated/
-  add_unique(roots, gt / "val");        //   (Eigen test GT is spread over both, §0 pitfall 4)
+  add_unique(roots, gt / "val");        //   (Eigen test GT is spread over both, docs/datasets.md §11.2)
   add_unique(roots, gt.parent_path());  // GLPDepth/MIM: /data_depth_annotated/{train,val}/… relative to the kitti root
   return roots;
 }

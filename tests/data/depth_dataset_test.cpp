@@ -134,7 +134,7 @@ TEST(DepthListTest, MalformedLineNamesFileAndLine) {
 }
 
 TEST(KbCropTest, BoxIsBottomRowsAndCentredColumns) {
-  EXPECT_EQ(kb_crop_box(375, 1242), (CropBox{23, 13, 352, 1216}));  // §2.5: top = 23, left = 13
+  EXPECT_EQ(kb_crop_box(375, 1242), (CropBox{23, 13, 352, 1216}));  // docs/datasets.md §11.2: top = 23, left = 13
   EXPECT_EQ(kb_crop_box(370, 1224), (CropBox{18, 4, 352, 1216}));
   EXPECT_EQ(kb_crop_box(376, 1241), (CropBox{24, 12, 352, 1216}));  // (1241 − 1216) // 2 = 12
   EXPECT_EQ(kb_crop_box(352, 1216), (CropBox{0, 0, 352, 1216}));
