@@ -2,7 +2,7 @@
 # Checks that the repository's documentation references resolve, so that a maintainer can follow every one:
 #   1. every `docs/<file>.md §N` (and `§N, §M`, `§N and §M` after it) names an existing file with a heading numbered N
 #      ("## 4.", "### 4.3 …"); every `docs/<file>.md "Text"` names a heading or a bold paragraph label
-#      (`**Text**`) that contains that text (case-insensitive);
+#      (`**Text**`, also as a list item) that contains that text (case-insensitive);
 #   2. inside docs/<file>.md, a bare `§N` names a numbered heading of that same file;
 #   3. nothing cites documents that live outside the repository (the notes the docs/ pages replaced, or a shared
 #      folder beside the checkout).
@@ -35,7 +35,7 @@ def headings(doc):
                     if line.startswith("```"):
                         in_code = not in_code
                         continue
-                    b = re.match(r"\*\*([^*]+)\*\*", line)
+                    b = re.match(r"(?:\s*[-*]\s+)?\*\*([^*]+)\*\*", line)
                     if b and not in_code:
                         texts.append(b.group(1))
                     m = re.match(r"#+\s+(.*?)\s*$", line)

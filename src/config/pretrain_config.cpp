@@ -38,6 +38,8 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "model.fusion.mlp_ratio", model.fusion.mlp_ratio),
       SGMIM_FIELD(bool, "model.fusion.pos_embed", model.fusion.pos_embed),
       SGMIM_FIELD(bool, "model.standardize_knowledge", model.standardize_knowledge),
+      SGMIM_FIELD(bool, "model.norm_target", model.norm_target),
+      SGMIM_FIELD(int, "model.norm_target_patch_size", model.norm_target_patch_size),
 
       SGMIM_FIELD(string, "data.root", data.root),
       SGMIM_FIELD(optional_string, "data.knowledge_root", data.knowledge_root),
@@ -70,6 +72,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "train.weight_decay", train.weight_decay),
       SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
       SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
+      SGMIM_FIELD(choice, "train.accumulation_mode", train.accumulation_mode),
       SGMIM_FIELD(bool, "train.decay_rpb_tables", train.decay_rpb_tables),
       SGMIM_FIELD(choice, "train.precision", train.precision),
   };
@@ -129,6 +132,9 @@ void PretrainConfig::validate() const {
                 "model.lambda_img and model.lambda_sk cannot both be 0");
   check_positive("model.fusion.num_heads", static_cast<double>(model.fusion.num_heads));
   check_positive("model.fusion.mlp_ratio", model.fusion.mlp_ratio);
+  check_value(model.norm_target_patch_size > 1 && model.norm_target_patch_size % 2 == 1,
+              "model.norm_target_patch_size", std::to_string(model.norm_target_patch_size),
+              "must be an odd window of at least 3 pixels (SimMIM's is 47)");
 
   // data
   check_value(!data.root.empty() || data.synthetic > 0, "data.root", quoted(data.root),

@@ -136,7 +136,7 @@ class DepthTask : public TrainingTask {
   void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
   double set_learning_rate(int64_t global_step) override {
-    const double lr = schedule_->at(global_step + 1);  // the reference counts steps from 1
+    const double lr = schedule_->at(ScheduleClock{kDepthLrTiming}.point(global_step));
     set_layer_decay_learning_rate(*optimizer_, groups_, lr);
     return lr;
   }

@@ -42,6 +42,30 @@ struct LogWindow {
 
 }  // namespace
 
+AccumulatedStep accumulate_gradients(const std::vector<torch::Tensor>& params, int64_t accumulation_steps,
+                                     config::AccumulationMode mode, double clip_grad, distributed::ProcessGroup* group,
+                                     size_t parts, const std::function<TaskLoss()>& micro_batch) {
+  const int64_t accum = std::max<int64_t>(accumulation_steps, 1);
+  const bool per_micro_batch = mode == config::AccumulationMode::reference;
+  AccumulatedStep r;
+  r.parts.assign(parts, 0.0);
+  for (int64_t a = 0; a < accum; ++a) {
+    const TaskLoss out = micro_batch();
+    (out.total / static_cast<double>(accum)).backward();
+    const double loss = out.total.item<double>();
+    r.finite = r.finite && std::isfinite(loss);
+    r.loss += loss / static_cast<double>(accum);
+    for (size_t i = 0; i < parts && i < out.parts.size(); ++i)
+      if (out.parts[i].defined()) r.parts[i] += out.parts[i].item<double>() / static_cast<double>(accum);
+    if (per_micro_batch || a + 1 == accum) {
+      if (group) group->allreduce_gradients(params);
+      r.grad_norm = clip_gradients(params, clip_grad);
+      r.finite = r.finite && std::isfinite(r.grad_norm);
+    }
+  }
+  return r;
+}
+
 FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const TrainerHooks& hooks) {
   if ((plan.epochs > 0) == (plan.iterations > 0))
     throw Error("internal: a fit plan needs exactly one of epochs and iterations");
@@ -93,28 +117,20 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
     const int64_t first = epoch == start_epoch ? start_step : 0;
     task.start_epoch(epoch, first * accum);
     for (int64_t step = first; step < per_epoch && loop.global_step < total_steps; ++step) {
+      // The rate of this step as the task's reference times it (TrainingTask::set_learning_rate, LrTiming).
       const double lr = task.set_learning_rate(loop.global_step);
       compat::zero_grad(task.model());
-      double loss = 0;
-      std::vector<double> parts(part_names.size(), 0.0);
-      for (int64_t a = 0; a < accum; ++a) {
-        TaskLoss out;
-        {
-          compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, loop.bf16());
-          out = task.loss(device);
-        }
-        (out.total / static_cast<double>(accum)).backward();
-        loss += out.total.item<double>() / static_cast<double>(accum);
-        for (size_t i = 0; i < parts.size() && i < out.parts.size(); ++i)
-          if (out.parts[i].defined()) parts[i] += out.parts[i].item<double>() / static_cast<double>(accum);
-      }
-      if (loop.group()) loop.group()->allreduce_gradients(params);
-      const double norm = clip_gradients(params, plan.clip_grad);
-      bool finite = std::isfinite(loss) && std::isfinite(norm);
+      const auto step_grads = accumulate_gradients(
+          params, accum, plan.accumulation_mode, plan.clip_grad, loop.group(), part_names.size(), [&] {
+            compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, loop.bf16());
+            return task.loss(device);
+          });
+      const double loss = step_grads.loss, norm = step_grads.grad_norm;
+      bool finite = step_grads.finite;
       if (loop.group()) finite = loop.group()->all_ranks_agree(finite);
       if (finite) {
         task.optimizer().step();
-        window.add(loss, parts);
+        window.add(loss, step_grads.parts);
       } else {
         compat::zero_grad(task.model());
       }

@@ -35,4 +35,18 @@ double LrSchedule::at(int64_t t) const {
   return o.base_lr * std::pow(o.gamma, static_cast<double>(passed));
 }
 
+int64_t ScheduleClock::point(int64_t step) const {
+  switch (timing) {
+    case LrTiming::before_step:
+      return step;
+    case LrTiming::before_step_one_based:
+      return step + 1;
+    case LrTiming::after_step:
+      break;
+  }
+  if (step <= 0) return 0;
+  const int64_t g = step - 1;  // the step whose update set the rate
+  return (g / steps_per_epoch) * units_per_epoch + (g % steps_per_epoch + 1) * units_per_step - 1;
+}
+
 }  // namespace sgmim::engine

@@ -73,11 +73,19 @@ class PretrainTask : public TrainingTask {
   FitPlan plan() const {
     FitPlan p = fit_plan(cfg_, micro_batch_);
     p.epochs = cfg_.train.epochs;
+    p.accumulation_mode = cfg_.train.accumulation_mode;
     return p;
   }
-  /// The schedule needs the steps per epoch, known once the loader exists.
+  /// The schedule needs the steps per epoch, known once the loader exists. Exact accumulation counts optimiser steps;
+  /// reference accumulation counts micro-batches, as the official scheduler is built on len(data_loader) and
+  /// stepped with the micro-batch index (microsoft/SimMIM main_simmim.py build_scheduler call, train_one_epoch).
   void set_schedule(int64_t steps_per_epoch, int world) {
-    schedule_ = std::make_unique<LrSchedule>(to_lr_schedule(cfg_, steps_per_epoch, world));
+    clock_.timing = kPretrainLrTiming;
+    clock_.steps_per_epoch = steps_per_epoch;
+    const bool micro = cfg_.train.accumulation_mode == config::AccumulationMode::reference;
+    clock_.units_per_step = micro ? std::max<int64_t>(cfg_.train.accumulation_steps, 1) : 1;
+    clock_.units_per_epoch = micro ? loader_->batches_per_epoch() : steps_per_epoch;
+    schedule_ = std::make_unique<LrSchedule>(to_lr_schedule(cfg_, clock_.units_per_epoch, world));
   }
   int64_t dataset_size() const { return dataset_->size(); }
 
@@ -88,7 +96,7 @@ class PretrainTask : public TrainingTask {
   void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
   double set_learning_rate(int64_t global_step) override {
-    const double lr = schedule_->at(global_step);
+    const double lr = schedule_->at(clock_.point(global_step));
     engine::set_learning_rate(*optimizer_, lr);
     return lr;
   }
@@ -139,7 +147,8 @@ class PretrainTask : public TrainingTask {
                                torch::cat(im).to(device), torch::cat(km).to(device));
     model_->train();
     ReconstructionBatch r;
-    r.image = torch::stack(img);
+    // With model.norm_target the head predicts the locally standardised image: show that target, not the image.
+    r.image = cfg_.model.norm_target ? out.image_target.to(torch::kCPU, torch::kFloat) : torch::stack(img);
     r.image_mask = torch::cat(im);
     r.image_pred = out.image_pred.to(torch::kCPU, torch::kFloat);
     if (out.knowledge_pred.defined()) {
@@ -166,6 +175,7 @@ class PretrainTask : public TrainingTask {
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<data::KnowledgeLoader> loader_;
   std::unique_ptr<LrSchedule> schedule_;
+  ScheduleClock clock_;
   int64_t micro_batch_ = 0;
 };
 

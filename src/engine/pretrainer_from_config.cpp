@@ -24,6 +24,8 @@ models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& c)
   m.fusion_mlp_ratio = c.model.fusion.mlp_ratio;
   m.fusion_pos_embed = c.model.fusion.pos_embed;
   m.standardize_knowledge = c.model.standardize_knowledge;
+  m.norm_target = c.model.norm_target;
+  m.norm_target_patch_size = c.model.norm_target_patch_size;
   m.validate();
   return m;
 }

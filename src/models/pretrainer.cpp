@@ -32,6 +32,8 @@ void PretrainerOptions::validate() const {
   check_value(fusion_heads > 0 && encoder.num_features() % fusion_heads == 0, "model.fusion.num_heads",
               std::to_string(fusion_heads),
               "must divide the last-stage width " + std::to_string(encoder.num_features()));
+  check_value(norm_target_patch_size >= 3 && norm_target_patch_size % 2 == 1, "model.norm_target_patch_size",
+              std::to_string(norm_target_patch_size), "must be odd and >= 3");
   check_value(fusion_mlp_ratio > 0.0, "model.fusion.mlp_ratio", std::to_string(fusion_mlp_ratio), "must be positive");
 }
 
@@ -91,7 +93,13 @@ PretrainOutput PretrainerImpl::forward(const torch::Tensor& image, const torch::
   const auto z_map = encoder->forward(image, image_mask);  // [B, C, h, w], after the final LayerNorm
   out.image_pred = img_decoder->forward(z_map);
   auto m = masking::to_pixel_mask(image_mask, patch).to(image.device());
-  out.loss_img = masked_l1_loss(out.image_pred, image, m);
+  if (config_.norm_target) {
+    torch::NoGradGuard no_grad;
+    out.image_target = local_standardize(image, config_.norm_target_patch_size);
+  } else {
+    out.image_target = image;
+  }
+  out.loss_img = masked_l1_loss(out.image_pred, out.image_target, m);
   out.loss = config_.lambda_img * out.loss_img;
   if (config_.method == PretrainMethod::simmim) return out;
 
@@ -114,7 +122,7 @@ PretrainOutput PretrainerImpl::forward(const torch::Tensor& image, const torch::
   out.knowledge_pred = dep_decoder->forward(tokens_to_map(fused, h, w));
   out.knowledge_target = y;
   auto k = masking::to_pixel_mask(kmask, patch).to(image.device());
-  out.loss_sk = masked_l1_loss(out.knowledge_pred, y.to(out.knowledge_pred.scalar_type()), k);
+  out.loss_sk = masked_l1_loss(out.knowledge_pred, y, k);  // in fp32 under bf16 autocast (losses.h)
   out.loss = out.loss + config_.lambda_sk * out.loss_sk;
   return out;
 }

@@ -46,7 +46,10 @@ TEST(PretrainConfig, DefaultsAreTheOfficialSwinB100EpochRecipe) {
   EXPECT_DOUBLE_EQ(c.train.eps, 1e-8);
   EXPECT_DOUBLE_EQ(c.train.weight_decay, 0.05);
   EXPECT_DOUBLE_EQ(c.train.clip_grad, 5.0);
-  EXPECT_EQ(c.train.total_batch_size, 2048);
+  EXPECT_EQ(c.train.total_batch_size, 1024);  // the paper's "batch size of 1024 on 8 GPUs"
+  EXPECT_EQ(c.train.accumulation_mode, AccumulationMode::exact);
+  EXPECT_FALSE(c.model.norm_target);
+  EXPECT_EQ(c.model.norm_target_patch_size, 47);
   EXPECT_TRUE(c.train.decay_rpb_tables);
   EXPECT_EQ(c.data.channel_order, ChannelOrder::rgb);
   // The struct defaults need only a dataset to be valid.
@@ -119,7 +122,8 @@ TEST(PretrainConfig, WrongTypesNameFileKeyValueAndExpectedType) {
       {"train: {base_lr: {x: 1}}", "train.base_lr = {x: 1}: expected a number"},
       {"model: swin_base",
        "model = \"swin_base\": expected a mapping (keys: encoder, method, guidance, knowledge_masking, mask_ratio, "
-       "knowledge_mask_ratio, mask_patch_size, lambda_img, lambda_sk, fusion, standardize_knowledge)"},
+       "knowledge_mask_ratio, mask_patch_size, lambda_img, lambda_sk, fusion, standardize_knowledge, "
+       "norm_target, norm_target_patch_size)"},
   };
   dir.write("ok.yaml", "data: {root: /data/train}\n");
   for (const auto& c : cases) {
@@ -194,6 +198,10 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
        "model.lambda_img = 0: model.lambda_img and model.lambda_sk cannot both be 0"},
       {{"train.betas=[0.9, 1.0]"}, "train.betas = [0.9, 1.0]: each must be in [0, 1)"},
       {{"train.accumulation_steps=0"}, "train.accumulation_steps = 0: must be > 0"},
+      {{"train.accumulation_mode=official"},
+       "train.accumulation_mode = \"official\": must be one of: exact, reference"},
+      {{"model.norm_target_patch_size=48"},
+       "model.norm_target_patch_size = 48: must be an odd window of at least 3 pixels (SimMIM's is 47)"},
       {{"data.synthetic=0"},
        "data.root = \"\": required (the dataset directory) unless data.synthetic is set",
        kDefaultOrigin},
@@ -280,13 +288,19 @@ TEST(PretrainConfig, OptionalKeysAcceptNull) {
 TEST(PretrainConfig, BatchAndLearningRateScaling) {
   PretrainConfig c;
   c.data.root = "/d";
-  // The official 2048 on 8 processes: 256 each; LR scale 2048/512 = 4 → 8e-4, 4e-6, 4e-5 (docs/method.md §1.6).
+  // The paper's 1024 on 8 processes: 128 each; LR scale 1024/512 = 2 → 4e-4, 2e-6, 2e-5 (docs/configs.md, "Batch").
+  EXPECT_EQ(per_process_batch(c, 8), 128);
+  EXPECT_DOUBLE_EQ(lr_scale(c, 8), 2.0);
+  EXPECT_DOUBLE_EQ(c.train.base_lr * lr_scale(c, 8), 4e-4);
+  c.train.accumulation_steps = 2;
+  EXPECT_EQ(per_process_batch(c, 8), 64);
+  EXPECT_DOUBLE_EQ(lr_scale(c, 8), 2.0);
+  // The authors' launch setting, 8 × 256 = 2048, is the documented alternative: LR scale 4 → 8e-4.
+  c.train.accumulation_steps = 1;
+  c.train.total_batch_size = 2048;
   EXPECT_EQ(per_process_batch(c, 8), 256);
-  EXPECT_DOUBLE_EQ(lr_scale(c, 8), 4.0);
   EXPECT_DOUBLE_EQ(c.train.base_lr * lr_scale(c, 8), 8e-4);
   c.train.accumulation_steps = 2;
-  EXPECT_EQ(per_process_batch(c, 8), 128);
-  EXPECT_DOUBLE_EQ(lr_scale(c, 8), 4.0);
   const Error e = error_of([&] { per_process_batch(c, 3); });
   EXPECT_EQ(e.key(), "train.total_batch_size");
   c.train.total_batch_size = 0;  // per-process batch as written

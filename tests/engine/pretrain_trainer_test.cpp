@@ -1,10 +1,15 @@
 // The pre-training loop on the embedded synthetic scenes: the loss falls and the run directory is complete; an
-// interrupted run resumes bit-exactly; the NaN guard skips bad steps and stops with the last checkpoint intact.
+// interrupted run resumes bit-exactly; the NaN guard skips bad steps and stops with the last checkpoint intact; the
+// LR timing of the official loop, and both gradient-accumulation modes.
 #include "sgmim/config/pretrain_config.h"
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/engine/checkpoint.h"
+#include "sgmim/engine/depth_trainer.h"
+#include "sgmim/engine/fit.h"
+#include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/pretrain_trainer.h"
 #include "sgmim/engine/pretrainer_from_config.h"
+#include "sgmim/engine/seg_trainer.h"
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/pretrainer.h"
@@ -16,7 +21,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -194,6 +201,96 @@ TEST(PretrainTrainer, TooLittleDataIsAClearError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.key(), "data.batch_size");
   }
+}
+
+// Issue 9 item 3: the official loop steps timm's scheduler after optimizer.step() (microsoft/SimMIM main_simmim.py
+// train_one_epoch), so step 0 runs at lr(0) and step t ≥ 1 at lr(t − 1). Two epochs of 8 steps, all of them warm-up:
+// lr(u) = warmup_lr + u·(base_lr − warmup_lr)/16, logged for every step.
+TEST(PretrainTrainer, StepTRunsAtTheRateOfStepTMinusOne) {
+  ScratchDir dir;
+  auto cfg = tiny_config(dir / "run");
+  cfg.train.warmup_epochs = 2;
+  cfg.train.base_lr = 1.7e-3;
+  cfg.train.warmup_lr = 1e-4;
+  cfg.runtime.checkpoint_every_epochs = 0;
+  const auto r = PretrainTrainer(cfg, make_pretrain_dataset(cfg)).run();
+  ASSERT_EQ(r.global_step, 16);
+  const auto records = report::read_jsonl(RunPaths(cfg.runtime.output_dir).metrics);
+  ASSERT_EQ(records.size(), 16u);
+  for (int t = 0; t < 16; ++t) {
+    EXPECT_EQ(records[t]["step"], t + 1);
+    const double expected = 1e-4 + std::max(t - 1, 0) * (1.7e-3 - 1e-4) / 16;
+    EXPECT_NEAR(records[t]["lr"].get<double>(), expected, 1e-12 * expected) << "step " << t;
+  }
+}
+
+// Issue 9 item 8, the schedule: 8 micro-batches of 4 per epoch, 2 per step, 2 epochs = 8 optimiser steps, all warm-up;
+// the LR scale is 4 · 2 / 4 = 2. exact counts optimiser steps (W = 8): step t at lr(max(t − 1, 0)); reference counts
+// micro-batches (W = 16) and updates after the micro-batch that ends a step: step t at lr(max(2t − 1, 0)).
+TEST(PretrainTrainer, AccumulationModesCountTheScheduleInStepsOrMicroBatches) {
+  for (const auto mode : {config::AccumulationMode::exact, config::AccumulationMode::reference}) {
+    SCOPED_TRACE(std::string(config::choice_name(mode)));
+    ScratchDir dir;
+    auto cfg = tiny_config(dir / "run");
+    cfg.train.accumulation_steps = 2;
+    cfg.train.accumulation_mode = mode;
+    cfg.train.warmup_epochs = 2;
+    cfg.train.base_lr = 1.7e-3;
+    cfg.train.warmup_lr = 1e-4;
+    cfg.runtime.checkpoint_every_epochs = 0;
+    const auto r = PretrainTrainer(cfg, make_pretrain_dataset(cfg)).run();
+    ASSERT_EQ(r.global_step, 8);
+    const auto records = report::read_jsonl(RunPaths(cfg.runtime.output_dir).metrics);
+    ASSERT_EQ(records.size(), 8u);
+    const bool micro = mode == config::AccumulationMode::reference;
+    for (int t = 0; t < 8; ++t) {
+      const double u = micro ? std::max(2 * t - 1, 0) : std::max(t - 1, 0), W = micro ? 16 : 8;
+      const double expected = 2 * (1e-4 + u * (1.7e-3 - 1e-4) / W);
+      EXPECT_NEAR(records[t]["lr"].get<double>(), expected, 1e-12 * expected) << "step " << t;
+    }
+  }
+}
+
+// Issue 9 item 8, the clip: w ∈ R², micro-batch losses w·(6, 8) and w·(0, 2), so the gradients of each loss ÷ 2 are
+// (3, 4) and (0, 1); clip at 2.5 (libtorch's clip_grad_norm_ scales by max / (norm + 1e-6)).
+//   exact: g = (3, 5), |g| = √34 → g · 2.5/√34; the logged norm is √34.
+//   reference (microsoft/SimMIM main_simmim.py train_one_epoch): (3, 4) has norm 5 → (3, 4)·a = (1.5, 2) with
+//   a = 2.5/(5 + 1e-6); + (0, 1) = (3a, 4a + 1), norm n ≈ √11.25 → · 2.5/(n + 1e-6); the logged norm is n.
+TEST(AccumulateGradients, TwoMicroBatchesByHand) {
+  const std::vector<torch::Tensor> xs = {torch::tensor({6.0, 8.0}, torch::kDouble),
+                                         torch::tensor({0.0, 2.0}, torch::kDouble)};
+  struct Case {
+    config::AccumulationMode mode;
+    double g0, g1, norm;
+  };
+  const double e = 2.5 / (std::sqrt(34.0) + 1e-6), a = 2.5 / (5.0 + 1e-6);
+  const double n = std::hypot(3 * a, 4 * a + 1), r = 2.5 / (n + 1e-6);
+  EXPECT_NEAR(n, std::sqrt(11.25), 1e-6);
+  for (const Case& c : {Case{config::AccumulationMode::exact, 3 * e, 5 * e, std::sqrt(34.0)},
+                        Case{config::AccumulationMode::reference, 3 * a * r, (4 * a + 1) * r, n}}) {
+    SCOPED_TRACE(std::string(config::choice_name(c.mode)));
+    auto w = torch::ones({2}, torch::kDouble).requires_grad_(true);
+    size_t next = 0;
+    const auto step = accumulate_gradients({w}, 2, c.mode, 2.5, nullptr, 1, [&] {
+      const auto loss = (w * xs[next++]).sum();
+      return TaskLoss{loss, {loss * 2}};
+    });
+    EXPECT_EQ(next, 2u);
+    EXPECT_DOUBLE_EQ(step.loss, (14.0 + 2.0) / 2);
+    ASSERT_EQ(step.parts.size(), 1u);
+    EXPECT_DOUBLE_EQ(step.parts[0], 16.0);
+    EXPECT_NEAR(step.grad_norm, c.norm, 1e-12);
+    EXPECT_TRUE(step.finite);
+    EXPECT_NEAR(w.grad()[0].item<double>(), c.g0, 1e-9);
+    EXPECT_NEAR(w.grad()[1].item<double>(), c.g1, 1e-9);
+  }
+}
+
+// Each task reads its schedule as its own reference does (docs/architecture.md, "Learning-rate timing").
+TEST(LrTiming, EachTaskFollowsItsReference) {
+  EXPECT_EQ(kPretrainLrTiming, LrTiming::after_step);         // microsoft/SimMIM main_simmim.py train_one_epoch
+  EXPECT_EQ(kDepthLrTiming, LrTiming::before_step_one_based);  // MIM-Depth-Estimation train.py train()
+  EXPECT_EQ(kSegLrTiming, LrTiming::before_step);              // mmcv LrUpdaterHook.before_train_iter
 }
 
 }  // namespace

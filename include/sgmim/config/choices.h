@@ -40,6 +40,11 @@ enum class BadSamplePolicy {
   skip,   ///< log the file once, count it and use the next good sample instead
 };
 enum class ChannelOrder { rgb, bgr };  ///< bgr replicates the official SG-MIM cv2 quirk
+/// train.accumulation_mode of pre-training (docs/configs.md, `train`): what gradient accumulation equals.
+enum class AccumulationMode {
+  exact,      ///< one clip of the whole step's gradient, the schedule counts optimiser steps: the large batch itself
+  reference,  ///< microsoft/SimMIM main_simmim.py train_one_epoch: clip after every micro-batch, schedule in micro-batches
+};
 
 /// The YAML names of an enum, in declaration order: specialised below for every choice enum.
 template <class E>
@@ -129,6 +134,11 @@ template <>
 struct ChoiceNames<ChannelOrder> {
   static constexpr std::array<std::pair<ChannelOrder, std::string_view>, 2> values{
       {{ChannelOrder::rgb, "rgb"}, {ChannelOrder::bgr, "bgr"}}};
+};
+template <>
+struct ChoiceNames<AccumulationMode> {
+  static constexpr std::array<std::pair<AccumulationMode, std::string_view>, 2> values{
+      {{AccumulationMode::exact, "exact"}, {AccumulationMode::reference, "reference"}}};
 };
 
 /// The YAML name of a value.

@@ -1,5 +1,5 @@
 // The typed configuration of the pre-training app (SimMIM / SG-MIM), its defaults (the official SG-MIM Swin-B
-// 100-epoch recipe, docs/method.md §1.2, §1.6), YAML loading with validation, and the resolved-config writer.
+// 100-epoch recipe at the paper's batch of 1024, docs/configs.md), YAML loading with validation, and the resolved-config writer.
 // Torch-free: model choices are mirrored as plain strings and numbers; the torch side converts them. Keys: docs/configs.md.
 #pragma once
 
@@ -49,6 +49,8 @@ struct ModelSection {
   double lambda_sk = 1.0;
   FusionSection fusion;
   bool standardize_knowledge = true;            ///< truncated standardisation of the knowledge map (MultiMAE)
+  bool norm_target = false;                     ///< image target normalised by its local mean/variance (SimMIM SwinV2)
+  int64_t norm_target_patch_size = 47;          ///< odd window of that normalisation, in pixels
   bool operator==(const ModelSection&) const = default;
 };
 
@@ -73,7 +75,7 @@ struct DataSection {
   bool operator==(const DataSection&) const = default;
 };
 
-/// `train`: optimisation (docs/method.md §1.6). LRs are per `base_batch_size` images and scaled linearly.
+/// `train`: optimisation (docs/configs.md, `train`). LRs are per `base_batch_size` images and scaled linearly.
 struct TrainSection {
   int64_t epochs = 100;
   int64_t warmup_epochs = 10;
@@ -81,7 +83,8 @@ struct TrainSection {
   double warmup_lr = 1e-6;
   double min_lr = 1e-5;
   int64_t base_batch_size = 512;        ///< lr = base_lr · (effective total batch) / base_batch_size
-  int64_t total_batch_size = 2048;      ///< global batch incl. accumulation; 0: data.batch_size per process decides
+  int64_t total_batch_size = 1024;      ///< global batch incl. accumulation (the paper's 1024); 0: data.batch_size
+                                        ///< per process decides
   LrScheduleKind schedule = LrScheduleKind::cosine;  ///< cosine | multistep
   std::vector<int64_t> milestones;      ///< multistep: epochs at which lr *= gamma, increasing, in (0, epochs)
   double gamma = 0.1;
@@ -90,6 +93,7 @@ struct TrainSection {
   double weight_decay = 0.05;
   double clip_grad = 5.0;               ///< global L2 norm; 0 disables clipping
   int64_t accumulation_steps = 1;
+  AccumulationMode accumulation_mode = AccumulationMode::exact;  ///< exact | reference (per-micro-batch clip and schedule)
   bool decay_rpb_tables = true;         ///< official quirk: relative-position-bias tables are weight-decayed
   Precision precision = Precision::fp32;  ///< fp32 | bf16 (the official run used apex O1 fp16)
   bool operator==(const TrainSection&) const = default;

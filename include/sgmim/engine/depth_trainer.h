@@ -32,6 +32,10 @@ struct DepthTrainResult {
   std::string checkpoint, output_dir, resumed_from;
 };
 
+/// Depth fine-tuning sets the rate before each step from a 1-based step count, as MIM-Depth-Estimation train.py
+/// train() does (`global_step += 1`, then the poly rate): step t runs at lr(t + 1) (lr_schedule.h).
+inline constexpr LrTiming kDepthLrTiming = LrTiming::before_step_one_based;
+
 class DepthTrainer {
  public:
   /// `config` may hold nulls (by-dataset defaults); they are resolved here. `test` may be null (no validation).

@@ -5,6 +5,7 @@
 // (plan.iterations) schedules.
 #pragma once
 
+#include "sgmim/config/choices.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/engine/training_task.h"
 #include "sgmim/io/atomic_file.h"
@@ -26,6 +27,8 @@ struct FitPlan {
   int64_t epochs = 0;              ///< epoch-based: epochs × steps per epoch optimiser steps
   int64_t iterations = 0;          ///< iteration-based: this many optimiser steps, across loader epochs
   int64_t accumulation_steps = 1;  ///< micro-batches per optimiser step
+  /// exact: one clip of the step's gradient; reference: a clip after every micro-batch (accumulate_gradients)
+  config::AccumulationMode accumulation_mode = config::AccumulationMode::exact;
   int64_t micro_batch = 1;         ///< images per micro-batch and process (for the images/s figure)
   double clip_grad = 0;            ///< global L2 norm; 0: no clipping (the norm is still logged)
   int64_t log_every = 100;         ///< optimiser steps between progress lines and metric records
@@ -51,6 +54,23 @@ FitPlan fit_plan(const Config& c, int64_t micro_batch) {
   p.tensorboard = c.runtime.tensorboard;
   return p;
 }
+
+/// The gradients of one optimiser step, and what the log shows of it.
+struct AccumulatedStep {
+  double loss = 0;            ///< mean of the micro-batch losses
+  std::vector<double> parts;  ///< mean of each loss part
+  double grad_norm = 0;       ///< global L2 norm before the (last) clip
+  bool finite = true;         ///< every loss and every norm finite
+};
+
+/// Runs `accumulation_steps` micro-batches: back-propagates each `micro_batch()` loss ÷ accumulation_steps, averages
+/// the gradients over `group` (when not null) and clips them to `clip_grad` (0: the norm only):
+/// - exact: after the last micro-batch, once: the step equals one step on the whole batch;
+/// - reference: after every micro-batch, on the sum so far, as microsoft/SimMIM main_simmim.py train_one_epoch does
+///   (DDP averages every backward there, then clip_grad_norm_).
+AccumulatedStep accumulate_gradients(const std::vector<torch::Tensor>& params, int64_t accumulation_steps,
+                                     config::AccumulationMode mode, double clip_grad, distributed::ProcessGroup* group,
+                                     size_t parts, const std::function<TaskLoss()>& micro_batch);
 
 /// What a finished fit reports.
 struct FitResult {

@@ -5,6 +5,7 @@
 
 #include "sgmim/config/pretrain_config.h"
 #include "sgmim/engine/fit.h"
+#include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/io/atomic_file.h"
 
@@ -21,6 +22,10 @@ class ProcessGroup;
 }
 
 namespace sgmim::engine {
+
+/// Pre-training reads its schedule as microsoft/SimMIM main_simmim.py train_one_epoch does: timm's step_update after
+/// optimizer.step(), so step 0 runs at lr(0) and step t ≥ 1 at lr(t − 1) (lr_schedule.h, ScheduleClock).
+inline constexpr LrTiming kPretrainLrTiming = LrTiming::after_step;
 
 /// What a finished run reports (fit.h).
 using TrainResult = FitResult;

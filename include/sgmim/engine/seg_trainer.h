@@ -6,6 +6,7 @@
 
 #include "sgmim/config/finetune_seg_config.h"
 #include "sgmim/engine/fit.h"
+#include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/seg_evaluation.h"
 
 #include <memory>
@@ -28,6 +29,10 @@ struct SegTrainResult {
   std::optional<eval::SegMetricsSummary> before;  ///< validation of the starting weights (when asked for)
   std::optional<eval::SegMetricsSummary> last;    ///< the last validation
 };
+
+/// Segmentation sets the rate before each iteration, as mmcv's LrUpdaterHook.before_train_iter does under
+/// mmsegmentation's IterBasedRunner: step t runs at lr(t) (lr_schedule.h).
+inline constexpr LrTiming kSegLrTiming = LrTiming::before_step;
 
 class SegTrainer {
  public:

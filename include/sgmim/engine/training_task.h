@@ -39,7 +39,8 @@ class TrainingTask {
   /// (Re)positions the loader at batch `first_batch` of `epoch`.
   virtual void start_epoch(int64_t epoch, int64_t first_batch) = 0;
 
-  /// Sets the learning rates of optimiser step `global_step` (0-based) and returns the base rate to log.
+  /// Sets the learning rates that optimiser step `global_step` (0-based) runs at, timed as the task's reference sets
+  /// them relative to its optimiser step (lr_schedule.h, LrTiming), and returns the base rate to log.
   virtual double set_learning_rate(int64_t global_step) = 0;
   /// Forward of the next micro-batch on `device` (the loop has set autocast). Throws sgmim::Error when the loader
   /// ends early or a sample is bad under data.on_bad_sample = error.

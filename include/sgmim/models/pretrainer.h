@@ -32,6 +32,10 @@ struct PretrainerOptions {
   double fusion_mlp_ratio = 4.0;
   bool fusion_pos_embed = false;      ///< the official HEAD variant's learnable position embedding
   bool standardize_knowledge = true;  ///< apply truncated_standardize to the knowledge map inside forward()
+  /// SimMIM's normalised image target (local_standardize, losses.h) instead of the image itself; the knowledge
+  /// target keeps its own standardisation
+  bool norm_target = false;
+  int64_t norm_target_patch_size = 47;  ///< its window, odd
 
   void validate() const;
   /// The image mask generator this configuration implies.
@@ -44,6 +48,7 @@ struct PretrainOutput {
   torch::Tensor loss_img;
   torch::Tensor loss_sk;          ///< undefined for SimMIM
   torch::Tensor image_pred;       ///< x̂ [B, 3, H, W]
+  torch::Tensor image_target;     ///< what x̂ is compared with: the image, or its local standardisation (norm_target)
   torch::Tensor knowledge_pred;   ///< ŷ [B, 1, H, W] (SG-MIM)
   torch::Tensor knowledge_target; ///< the standardised knowledge map (SG-MIM)
 };
