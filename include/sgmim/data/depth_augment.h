@@ -70,8 +70,8 @@ struct DepthAugmentParams {
   double hue_shift = 0.0, sat_shift = 0.0, val_shift = 0.0;
 };
 
-/// The parameters for the sample at `position` in this rank's epoch order (CutDepth when position % cutdepth_every
-/// == 0) of an image of height × width.
+/// The parameters for the sample at `position` in the epoch's order (CutDepth when position % cutdepth_every == 0)
+/// of an image of height × width.
 /// An mt19937_64 seeded with `seed` gives 14 words, each turned into u = uniform01 (joint_transform.h), always all
 /// drawn and in this order, whatever is enabled:
 ///   α, β (CutDepth: left = int(α·W), width = int(max((W − α·W)·β·p, 1)), clipped to the image),
