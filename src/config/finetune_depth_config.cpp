@@ -92,6 +92,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(bool, "eval.clamp", eval.clamp),
       SGMIM_FIELD(int, "eval.every_epochs", eval.every_epochs),
       SGMIM_FIELD(bool, "eval.save_predictions", eval.save_predictions),
+      SGMIM_FIELD(bool, "eval.round_pngs", eval.round_pngs),
       SGMIM_FIELD(int, "eval.max_images", eval.max_images),
   };
   append_section_fields(fields, &FinetuneDepthConfig::runtime, common_runtime_fields<DepthRuntimeSection>());

@@ -53,7 +53,7 @@ void DepthAugmentOptions::validate() const {
   check_value(val_shift_limit >= 0.0, "data.val_shift_limit", str(val_shift_limit), "at least 0");
 }
 
-DepthAugmentParams depth_augment_params(const DepthAugmentOptions& o, int64_t index, int height, int width,
+DepthAugmentParams depth_augment_params(const DepthAugmentOptions& o, int64_t position, int height, int width,
                                         uint64_t seed) {
   if (o.crop_h > height || o.crop_w > width)
     throw Error("the random crop " + std::to_string(o.crop_h) + "x" + std::to_string(o.crop_w) +
@@ -65,8 +65,9 @@ DepthAugmentParams depth_augment_params(const DepthAugmentOptions& o, int64_t in
   const auto symmetric = [](double limit, double v) { return limit * (2.0 * v - 1.0); };  // U(−limit, limit)
 
   DepthAugmentParams p;
-  // Vertical CutDepth (base_dataset.py): l = int(α·W), w = int(max((W − α·W)·β·p, 1)).
-  p.cutdepth = o.cutdepth_every > 0 && index % o.cutdepth_every == 0;
+  // Vertical CutDepth (base_dataset.py): l = int(α·W), w = int(max((W − α·W)·β·p, 1)), on every cutdepth_every-th
+  // sample of the epoch's order (the header says how that matches the reference's per-worker counter).
+  p.cutdepth = o.cutdepth_every > 0 && position % o.cutdepth_every == 0;
   if (p.cutdepth) {
     const double alpha = u[0], beta = u[1], w = static_cast<double>(width);
     p.strip_left = std::min(static_cast<int>(alpha * w), width - 1);

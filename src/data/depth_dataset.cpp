@@ -147,7 +147,7 @@ std::string FileDepthDataset::describe(int64_t index) const {
   }
 }
 
-DepthSample FileDepthDataset::get(int64_t index, uint64_t sample_seed) const {
+DepthSample FileDepthDataset::get(int64_t index, uint64_t sample_seed, int64_t position) const {
   const std::string image_file = image_path(index);
   cv::Mat rgb = read_rgb(image_file);
   cv::Mat depth;  // CV_32FC1 in PNG units
@@ -173,7 +173,7 @@ DepthSample FileDepthDataset::get(int64_t index, uint64_t sample_seed) const {
   if (train_) {
     DepthAugmentParams params;
     try {
-      params = depth_augment_params(augment_, index, rgb.rows, rgb.cols, sample_seed);
+      params = depth_augment_params(augment_, position, rgb.rows, rgb.cols, sample_seed);
     } catch (const Error& e) {
       throw Error(image_file + ": " + e.what(), image_file);
     }

@@ -57,7 +57,10 @@ DepthBatch DepthLoader::make_batch(int64_t epoch, const std::vector<int64_t>& in
   for (int64_t p = begin; p < end; ++p) {
     if (stop) return {};  // abandoned: nobody will read it
     const int64_t index = indices[static_cast<std::size_t>(p)];
-    DepthSample sample = dataset_->get(index, sample_seed(options_.seed, epoch, index));
+    // CutDepth is chosen by the sample's position in the epoch's shared order (this rank's p-th sample sits at
+    // rank + world·p of it, distributed_sampler.h), so n processes cut the same samples as one (depth_augment.h).
+    const int64_t position = options_.rank + options_.world_size * p;
+    DepthSample sample = dataset_->get(index, sample_seed(options_.seed, epoch, index), position);
     if (!images.empty() && (sample.image.sizes() != images.front().sizes() ||
                             sample.depth.sizes() != depths.front().sizes()))
       throw Error("samples of one batch differ in size: " + dataset_->describe(used.front()) + " gives " +

@@ -33,7 +33,7 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
   const int64_t mine = total > rank ? (total - rank + world - 1) / world : 0;
   int64_t done = 0;
   for (int64_t index = rank; index < total; index += world) {
-    const auto sample = dataset.get(index, /*sample_seed=*/0);
+    const auto sample = dataset.get(index, /*sample_seed=*/0, /*position=*/0);
     const auto gt = sample.depth.squeeze(0);  // [H, W]
     auto image = sample.image.unsqueeze(0);
     torch::Tensor pred;
@@ -52,7 +52,8 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
       char prefix[32];
       std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
       const auto stem = prefix + fs::path(dataset.describe(index)).stem().string();
-      io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale);
+      io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale,
+                          options.png_quantisation);
       io::write_colourised_depth_png(pred, (fs::path(options.predictions_dir) / (stem + "_color.png")).string(),
                                      options.colour_max_depth);
     }

@@ -11,6 +11,8 @@
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
+#include "sgmim/heads/sync_batch_norm.h"
+#include "sgmim/io/depth_png.h"
 #include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
@@ -65,6 +67,7 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   o.tta.windows_per_call = c.eval.windows_per_call;
   o.max_images = c.eval.max_images;
   o.png_scale = c.data.dataset == config::DepthBenchmark::kitti ? 256.0 : 1000.0;  // the offline-eval convention of each benchmark
+  o.png_quantisation = c.eval.round_pngs ? io::DepthPngQuantisation::round : io::DepthPngQuantisation::truncate;
   o.colour_max_depth = *c.eval.max_depth;
   o.bf16 = c.train.precision == config::Precision::bf16;
   o.kb_crop_for_model = c.data.dataset == config::DepthBenchmark::kitti && c.eval.gt_resolution == config::GtResolution::full;
@@ -93,6 +96,8 @@ class DepthTask : public TrainingTask {
                 "pre-trained model)");
     }
     model_->to(loop.device());
+    // Whole-batch BN statistics over the ranks (docs/depth.md "Multi-process fine-tuning"); the SILog below too.
+    heads::set_process_group(*model_, loop.world() > 1 ? loop.group() : nullptr);
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);
 
@@ -103,6 +108,7 @@ class DepthTask : public TrainingTask {
     optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
                                         cfg_.train.eps);
 
+    loop_group_ = loop.world() > 1 ? loop.group() : nullptr;
     micro_batch_ = config::per_process_batch(cfg_, loop.world());
     data::DepthLoaderOptions lo;
     lo.batch_size = micro_batch_;
@@ -147,7 +153,8 @@ class DepthTask : public TrainingTask {
     const bool nb = device.is_cuda();
     auto image = batch->image.to(device, nb), depth = batch->depth.to(device, nb);
     const models::SiLogLossOptions silog{cfg_.train.silog_lambda, 0.0};
-    return {models::silog_loss(model_->forward(image), depth, silog), {}};
+    // Over the global batch: every rank gets the same loss, and the ranks' gradient mean is the one-process gradient.
+    return {models::silog_loss(model_->forward(image), depth, silog, {}, loop_group_), {}};
   }
   std::string loss_label() const override { return "silog"; }
 
@@ -195,6 +202,7 @@ class DepthTask : public TrainingTask {
   std::unique_ptr<PolySchedule> schedule_;
   DepthEvaluationOptions eval_options_;
   int64_t micro_batch_ = 0;
+  distributed::ProcessGroup* loop_group_ = nullptr;  ///< the world of the SILog sums; nullptr in one process
 };
 
 }  // namespace

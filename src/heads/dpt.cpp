@@ -144,8 +144,8 @@ DptResidualConvUnitImpl::DptResidualConvUnitImpl(int64_t features, bool use_bn) 
   conv1 = register_module("conv1", conv());
   conv2 = register_module("conv2", conv());
   if (use_bn) {
-    bn1 = register_module("bn1", torch::nn::BatchNorm2d(features));
-    bn2 = register_module("bn2", torch::nn::BatchNorm2d(features));
+    bn1 = register_module("bn1", SyncBatchNorm2d(features));
+    bn2 = register_module("bn2", SyncBatchNorm2d(features));
   }
 }
 

@@ -1,11 +1,11 @@
 #include "sgmim/heads/glp_depth.h"
 
 #include "sgmim/error.h"
+#include "sgmim/heads/sync_batch_norm.h"
 
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 
 #include <sstream>
@@ -70,14 +70,14 @@ GlpDecoderImpl::GlpDecoderImpl(const GlpHeadOptions& o) : upsample_steps(o.upsam
     torch::Tensor no_bias;
     normal_init(deconv->weight, no_bias, 0.001);
     deconv_layers->push_back(deconv);
-    deconv_layers->push_back(torch::nn::BatchNorm2d(o.num_filters[i]));  // weight 1, bias 0 (constant_init)
+    deconv_layers->push_back(SyncBatchNorm2d(o.num_filters[i]));  // weight 1, bias 0 (constant_init)
     deconv_layers->push_back(torch::nn::ReLU());
     in = o.num_filters[i];
   }
   torch::nn::Conv2d conv(torch::nn::Conv2dOptions(in, o.out_channels, 3).stride(1).padding(1).bias(true));
   normal_init(conv->weight, conv->bias, 0.001);
   conv_layers = register_module(
-      "conv_layers", torch::nn::Sequential(conv, torch::nn::BatchNorm2d(o.out_channels), torch::nn::ReLU()));
+      "conv_layers", torch::nn::Sequential(conv, SyncBatchNorm2d(o.out_channels), torch::nn::ReLU()));
 }
 
 torch::Tensor GlpDecoderImpl::forward(const torch::Tensor& feature) {

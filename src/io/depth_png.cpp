@@ -49,18 +49,27 @@ std::string describe_depth(int depth) {
 
 }  // namespace
 
-void write_depth_png(const torch::Tensor& depth, const std::string& path, double scale) {
+void write_depth_png(const torch::Tensor& depth, const std::string& path, double scale,
+                     DepthPngQuantisation quantisation) {
   check_positive(scale, "depth_png.scale");
   const auto d = depth_2d(depth, path);
   const int H = static_cast<int>(d.size(0)), W = static_cast<int>(d.size(1));
+  const bool truncate = quantisation == DepthPngQuantisation::truncate;
+  const float scale_f = static_cast<float>(scale);
   cv::Mat png(H, W, CV_16UC1);
   const double* src = d.data_ptr<double>();
   for (int r = 0; r < H; ++r) {
     auto* row = png.ptr<uint16_t>(r);
     for (int c = 0; c < W; ++c) {
-      const double v = src[static_cast<int64_t>(r) * W + c] * scale;
-      // !(v > 0) also catches NaN. Compare before rounding so that +inf and huge values never reach the cast.
-      row[c] = !(v > 0) ? uint16_t{0} : v >= 65535.0 ? uint16_t{65535} : static_cast<uint16_t>(std::lround(v));
+      const double m = src[static_cast<int64_t>(r) * W + c];
+      // truncate: numpy multiplies the float32 prediction by the scale in float32, then astype(uint16) cuts the
+      // fraction; round: the product in double, rounded.
+      const double v = truncate ? static_cast<double>(static_cast<float>(m) * scale_f) : m * scale;
+      // !(v > 0) also catches NaN. Compare before converting so that +inf and huge values never reach the cast.
+      row[c] = !(v > 0)         ? uint16_t{0}
+               : v >= 65535.0 ? uint16_t{65535}
+               : truncate       ? static_cast<uint16_t>(v)
+                                : static_cast<uint16_t>(std::min(std::lround(v), 65535L));
     }
   }
   write_png_atomically(png, path);

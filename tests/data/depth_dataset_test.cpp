@@ -164,7 +164,7 @@ TEST_P(KittiSizeTest, TestListValuesEqualPngsInTheKbCrop) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0][1], "None");
   EXPECT_FALSE(bts.has_gt(0));
-  const DepthSample none = bts.get(0, 1);
+  const DepthSample none = bts.get(0, 1, 0);
   EXPECT_FALSE(none.has_gt);
   EXPECT_EQ(none.depth.sizes(), (std::vector<int64_t>{1, 352, 1216}));
   EXPECT_EQ(none.depth.abs().sum().item<float>(), 0.0f);
@@ -173,7 +173,7 @@ TEST_P(KittiSizeTest, TestListValuesEqualPngsInTheKbCrop) {
   for (int64_t i = 1; i < 4; ++i) {
     const auto& f = lines[static_cast<std::size_t>(i)];
     const fs::path gt = dir / ("data_depth_annotated/val/" + f[1]);  // BTS list, GT root not merged: found in val/
-    const DepthSample s = bts.get(i, 99);
+    const DepthSample s = bts.get(i, 99, i);
     EXPECT_TRUE(s.has_gt);
     EXPECT_DOUBLE_EQ(bts.entry(i).focal, std::stod(f[2]));
     ASSERT_EQ(s.image.sizes(), (std::vector<int64_t>{3, 352, 1216}));
@@ -196,7 +196,7 @@ TEST_P(KittiSizeTest, TestListValuesEqualPngsInTheKbCrop) {
   for (int64_t i = 0; i < 3; ++i) {
     EXPECT_EQ(glp.image_path(i), bts.image_path(i + 1));
     EXPECT_EQ(fs::path(glp.depth_path(i)).lexically_normal(), fs::path(bts.depth_path(i + 1)).lexically_normal());
-    const DepthSample a = glp.get(i, 0), c = bts.get(i + 1, 0);
+    const DepthSample a = glp.get(i, 0, i), c = bts.get(i + 1, 0, i + 1);
     EXPECT_TRUE(torch::equal(a.image, c.image));
     EXPECT_TRUE(torch::equal(a.depth, c.depth));
   }
@@ -229,9 +229,9 @@ TEST(KittiDatasetTest, MergedGtLayoutAndMixedListFormats) {
   EXPECT_TRUE(d.has_gt(0));
   EXPECT_TRUE(d.has_gt(1));
   EXPECT_FALSE(d.has_gt(2));
-  EXPECT_TRUE(d.get(0, 0).has_gt);
-  EXPECT_TRUE(d.get(1, 0).has_gt);
-  EXPECT_FALSE(d.get(2, 0).has_gt);
+  EXPECT_TRUE(d.get(0, 0, 0).has_gt);
+  EXPECT_TRUE(d.get(1, 0, 1).has_gt);
+  EXPECT_FALSE(d.get(2, 0, 2).has_gt);
 }
 
 TEST(KittiDatasetTest, TrainModeSkipsFramesWithoutGt) {
@@ -241,7 +241,7 @@ TEST(KittiDatasetTest, TrainModeSkipsFramesWithoutGt) {
   EXPECT_EQ(d.size(), 3);
   EXPECT_EQ(d.skipped_without_gt(), 1);
   for (int64_t i = 0; i < d.size(); ++i) EXPECT_TRUE(d.has_gt(i));
-  const DepthSample s = d.get(1, 1234);  // default train crop 352×352 of the KB crop
+  const DepthSample s = d.get(1, 1234, 1);  // default train crop 352×352 of the KB crop
   EXPECT_EQ(s.image.sizes(), (std::vector<int64_t>{3, 352, 352}));
   EXPECT_EQ(s.depth.sizes(), (std::vector<int64_t>{1, 352, 352}));
   // Train-mode BTS train list: GT under data_depth_annotated/train/.
@@ -264,7 +264,7 @@ TEST(KittiDatasetTest, TrainCropAndFlipKeepImageAndDepthAligned) {
   int flipped = 0;
   for (uint64_t seed = 0; seed < 24; ++seed) {
     const int64_t index = static_cast<int64_t>(seed % 4);
-    const DepthSample s = d.get(index, seed);
+    const DepthSample s = d.get(index, seed, index);
     ASSERT_EQ(s.image.sizes(), (std::vector<int64_t>{3, 24, 40}));
     ASSERT_EQ(s.depth.sizes(), (std::vector<int64_t>{1, 24, 40}));
     const auto [top, left0] = image_coordinate(s.image, 0, 0);
@@ -313,7 +313,7 @@ TEST(KittiDatasetTest, CutDepthStripFollowsTheReferenceFormula) {
   const int w = static_cast<int>(std::max((96 - alpha * 96) * beta * 0.75, 1.0));
   ASSERT_GE(w, 1);
   ASSERT_LE(l + w, 96);
-  const DepthSample s = d.get(0, seed);
+  const DepthSample s = d.get(0, seed, 0);
   const cv::Mat original = coordinate_rgb(size);
   for (int r = 0; r < 64; ++r)
     for (int c = 0; c < 96; ++c) {
@@ -327,12 +327,12 @@ TEST(KittiDatasetTest, CutDepthStripFollowsTheReferenceFormula) {
       ASSERT_EQ(depth_coordinate(s.depth, r, c, 256.0), std::make_pair(r, c));  // depth untouched
     }
   // Index 1 is not a multiple of 4: no strip at all, for the same seed.
-  const DepthSample t = d.get(1, seed);
+  const DepthSample t = d.get(1, seed, 1);
   for (int c = 0; c < 96; ++c) EXPECT_EQ(image_coordinate(t.image, 5, c), std::make_pair(5, c));
   // The scaled alternative: 255 · depth_m / max_depth, rounded.
   o.augment.cutdepth_fill = CutDepthFill::scaled;
   o.augment.cutdepth_max_depth = 100.0;
-  const DepthSample u = KittiDepthDataset(o).get(0, seed);
+  const DepthSample u = KittiDepthDataset(o).get(0, seed, 0);
   const int r = 10, c = l;
   EXPECT_EQ(std::lround(u.image[1][r][c].item<float>() * 255), std::lround(255.0 * (1 + 256 * r + c) / 256.0 / 100.0));
 }
@@ -352,7 +352,7 @@ TEST(NyuDatasetTest, SyncTrainAndOfficialTestLayouts) {
   const auto bts_test = list_lines(dir / "train_test_inputs/nyudepthv2_test_files_with_gt.txt");
   for (int64_t i = 0; i < 2; ++i) {
     const fs::path gt = dir / "official_splits/test" / bts_test[static_cast<std::size_t>(i)][1];
-    const DepthSample s = test.get(i, 0);
+    const DepthSample s = test.get(i, 0, i);
     EXPECT_EQ(s.image.sizes(), (std::vector<int64_t>{3, 480, 640}));
     const torch::Tensor want = expected_depth(gt, {0, 0, 640, 480}, 1000.0f);
     EXPECT_TRUE(torch::equal(s.depth, want)) << gt;
@@ -372,12 +372,12 @@ TEST(NyuDatasetTest, SyncTrainAndOfficialTestLayouts) {
     l.list_file = (dir / list).string();
     NyuDepthDataset listed(l);
     ASSERT_EQ(listed.size(), 2) << list;
-    for (int64_t i = 0; i < 2; ++i) EXPECT_TRUE(torch::equal(listed.get(i, 0).depth, test.get(i, 0).depth)) << list;
+    for (int64_t i = 0; i < 2; ++i) EXPECT_TRUE(torch::equal(listed.get(i, 0, i).depth, test.get(i, 0, i).depth)) << list;
   }
   NyuOptions multimae = o;
   multimae.depth_scale = 6553.6;
   const fs::path gt0 = dir / "official_splits/test" / bts_test[0][1];
-  EXPECT_TRUE(torch::equal(NyuDepthDataset(multimae).get(0, 0).depth,
+  EXPECT_TRUE(torch::equal(NyuDepthDataset(multimae).get(0, 0, 0).depth,
                            expected_depth(gt0, {0, 0, 640, 480}, static_cast<float>(6553.6))));
 
   // Train split: the sync tree, default crop 480×480, by list and by scan in the same order.
@@ -390,7 +390,7 @@ TEST(NyuDatasetTest, SyncTrainAndOfficialTestLayouts) {
   ASSERT_EQ(scanned.size(), 4);
   ASSERT_EQ(listed.size(), 4);
   for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(scanned.image_path(i), listed.image_path(i));
-  const DepthSample s = scanned.get(2, 77), s2 = listed.get(2, 77);
+  const DepthSample s = scanned.get(2, 77, 2), s2 = listed.get(2, 77, 2);
   EXPECT_EQ(s.image.sizes(), (std::vector<int64_t>{3, 480, 480}));
   EXPECT_EQ(s.depth.sizes(), (std::vector<int64_t>{1, 480, 480}));
   EXPECT_TRUE(torch::equal(s.image, s2.image));  // same seed, same sample
@@ -416,7 +416,7 @@ TEST(NyuDatasetTest, ColourAugmentationsLeaveDepthUntouched) {
   NyuDepthDataset a(plain), b(coloured);
   for (uint64_t seed = 0; seed < 8; ++seed) {
     const int64_t index = 1 + static_cast<int64_t>(seed % 3);
-    const DepthSample x = a.get(index, seed), y = b.get(index, seed);
+    const DepthSample x = a.get(index, seed, index), y = b.get(index, seed, index);
     EXPECT_TRUE(torch::equal(x.depth, y.depth)) << seed;  // same crop and flip: the draws have fixed positions
     EXPECT_FALSE(torch::equal(x.image, y.image)) << seed;
     EXPECT_GE(y.image.min().item<float>(), 0.0f);
@@ -508,32 +508,32 @@ TEST(DepthDatasetErrorTest, MissingGtWrongBitDepthAndSizeMismatchNameTheFile) {
 
   const fs::path gt1 = dir / ("data_depth_annotated/val/" + lines[1][1]);
   fs::remove(gt1);
-  auto e = error_of([&] { d.get(1, 0); });
+  auto e = error_of([&] { d.get(1, 0, 1); });
   EXPECT_NE(std::string(e.what()).find(gt1.string()), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("missing ground-truth depth"), std::string::npos) << e.what();
 
   const fs::path gt2 = dir / ("data_depth_annotated/val/" + lines[2][1]);
   ASSERT_TRUE(cv::imwrite(gt2.string(), cv::Mat(375, 1242, CV_8UC1, cv::Scalar(7))));
-  e = error_of([&] { d.get(2, 0); });
+  e = error_of([&] { d.get(2, 0, 2); });
   EXPECT_NE(std::string(e.what()).find(gt2.string()), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("wrong bit depth"), std::string::npos) << e.what();
   EXPECT_EQ(e.file(), gt2.string());
 
   const fs::path gt3 = dir / ("data_depth_annotated/val/" + lines[3][1]);
   ASSERT_TRUE(cv::imwrite(gt3.string(), cv::Mat(370, 1224, CV_16UC1, cv::Scalar(700))));
-  e = error_of([&] { d.get(3, 0); });
+  e = error_of([&] { d.get(3, 0, 3); });
   EXPECT_NE(std::string(e.what()).find(gt3.string()), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("1224x370"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("1242x375"), std::string::npos) << e.what();
 
   // A colour PNG is not a depth map either.
   ASSERT_TRUE(cv::imwrite(gt3.string(), cv::Mat(375, 1242, CV_16UC3, cv::Scalar(1, 2, 3))));
-  e = error_of([&] { d.get(3, 0); });
+  e = error_of([&] { d.get(3, 0, 3); });
   EXPECT_NE(std::string(e.what()).find(gt3.string()), std::string::npos) << e.what();
 
   // A missing image, a malformed list line and a missing root.
   fs::remove(dir / ("raw_data/" + lines[0][0]));
-  e = error_of([&] { d.get(0, 0); });
+  e = error_of([&] { d.get(0, 0, 0); });
   EXPECT_NE(std::string(e.what()).find(lines[0][0]), std::string::npos) << e.what();
   write_text(dir / "bad.txt", lines[1][0] + " " + lines[1][1] + " 721.5\n" + lines[2][0] + "\n");
   e = error_of([&] { KittiDepthDataset(kitti_options(dir.path(), "bad.txt")); });
@@ -554,11 +554,11 @@ TEST(DepthDatasetErrorTest, NyuMissingGtAndTooLargeCrop) {
   NyuDepthDataset d(o);
   const fs::path gt = fs::path(d.depth_path(1));
   fs::remove(gt);
-  auto e = error_of([&] { d.get(1, 0); });
+  auto e = error_of([&] { d.get(1, 0, 1); });
   EXPECT_NE(std::string(e.what()).find(gt.string()), std::string::npos) << e.what();
   o.augment = crop_only(480, 480);  // larger than the 96×64 images
   NyuDepthDataset big(o);
-  e = error_of([&] { big.get(0, 0); });
+  e = error_of([&] { big.get(0, 0, 0); });
   EXPECT_NE(std::string(e.what()).find(big.image_path(0)), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find("larger than"), std::string::npos) << e.what();
 }

@@ -91,9 +91,9 @@ TEST(DepthLoaderTest, BatchesAreTheSameForOneAndThreeWorkers) {
     EXPECT_EQ(a[0].has_gt.scalar_type(), torch::kBool);
     expect_same(a, b);
     expect_same(a, c);
-    // Each sample is the dataset's get() with sample_seed(seed, epoch, index).
+    // Each sample is the dataset's get() with sample_seed(seed, epoch, index) at its position in the epoch's order.
     const int64_t index = a[1].indices[2].item<int64_t>();
-    const DepthSample s = data->get(index, sample_seed(11, epoch, index));
+    const DepthSample s = data->get(index, sample_seed(11, epoch, index), /*position=*/1 * 4 + 2);
     EXPECT_TRUE(torch::equal(a[1].image[2], s.image));
     EXPECT_TRUE(torch::equal(a[1].depth[2], s.depth));
   }
@@ -101,6 +101,70 @@ TEST(DepthLoaderTest, BatchesAreTheSameForOneAndThreeWorkers) {
   const auto e0 = indices_of(epoch_batches(one, 0)), e1 = indices_of(epoch_batches(one, 1));
   EXPECT_EQ(std::set<int64_t>(e0.begin(), e0.end()).size(), 12u);
   EXPECT_NE(e0, e1);
+}
+
+// CutDepth (issue 9 item 9): as the reference's per-worker counter (MIM-Depth-Estimation dataset/base_dataset.py
+// `self.count % 4`, reset every epoch), every 4th sample of the epoch's order gets the strip, whatever its dataset
+// index: 6 in each batch of 24, and other frames in each epoch; two processes cut the same frames as one. A sample got CutDepth exactly when it differs from the
+// same frame and seed drawn at a position that is not a multiple of 4 (every other random choice is the same, and
+// the crop is the whole frame, so a strip cannot be cropped away).
+TEST(DepthLoaderTest, CutDepthFallsOnEveryFourthPositionOfEachEpochsOrder) {
+  ScratchDir dir;
+  write_nyu(dir.path(), {64, 48}, /*count=*/48, /*val=*/1);
+  NyuOptions o;
+  o.data_path = dir.path().string();
+  o.train = true;
+  o.augment.crop_h = 48;
+  o.augment.crop_w = 64;
+  o.augment.cutdepth_max_depth = 10.0;
+  const auto data = std::make_shared<const NyuDepthDataset>(o);
+  ASSERT_EQ(data->size(), 48);
+  DepthLoader loader(data, train_options(/*batch=*/24, /*workers=*/2));
+  std::vector<std::set<int64_t>> cut_frames;
+  for (int64_t epoch : {0, 1}) {
+    const auto batches = epoch_batches(loader, epoch);
+    ASSERT_EQ(batches.size(), 2u);
+    std::set<int64_t> cut;
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+      int64_t in_batch = 0;
+      for (int64_t i = 0; i < 24; ++i) {
+        const int64_t position = static_cast<int64_t>(k) * 24 + i;
+        const int64_t index = batches[k].indices[i].item<int64_t>();
+        const DepthSample plain = data->get(index, sample_seed(11, epoch, index), /*position=*/1);
+        const bool has_strip = !torch::equal(batches[k].image[i], plain.image);
+        EXPECT_EQ(has_strip, position % 4 == 0) << "epoch " << epoch << " position " << position << " frame " << index;
+        EXPECT_TRUE(torch::equal(batches[k].depth[i], plain.depth));  // the strip only touches the image
+        if (has_strip) {
+          ++in_batch;
+          cut.insert(index);
+        }
+      }
+      EXPECT_EQ(in_batch, 6) << "epoch " << epoch << " batch " << k;
+    }
+    cut_frames.push_back(cut);
+  }
+  EXPECT_EQ(cut_frames[0].size(), 12u);
+  EXPECT_NE(cut_frames[0], cut_frames[1]);  // the shuffle moves CutDepth onto other frames
+
+  // Two ranks of batch 12 cut exactly the frames one process of batch 24 cuts: the position is that of the order the
+  // ranks share (rank r's p-th sample is its r + 2p-th), so n processes train on the same samples as one.
+  for (int64_t epoch : {0, 1}) {
+    std::set<int64_t> cut;
+    for (int64_t rank = 0; rank < 2; ++rank) {
+      DepthLoaderOptions ro = train_options(/*batch=*/12, /*workers=*/1);
+      ro.world_size = 2;
+      ro.rank = rank;
+      DepthLoader ranked(data, ro);
+      const auto batches = epoch_batches(ranked, epoch);
+      for (const auto& b : batches)
+        for (int64_t i = 0; i < b.indices.size(0); ++i) {
+          const int64_t index = b.indices[i].item<int64_t>();
+          if (!torch::equal(b.image[i], data->get(index, sample_seed(11, epoch, index), /*position=*/1).image))
+            cut.insert(index);
+        }
+    }
+    EXPECT_EQ(cut, cut_frames[static_cast<size_t>(epoch)]) << "epoch " << epoch;
+  }
 }
 
 TEST(DepthLoaderTest, ResumeMidEpochEqualsSkipping) {

@@ -11,18 +11,30 @@
 
 namespace sgmim::test_support {
 
-/// The largest absolute difference over every tensor of two weight files; both must hold the same names in the same
-/// order (a gtest failure otherwise).
-inline double max_weight_difference(const std::string& a, const std::string& b) {
+/// The largest absolute difference between two weight files, and the tensor where it is.
+struct WeightDifference {
+  double max_abs = 0;
+  std::string name;  ///< the tensor of the largest difference; empty when none differs
+};
+
+/// Compares every tensor of two weight files; both must hold the same names in the same order (a gtest failure
+/// otherwise).
+inline WeightDifference weight_difference(const std::string& a, const std::string& b) {
   const auto ta = io::load_tensors(a), tb = io::load_tensors(b);
   EXPECT_EQ(ta.size(), tb.size());
-  double worst = 0;
+  WeightDifference worst;
   for (size_t i = 0; i < std::min(ta.size(), tb.size()); ++i) {
     EXPECT_EQ(ta[i].first, tb[i].first);
-    worst = std::max(worst, (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max()
-                                .item<double>());
+    const double d =
+        (ta[i].second.to(torch::kDouble) - tb[i].second.to(torch::kDouble)).abs().max().item<double>();
+    if (d > worst.max_abs) worst = {d, ta[i].first};
   }
   return worst;
+}
+
+/// The largest absolute difference over every tensor of two weight files (see weight_difference).
+inline double max_weight_difference(const std::string& a, const std::string& b) {
+  return weight_difference(a, b).max_abs;
 }
 
 }  // namespace sgmim::test_support

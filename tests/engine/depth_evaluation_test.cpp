@@ -21,7 +21,7 @@ class FrameSet : public data::DepthDataset {
  public:
   FrameSet(int64_t h, int64_t w) : h_(h), w_(w) {}
   int64_t size() const override { return 3; }
-  data::DepthSample get(int64_t index, uint64_t) const override {
+  data::DepthSample get(int64_t index, uint64_t, int64_t) const override {
     auto g = torch::Generator(at::detail::createCPUGenerator(static_cast<uint64_t>(index) + 7));
     data::DepthSample s;
     s.image = torch::rand({3, h_, w_}, g);
@@ -65,7 +65,7 @@ TEST(DepthEvaluation, MatchesTheMetricsComputedStepByStep) {
   eval::DepthMetricsAccumulator expected;
   torch::NoGradGuard no_grad;
   for (int64_t i = 0; i < frames.size(); ++i) {
-    const auto s = frames.get(i, 0);
+    const auto s = frames.get(i, 0, i);
     auto pred = eval::predict_depth([&](const torch::Tensor& x) { return model->forward(x); }, s.image.unsqueeze(0),
                                     options.tta)[0][0];
     expected.add(eval::compute_depth_metrics(eval::sanitize_prediction(pred, options.metrics), s.depth[0],
@@ -89,7 +89,7 @@ TEST(DepthEvaluation, FullResolutionPastesTheKbCropPrediction) {
   const auto summary = evaluate_depth(*model, frames, options, nullptr, torch::kCPU);
 
   torch::NoGradGuard no_grad;
-  const auto s = frames.get(0, 0);
+  const auto s = frames.get(0, 0, 0);
   const auto box = eval::kb_crop_box(375, 1242);
   ASSERT_EQ(box.top, 23);
   ASSERT_EQ(box.left, 13);

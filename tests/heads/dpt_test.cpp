@@ -45,8 +45,30 @@ TEST(DptHead, VitBaseParameterCountsOfTheThreeReadouts) {
   EXPECT_EQ(models::count_parameters(*DptHead(o)), 20065921);
   o.readout = DptReadout::add;
   EXPECT_EQ(models::count_parameters(*DptHead(o)), 20065921);
-  // The readout projections alone: 4 × Linear(1536 → 768).
-  EXPECT_EQ(24787585 - 20065921, 4 * (1536 * 768 + 768));
+  // The difference is exactly the readout projections, read from the model itself: 4 × Linear(1536 → 768)
+  // (`act_postprocess<i>.0.project.0`), and nothing else differs between the two heads' keys.
+  o.readout = DptReadout::project;
+  const auto with = shapes(*DptHead(o));
+  o.readout = DptReadout::ignore;
+  const auto without = shapes(*DptHead(o));
+  int64_t projection_params = 0, projections = 0;
+  for (const auto& [key, shape] : with) {
+    if (without.count(key)) {
+      EXPECT_EQ(without.at(key), shape) << key;
+      continue;
+    }
+    EXPECT_NE(key.find(".0.project.0."), std::string::npos) << key << " exists only with the project readout";
+    int64_t n = 1;
+    for (const auto s : shape) n *= s;
+    projection_params += n;
+    if (key.size() > 7 && key.substr(key.size() - 7) == ".weight") {
+      ++projections;
+      EXPECT_EQ(shape, (std::vector<int64_t>{768, 1536})) << key;
+    }
+  }
+  EXPECT_EQ(projections, 4);
+  EXPECT_EQ(projection_params, 24787585 - 20065921);
+  for (const auto& [key, shape] : without) EXPECT_TRUE(with.count(key)) << key;
 }
 
 TEST(DptHead, KeysFollowTheReference) {

@@ -2,7 +2,9 @@
 // initialisation, output shapes and range, and the fine-tuning encoder configuration (windows, shifts, §4.3).
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
+#include "sgmim/heads/dpt.h"
 #include "sgmim/heads/glp_depth.h"
+#include "sgmim/heads/sync_batch_norm.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/swin.h"
 
@@ -61,6 +63,37 @@ TEST(GlpDepthHead, KeysAndShapesFollowTheReference) {
   EXPECT_EQ(shape("last_layer_depth.2.weight"), (std::vector<int64_t>{1, 128, 3, 3}));
   EXPECT_EQ(shape("last_layer_depth.2.bias"), (std::vector<int64_t>{1}));
   EXPECT_FALSE(k.count("decoder.deconv_layers.0.bias")) << "the deconvs have no bias";
+}
+
+// Issue 9 item 12: the depth heads' norms synchronise over the ranks (SyncBatchNorm2d, reached by
+// set_process_group), with exactly torch::nn::BatchNorm2d's state-dict entries, so PyTorch checkpoints still load.
+TEST(GlpDepthHead, NormsAreSyncBatchNormWithBatchNorm2dEntries) {
+  auto expect_batch_norm_entries = [](torch::nn::Module& head, int64_t expected_norms) {
+    EXPECT_EQ(set_process_group(head, nullptr), expected_norms);
+    int64_t seen = 0;
+    for (const auto& named : head.named_modules("", /*include_self=*/false)) {
+      auto* bn = dynamic_cast<SyncBatchNorm2dImpl*>(named.value().get());
+      if (!bn) continue;
+      ++seen;
+      const auto mine = io::state_dict(*bn), plain = io::state_dict(*torch::nn::BatchNorm2d(bn->num_features));
+      ASSERT_EQ(mine.size(), plain.size()) << named.key();
+      for (size_t i = 0; i < mine.size(); ++i) {
+        EXPECT_EQ(mine[i].first, plain[i].first) << named.key();
+        EXPECT_TRUE(torch::equal(mine[i].second, plain[i].second)) << named.key() << "." << mine[i].first;
+      }
+    }
+    EXPECT_EQ(seen, expected_norms);
+  };
+  GlpDepthHead glp(GlpHeadOptions{});
+  expect_batch_norm_entries(*glp, 4);  // deconv_layers.{1,4,7}, conv_layers.1
+  DptHeadOptions d;
+  d.vit_features = 32;
+  d.features = 16;
+  d.reassemble_channels = {4, 8, 16, 32};
+  d.hooks = {0, 1, 1, 1};
+  d.use_bn = true;
+  DptHead dpt(d);
+  expect_batch_norm_entries(*dpt, 4 * 2 * 2);  // 4 fusion blocks × 2 residual units × (bn1, bn2)
 }
 
 TEST(GlpDepthHead, InitialisationIsNormal0001WithZeroBiases) {

@@ -27,7 +27,7 @@ TEST(DepthPng, RoundTripWithinHalfAQuantum) {
     const double max_depth = scale == io::kKittiDepthScale ? 80.0 : 10.0;
     const auto depth = torch::rand({37, 53}, torch::kDouble) * max_depth + 0.01;
     const auto path = dir / ("depth_" + std::to_string(static_cast<int>(scale)) + ".png");
-    io::write_depth_png(depth, path, scale);
+    io::write_depth_png(depth, path, scale, io::DepthPngQuantisation::round);
     const auto back = io::read_depth_png(path, scale);
     ASSERT_EQ(back.sizes(), (std::vector<int64_t>{37, 53}));
     EXPECT_EQ(back.scalar_type(), torch::kFloat);
@@ -38,6 +38,46 @@ TEST(DepthPng, RoundTripWithinHalfAQuantum) {
     const cv::Mat raw = cv::imread(path, cv::IMREAD_UNCHANGED);
     ASSERT_EQ(raw.type(), CV_16UC1);
     EXPECT_EQ(raw.at<uint16_t>(3, 5), static_cast<uint16_t>(std::lround(depth[3][5].item<double>() * scale)));
+  }
+}
+
+// Issue 9 item 13: by default the value is MIM-Depth-Estimation test.py's `(pred * scale).astype(np.uint16)` of a
+// float32 prediction: the float32 product, truncated. The alternative rounds the exact product. The values were
+// computed with this script, which emulates numpy's float32 product by rounding the exact double product of two
+// float32 values (struct 'f'):
+//   python3 -c "import struct,math; f=lambda v: struct.unpack('f',struct.pack('f',v))[0]
+//     print([(v, int(f(f(v)*s)), math.floor(f(v)*s+0.5)) for s,vs in ((1000.,[.005,1.2347,2.5,.0004,.0006,7.0009]),
+//            (256.,[1000.75/256,3302.5/256,.5/256])) for v in vs])"
+// 0.005 m: float32(0.005)·1000 = 4.99999989 exactly, but the float32 product is 5.0, so numpy gives 5 (a truncation
+// of the double product would give 4).
+TEST(DepthPng, TruncatesTheFloat32ProductAsTheReferenceOrRounds) {
+  test_support::ScratchDir dir;
+  struct Case {
+    double scale;
+    std::vector<float> depth;
+    std::vector<uint16_t> truncated, rounded;
+  };
+  const std::vector<Case> cases{
+      {io::kNyuDepthScale, {0.005f, 1.2347f, 2.5f, 0.0004f, 0.0006f, 7.0009f}, {5, 1234, 2500, 0, 0, 7000},
+       {5, 1235, 2500, 0, 1, 7001}},
+      {io::kKittiDepthScale, {1000.75f / 256, 3302.5f / 256, 0.5f / 256}, {1000, 3302, 0}, {1001, 3303, 1}},
+  };
+  for (const auto& c : cases) {
+    const auto n = static_cast<int64_t>(c.depth.size());
+    const auto depth = torch::from_blob(const_cast<float*>(c.depth.data()), {1, n}, torch::kFloat).clone();
+    for (const bool round : {false, true}) {
+      const auto path = dir / ("q" + std::to_string(static_cast<int>(c.scale)) + (round ? "r" : "t") + ".png");
+      if (round)
+        io::write_depth_png(depth, path, c.scale, io::DepthPngQuantisation::round);
+      else
+        io::write_depth_png(depth, path, c.scale);  // the default is the reference's truncation
+      const cv::Mat raw = cv::imread(path, cv::IMREAD_UNCHANGED);
+      ASSERT_EQ(raw.type(), CV_16UC1);
+      const auto& want = round ? c.rounded : c.truncated;
+      for (int64_t i = 0; i < n; ++i)
+        EXPECT_EQ(raw.at<uint16_t>(0, static_cast<int>(i)), want[static_cast<size_t>(i)])
+            << "scale " << c.scale << (round ? " round " : " truncate ") << c.depth[static_cast<size_t>(i)];
+    }
   }
 }
 

@@ -1,12 +1,20 @@
-// SILog (λ = 0.5, no ×10): the values of docs/method.md §7.7, the valid-pixel rule, shapes and gradients.
+// SILog (λ = 0.5, no ×10): the closed-form values of docs/method.md §7.7, the valid-pixel rule, shapes, gradients, and the global batch of a
+// 2-rank world (issue 9 item 12).
 #include "sgmim/models/silog_loss.h"
 
+#include "sgmim/distributed/process_group.h"
 #include "support/gradcheck.h"
 
 #include <gtest/gtest.h>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <filesystem>
+#include <string>
+#include <thread>
 
 using namespace sgmim;
 
@@ -65,4 +73,73 @@ TEST(SiLogLoss, GradientMatchesFiniteDifferences) {
   auto gt = torch::rand({2, 4, 4}, torch::kDouble) * 5 + 0.5;
   gt.index_put_({0, 0}, 0.0);  // an invalid row
   sgmim::testing::expect_gradients_match([&] { return models::silog_loss(pred, gt); }, {pred}, {"pred"}, 12);
+}
+
+// Two ranks (threads over one FileStore, Gloo) with half a batch each against one process with the whole batch: the
+// same loss on both ranks, equal to the whole-batch loss computed here in closed form; each rank's gradient is
+// world × the whole-batch gradient of its pixels (so that the ranks' mean of the parameter gradients, as DDP takes it,
+// equals the one-process gradient); no valid pixel on one rank is fine. A per-rank SILog (the old behaviour) fails
+// the loss comparison: the halves below have different statistics.
+TEST(SiLogLoss, TwoRanksComputeTheLossOfTheWholeBatch) {
+#ifndef SGMIM_WITH_GLOO
+  GTEST_SKIP() << "no Gloo in this build";
+#else
+  torch::manual_seed(7);
+  const auto pred = torch::rand({4, 1, 3, 5}, torch::kDouble) * 4 + 0.5;
+  auto gt = torch::rand({4, 3, 5}, torch::kDouble) * 8 + 0.1;
+  gt.index_put_({0, 1}, 0.0);  // invalid pixels
+  gt.index_put_({3}, 0.0);     // an image without GT
+  gt.narrow(0, 2, 2).mul_(3.0);  // the second half is biased: its own SILog differs from the whole batch's
+  // Closed form over the whole batch.
+  const auto mask = gt > 0;
+  const auto d = torch::log(gt.masked_select(mask)) - torch::log(pred.reshape({4, 3, 5}).masked_select(mask));
+  const double n = static_cast<double>(d.numel()), s1 = d.sum().item<double>(), s2 = d.pow(2).sum().item<double>();
+  const double expected = std::sqrt(s2 / n - 0.5 * (s1 / n) * (s1 / n));
+  auto whole = pred.clone().requires_grad_();
+  const auto one = models::silog_loss(whole, gt);
+  EXPECT_NEAR(one.item<double>(), expected, 1e-12);
+  one.backward();
+
+  std::string dir = (std::filesystem::temp_directory_path() / "sgmim_silog_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  struct RankResult {
+    double loss = 0, local_loss = 0;
+    torch::Tensor grad;
+    std::string error;
+  } res[2];
+  auto rank_main = [&](int rank) {
+    try {
+      sgmim::distributed::ProcessGroupOptions o;
+      o.backend = "gloo";
+      o.gloo_hostname = "127.0.0.1";
+      o.timeout = std::chrono::seconds(60);
+      auto store = c10::make_intrusive<c10d::FileStore>(dir + "/store", 2);
+      sgmim::distributed::ProcessGroup pg(store, rank, 2, o);
+      auto mine = pred.narrow(0, 2 * rank, 2).clone().requires_grad_();
+      const auto g = gt.narrow(0, 2 * rank, 2);
+      auto loss = models::silog_loss(mine, g, {}, {}, &pg);
+      loss.backward();
+      res[rank].loss = loss.item<double>();
+      res[rank].grad = mine.grad().clone();
+      res[rank].local_loss = models::silog_loss(mine.detach(), g).item<double>();
+      pg.shutdown();
+    } catch (const std::exception& e) {
+      res[rank].error = e.what();
+    }
+  };
+  std::thread r1(rank_main, 1);
+  rank_main(0);
+  r1.join();
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(res[0].error, "");
+  ASSERT_EQ(res[1].error, "");
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_NEAR(res[r].loss, expected, 1e-12) << "rank " << r;
+    EXPECT_GT(std::abs(res[r].local_loss - expected), 1e-3) << "rank " << r << ": the halves must differ";
+    const auto want = whole.grad().narrow(0, 2 * r, 2) * 2.0;  // world × the whole-batch gradient
+    EXPECT_TRUE(torch::allclose(res[r].grad, want, 0, 1e-12))
+        << "rank " << r << ": max |diff| " << (res[r].grad - want).abs().max().item<double>();
+  }
+  EXPECT_GT(whole.grad().abs().max().item<double>(), 0.0);
+#endif
 }

@@ -116,6 +116,7 @@ struct DepthEvalSection {
   bool clamp = false;                 ///< BTS: clamp predictions to [min_depth, max_depth] before the metrics
   int64_t every_epochs = 1;           ///< validation period during fine-tuning; 0: only after the last epoch
   bool save_predictions = false;      ///< write 16-bit depth PNGs (the eval app turns it on)
+  bool round_pngs = false;            ///< PNG value round(depth·scale); false: truncated, as MIM test.py
   int64_t max_images = 0;             ///< evaluate the first N test images; 0: all
   bool operator==(const DepthEvalSection&) const = default;
 };

@@ -28,8 +28,13 @@ CutDepthFill parse_cutdepth_fill(const std::string& name);
 
 struct DepthAugmentOptions {
   int64_t crop_h = 352, crop_w = 352;  ///< RandomCrop (always applied, albumentations' RandomCrop has p = 1)
-  /// CutDepth on samples whose dataset index is a multiple of this (the reference counts calls, `self.count % 4`,
-  /// per worker process; the index makes it independent of the loader); 0 disables CutDepth.
+  /// CutDepth on the samples whose position in the epoch's order is a multiple of this; 0 disables CutDepth.
+  /// The reference (MIM-Depth-Estimation dataset/base_dataset.py `augment_training_data`, `self.count % 4`) counts
+  /// the samples each loader worker draws, from 0 every epoch; a worker builds whole batches, so with a batch size
+  /// that is a multiple of 4 that is exactly "position % 4 == 0", and every batch holds batch/4 CutDepth samples that
+  /// change with the epoch's shuffle. The loader passes the position in the order shared by all ranks (one process:
+  /// its own order), so the choice depends neither on the number of workers nor on the number of processes
+  /// (docs/depth.md "CutDepth").
   int64_t cutdepth_every = 4;
   double cutdepth_p = 0.75;  ///< the strip width factor p of w = int(max((W − αW)·β·p, 1))
   CutDepthFill cutdepth_fill = CutDepthFill::reference;
@@ -65,7 +70,8 @@ struct DepthAugmentParams {
   double hue_shift = 0.0, sat_shift = 0.0, val_shift = 0.0;
 };
 
-/// The parameters for sample `index` (CutDepth when index % cutdepth_every == 0) of an image of height × width.
+/// The parameters for the sample at `position` in the epoch's order (CutDepth when position % cutdepth_every == 0)
+/// of an image of height × width.
 /// An mt19937_64 seeded with `seed` gives 14 words, each turned into u = uniform01 (joint_transform.h), always all
 /// drawn and in this order, whatever is enabled:
 ///   α, β (CutDepth: left = int(α·W), width = int(max((W − α·W)·β·p, 1)), clipped to the image),
@@ -73,7 +79,7 @@ struct DepthAugmentParams {
 ///   brightness/contrast (u < p), contrast (α = 1 + limit·(2u − 1)), brightness (β = limit·(2u − 1)),
 ///   gamma (u < p), γ (lo + (hi − lo)·u)/100, HSV (u < p), hue, saturation, value (limit·(2u − 1)).
 /// Throws sgmim::Error when the crop is larger than the image.
-DepthAugmentParams depth_augment_params(const DepthAugmentOptions& options, int64_t index, int height, int width,
+DepthAugmentParams depth_augment_params(const DepthAugmentOptions& options, int64_t position, int height, int width,
                                         uint64_t seed);
 
 /// Applies `params` in the reference's order to `rgb` (CV_8UC3 RGB) and `raw_depth` (CV_32FC1 in PNG units, i.e.

@@ -25,9 +25,10 @@ class DepthDataset {
  public:
   virtual ~DepthDataset() = default;
   virtual int64_t size() const = 0;
-  /// Train: augmentation drawn from `sample_seed`; test: deterministic (the seed is ignored). Throws sgmim::Error
-  /// naming the file for a missing or bad image or ground truth.
-  virtual DepthSample get(int64_t index, uint64_t sample_seed) const = 0;
+  /// Train: augmentation drawn from `sample_seed`, CutDepth chosen by `position`, the sample's position in the
+  /// epoch's order (depth_augment.h DepthAugmentOptions::cutdepth_every); test: deterministic (seed and position are
+  /// ignored). Throws sgmim::Error naming the file for a missing or bad image or ground truth.
+  virtual DepthSample get(int64_t index, uint64_t sample_seed, int64_t position) const = 0;
   virtual std::string describe(int64_t index) const = 0;  ///< e.g. the image path
 };
 
@@ -54,7 +55,7 @@ CropBox kb_crop_box(int height, int width, const std::string& path = {});
 class FileDepthDataset : public DepthDataset {
  public:
   int64_t size() const override { return static_cast<int64_t>(entries_.size()); }
-  DepthSample get(int64_t index, uint64_t sample_seed) const override;
+  DepthSample get(int64_t index, uint64_t sample_seed, int64_t position) const override;
   std::string describe(int64_t index) const override;
 
   const DepthListEntry& entry(int64_t index) const;

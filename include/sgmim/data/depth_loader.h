@@ -1,6 +1,7 @@
 // The depth fine-tuning / evaluation loader: a DistributedSampler over a DepthDataset, the ordered prefetching pool
 // (prefetch_pool.h) and batch collation. Like KnowledgeLoader, every random choice of a sample derives from
-// sample_seed(seed, epoch, index), so batches depend neither on the number of threads nor on the world size. For
+// sample_seed(seed, epoch, index), and CutDepth from the sample's position in the epoch's order shared by the ranks,
+// so batches depend neither on the number of threads nor on the world size. For
 // evaluation the sampler neither pads nor shuffles, so over all ranks every frame is counted exactly once.
 #pragma once
 

@@ -7,6 +7,7 @@
 #include "sgmim/eval/depth_inference.h"
 #include "sgmim/eval/depth_metrics.h"
 #include "sgmim/eval/metrics_table.h"
+#include "sgmim/io/depth_png.h"
 
 #include <torch/types.h>
 
@@ -30,7 +31,9 @@ struct DepthEvaluationOptions {
   eval::DepthTtaOptions tta = eval::DepthTtaOptions::kitti();
   int64_t max_images = 0;       ///< the first N images of the set; 0: all
   std::string predictions_dir;  ///< where to write <index>_<stem>.png (uint16) and <index>_<stem>_color.png; empty: none
-  double png_scale = 256;       ///< value = round(depth · scale): 256 KITTI, 1000 NYU
+  double png_scale = 256;       ///< value = depth · scale: 256 KITTI, 1000 NYU
+  /// truncate as the reference (MIM-Depth-Estimation test.py `astype(np.uint16)`), or round (eval.round_pngs)
+  io::DepthPngQuantisation png_quantisation = io::DepthPngQuantisation::truncate;
   double colour_max_depth = 80; ///< the colour map's range [0, max]
   bool bf16 = false;            ///< bf16 autocast (CUDA only)
   /// Full-resolution evaluation of KITTI (BTS eval_with_pngs): the dataset yields full frames, the model sees their

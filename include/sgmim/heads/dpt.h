@@ -8,9 +8,9 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
+#include "sgmim/heads/sync_batch_norm.h"
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
@@ -89,7 +89,7 @@ class DptResidualConvUnitImpl : public torch::nn::Module {
   DptResidualConvUnitImpl(int64_t features, bool use_bn);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  SyncBatchNorm2d bn1{nullptr}, bn2{nullptr};  ///< BatchNorm2d keys; whole-batch statistics over the ranks
 };
 TORCH_MODULE(DptResidualConvUnit);
 

@@ -30,7 +30,9 @@ struct GlpHeadOptions {
 };
 
 /// The reference `Decoder`: keys `deconv_layers.{0,3,6}.weight` (ConvTranspose2d), `deconv_layers.{1,4,7}.*`
-/// (BatchNorm2d), `conv_layers.0.*` (Conv3×3 with bias), `conv_layers.1.*` (BatchNorm2d).
+/// (BatchNorm2d), `conv_layers.0.*` (Conv3×3 with bias), `conv_layers.1.*` (BatchNorm2d). The norms are
+/// SyncBatchNorm2d (BatchNorm2d's keys and, in one process, its values), so that several processes normalise with
+/// the statistics of the whole batch as one process does (docs/depth.md "Multi-process fine-tuning").
 /// Init as `Decoder.init_weights`: conv and deconv weights normal(0, 0.001), conv bias 0, BN weight 1 / bias 0.
 class GlpDecoderImpl : public torch::nn::Module {
  public:

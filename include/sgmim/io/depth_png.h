@@ -13,12 +13,23 @@ namespace sgmim::io {
 constexpr double kKittiDepthScale = 256.0;
 constexpr double kNyuDepthScale = 1000.0;
 
+/// How a depth in PNG units becomes an integer.
+enum class DepthPngQuantisation {
+  /// The reference: MIM-Depth-Estimation test.py writes `(pred * scale).astype(np.uint16)` with pred float32, i.e.
+  /// the float32 product float32(depth)·float32(scale), truncated toward zero (docs/depth.md "Prediction PNGs").
+  truncate,
+  /// A deliberate alternative (config eval.round_pngs): round(depth·scale) in double, half away from zero, which
+  /// halves the worst-case quantisation error.
+  round,
+};
+
 /// Writes `depth` (metres; [H, W] or with leading singleton dims such as [1, 1, H, W]; any device and float dtype)
-/// as a single-channel 16-bit PNG with v = round(depth·scale) clamped to [0, 65535] (round half away from zero;
-/// the references truncate, which differs by at most one unit). Depth ≤ 0 and NaN give 0 (invalid), +inf gives
-/// 65535; a positive depth below 0.5/scale also rounds to 0, as in the references. Parent folders are created.
-/// Throws sgmim::Error naming the file on any failure, and for a scale that is not positive and finite.
-void write_depth_png(const torch::Tensor& depth, const std::string& path, double scale);
+/// as a single-channel 16-bit PNG with v = depth·scale quantised by `quantisation`, clamped to [0, 65535]. Depth ≤ 0
+/// and NaN give 0 (invalid), +inf gives 65535 (numpy's astype would wrap out-of-range values instead; depths of
+/// the benchmarks never get there). Parent folders are created. Throws sgmim::Error naming the file on any failure,
+/// and for a scale that is not positive and finite.
+void write_depth_png(const torch::Tensor& depth, const std::string& path, double scale,
+                     DepthPngQuantisation quantisation = DepthPngQuantisation::truncate);
 
 /// Reads a 16-bit single-channel PNG written as above (or a KITTI / NYU ground truth) → float32 [H, W] metres,
 /// v / scale (0 stays 0). Throws sgmim::Error naming the file when it is missing, undecodable, or not 16-bit
