@@ -1,5 +1,6 @@
-// Synchronised batch normalisation over a data-parallel world (torch.nn.SyncBatchNorm, the norm of mmseg's
-// UperNet/FCN heads and of the ViT neck; docs/seg-model.md). Parameters, buffers and keys are those of
+// Synchronised batch normalisation over a data-parallel world (torch.nn.SyncBatchNorm): the norm of mmseg's
+// UperNet/FCN heads and of the ViT neck (docs/seg-model.md), and of the GLP and DPT depth heads, so that n processes
+// train what one process trains (docs/depth.md "Multi-process fine-tuning"). Parameters, buffers and keys are those of
 // torch::nn::BatchNorm2d. Without a process group (or in a world of one, or in eval mode) it is BatchNorm2d exactly.
 #pragma once
 
