@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the real-data test fixtures into .deps/test-data/ (git-ignored; never committed): the Middlebury 2014
-# "Motorcycle" stereo scene that Debian's python3-skimage ships (docs/datasets.md, "Middlebury fixture";
-# datasets-and-metrics.md §6.2). Uses `apt-get download` + `dpkg -x` (no root needed, nothing is installed) and keeps
+# "Motorcycle" stereo scene that Debian's python3-skimage ships (docs/datasets.md, "Middlebury fixture"). Uses
+# `apt-get download` + `dpkg -x` (nothing is installed; refreshing missing package lists needs root or sudo) and keeps
 # only the needed files. Idempotent: prints nothing and exits 0 when the files are already there.
 # Usage: scripts/fetch-test-data.sh [DEST]   (default: <repo>/.deps/test-data, or $SGMIM_TEST_DATA_DIR)
 set -euo pipefail

@@ -58,7 +58,7 @@ echo "setup: BLAS in use: $(readlink -f "$arch_dir/libblas.so.3")"
 # machine: if the download fails, the tests that need them skip with a message naming this script. Required with
 # CI=true, where those tests fail instead (tests/support/fixture_required.h): stop here with the reason.
 if ! "$(dirname "${BASH_SOURCE[0]}")/fetch-test-data.sh"; then
-  if [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; then
+  if [[ "${CI:-}" =~ ^(true|TRUE|True|1)$ ]]; then  # as tests/support/fixture_required.h reads it
     echo "setup: error: scripts/fetch-test-data.sh failed and CI=true requires the test fixtures" >&2
     exit 1
   fi
