@@ -1,5 +1,19 @@
 # Third-party packages. Torch is required; the rest are Debian packages that the GPU machine may lack,
-# so everything but Torch degrades to an off switch with a message (see docs/gpu.md).
+# so everything but Torch degrades to an off switch with a message (see docs/gpu.md), unless SGMIM_REQUIRE_ALL is ON
+# (as `make test` sets it): then a missing one fails the configure, naming its Debian package, so that no part of the
+# library and no test binary is dropped quietly (docs/architecture.md, "Required dependencies").
+
+# Reports an optional dependency that was not found: a STATUS line saying what is switched off, or, with
+# SGMIM_REQUIRE_ALL=ON, a configure error naming the Debian package to install.
+function(sgmim_dependency_missing what package consequence)
+  if(SGMIM_REQUIRE_ALL)
+    message(FATAL_ERROR "sgmim: ${what} not found; SGMIM_REQUIRE_ALL=ON requires it: install the Debian package "
+                        "${package} (scripts/setup.sh installs every package), or configure with "
+                        "-DSGMIM_REQUIRE_ALL=OFF to build without it (${consequence})")
+  endif()
+  message(STATUS "sgmim: ${what} (${package}) not found, ${consequence}")
+endfunction()
+
 find_package(Torch REQUIRED)
 message(STATUS "sgmim: LibTorch ${Torch_VERSION} at ${Torch_DIR}")
 
@@ -28,5 +42,5 @@ endif()
 if(spdlog_FOUND)
   message(STATUS "sgmim: logging through spdlog ${spdlog_VERSION}")
 else()
-  message(STATUS "sgmim: spdlog not found, logging to stderr directly")
+  sgmim_dependency_missing(spdlog libspdlog-dev "logging to stderr directly")
 endif()

@@ -46,4 +46,9 @@ if(SGMIM_WITH_CUDA AND "USE_C10D_NCCL" IN_LIST _sgmim_c10d_defs)
     message(WARNING "sgmim: torch has NCCL but nccl.h was not found; set SGMIM_NCCL_INCLUDE_DIR (distributed runs fall back to gloo)")
   endif()
 endif()
+if(NOT SGMIM_WITH_GLOO)
+  # Without Gloo only a world of one runs, and the multi-process tests skip. NCCL is not required: CUDA builds only.
+  sgmim_dependency_missing("Gloo (a torch built with USE_C10D_GLOO and the gloo headers)" libgloo-dev
+                           "multi-process runs on the CPU and their tests are off")
+endif()
 message(STATUS "sgmim: distributed backends: gloo ${SGMIM_WITH_GLOO}, nccl ${SGMIM_WITH_NCCL}")

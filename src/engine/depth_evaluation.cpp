@@ -3,6 +3,7 @@
 #include "sgmim/compat.h"
 #include "sgmim/data/depth_dataset.h"
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/depth_png.h"
 
@@ -52,10 +53,12 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
       char prefix[32];
       std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
       const auto stem = prefix + fs::path(dataset.describe(index)).stem().string();
-      io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale,
-                          options.png_quantisation);
-      io::write_colourised_depth_png(pred, (fs::path(options.predictions_dir) / (stem + "_color.png")).string(),
-                                     options.colour_max_depth);
+      write_auxiliary_output("the prediction images of " + stem, [&] {
+        io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale,
+                            options.png_quantisation);
+        io::write_colourised_depth_png(pred, (fs::path(options.predictions_dir) / (stem + "_color.png")).string(),
+                                       options.colour_max_depth);
+      });
     }
     if (progress) progress(++done, mine);
   }

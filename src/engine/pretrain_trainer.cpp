@@ -4,6 +4,7 @@
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/data/knowledge_loader.h"
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/checkpoint.h"
 #include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/param_groups.h"
@@ -119,7 +120,13 @@ class PretrainTask : public TrainingTask {
 
   void after_epoch(TrainingLoop& loop, int64_t done, bool last) override {
     const int64_t every = cfg_.runtime.recon_every_epochs;
-    if (every > 0 && (done % every == 0 || last)) write_reconstructions(loop, done);
+    if (every <= 0 || !(done % every == 0 || last) || !loop.leader()) return;
+    char name[64];
+    std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(done));
+    const auto path = (fs::path(loop.paths().reconstructions) / name).string();
+    // An auxiliary output: a failure warns and training goes on (docs/architecture.md, "Auxiliary outputs").
+    if (write_auxiliary_output("reconstruction grid " + path, [&] { write_reconstructions(loop, path); }))
+      log::info("reconstructions " + path);
   }
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
@@ -127,24 +134,39 @@ class PretrainTask : public TrainingTask {
   int64_t bad_samples() const override { return loader_->bad_samples(); }
 
  private:
-  void write_reconstructions(TrainingLoop& loop, int64_t epoch_done) {
-    if (!loop.leader()) return;
+  /// The grid of the first 4 readable samples. Under data.on_bad_sample = skip a bad one is passed over, as the
+  /// loader passes over it (the loader has already warned about it); under `error` it throws.
+  void write_reconstructions(TrainingLoop& loop, const std::string& path) {
     const auto device = loop.device();
     torch::NoGradGuard no_grad;
-    const int64_t n = std::min<int64_t>(4, dataset_->size());
+    const bool skip_bad = cfg_.data.on_bad_sample == config::BadSamplePolicy::skip;
     std::vector<torch::Tensor> img, know, im, km;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = 0; i < dataset_->size() && img.size() < 4; ++i) {
       const auto seed = data::sample_seed(loop.loader_seed, 0, i);
-      auto sample = dataset_->get(i, seed);
+      std::optional<data::KnowledgeSample> read;
+      try {
+        read = dataset_->get(i, seed);
+      } catch (const Error&) {
+        if (!skip_bad) throw;
+        continue;
+      }
+      auto& sample = *read;
       auto [m, k] = model_->sample_masks(1, at::detail::createCPUGenerator(data::mask_seed(seed)));
       img.push_back(sample.image);
       know.push_back(sample.knowledge);
       im.push_back(m);
       km.push_back(k);
     }
+    if (img.empty()) throw Error("no sample of the dataset is readable");
     model_->eval();
-    auto out = model_->forward(torch::stack(img).to(device), torch::stack(know).to(device),
-                               torch::cat(im).to(device), torch::cat(km).to(device));
+    models::PretrainOutput out;
+    try {
+      out = model_->forward(torch::stack(img).to(device), torch::stack(know).to(device), torch::cat(im).to(device),
+                            torch::cat(km).to(device));
+    } catch (...) {
+      model_->train();  // training goes on after a failed grid: in training mode
+      throw;
+    }
     model_->train();
     ReconstructionBatch r;
     // With model.norm_target the head predicts the locally standardised image: show that target, not the image.
@@ -158,13 +180,8 @@ class PretrainTask : public TrainingTask {
     }
     ReconstructionStyle style;
     style.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr;
-    char name[64];
-    std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(epoch_done));
-    std::error_code ec;
-    fs::create_directories(loop.paths().reconstructions, ec);
-    const auto path = (fs::path(loop.paths().reconstructions) / name).string();
+    fs::create_directories(loop.paths().reconstructions);  // throws naming the folder when it cannot
     write_reconstruction_grid(r, path, style);
-    log::info("reconstructions " + path);
   }
 
   const config::PretrainConfig& cfg_;

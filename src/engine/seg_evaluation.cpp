@@ -3,6 +3,7 @@
 #include "sgmim/compat.h"
 #include "sgmim/data/ade20k_dataset.h"
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/io/seg_png.h"
@@ -54,12 +55,10 @@ SegEvaluationResult evaluate_segmentation(heads::SegModelImpl& model, const data
       char prefix[32];
       std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
       const auto stem = prefix + fs::path(dataset.describe(index)).stem().string();
-      try {  // an output image is auxiliary: a failure to write it is reported, not fatal
+      write_auxiliary_output("the prediction images of " + stem, [&] {
         io::write_label_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string());
         io::write_overlay_png(sample.image, pred, (fs::path(options.predictions_dir) / (stem + "_overlay.png")).string());
-      } catch (const std::exception& e) {
-        log::warn(std::string("evaluation: cannot write the prediction images of ") + stem + ": " + e.what());
-      }
+      });
     }
     if (progress) progress(++done, mine);
   }

@@ -10,6 +10,7 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer_state.cpp
   ${CMAKE_CURRENT_LIST_DIR}/debug_hooks.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/auxiliary_output.cpp  # warn-and-go-on for grids, metrics, TensorBoard, PNGs
 )
 if(TARGET sgmim_config)
   target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/pretrainer_from_config.cpp)
@@ -33,6 +34,7 @@ if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_TRAINER=1)
   set(SGMIM_WITH_TRAINER ON CACHE INTERNAL "the training engine is built")
 else()
-  message(STATUS "sgmim: OpenCV, yaml-cpp or the report library missing: the training engine and its apps are skipped")
+  sgmim_dependency_missing("OpenCV, yaml-cpp or the report library" "libopencv-dev libyaml-cpp-dev"
+                           "the training engine and its apps are skipped")
   set(SGMIM_WITH_TRAINER OFF CACHE INTERNAL "the training engine is built")
 endif()

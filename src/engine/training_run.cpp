@@ -1,6 +1,7 @@
 #include "sgmim/engine/training_run.h"
 
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/optimizer_state.h"
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
@@ -252,18 +253,28 @@ RunLog& TrainingLoop::log() {
   return *log_;
 }
 
-RunLog::RunLog(const RunPaths& paths, bool leader, bool tensorboard) {
+// Both outputs are auxiliary (docs/architecture.md, "Auxiliary outputs"): one that cannot be opened or written warns
+// once and is left off for the rest of the run.
+RunLog::RunLog(const RunPaths& paths, bool leader, bool tensorboard)
+    : metrics_what_("metrics " + paths.metrics), tensorboard_what_("TensorBoard events " + paths.tensorboard) {
   if (!leader) return;
-  jsonl_ = std::make_unique<report::JsonlWriter>(paths.metrics, /*append=*/true);
-  if (tensorboard) tensorboard_ = std::make_unique<report::TensorBoardWriter>(paths.tensorboard);
+  write_auxiliary_output(metrics_what_, [&] {
+    jsonl_ = std::make_unique<report::JsonlWriter>(paths.metrics, /*append=*/true);
+  });
+  if (tensorboard)
+    write_auxiliary_output(tensorboard_what_, [&] {
+      tensorboard_ = std::make_unique<report::TensorBoardWriter>(paths.tensorboard);
+    });
 }
 
 RunLog::~RunLog() = default;
 
 void RunLog::write(const nlohmann::json& record, const std::map<std::string, double>& scalars, int64_t step) {
-  if (jsonl_) jsonl_->write(record);
-  if (tensorboard_)
-    for (const auto& [tag, value] : scalars) tensorboard_->add_scalar(tag, value, step);
+  if (jsonl_ && !write_auxiliary_output(metrics_what_, [&] { jsonl_->write(record); })) jsonl_.reset();
+  if (tensorboard_ && !write_auxiliary_output(tensorboard_what_, [&] {
+        for (const auto& [tag, value] : scalars) tensorboard_->add_scalar(tag, value, step);
+      }))
+    tensorboard_.reset();
 }
 
 }  // namespace sgmim::engine

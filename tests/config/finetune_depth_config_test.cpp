@@ -5,6 +5,7 @@
 
 #include "sgmim/error.h"
 #include "temp_dir.h"
+#include "support/fixture_required.h"
 
 #include <gtest/gtest.h>
 
@@ -591,7 +592,7 @@ TEST(FinetuneDepthConfig, ChoicesMatchTheTorchSide) {
   // The torch side shares the enums (config/choices.h) but keeps parse functions of its own for the command line
   // and the tests: their names must be the config's.
   const auto readouts = parsed_names("src/heads/dpt.cpp", "DptReadout");
-  if (readouts.empty()) GTEST_SKIP() << "src/heads/dpt.cpp not found";
+  if (readouts.empty()) SGMIM_MISSING_FIXTURE("src/heads/dpt.cpp not found");
   EXPECT_EQ(config_choices("model.dpt.readout"), readouts);
   EXPECT_EQ(config_choices("model.dpt.output"), parsed_names("src/heads/dpt.cpp", "DptOutput"));
   EXPECT_EQ(config_choices("eval.crop"), parsed_names("src/eval/depth_metrics.cpp", "EvalCrop"));

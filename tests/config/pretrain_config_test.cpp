@@ -4,6 +4,7 @@
 
 #include "sgmim/error.h"
 #include "temp_dir.h"
+#include "support/fixture_required.h"
 
 #include <gtest/gtest.h>
 
@@ -330,7 +331,7 @@ TEST(PretrainConfig, EveryKeyIsDocumented) {
 TEST(PretrainConfig, KnownEncoderNamesMatchTheTorchRegistry) {
   // The config library is torch-free, so it mirrors the names of src/models/encoder.cpp; this catches drift.
   const std::string source = read_text(std::string(SGMIM_CONFIGS_DIR) + "/../src/models/encoder.cpp");
-  if (source.empty()) GTEST_SKIP() << "src/models/encoder.cpp not found";
+  if (source.empty()) SGMIM_MISSING_FIXTURE("src/models/encoder.cpp not found");
   std::set<std::string> registered;
   const std::regex entry(R"re(\{"([A-Za-z0-9_]+)",\s*\[\])re");
   for (auto it = std::sregex_iterator(source.begin(), source.end(), entry); it != std::sregex_iterator(); ++it)

@@ -6,6 +6,7 @@
 #include "sgmim/eval/depth_metrics.h"
 
 #include "data/depth_fixtures.h"
+#include "support/fixture_required.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -168,8 +169,8 @@ TEST(MiddleburyTest, DisparityToDepthUsesTheCalibration) {
 TEST(MiddleburyTest, MotorcycleDepthFromRealDisparity) {
   const fs::path dir = test_data_dir();
   if (!fs::exists(dir / "motorcycle_disp.npz") || !fs::exists(dir / "motorcycle_left.png"))
-    GTEST_SKIP() << "the Middlebury fixture is not in " << dir.string()
-                 << "; run scripts/fetch-test-data.sh (scripts/setup.sh calls it) to fetch it";
+    SGMIM_MISSING_FIXTURE("the Middlebury fixture is not in " << dir.string()
+                          << "; run scripts/fetch-test-data.sh (scripts/setup.sh calls it) to fetch it");
   const MiddleburyScene scene = read_motorcycle(dir.string());
   const int64_t h = 500, w = 741;
   ASSERT_EQ(scene.sample.image.sizes(), (std::vector<int64_t>{3, h, w}));
@@ -225,8 +226,8 @@ TEST(MiddleburyTest, MotorcycleDepthFromRealDisparity) {
 TEST(MiddleburyTest, MetricsOfAScaledPredictionHaveClosedForms) {
   const fs::path dir = test_data_dir();
   if (!fs::exists(dir / "motorcycle_disp.npz") || !fs::exists(dir / "motorcycle_left.png"))
-    GTEST_SKIP() << "the Middlebury fixture is not in " << dir.string()
-                 << "; run scripts/fetch-test-data.sh (scripts/setup.sh calls it) to fetch it";
+    SGMIM_MISSING_FIXTURE("the Middlebury fixture is not in " << dir.string()
+                          << "; run scripts/fetch-test-data.sh (scripts/setup.sh calls it) to fetch it");
   const auto gt = read_motorcycle(dir.string()).sample.depth[0];  // metres, 0 = unknown
   const auto pred = gt * 1.1;
   sgmim::eval::DepthEvalOptions options;  // valid: 1e-3 < gt < 10 (all of 2.11–5.02 m), no crop

@@ -22,5 +22,15 @@ if("SGMIM_WITH_DATA=1" IN_LIST SGMIM_DEFINITIONS AND TARGET sgmim_synth)
   if("SGMIM_WITH_NPZ=1" IN_LIST SGMIM_DEFINITIONS)
     find_package(ZLIB REQUIRED)  # imported targets are directory-scoped: look it up here too
     target_link_libraries(depth_data_test PRIVATE ZLIB::ZLIB)  # the test re-derives the disparity with zlib itself
+    # A missing fixture skips on a developer's machine and fails with CI=true (tests/support/fixture_required.h).
+    set(_no_fixture "SGMIM_TEST_DATA_DIR=${CMAKE_CURRENT_BINARY_DIR}/no-test-data")
+    add_test(NAME missing_fixture_fails_with_ci
+             COMMAND depth_data_test --gtest_filter=MiddleburyTest.MotorcycleDepthFromRealDisparity)
+    set_tests_properties(missing_fixture_fails_with_ci PROPERTIES ENVIRONMENT "CI=true;${_no_fixture}"
+                         PASS_REGULAR_EXPRESSION "missing with CI=true.*the Middlebury fixture is not in")
+    add_test(NAME missing_fixture_skips_without_ci
+             COMMAND depth_data_test --gtest_filter=MiddleburyTest.MotorcycleDepthFromRealDisparity)
+    set_tests_properties(missing_fixture_skips_without_ci PROPERTIES ENVIRONMENT "CI=false;${_no_fixture}"
+                         PASS_REGULAR_EXPRESSION "\\[  SKIPPED \\] 1 test")
   endif()
 endif()

@@ -4,6 +4,7 @@
 #include "sgmim/distributed/local_launcher.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/error.h"
+#include "support/fixture_required.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
@@ -123,7 +124,7 @@ TEST(ProcessGroup, NcclUnavailableInCpuBuild) {
 #endif
 
 TEST(ProcessGroup, RendezvousFailureIsAnError) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   DistEnv env;
   env.world_size = 2;
   env.master_port = free_tcp_port();
@@ -140,7 +141,7 @@ TEST(ProcessGroup, RendezvousFailureIsAnError) {
 }
 
 TEST(ProcessGroup, TwoRanksInOneProcessOverAFileStore) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   const std::string dir = make_temp_dir();
   ProcessGroupOptions o;
   o.backend = "gloo";
@@ -167,7 +168,7 @@ TEST(ProcessGroup, TwoRanksInOneProcessOverAFileStore) {
 }
 
 TEST(ProcessGroup, CollectivesAcrossTwoProcesses) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   const std::string dir = make_temp_dir();
   const auto result = run_workers("collectives", dir);
   ASSERT_EQ(result.exit_code, 0) << "first failed rank " << result.first_failed_rank;
@@ -232,7 +233,7 @@ TEST(ProcessGroup, CollectivesAcrossTwoProcesses) {
 }
 
 TEST(ProcessGroup, LayoutMismatchFailsOnEveryRank) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   const std::string dir = make_temp_dir();
   const auto result = run_workers("mismatch", dir, 2, /*stop_on_failure=*/false);
   ASSERT_EQ(result.workers.size(), 2u);
@@ -244,7 +245,7 @@ TEST(ProcessGroup, LayoutMismatchFailsOnEveryRank) {
 }
 
 TEST(ProcessGroup, DeadRankMakesTheSurvivorFail) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   const std::string dir = make_temp_dir();
   // Rank 1 _exit(3)s after init; rank 0 (timeout 5 s) must leave its next collective with an sgmim::Error (exit 2)
   // rather than hang. The launcher lets rank 0 run on so that its own failure is observed.
@@ -262,7 +263,7 @@ TEST(ProcessGroup, DeadRankMakesTheSurvivorFail) {
 }
 
 TEST(ProcessGroup, StalledRankTimesOut) {
-  if (!has_gloo()) GTEST_SKIP() << "no Gloo in this build";
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
   const std::string dir = make_temp_dir();
   // Rank 1 is alive but never joins the next collective: rank 0 must give up after its 5 s timeout with an
   // sgmim::Error (exit 2) and exit despite the Gloo threads still waiting; the launcher then stops rank 1.

@@ -156,5 +156,21 @@ TEST(PretrainApp, BadSamplesStopTheRunOrAreSkipped) {
   for (const auto& path : bad) EXPECT_NE(skipped.output.find(path), std::string::npos) << path;
 }
 
+// Issue 9 item 14: with data.on_bad_sample = skip, the reconstruction grid (written after every epoch here, with no
+// checkpoint_every_*) honours the policy too: it shows the first good samples instead of dying on the truncated
+// JPEG at index 1, and the run ends with its weights.
+TEST(PretrainApp, SkippedBadSamplesDoNotEndTheRunAtTheReconstructionGrid) {
+  ScratchDir dir;
+  const auto bad = make_damaged_dataset(dir / "data");
+  const std::string real = " data.synthetic=0 data.root=" + (dir / "data") + " data.layout=multimae";
+  const auto r = run_app(pretrain(dir / "run", real + " data.on_bad_sample=skip runtime.recon_every_epochs=1"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "run/model.pth")) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "run/reconstructions/epoch_0001.png")) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "run/reconstructions/epoch_0002.png")) << r.output;
+  EXPECT_EQ(r.output.find("cannot write"), std::string::npos) << r.output;  // the grid skipped, it did not fail
+  EXPECT_NE(r.output.find(bad[0]), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace sgmim

@@ -106,6 +106,43 @@ TEST(PretrainTrainer, LossFallsAndTheRunDirectoryIsComplete) {
   expect_same_weights(paths.weights, ckpts.back());
 }
 
+// Auxiliary outputs that cannot be written (the grid's folder, metrics.jsonl and the TensorBoard folder are taken by
+// files / a folder of the wrong kind) only warn: the run ends with its weights and checkpoints (docs/architecture.md,
+// "Auxiliary outputs").
+TEST(PretrainTrainer, AuxiliaryOutputFailuresOnlyWarn) {
+  ScratchDir dir;
+  auto cfg = tiny_config(dir / "run");
+  cfg.runtime.recon_every_epochs = 1;
+  cfg.runtime.tensorboard = true;
+  const RunPaths paths(cfg.runtime.output_dir);
+  fs::create_directories(paths.dir);
+  std::ofstream(paths.reconstructions) << "a file where the grid folder should be";
+  std::ofstream(paths.tensorboard) << "a file where the TensorBoard folder should be";
+  fs::create_directories(paths.metrics);  // a folder where metrics.jsonl should be
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  TrainResult r;
+  bool threw = false;
+  try {
+    r = PretrainTrainer(cfg, make_pretrain_dataset(cfg)).run();
+  } catch (const std::exception& e) {
+    threw = true;
+    std::fprintf(stderr, "run threw: %s\n", e.what());
+  }
+  const auto log = testing::internal::GetCapturedStdout() + testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(threw) << log;
+  EXPECT_EQ(r.global_step, 16);
+  EXPECT_TRUE(fs::exists(paths.weights));
+  EXPECT_EQ(list_checkpoints(paths.checkpoints).size(), 2u);
+  // One warning per output names it; the grid warns after each epoch.
+  EXPECT_NE(log.find("cannot write reconstruction grid " + (fs::path(paths.reconstructions) / "epoch_0001.png").string()),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("cannot write reconstruction grid " + (fs::path(paths.reconstructions) / "epoch_0002.png").string()),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("cannot write metrics " + paths.metrics), std::string::npos) << log;
+  EXPECT_NE(log.find("cannot write TensorBoard events " + paths.tensorboard), std::string::npos) << log;
+}
+
 // An exception thrown after step N stands in for a crash; the kill -9 variant runs the app (tests/e2e).
 struct Interrupt : std::runtime_error {
   Interrupt() : std::runtime_error("interrupted") {}

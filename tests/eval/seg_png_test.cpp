@@ -8,6 +8,7 @@
 
 #ifdef SGMIM_WITH_DATA
 #include "sgmim/synth/writers.h"
+#include "support/fixture_required.h"
 #endif
 
 #include <gtest/gtest.h>
@@ -110,7 +111,7 @@ TEST(SegPng, OverlayBlendsThePaletteColour) {
 
 TEST(SegPng, ConstantPredictorOnARealAnnotation) {
   const auto path = fixtures_dir() + "/ade20k-sample/annotations/validation/ADE_val_00000001.png";
-  if (fixtures_dir().empty() || !std::filesystem::exists(path)) GTEST_SKIP() << "no fixture " << path;
+  if (fixtures_dir().empty() || !std::filesystem::exists(path)) SGMIM_MISSING_FIXTURE("no fixture " << path);
   // Independent count: raw values with OpenCV, reduce_zero_label by hand (0 → ignore, v → v − 1).
   const cv::Mat raw = cv::imread(path, cv::IMREAD_UNCHANGED);
   ASSERT_EQ(raw.type(), CV_8UC1);

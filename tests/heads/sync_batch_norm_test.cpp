@@ -3,6 +3,7 @@
 // and tracks statistics exactly as one process with the whole batch 4.
 #include "sgmim/heads/sync_batch_norm.h"
 #include "sgmim/io/state_dict.h"
+#include "support/fixture_required.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
@@ -95,7 +96,7 @@ TEST(SyncBatchNorm2d, SetProcessGroupReachesNestedModules) {
 // parameters' gradients brings it back to the one-process value).
 TEST(SyncBatchNorm2d, TwoRanksOfBatchTwoEqualOneProcessOfBatchFour) {
 #ifndef SGMIM_WITH_GLOO
-  GTEST_SKIP() << "no Gloo in this build";
+  SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
 #else
   torch::manual_seed(3);
   const auto x = torch::randn({4, 3, 5, 7}) * 1.5 + 0.7;

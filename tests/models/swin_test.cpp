@@ -143,23 +143,52 @@ TEST(Swin, ShiftedWindowAttentionEqualsMaskedFullAttention) {
   EXPECT_TRUE(torch::allclose(expected, y, 1e-5, 1e-5)) << (expected - y).abs().max();
 }
 
+// The encoder's masked forward against an independent reference: the tokens are built one patch at a time, the
+// patch embedding as an explicit dot product of the patch's 48 pixels with the conv weights, then LayerNorm by hand,
+// and a masked patch's token is the mask token itself (microsoft/SimMIM models/simmim.py
+// SwinTransformerForSimMIM.forward: after patch_embed, before the stages); those tokens then run through the stages.
+// A wrong replacement (wrong positions, transposed grid, mixed-up samples, before the norm, inverted) fails this.
 TEST(Swin, MaskTokenReplacesExactlyTheMaskedTokens) {
   auto swin = make_swin("swin_test");
-  auto x = torch::randn({1, 3, 64, 64});
-  auto mask = torch::zeros({1, 16, 16}, torch::kLong);
-  mask[0][3][5] = 1;
-  auto tokens = swin->embed(x);
-  // Reproduce the replacement: only token 3·16+5 becomes the mask token.
-  auto w = mask.flatten(1).unsqueeze(-1).to(torch::kFloat);
-  auto replaced = tokens * (1 - w) + swin->mask_token * w;
-  EXPECT_TRUE(torch::equal(replaced[0][53], swin->mask_token[0][0]));
-  EXPECT_TRUE(torch::equal(replaced[0][52], tokens[0][52]));
-  // And the encoder's output changes only through that token.
   torch::NoGradGuard no_grad;
   swin->eval();
-  auto a = swin->forward(x, mask), b = swin->forward(x, torch::zeros_like(mask)), c = swin->forward(x);
-  EXPECT_TRUE(torch::equal(b, c));
-  EXPECT_FALSE(torch::allclose(a, b));
+  swin->mask_token.normal_();  // far from any embedded token
+  const int64_t p = 4, grid = 16, dim = swin->mask_token.size(-1);
+  auto x = torch::randn({2, 3, grid * p, grid * p});
+  auto mask = torch::zeros({2, grid, grid}, torch::kLong);
+  mask[0][3][5] = 1;   // row 3, column 5: token 53 (its transpose, token 83, stays)
+  mask[0][10][2] = 1;
+  mask[1][7] = 1;      // all of row 7 of the second sample only
+  mask[1][0][15] = 1;
+
+  const auto weight = swin->patch_embed->proj->weight.reshape({dim, 3 * p * p});
+  const auto bias = swin->patch_embed->proj->bias;
+  auto tokens = torch::empty({2, grid * grid, dim});
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t i = 0; i < grid; ++i)
+      for (int64_t j = 0; j < grid; ++j) {
+        torch::Tensor t;
+        if (mask[b][i][j].item<int64_t>() == 1) {
+          t = swin->mask_token.reshape({dim});
+        } else {
+          const auto patch = x[b].narrow(1, i * p, p).narrow(2, j * p, p).reshape({3 * p * p});
+          t = torch::mv(weight, patch) + bias;
+          if (swin->patch_embed->norm) {
+            const auto& ln = swin->patch_embed->norm;
+            const auto mean = t.mean(), var = (t - mean).pow(2).mean();
+            t = (t - mean) / torch::sqrt(var + ln->options.eps()) * ln->weight + ln->bias;
+          }
+        }
+        tokens[b][i * grid + j] = t;
+      }
+  const auto expected = swin->forward_tokens(tokens, grid, grid);
+  const auto masked = swin->forward(x, mask);
+  EXPECT_TRUE(torch::allclose(masked, expected, 1e-4, 1e-4)) << (masked - expected).abs().max();
+  // The reference is not trivially met: without the mask the output differs; with an empty mask it is the unmasked
+  // forward.
+  const auto unmasked = swin->forward(x);
+  EXPECT_GT((unmasked - expected).abs().max().item<double>(), 1e-2);
+  EXPECT_TRUE(torch::equal(swin->forward(x, torch::zeros_like(mask)), unmasked));
 }
 
 TEST(Swin, DropPathIsLinearlySpaced) {

@@ -67,7 +67,8 @@ TrainingCheckpoint capture_training_state(const torch::nn::Module& model, const 
 void check_replicas_agree(distributed::ProcessGroup* group, const std::vector<torch::Tensor>& params,
                           int64_t global_step);
 
-/// Rank 0's metric outputs: one JSONL record and the given TensorBoard scalars per call. Inert on other ranks.
+/// Rank 0's metric outputs: one JSONL record and the given TensorBoard scalars per call. Inert on other ranks. A
+/// failure to open or write either warns once and leaves that output off (auxiliary_output.h).
 class RunLog {
  public:
   RunLog(const RunPaths& paths, bool leader, bool tensorboard);
@@ -77,6 +78,7 @@ class RunLog {
   void write(const nlohmann::json& record, const std::map<std::string, double>& scalars, int64_t step);
 
  private:
+  std::string metrics_what_, tensorboard_what_;  ///< the outputs as warnings name them
   std::unique_ptr<report::JsonlWriter> jsonl_;
   std::unique_ptr<report::TensorBoardWriter> tensorboard_;
 };
