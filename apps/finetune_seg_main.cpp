@@ -55,10 +55,15 @@ int main(int argc, char** argv) {
     const auto world =
         sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
     const bool demo = run.config_path.empty();
-    if (demo && world.leader())
-      std::printf("sgmim-finetune-seg: no --config, running the embedded demo (tiny Swin + UperNet on %lld generated "
-                  "ADE20K-format images); --help for real runs\n",
-                  static_cast<long long>(config.data.synthetic));
+    if (demo && world.leader()) {
+      if (config.data.synthetic > 0)
+        std::printf("sgmim-finetune-seg: no --config, running the embedded demo (tiny Swin + UperNet on %lld "
+                    "generated ADE20K-format images); --help for real runs\n",
+                    static_cast<long long>(config.data.synthetic));
+      else
+        std::printf("sgmim-finetune-seg: no --config, running the embedded demo's tiny Swin + UperNet on %s\n",
+                    config.data.root.c_str());
+    }
     auto [train, val] = sgmim::engine::make_seg_datasets(config);
     sgmim::engine::SegTrainer trainer(config, train, val, world.group,
                                       sgmim::engine::debug_hooks_from_environment(world.env.rank),

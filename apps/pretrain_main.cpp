@@ -47,10 +47,15 @@ int main(int argc, char** argv) {
     if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
     const auto world =
         sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
-    if (run.config_path.empty() && world.leader())
-      std::printf("sgmim-pretrain: no --config, running the embedded demo (tiny Swin SG-MIM on %lld synthetic "
-                  "scenes); --help for real runs\n",
-                  static_cast<long long>(config.data.synthetic));
+    if (run.config_path.empty() && world.leader()) {
+      if (config.data.synthetic > 0)
+        std::printf("sgmim-pretrain: no --config, running the embedded demo (tiny Swin SG-MIM on %lld synthetic "
+                    "scenes); --help for real runs\n",
+                    static_cast<long long>(config.data.synthetic));
+      else
+        std::printf("sgmim-pretrain: no --config, running the embedded demo's tiny Swin SG-MIM on %s\n",
+                    config.data.root.c_str());
+    }
     auto dataset = sgmim::engine::make_pretrain_dataset(config);
     sgmim::engine::PretrainTrainer trainer(config, dataset, world.group,
                                            sgmim::engine::debug_hooks_from_environment(world.env.rank));
