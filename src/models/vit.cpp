@@ -55,7 +55,8 @@ torch::Tensor vit_relative_position_bias(const torch::Tensor& table, const torch
 
 RelativePositionBiasImpl::RelativePositionBiasImpl(int64_t grid, int64_t num_heads) {
   const auto span = 2 * grid - 1;
-  relative_position_bias_table = register_parameter("relative_position_bias_table", torch::zeros({span * span + 3, num_heads}));
+  relative_position_bias_table =
+      register_parameter("relative_position_bias_table", torch::zeros({span * span + 3, num_heads}));
   relative_position_index = register_buffer("relative_position_index", vit_relative_position_index(grid));
 }
 

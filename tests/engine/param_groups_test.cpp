@@ -1,4 +1,5 @@
-// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM (microsoft/SimMIM optimizer.py; docs/weights.md).
+// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM and the ViT (microsoft/SimMIM optimizer.py;
+// docs/weights.md).
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/models/pretrainer.h"
 

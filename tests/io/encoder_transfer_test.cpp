@@ -224,7 +224,8 @@ TEST(EncoderTransfer, SwinTablesFollowTheConfiguredResize) {
     options.resize = mode;
     auto report = io::transfer_encoder(*target, tensors, options);
     EXPECT_TRUE(report.clean()) << report.summary();
-    auto plane = keyed(io::state_dict(*target))["layers.0.blocks.1.attn.relative_position_bias_table"].reshape({15, 15});
+    auto t = keyed(io::state_dict(*target));
+    auto plane = t["layers.0.blocks.1.attn.relative_position_bias_table"].reshape({15, 15});
     expect_values(plane[7], mode == io::PositionBiasResize::geo ? ref.geo_centre_row : ref.bicubic_centre_row,
                   mode == io::PositionBiasResize::geo ? "geo" : "bicubic");
     if (mode == io::PositionBiasResize::geo) expect_values(plane.diagonal(), ref.geo_diagonal, "geo diagonal");
