@@ -7,7 +7,7 @@ Builds faithful PyTorch re-implementations of the official reference modules
   * microsoft/SimMIM            models/simmim.py               (SwinTransformerForSimMIM, VisionTransformerForSimMIM)
   * microsoft/SimMIM            models/vision_transformer.py   (BEiT-style ViT)
   * SG-MIM v1 (Ho1guma/SG-MIM first commit) Depth_Encoder, Fusion_blk, decoders, losses
-    (see /work/shared/docs/sgmim-method.md sections 1.3-1.7, 2, 3.1, 3.2, 7)
+    (Ho1guma/SG-MIM models/sgmim.py, first commit 352a6f2; the project's docs/architecture.md)
 with the official parameter / buffer names and registration order, re-randomises their
 parameters deterministically, and writes tiny weight files (plain dict of tensors, official
 state_dict keys) together with input/expected-output files that the C++ tests compare against.
@@ -621,27 +621,31 @@ class VisionTransformer(nn.Module):
         self.fc_norm = norm_layer(embed_dim) if use_mean_pooling else None
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
         if self.pos_embed is not None:
-            trunc_normal_(self.pos_embed, std=0.02)
-        trunc_normal_(self.cls_token, std=0.02)
+            self._trunc_normal_(self.pos_embed, std=0.02)
+        self._trunc_normal_(self.cls_token, std=0.02)
         self.apply(self._init_weights)
         self.fix_init_weight()
+
+    def _trunc_normal_(self, tensor, mean=0.0, std=1.0):
+        trunc_normal_(tensor, mean=mean, std=std)
 
     def fix_init_weight(self):
         for layer_id, layer in enumerate(self.blocks):
             layer.attn.proj.weight.data.div_(math.sqrt(2.0 * (layer_id + 1)))
             layer.mlp.fc2.weight.data.div_(math.sqrt(2.0 * (layer_id + 1)))
 
-    @staticmethod
-    def _init_weights(m):
+    def _init_weights(self, m):
+        # Through self._trunc_normal_, as microsoft/SimMIM models/vision_transformer.py VisionTransformer._init_weights,
+        # so that the SimMIM subclass's override (cut at +-std) reaches every Linear and the patch-embedding Conv2d.
         if isinstance(m, nn.Linear):
-            trunc_normal_(m.weight, std=0.02)
+            self._trunc_normal_(m.weight, std=0.02)
             if m.bias is not None:
                 nn.init.constant_(m.bias, 0)
         elif isinstance(m, nn.LayerNorm):
             nn.init.constant_(m.bias, 0)
             nn.init.constant_(m.weight, 1.0)
         elif isinstance(m, nn.Conv2d):
-            trunc_normal_(m.weight, std=0.02)
+            self._trunc_normal_(m.weight, std=0.02)
             if m.bias is not None:
                 nn.init.constant_(m.bias, 0)
 
@@ -651,7 +655,11 @@ class VisionTransformerForSimMIM(VisionTransformer):
         super().__init__(**kwargs)
         assert self.num_classes == 0
         self.mask_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim))
-        trunc_normal_(self.mask_token, mean=0.0, std=0.02, a=-0.02, b=0.02)
+        self._trunc_normal_(self.mask_token, std=0.02)
+
+    def _trunc_normal_(self, tensor, mean=0.0, std=1.0):
+        # microsoft/SimMIM models/simmim.py VisionTransformerForSimMIM._trunc_normal_: cut at +-std, not +-2.
+        trunc_normal_(tensor, mean=mean, std=std, a=-std, b=std)
 
     def forward(self, x, mask, apply_mask=True):
         x = self.patch_embed(x)
@@ -676,7 +684,7 @@ class VisionTransformerForSimMIM(VisionTransformer):
 
 
 # =====================================================================================
-# SG-MIM v1 (Depth_Encoder, Fusion_blk, decoders, losses) -- sgmim-method.md 1.3-1.5
+# SG-MIM v1 (Depth_Encoder, Fusion_blk, decoders, losses) -- Ho1guma/SG-MIM models/sgmim.py (first commit 352a6f2)
 # =====================================================================================
 class Depth_Encoder(nn.Module):
     """PatchEmbed(1->C, 4x4/s4, LN) + 3 Swin v1 PatchMerging (C->2C->4C->8C)."""

@@ -45,6 +45,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(optional_real, "model.max_depth", model.max_depth),
       SGMIM_FIELD(string, "model.pretrained", model.pretrained),
       SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
+      SGMIM_FIELD(choice, "model.rpe_interpolation", model.rpe_interpolation),
 
       SGMIM_FIELD(choice, "data.dataset", data.dataset),
       SGMIM_FIELD(string, "data.data_path", data.data_path),

@@ -34,6 +34,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(real, "model.dropout", model.dropout),
       SGMIM_FIELD(string, "model.pretrained", model.pretrained),
       SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
+      SGMIM_FIELD(choice, "model.rpe_interpolation", model.rpe_interpolation),
 
       SGMIM_FIELD(string, "data.root", data.root),
       SGMIM_FIELD(string, "data.train_split", data.train_split),

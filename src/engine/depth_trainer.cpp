@@ -89,6 +89,8 @@ class DepthTask : public TrainingTask {
     if (!cfg_.model.pretrained.empty()) {
       io::EncoderTransferOptions t;
       t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
+      t.resize = cfg_.model.rpe_interpolation == config::RpeInterpolation::geo ? io::PositionBiasResize::geo
+                                                                                : io::PositionBiasResize::bicubic;
       const auto report = io::transfer_encoder(*model_->encoder, cfg_.model.pretrained, t);
       if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
     } else if (loop.leader()) {

@@ -120,6 +120,8 @@ class SegTask : public TrainingTask {
     if (!cfg_.model.pretrained.empty()) {
       io::EncoderTransferOptions t;
       t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
+      t.resize = cfg_.model.rpe_interpolation == config::RpeInterpolation::geo ? io::PositionBiasResize::geo
+                                                                                : io::PositionBiasResize::bicubic;
       t.strict = false;  // the per-stage output norms (backbone.norm0..3) are new, the final `norm` is unused
       const auto report = io::transfer_encoder(*model_->backbone, cfg_.model.pretrained, t);
       const std::regex output_norm(R"(norm[0-3]\..*)");

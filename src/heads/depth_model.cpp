@@ -14,6 +14,9 @@ models::EncoderOptions finetune_encoder_options(const std::string& variant, Dept
   c.img_size = benchmark == DepthBenchmark::kitti ? 352 : 480;
   c.drop_path_rate = drop_path_rate;
   c.with_mask_token = false;
+  // SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`): one relative position bias per block, each started from the
+  // pre-trained shared table (io::transfer_encoder).
+  if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
   if (c.family != models::EncoderFamily::vit) {
     const int64_t w = benchmark == DepthBenchmark::kitti ? 22 : 30;
     const auto stages = c.depths.size();

@@ -13,6 +13,9 @@ models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, 
   c.img_size = img_size;
   c.drop_path_rate = drop_path_rate;
   c.with_mask_token = false;
+  // One relative position bias per block, started from the pre-trained shared table (SimMIM fine-tuning
+  // `USE_SHARED_RPB: False`, as the BEiT segmentation backbone).
+  if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
   if (c.family == models::EncoderFamily::vit) return c;
   const auto stages = c.depths.size();
   c.pad_to_window = true;

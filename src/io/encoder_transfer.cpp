@@ -3,7 +3,6 @@
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
 
-#include <torch/nn/functional/upsampling.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -30,27 +29,14 @@ int64_t exact_sqrt(int64_t n) {
   return r * r == n ? r : -1;
 }
 
-// [S², heads] → [S'², heads] through a bicubic resize of the [heads, S, S] planes.
-torch::Tensor resize_square_table(const torch::Tensor& table, int64_t target_rows) {
-  const auto rows = table.size(0), heads = table.size(1);
-  const auto s1 = exact_sqrt(rows), s2 = exact_sqrt(target_rows);
-  TORCH_CHECK(s1 > 0 && s2 > 0, "relative position bias table: ", rows, " -> ", target_rows,
-              " rows are not both squares");
-  if (rows == target_rows) return table.clone();
-  auto planes = table.to(torch::kFloat32).permute({1, 0}).reshape({1, heads, s1, s1});
-  namespace F = torch::nn::functional;
-  auto resized = F::interpolate(planes, F::InterpolateFuncOptions()
-                                            .size(std::vector<int64_t>{s2, s2})
-                                            .mode(torch::kBicubic)
-                                            .align_corners(false));
-  return resized.reshape({heads, target_rows}).permute({1, 0}).contiguous().to(table.scalar_type());
-}
+const char* kSharedVitTable = "rel_pos_bias.relative_position_bias_table";
 
 }  // namespace
 
 std::string EncoderTransferReport::summary() const {
   std::ostringstream s;
   s << loaded << " encoder tensors loaded";
+  if (expanded_shared_bias) s << " (the shared ViT position bias copied into every block)";
   if (!interpolated.empty()) s << " (" << interpolated.size() << " position-bias tables resized)";
   if (!dropped.empty()) s << ", " << dropped.size() << " file entries dropped";
   if (!ignored_derived.empty()) s << ", " << ignored_derived.size() << " derived buffers rebuilt";
@@ -64,20 +50,6 @@ std::string EncoderTransferReport::summary() const {
   list("unexpected keys", unexpected);
   list("shape mismatches", shape_mismatch);
   return s.str();
-}
-
-torch::Tensor interpolate_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows) {
-  TORCH_CHECK(table.dim() == 2, "relative position bias table must be [rows, heads], got ", table.sizes());
-  return resize_square_table(table, target_rows);
-}
-
-torch::Tensor interpolate_vit_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows) {
-  TORCH_CHECK(table.dim() == 2 && table.size(0) > 3 && target_rows > 3,
-              "ViT relative position bias table must be [(2g-1)^2 + 3, heads], got ", table.sizes());
-  using torch::indexing::Slice;
-  const auto rows = table.size(0);
-  auto grid = resize_square_table(table.index({Slice(0, rows - 3)}), target_rows - 3);
-  return torch::cat({grid, table.index({Slice(rows - 3, rows)})}, 0);
 }
 
 EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
@@ -102,13 +74,23 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
     }
     selected[local] = tensor;
   }
+  // microsoft/SimMIM utils.py remap_pretrained_keys_vit: a ViT with one table per block receives a clone of the
+  // pre-trained shared table in every block (then resized like any table below).
+  const bool vit = encoder.config().family == models::EncoderFamily::vit;
+  if (vit && !encoder.config().shared_rel_pos_bias && selected.count(kSharedVitTable)) {
+    const auto shared = selected.at(kSharedVitTable);
+    for (int64_t i = 0; i < encoder.config().depths[0]; ++i)
+      selected["blocks." + std::to_string(i) + ".attn.relative_position_bias_table"] = shared;
+    selected.erase(kSharedVitTable);
+    selected.erase("rel_pos_bias.relative_position_index");
+    report.expanded_shared_bias = true;
+  }
   if (selected.empty())
     throw Error("no '" + options.prefix + "*' weights in " + origin + " (" + std::to_string(checkpoint.size()) +
                     " entries): not a SimMIM/SG-MIM pre-training state dict?",
                 source, "prefix", options.prefix);
 
   // 2. Match them to the encoder.
-  const bool vit = encoder.config().family == models::EncoderFamily::vit;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   std::map<std::string, bool> known;
   for (auto& [name, target] : state_dict(encoder)) {
@@ -132,8 +114,8 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
         report.shape_mismatch.push_back(name + ": file " + shape_of(value) + " vs encoder " + shape_of(target));
         continue;
       }
-      auto resized = vit ? interpolate_vit_relative_position_bias_table(value, target.size(0))
-                         : interpolate_relative_position_bias_table(value, target.size(0));
+      auto resized = vit ? interpolate_vit_relative_position_bias_table(value, target.size(0), options.resize)
+                         : interpolate_relative_position_bias_table(value, target.size(0), options.resize);
       report.interpolated.push_back(name + ": " + shape_of(value) + " -> " + shape_of(resized));
       value = resized;
     }

@@ -4,6 +4,7 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/state_dict.cpp
   ${CMAKE_CURRENT_LIST_DIR}/atomic_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder_transfer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/position_bias_resize.cpp
 )
 if(OpenCV_FOUND)
   target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/png_file.cpp ${CMAKE_CURRENT_LIST_DIR}/depth_png.cpp

@@ -116,16 +116,17 @@ torch::Tensor window_attention_bias(const torch::Tensor& position_bias, const to
       .reshape({windows, heads, N, N});
 }
 
-void trunc_normal_(torch::Tensor t, double std) {
+void trunc_normal_(torch::Tensor t, double std) { trunc_normal_(t, std, -2.0, 2.0); }
+
+void trunc_normal_(torch::Tensor t, double std, double a, double b) {
   torch::NoGradGuard no_grad;
-  // Inverse-CDF sampling of N(0, std) restricted to [-2, 2] (timm's trunc_normal_ with absolute cut-offs).
-  const double a = -2.0 / std, b = 2.0 / std;
+  // Inverse-CDF sampling of N(0, std) restricted to [a, b] (timm's / torch.nn.init's trunc_normal_, absolute bounds).
   auto cdf = [](double v) { return 0.5 * (1.0 + std::erf(v / std::sqrt(2.0))); };
-  const double l = cdf(a), u = cdf(b);
+  const double l = cdf(a / std), u = cdf(b / std);
   t.uniform_(2 * l - 1, 2 * u - 1);
   t.erfinv_();
   t.mul_(std * std::sqrt(2.0));
-  t.clamp_(-2.0, 2.0);
+  t.clamp_(a, b);
 }
 
 void init_linear_and_norm(torch::nn::Module& module, double std) {

@@ -7,10 +7,37 @@
 
 namespace sgmim::models {
 
-RelativePositionBiasImpl::RelativePositionBiasImpl(int64_t grid, int64_t num_heads) {
+namespace {
+
+// VisionTransformer._init_weights with VisionTransformerForSimMIM's `_trunc_normal_` (cut at ±std): Linear and
+// Conv2d weights N(0, std) truncated at ±std with biases 0; LayerNorm weight 1, bias 0.
+void init_simmim_vit_weights(torch::nn::Module& module, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    torch::Tensor weight, bias;
+    if (auto* linear = m->as<torch::nn::Linear>()) {
+      weight = linear->weight;
+      bias = linear->bias;
+    } else if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      weight = conv->weight;
+      bias = conv->bias;
+    } else if (auto* ln = m->as<torch::nn::LayerNorm>()) {
+      if (ln->weight.defined()) ln->weight.fill_(1.0);
+      if (ln->bias.defined()) ln->bias.zero_();
+      continue;
+    } else {
+      continue;
+    }
+    trunc_normal_(weight, std, -std, std);
+    if (bias.defined()) bias.zero_();
+  }
+}
+
+}  // namespace
+
+torch::Tensor vit_relative_position_index(int64_t grid) {
   const auto span = 2 * grid - 1;
   const auto distances = span * span + 3;  // + cls→token, token→cls, cls→cls
-  relative_position_bias_table = register_parameter("relative_position_bias_table", torch::zeros({distances, num_heads}));
   const auto N = grid * grid;
   auto index = torch::zeros({N + 1, N + 1}, torch::kLong);
   using torch::indexing::Slice;
@@ -18,23 +45,38 @@ RelativePositionBiasImpl::RelativePositionBiasImpl(int64_t grid, int64_t num_hea
   index.index_put_({0, Slice()}, distances - 3);
   index.index_put_({Slice(), 0}, distances - 2);
   index.index_put_({0, 0}, distances - 1);
-  relative_position_index = register_buffer("relative_position_index", index);
+  return index;
+}
+
+torch::Tensor vit_relative_position_bias(const torch::Tensor& table, const torch::Tensor& index) {
+  const auto N = index.size(0);
+  return table.index_select(0, index.view({-1}).to(torch::kLong)).view({N, N, -1}).permute({2, 0, 1}).contiguous();
+}
+
+RelativePositionBiasImpl::RelativePositionBiasImpl(int64_t grid, int64_t num_heads) {
+  const auto span = 2 * grid - 1;
+  relative_position_bias_table =
+      register_parameter("relative_position_bias_table", torch::zeros({span * span + 3, num_heads}));
+  relative_position_index = register_buffer("relative_position_index", vit_relative_position_index(grid));
 }
 
 torch::Tensor RelativePositionBiasImpl::forward() {
-  const auto N = relative_position_index.size(0);
-  return relative_position_bias_table.index_select(0, relative_position_index.view({-1}).to(torch::kLong))
-      .view({N, N, -1})
-      .permute({2, 0, 1})
-      .contiguous();
+  return vit_relative_position_bias(relative_position_bias_table, relative_position_index);
 }
 
-VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias) : num_heads(num_heads) {
+VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, int64_t rel_pos_grid)
+    : num_heads(num_heads) {
   scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
   qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
   if (qkv_bias) {
     q_bias = register_parameter("q_bias", torch::zeros({dim}));
     v_bias = register_parameter("v_bias", torch::zeros({dim}));
+  }
+  if (rel_pos_grid > 0) {  // the official Attention registers its table and index after q/v_bias, before proj
+    const auto span = 2 * rel_pos_grid - 1;
+    relative_position_bias_table =
+        register_parameter("relative_position_bias_table", torch::zeros({span * span + 3, num_heads}));
+    relative_position_index = register_buffer("relative_position_index", vit_relative_position_index(rel_pos_grid));
   }
   proj = register_module("proj", torch::nn::Linear(dim, dim));
 }
@@ -42,16 +84,20 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
 torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias) {
   const auto B = x.size(0), N = x.size(1), C = x.size(2);
   auto qkv_ = qkv_with_qv_bias(x, qkv->weight, q_bias, v_bias).reshape({B, N, 3, num_heads, -1}).permute({2, 0, 3, 1, 4});
+  // Official Attention.forward: its own table's bias, then the shared one, both added to the logits.
   torch::Tensor bias;
-  if (rel_pos_bias.defined()) bias = rel_pos_bias.unsqueeze(0);
+  if (relative_position_bias_table.defined())
+    bias = vit_relative_position_bias(relative_position_bias_table, relative_position_index);
+  if (rel_pos_bias.defined()) bias = bias.defined() ? bias + rel_pos_bias : rel_pos_bias;
+  if (bias.defined()) bias = bias.unsqueeze(0);
   auto out = scaled_dot_product_attention(qkv_[0], qkv_[1], qkv_[2], bias, scale);
   return proj(out.transpose(1, 2).reshape({B, N, C}));
 }
 
 VitBlockImpl::VitBlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_bias, double drop_path_rate,
-                           double init_values, double ln_eps) {
+                           double init_values, double ln_eps, int64_t rel_pos_grid) {
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
-  attn = register_module("attn", VitAttention(dim, num_heads, qkv_bias));
+  attn = register_module("attn", VitAttention(dim, num_heads, qkv_bias, rel_pos_grid));
   drop_path = register_module("drop_path", DropPath(drop_path_rate));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
   mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
@@ -81,17 +127,21 @@ VisionTransformerImpl::VisionTransformerImpl(EncoderOptions cfg) : ImageEncoderI
   blocks_list = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < depth; ++i) {
     blocks.emplace_back(c.embed_dim, c.num_heads[0], c.mlp_ratio, c.qkv_bias, dpr[i].item<double>(), c.layer_scale_init,
-                        c.ln_eps);
+                        c.ln_eps, c.shared_rel_pos_bias ? 0 : grid);
     blocks_list->push_back(blocks.back());
   }
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.embed_dim}).eps(c.ln_eps)));
   if (c.with_mask_token) mask_token = register_parameter("mask_token", torch::zeros({1, 1, c.embed_dim}));
 
-  // BEiT/SimMIM init: trunc-normal(0.02) for Linear and the cls token, then `fix_init_weight` divides each block's
-  // attn.proj and mlp.fc2 weights by sqrt(2·layer_id) (layer_id from 1). The mask token uses trunc-normal(0.02) too.
-  init_linear_and_norm(*this);
-  trunc_normal_(cls_token, 0.02);
-  if (mask_token.defined()) trunc_normal_(mask_token, 0.02);
+  // microsoft/SimMIM models/simmim.py VisionTransformerForSimMIM overrides `_trunc_normal_` with the cut-offs
+  // a = −std, b = +std, and models/vision_transformer.py VisionTransformer calls it through `self` for cls_token, every
+  // Linear weight and the patch-embedding Conv2d weight (`_init_weights`; biases 0, LayerNorm 1/0); the wrapper then
+  // draws mask_token the same way. So every one is N(0, 0.02) truncated at ±0.02 (docs/weights.md). `fix_init_weight`
+  // then divides each block's attn.proj and mlp.fc2 weights by sqrt(2·layer_id) (layer_id from 1). Position-bias
+  // tables stay 0.
+  trunc_normal_(cls_token, 0.02, -0.02, 0.02);
+  init_simmim_vit_weights(*this, 0.02);
+  if (mask_token.defined()) trunc_normal_(mask_token, 0.02, -0.02, 0.02);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const double r = std::sqrt(2.0 * static_cast<double>(i + 1));
@@ -159,7 +209,9 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward_block_maps(const torch
 }
 
 std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {
-  return {"pos_embed", "cls_token", "mask_token"};
+  // microsoft/SimMIM models/vision_transformer.py VisionTransformer.no_weight_decay: {'pos_embed', 'cls_token'}.
+  // VisionTransformerForSimMIM adds nothing, so the [1, 1, C] mask_token is weight-decayed (unlike Swin's).
+  return {"pos_embed", "cls_token"};
 }
 
 }  // namespace sgmim::models

@@ -1,4 +1,4 @@
-// Layer-wise LR decay: the 29 Swin-B layer ids of MIM-Depth (docs/method.md §4.3, §7.10), ViT ids, the no-decay
+// Layer-wise LR decay: the 29 Swin-B layer ids of MIM-Depth (docs/depth.md), ViT ids, the no-decay
 // rules, and the per-group learning rates of the AdamW built from the groups. Also the Swin-B KITTI depth model's
 // parameter counts (encoder at windows 22/11, and the 325,441-parameter head).
 #include "sgmim/engine/layer_decay.h"
@@ -63,6 +63,30 @@ TEST(LayerDecay, VitBaseLayerIds) {
   EXPECT_EQ(engine::vit_layer_id("rel_pos_bias.relative_position_bias_table", 12), 13);
   EXPECT_EQ(engine::vit_layer_id("norm.weight", 12), 13);
   EXPECT_EQ(engine::layer_id("scratch.layer1_rn.weight", cfg, "encoder."), 13);
+}
+
+// ViT fine-tuning holds one position-bias table per block (SimMIM `USE_SHARED_RPB: False`); like the rest of its block
+// it gets the block's id (microsoft/SimMIM optimizer.py get_vit_layer: `blocks.i.*` → i + 1), so each table's LR
+// scale is that of its block, not the head's (docs/depth.md, "Layer-wise LR decay").
+TEST(LayerDecay, VitFineTuningPerBlockTablesTakeTheirBlocksId) {
+  const auto cfg = heads::finetune_encoder_options("vit_base_patch16_224", heads::DepthBenchmark::kitti);
+  ASSERT_FALSE(cfg.shared_rel_pos_bias);
+  auto encoder = models::build_encoder(cfg);
+  engine::LayerDecayOptions options;
+  options.encoder_prefix = "";
+  options.layer_decay = 0.75;
+  auto groups = engine::layer_decay_groups(*encoder, cfg, options);
+  for (int block = 0; block < 12; ++block) {
+    const auto name = "blocks." + std::to_string(block) + ".attn.relative_position_bias_table";
+    const auto* g = group_of(groups, name);
+    ASSERT_NE(g, nullptr) << name;
+    EXPECT_EQ(g->layer_id, block + 1) << name;
+    EXPECT_DOUBLE_EQ(g->lr_scale, std::pow(0.75, 13 - (block + 1))) << name;
+    EXPECT_EQ(g->weight_decay, 0.0) << name;  // the keyword rule of MIM-Depth's optimiser (docs/depth.md)
+  }
+  EXPECT_EQ(group_of(groups, "rel_pos_bias.relative_position_bias_table"), nullptr);
+  EXPECT_EQ(group_of(groups, "cls_token")->layer_id, 0);
+  EXPECT_EQ(group_of(groups, "norm.weight")->layer_id, 13);
 }
 
 TEST(LayerDecay, SwinBaseKittiDepthModelGroups) {

@@ -1,4 +1,5 @@
-// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM (docs/method.md §1.6).
+// Weight-decay groups of the official optimiser, listed for Swin-B SG-MIM and the ViT (microsoft/SimMIM optimizer.py;
+// docs/weights.md).
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/models/pretrainer.h"
 
@@ -78,4 +79,27 @@ TEST(ParamGroups, AdamWUsesGroupDecayAndSettableLr) {
   opt->step();
   EXPECT_TRUE(torch::allclose(w, w0 * (1 - 3e-4 * 0.05), 1e-7, 1e-9));
   EXPECT_TRUE(torch::equal(b, b0));
+}
+
+// microsoft/SimMIM models/vision_transformer.py VisionTransformer.no_weight_decay is {'pos_embed', 'cls_token'} and
+// VisionTransformerForSimMIM adds nothing, so the ViT mask token [1, 1, C] is decayed (optimizer.py
+// get_pretrain_param_groups exempts only 1-D tensors, biases and those names); models/simmim.py
+// SwinTransformerForSimMIM adds 'mask_token', so Swin's is not (SwinBaseSGMIMOfficialRule above).
+TEST(ParamGroups, VitMaskTokenIsDecayedAndClsTokenIsNot) {
+  for (auto method : {models::PretrainMethod::simmim, models::PretrainMethod::sgmim}) {
+    models::PretrainerOptions cfg;
+    cfg.encoder = models::encoder_options("vit_test");
+    cfg.method = method;
+    models::Pretrainer model(cfg);
+    auto groups = engine::weight_decay_groups(*model, model->no_weight_decay(), 0.05);
+    const auto& decay = groups[0].param_names;
+    const auto& no_decay = groups[1].param_names;
+    EXPECT_TRUE(has(decay, "encoder.mask_token"));
+    EXPECT_FALSE(has(no_decay, "encoder.mask_token"));
+    EXPECT_TRUE(has(no_decay, "encoder.cls_token"));
+    EXPECT_TRUE(has(decay, "encoder.rel_pos_bias.relative_position_bias_table"));  // 2-D, no keyword rule for ViT
+    EXPECT_TRUE(has(decay, "encoder.patch_embed.proj.weight"));
+    EXPECT_TRUE(has(no_decay, "encoder.blocks.0.attn.q_bias"));
+    EXPECT_TRUE(has(no_decay, "encoder.blocks.0.gamma_1"));
+  }
 }

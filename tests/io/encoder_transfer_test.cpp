@@ -1,6 +1,8 @@
 // Pre-training → fine-tuning encoder transfer: explicit `encoder.*` selection from SG-MIM and SimMIM state dicts,
-// the dropped keys, exact copies, bicubic resizing of Swin v1 position-bias tables to a new window, Swin v2's CPB MLP
-// transferred as is, and clear errors (docs/method.md §1.7, §4.3).
+// the dropped keys, exact copies, geo (default) or bicubic resizing of position-bias tables to a new window or grid,
+// the ViT shared bias copied into every block, Swin v2's CPB MLP transferred as is, and clear errors
+// (docs/weights.md).
+#include "rpb_resize_reference_values.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/encoder_transfer.h"
@@ -11,6 +13,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -46,6 +50,21 @@ std::map<std::string, torch::Tensor> keyed(const std::vector<std::pair<std::stri
   return {v.begin(), v.end()};
 }
 
+// The geo resize keeps the pre-trained biases of offsets 0 and ±1 (the centre 3×3 of each head's plane) exactly, and a
+// ViT table's last `cls_rows` rows (docs/weights.md).
+void expect_geo_keeps_near_offsets(const torch::Tensor& source, const torch::Tensor& resized, int64_t cls_rows,
+                                   const std::string& name) {
+  ASSERT_EQ(source.size(1), resized.size(1)) << name;
+  auto side = [](int64_t rows) { return static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(rows)))); };
+  const auto s1 = side(source.size(0) - cls_rows), s2 = side(resized.size(0) - cls_rows);
+  ASSERT_EQ(s2 * s2 + cls_rows, resized.size(0)) << name;
+  auto a = source.narrow(0, 0, s1 * s1).reshape({s1, s1, -1}).narrow(0, s1 / 2 - 1, 3).narrow(1, s1 / 2 - 1, 3);
+  auto b = resized.narrow(0, 0, s2 * s2).reshape({s2, s2, -1}).narrow(0, s2 / 2 - 1, 3).narrow(1, s2 / 2 - 1, 3);
+  EXPECT_TRUE(torch::allclose(a, b, 0, 1e-6)) << name << ": offsets 0, ±1 moved by " << (a - b).abs().max();
+  if (cls_rows > 0)
+    EXPECT_TRUE(torch::equal(source.narrow(0, s1 * s1, cls_rows), resized.narrow(0, s2 * s2, cls_rows))) << name;
+}
+
 // Every non-derived encoder tensor equals the pre-trained one, resized where the table size changed.
 void expect_encoder_matches(const models::ImageEncoderImpl& encoder,
                             const std::map<std::string, torch::Tensor>& source, size_t* resized) {
@@ -58,51 +77,32 @@ void expect_encoder_matches(const models::ImageEncoderImpl& encoder,
       EXPECT_TRUE(torch::equal(it->second, value)) << name;
     } else {
       ++*resized;
-      EXPECT_TRUE(torch::equal(io::interpolate_relative_position_bias_table(it->second, value.size(0)), value))
-          << name;
+      expect_geo_keeps_near_offsets(it->second, value, /*cls_rows=*/0, name);
     }
   }
 }
 
+// The input of scripts/golden/rpb_resize_reference.py: table[r, h] = sin(0.37 r + 1.1 h) + 0.01 r, float32.
+torch::Tensor reference_table(int64_t rows, int64_t heads) {
+  auto r = torch::arange(rows, torch::kFloat64).unsqueeze(1);
+  auto h = torch::arange(heads, torch::kFloat64).unsqueeze(0);
+  return (torch::sin(0.37 * r + 1.1 * h) + 0.01 * r).to(torch::kFloat32);
+}
+
+const test::RpbResizeReference& find_reference(const std::string& name) {
+  for (const auto& c : test::rpb_resize_references())
+    if (name == c.name) return c;
+  throw std::runtime_error("no reference case " + name);
+}
+
+void expect_values(const torch::Tensor& actual, const std::vector<double>& expected, const std::string& what) {
+  ASSERT_EQ(actual.numel(), static_cast<int64_t>(expected.size())) << what;
+  auto a = actual.to(torch::kFloat64).contiguous();
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(a[static_cast<int64_t>(i)].item<double>(), expected[i], 1e-5) << what << " [" << i << "]";
+}
+
 }  // namespace
-
-TEST(RelativePositionBiasResize, ConstantStaysConstant) {
-  auto table = torch::full({7 * 7, 3}, 0.25);
-  auto out = io::interpolate_relative_position_bias_table(table, 15 * 15);
-  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{225, 3}));
-  EXPECT_TRUE(torch::allclose(out, torch::full({225, 3}, 0.25), 0, 1e-6));
-}
-
-TEST(RelativePositionBiasResize, CentreMapsToCentreAndSymmetryIsKept) {
-  // A delta at zero offset (the centre row (w−1)(2w−1) + (w−1) of a (2w−1)² table): 11×11 → 43×43 (window 6 → 22).
-  auto table = torch::zeros({121, 2});
-  table[60][0] = 1.0;
-  table[60][1] = -2.0;
-  auto out = io::interpolate_relative_position_bias_table(table, 43 * 43);
-  const int64_t centre = 21 * 43 + 21;
-  EXPECT_NEAR(out[centre][0].item<double>(), 1.0, 1e-5);
-  EXPECT_NEAR(out[centre][1].item<double>(), -2.0, 1e-5);
-  EXPECT_EQ(out.select(1, 0).argmax().item<int64_t>(), centre);
-  auto plane = out.select(1, 0).reshape({43, 43});
-  EXPECT_TRUE(torch::allclose(plane, plane.flip({0}), 0, 1e-5));
-  EXPECT_TRUE(torch::allclose(plane, plane.flip({1}), 0, 1e-5));
-  EXPECT_TRUE(torch::allclose(plane, plane.t(), 0, 1e-5));
-}
-
-TEST(RelativePositionBiasResize, UnchangedWindowIsTheIdentity) {
-  auto table = torch::randn({49, 4});
-  EXPECT_TRUE(torch::equal(io::interpolate_relative_position_bias_table(table, 49), table));
-  EXPECT_THROW(io::interpolate_relative_position_bias_table(table, 50), c10::Error);
-}
-
-TEST(RelativePositionBiasResize, VitTableKeepsTheThreeClsRows) {
-  auto table = torch::randn({27 * 27 + 3, 2});  // grid 14
-  auto out = io::interpolate_vit_relative_position_bias_table(table, 31 * 31 + 3);  // grid 16
-  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{31 * 31 + 3, 2}));
-  using torch::indexing::Slice;
-  EXPECT_TRUE(torch::equal(out.index({Slice(-3, torch::indexing::None)}),
-                           table.index({Slice(-3, torch::indexing::None)})));
-}
 
 TEST(EncoderTransfer, SGMIMCheckpointKeepsOnlyTheEncoder) {
   torch::manual_seed(21);
@@ -189,6 +189,10 @@ TEST(EncoderTransfer, SwinV2CpbMlpTransfersAsIs) {
 
 TEST(EncoderTransfer, VitToALargerInputResizesTheSharedTable) {
   auto pre = tiny_pretrainer(models::PretrainMethod::simmim, "vit_test");  // 64 px: grid 4, table 7² + 3 rows
+  {
+    torch::NoGradGuard no_grad;
+    pre->named_parameters()["encoder.rel_pos_bias.relative_position_bias_table"].normal_();  // it starts at 0
+  }
   auto source = keyed(io::state_dict(*pre));
   auto cfg = models::encoder_options("vit_test");
   cfg.img_size = 96;  // grid 6: 11² + 3 rows
@@ -196,15 +200,73 @@ TEST(EncoderTransfer, VitToALargerInputResizesTheSharedTable) {
   auto target = models::build_encoder(cfg);
   auto report = io::transfer_encoder(*target, io::state_dict(*pre));
   EXPECT_TRUE(report.clean()) << report.summary();
+  EXPECT_FALSE(report.expanded_shared_bias);
   ASSERT_EQ(report.interpolated.size(), 1u);
   EXPECT_TRUE(starts_with(report.interpolated[0], "rel_pos_bias.relative_position_bias_table")) << report.interpolated[0];
   auto t = keyed(io::state_dict(*target));
-  const auto& table = t["rel_pos_bias.relative_position_bias_table"];
-  EXPECT_EQ(table.size(0), 11 * 11 + 3);
-  EXPECT_TRUE(torch::equal(table, io::interpolate_vit_relative_position_bias_table(
-                                      source["encoder.rel_pos_bias.relative_position_bias_table"], 124)));
+  expect_geo_keeps_near_offsets(source["encoder.rel_pos_bias.relative_position_bias_table"],
+                                t["rel_pos_bias.relative_position_bias_table"], 3, "shared table");
   EXPECT_TRUE(torch::equal(t["blocks.1.attn.qkv.weight"], source["encoder.blocks.1.attn.qkv.weight"]));
   EXPECT_TRUE(torch::equal(t["cls_token"], source["encoder.cls_token"]));
+}
+
+// Swin v1 tables resized by the configured algorithm, against the values of scripts/golden/rpb_resize_reference.py
+// (case swin_w4_to_w8: the swin_test window 4 → 8, one head).
+TEST(EncoderTransfer, SwinTablesFollowTheConfiguredResize) {
+  const auto& ref = find_reference("swin_w4_to_w8");
+  auto pre = tiny_pretrainer(models::PretrainMethod::simmim);
+  auto tensors = io::state_dict(*pre);
+  for (auto& [name, value] : tensors)
+    if (name == "encoder.layers.0.blocks.1.attn.relative_position_bias_table") value = reference_table(49, 1);
+  for (auto mode : {io::PositionBiasResize::geo, io::PositionBiasResize::bicubic}) {
+    auto target = models::build_encoder(wider_window_target());
+    io::EncoderTransferOptions options;
+    options.resize = mode;
+    auto report = io::transfer_encoder(*target, tensors, options);
+    EXPECT_TRUE(report.clean()) << report.summary();
+    auto t = keyed(io::state_dict(*target));
+    auto plane = t["layers.0.blocks.1.attn.relative_position_bias_table"].reshape({15, 15});
+    expect_values(plane[7], mode == io::PositionBiasResize::geo ? ref.geo_centre_row : ref.bicubic_centre_row,
+                  mode == io::PositionBiasResize::geo ? "geo" : "bicubic");
+    if (mode == io::PositionBiasResize::geo) expect_values(plane.diagonal(), ref.geo_diagonal, "geo diagonal");
+  }
+}
+
+// microsoft/SimMIM utils.py remap_pretrained_keys_vit: a fine-tuning ViT (one table per block, `USE_SHARED_RPB:
+// False`) gets the pre-trained shared table in every block, geo-resized to its grid (vit_test: grid 4 → KITTI 352,
+// grid 22; case vit_g4_to_g22 of scripts/golden/rpb_resize_reference.py).
+TEST(EncoderTransfer, VitFineTuningCopiesTheSharedBiasIntoEveryBlock) {
+  const auto& ref = find_reference("vit_g4_to_g22");
+  auto pre = tiny_pretrainer(models::PretrainMethod::sgmim, "vit_test");
+  auto tensors = io::state_dict(*pre);
+  for (auto& [name, value] : tensors)
+    if (name == "encoder.rel_pos_bias.relative_position_bias_table") value = reference_table(7 * 7 + 3, 2);
+  auto source = keyed(tensors);
+  auto cfg = heads::finetune_encoder_options("vit_test", heads::DepthBenchmark::kitti, 0.0);
+  ASSERT_FALSE(cfg.shared_rel_pos_bias);
+  auto target = models::build_encoder(cfg);
+  auto report = io::transfer_encoder(*target, tensors);
+  EXPECT_TRUE(report.clean()) << report.summary();
+  EXPECT_TRUE(report.expanded_shared_bias);
+  EXPECT_EQ(report.interpolated.size(), 2u);  // one per block
+  auto t = keyed(io::state_dict(*target));
+  EXPECT_FALSE(t.count("rel_pos_bias.relative_position_bias_table"));
+  for (int block = 0; block < 2; ++block) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    const auto& table = t["blocks." + std::to_string(block) + ".attn.relative_position_bias_table"];
+    ASSERT_EQ(table.sizes(), (std::vector<int64_t>{43 * 43 + 3, 2}));
+    auto plane = table.narrow(0, 0, 43 * 43).select(1, 0).reshape({43, 43});
+    expect_values(plane[21], ref.geo_centre_row, "centre row");
+    expect_values(plane[0], ref.geo_first_row, "first row");
+    expect_values(plane.diagonal(), ref.geo_diagonal, "diagonal");
+    EXPECT_TRUE(torch::equal(table.narrow(0, 43 * 43, 3), reference_table(52, 2).narrow(0, 49, 3))) << "cls rows";
+  }
+  // Everything else is copied as is.
+  for (auto& [name, value] : t) {
+    if (io::is_derived_buffer(name) || name.find("relative_position_bias_table") != std::string::npos) continue;
+    ASSERT_TRUE(source.count("encoder." + name)) << name;
+    EXPECT_TRUE(torch::equal(value, source["encoder." + name])) << name;
+  }
 }
 
 TEST(EncoderTransfer, IntoADepthModelThroughModulePrefix) {

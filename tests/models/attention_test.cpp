@@ -1,11 +1,15 @@
-// The explicit and the fused attention paths agree (where the fused one exists), and the explicit path equals a
-// per-query softmax computed by hand.
+// The explicit and the fused attention paths agree on the losses, the predictions and every stage output (where the
+// fused path exists), and the explicit path equals a per-query softmax computed by hand, also inside a ViT attention
+// with its own relative position bias.
 #include "sgmim/compat.h"
 #include "sgmim/models/attention.h"
 #include "sgmim/models/pretrainer.h"
+#include "sgmim/models/vit.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 using namespace sgmim::models;
 
@@ -39,17 +43,66 @@ TEST(Attention, FusedMatchesExplicitOnEveryModel) {
     const auto size = cfg.encoder.img_size;
     auto x = torch::randn({2, 3, size, size}), y = torch::rand({2, 1, size, size});
     auto [m, k] = model->sample_masks(2);
-    torch::Tensor a, b;
+    PretrainOutput a, b;
     {
       AttentionPathGuard g(AttentionPath::matmul);
-      a = model->forward(x, y, m).loss;
+      a = model->forward(x, y, m);
     }
     {
       AttentionPathGuard g(AttentionPath::fused);
-      b = model->forward(x, y, m).loss;
+      b = model->forward(x, y, m);
     }
-    EXPECT_NEAR(a.item<double>(), b.item<double>(), 1e-5) << name;
+    EXPECT_NEAR(a.loss.item<double>(), b.loss.item<double>(), 1e-5) << name;
+    EXPECT_TRUE(torch::allclose(a.image_pred, b.image_pred, 1e-4, 1e-5)) << name << " image prediction";
+    EXPECT_TRUE(torch::allclose(a.knowledge_pred, b.knowledge_pred, 1e-4, 1e-5)) << name << " knowledge prediction";
+    auto fa = model->encoder->forward_features(x, m), fb = [&] {
+      AttentionPathGuard g(AttentionPath::fused);
+      return model->encoder->forward_features(x, m);
+    }();
+    ASSERT_EQ(fa.size(), fb.size()) << name;
+    for (size_t s = 0; s < fa.size(); ++s)
+      EXPECT_TRUE(torch::allclose(fa[s], fb[s], 1e-4, 1e-5)) << name << " stage " << s;
   }
+}
+
+// The explicit path inside a real block: the ViT attention with a per-block relative position bias (SimMIM
+// fine-tuning) equals softmax(q·kᵀ·scale + table[index]) · v computed here from its weights.
+TEST(Attention, VitAttentionWithItsOwnPositionBiasByHand) {
+  torch::manual_seed(3);
+  const int64_t dim = 8, heads = 2, grid = 2, N = grid * grid + 1;
+  VitAttention attn(dim, heads, /*qkv_bias=*/true, grid);
+  torch::NoGradGuard no_grad;
+  attn->q_bias.normal_();
+  attn->v_bias.normal_();
+  attn->relative_position_bias_table.normal_();
+  auto x = torch::randn({1, N, dim});
+  auto out = attn->forward(x, {});
+  auto q = torch::matmul(x, attn->qkv->weight.narrow(0, 0, dim).t()) + attn->q_bias;
+  auto k = torch::matmul(x, attn->qkv->weight.narrow(0, dim, dim).t());
+  auto v = torch::matmul(x, attn->qkv->weight.narrow(0, 2 * dim, dim).t()) + attn->v_bias;
+  const auto hd = dim / heads;
+  const auto rows = attn->relative_position_bias_table.size(0);
+  std::vector<torch::Tensor> per_head;
+  for (int64_t h = 0; h < heads; ++h) {
+    auto qh = q[0].narrow(1, h * hd, hd), kh = k[0].narrow(1, h * hd, hd), vh = v[0].narrow(1, h * hd, hd);
+    auto logits = torch::matmul(qh, kh.t()) / std::sqrt(static_cast<double>(hd));
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        // BEiT index: cls row → rows−3, cls column → rows−2, cls–cls → rows−1, patches (dy+g−1)(2g−1) + (dx+g−1).
+        int64_t idx;
+        if (i == 0 && j == 0) idx = rows - 1;
+        else if (i == 0) idx = rows - 3;
+        else if (j == 0) idx = rows - 2;
+        else {
+          const int64_t dy = (i - 1) / grid - (j - 1) / grid, dx = (i - 1) % grid - (j - 1) % grid;
+          idx = (dy + grid - 1) * (2 * grid - 1) + (dx + grid - 1);
+        }
+        logits[i][j] += attn->relative_position_bias_table[idx][h];
+      }
+    per_head.push_back(torch::matmul(torch::softmax(logits, -1), vh));
+  }
+  auto expected = attn->proj(torch::cat(per_head, 1).unsqueeze(0));
+  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-6)) << (out - expected).abs().max();
 }
 
 TEST(Attention, FusedPathRefusedWhereMissing) {

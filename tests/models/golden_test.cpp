@@ -3,6 +3,7 @@
 // Swin-B encoder's state-dict keys and shapes equal the official list.
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/attention.h"
+#include "sgmim/models/layers.h"
 #include "sgmim/models/losses.h"
 #include "sgmim/models/pretrainer.h"
 
@@ -63,6 +64,16 @@ TEST(Golden, SGMIMForwardAndLossesMatchReference) {
   expect_close(out.knowledge_target, t.at("depth_std"), "standardised depth", 1e-5);
   expect_close(out.image_pred, t.at("image_pred"), "image prediction");
   expect_close(out.knowledge_pred, t.at("depth_pred"), "depth prediction");
+  // The intermediate tensors of the reference forward, each recomputed through our modules: the image latent
+  // (encoder after its final norm), the guidance tokens (knowledge visible where the image is masked) and the fused
+  // map that the knowledge decoder reads.
+  auto latent = model->encoder->forward(t.at("image"), t.at("mask"));
+  expect_close(latent, t.at("latent"), "latent");
+  auto depth_tokens = model->depth_encoder->forward(t.at("depth_std"), t.at("mask"));
+  expect_close(depth_tokens, t.at("depth_tokens"), "depth tokens");
+  auto fused = tokens_to_map(model->fusion_blk_img->forward(map_to_tokens(latent), depth_tokens), latent.size(2),
+                             latent.size(3));
+  expect_close(fused, t.at("fused"), "fused map");
   EXPECT_NEAR(out.loss_img.item<double>(), t.at("loss_img").item<double>(), 1e-5);
   EXPECT_NEAR(out.loss_sk.item<double>(), t.at("loss_sk").item<double>(), 1e-5);
   EXPECT_NEAR(out.loss.item<double>(), t.at("loss").item<double>(), 2e-5);

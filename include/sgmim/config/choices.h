@@ -34,6 +34,9 @@ enum class DptOutput { relu, identity, sigmoid };
 /// eval.crop of depth evaluation: none | garg | eigen (KITTI) | nyu_eigen (NYU) (docs/depth.md).
 enum class EvalCrop { none, garg, eigen, nyu_eigen };
 enum class SegEvalMode { whole, slide };  ///< mmseg test_cfg.mode
+/// model.rpe_interpolation of fine-tuning: how a pre-trained relative-position-bias table is resized to a new window
+/// or grid: geo (SimMIM remap_pretrained_keys_*, MIM-Depth) | bicubic (Swin-Transformer load_pretrained).
+enum class RpeInterpolation { geo, bicubic };
 /// What a loader does with a sample it cannot use (missing, corrupt, wrong type or size).
 enum class BadSamplePolicy {
   error,  ///< stop with the sgmim::Error that names the file
@@ -114,6 +117,11 @@ template <>
 struct ChoiceNames<DptOutput> {
   static constexpr std::array<std::pair<DptOutput, std::string_view>, 3> values{
       {{DptOutput::relu, "relu"}, {DptOutput::identity, "identity"}, {DptOutput::sigmoid, "sigmoid"}}};
+};
+template <>
+struct ChoiceNames<RpeInterpolation> {
+  static constexpr std::array<std::pair<RpeInterpolation, std::string_view>, 2> values{
+      {{RpeInterpolation::geo, "geo"}, {RpeInterpolation::bicubic, "bicubic"}}};
 };
 template <>
 struct ChoiceNames<EvalCrop> {

@@ -56,6 +56,7 @@ struct DepthModelSection {
   std::optional<double> max_depth;   ///< prediction = sigmoid·max_depth; null: 80 KITTI, 10 NYU
   std::string pretrained;            ///< pre-training weights (`model.pth`; their `encoder.*`); empty: random init
   bool interpolate_position_bias = true;  ///< resize relative-position-bias tables to the fine-tuning windows
+  RpeInterpolation rpe_interpolation = RpeInterpolation::geo;  ///< geo (SimMIM, MIM-Depth) | bicubic (Swin-Transformer)
   bool operator==(const DepthModelSection&) const = default;
 };
 

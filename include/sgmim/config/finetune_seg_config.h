@@ -35,6 +35,7 @@ struct SegModelSection {
   double dropout = 0.1;              ///< Dropout2d before conv_seg
   std::string pretrained;            ///< pre-training weights (their `encoder.*`); empty: random init
   bool interpolate_position_bias = true;  ///< resize relative-position-bias tables to the fine-tuning windows
+  RpeInterpolation rpe_interpolation = RpeInterpolation::geo;  ///< geo (SimMIM, MIM-Depth) | bicubic (Swin-Transformer)
   bool operator==(const SegModelSection&) const = default;
 };
 

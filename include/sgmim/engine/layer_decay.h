@@ -1,9 +1,10 @@
-// Layer-wise learning-rate decay for fine-tuning (docs/method.md §4.3; MIM-Depth-Estimation `models/optimizer.py`
+// Layer-wise learning-rate decay for fine-tuning (docs/depth.md; MIM-Depth-Estimation `models/optimizer.py`
 // for Swin, BEiT/MultiMAE `get_num_layer_for_vit` for ViT). Every parameter gets a layer id; its group's learning rate
 // is lr · decay^(num_ids − 1 − id). Swin-B: layers per stage = depths + 1 for the stages with a PatchMerging →
 // [3,3,19,2], 29 ids; `patch_embed`/`mask_token`/`absolute_pos_embed` → 0; `layers.s.blocks.b` → b + Σlps[:s] + 1;
 // `layers.s.downsample` → Σlps[:s+1]; everything else (final norm, head) → 28. ViT-B: 14 ids; cls/mask token and
-// patch_embed → 0; `blocks.i` → i + 1; `rel_pos_bias` and everything else → 13.
+// patch_embed → 0; `blocks.i` → i + 1 (each block's own position-bias table included); a shared `rel_pos_bias` and
+// everything else → 13 (microsoft/SimMIM optimizer.py get_vit_layer).
 // No weight decay for 1-D parameters, biases, `absolute_pos_embed`/`pos_embed`/`cls_token`/`mask_token` and names
 // containing `relative_position_bias_table`, `rpe_mlp`, `cpb_mlp` or `logit_scale`.
 #pragma once

@@ -1,5 +1,7 @@
-// AdamW parameter groups of the official SimMIM / SG-MIM optimiser (docs/method.md §1.6): no weight decay for 1-D
-// parameters, biases and the model's no_weight_decay() names (`encoder.mask_token`, `encoder.absolute_pos_embed`).
+// AdamW parameter groups of the official SimMIM / SG-MIM optimiser (microsoft/SimMIM optimizer.py
+// get_pretrain_param_groups; docs/weights.md): no weight decay for 1-D parameters, biases and the model's
+// no_weight_decay() names (Swin: `encoder.mask_token`, `encoder.absolute_pos_embed`; ViT: `encoder.cls_token`, so the
+// ViT mask token is decayed).
 // The official keyword list never matches the relative-position-bias tables, so they ARE decayed; replicated by
 // default and switchable (`decay_rpb_tables = false` exempts RPB tables, `cpb_mlp` and `logit_scale`).
 #pragma once

@@ -1,13 +1,16 @@
-// Transfer of a pre-trained image encoder into a fine-tuning encoder (docs/method.md §1.7, §4.3): from a SimMIM or
+// Transfer of a pre-trained image encoder into a fine-tuning encoder (docs/depth.md, docs/weights.md): from a SimMIM or
 // SG-MIM pre-training state dict keep exactly the `encoder.*` entries (the SG-MIM keys `depth_encoder.*`,
 // `fusion_blk_img.*`, `img_decoder.*`, `dep_decoder.*` are dropped, as are `encoder.mask_token` and the v1 artefact
-// `encoder.depth_patch_embed.*`), strip the prefix, and resize relative-position-bias tables whose window changed by
-// bicubic interpolation (Swin v1; as microsoft/Swin-Transformer `load_pretrained`). Swin v2's CPB MLP transfers as is
-// (its `pretrained_window_sizes` rescale the coordinates); derived buffers are rebuilt by the target.
+// `encoder.depth_patch_embed.*`), strip the prefix, copy a ViT's shared relative position bias into every block when
+// the target has one table per block (microsoft/SimMIM utils.py `remap_pretrained_keys_vit`), and resize
+// relative-position-bias tables whose window (Swin v1) or grid (ViT) changed, geo by default (SimMIM
+// `remap_pretrained_keys_swin`; io/position_bias_resize.h, docs/weights.md). Swin v2's CPB MLP transfers as is (its
+// `pretrained_window_sizes` rescale the coordinates); derived buffers are rebuilt by the target.
 // MIM-Depth's own heuristic ("keep encoder.* if the 3rd sorted key starts with encoder") fails on SG-MIM files; this
 // loader selects the prefix explicitly.
 #pragma once
 
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/encoder.h"
 
 #include <torch/types.h>
@@ -23,6 +26,8 @@ struct EncoderTransferOptions {
   std::string prefix = "encoder.";
   /// Resize relative-position-bias tables whose size differs from the target's (Swin v1 windows, ViT grids).
   bool interpolate_position_bias = true;
+  /// How to resize them: geo (SimMIM fine-tuning, MIM-Depth `rpe_interpolation='geo'`) or bicubic (Swin-Transformer).
+  PositionBiasResize resize = PositionBiasResize::geo;
   /// Throw sgmim::Error (and copy nothing) unless the report is clean(): an encoder tensor missing, a selected
   /// tensor without a place in the encoder, or a shape that cannot be resized.
   bool strict = true;
@@ -38,19 +43,11 @@ struct EncoderTransferReport {
   std::vector<std::string> unexpected;        ///< selected file tensors the encoder has no place for
   std::vector<std::string> shape_mismatch;    ///< "key: file [..] vs encoder [..]" that could not be resized
   std::vector<std::string> ignored_derived;   ///< derived buffers in the file, rebuilt by the encoder instead
+  bool expanded_shared_bias = false;          ///< ViT: the file's shared table went into every block's own table
   bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
   /// A multi-line human-readable summary.
   std::string summary() const;
 };
-
-/// Resizes a Swin relative-position-bias table [(2w−1)², heads] to [(2w'−1)², heads]: reshape to
-/// [1, heads, 2w−1, 2w−1], interpolate bicubic (align_corners=False) to 2w'−1, reshape back. `target_rows` must be a
-/// square. The identity (a copy) when the size is unchanged.
-torch::Tensor interpolate_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows);
-
-/// The BEiT/SimMIM ViT table [(2g−1)² + 3, heads] (3 cls rows last): the grid part resized as above, the cls rows
-/// kept.
-torch::Tensor interpolate_vit_relative_position_bias_table(const torch::Tensor& table, int64_t target_rows);
 
 /// Copies the encoder weights of `checkpoint` (name → tensor, e.g. load_tensors of a pre-training `.pth`; a leading
 /// `module.` is stripped) into `encoder`.

@@ -33,7 +33,9 @@ struct EncoderOptions {
   bool qkv_bias = true;
   double drop_path_rate = 0.0;
   double layer_scale_init = 0.1;            ///< ViT layer scale (gamma_1, gamma_2); 0 disables
-  bool shared_rel_pos_bias = true;          ///< ViT: one relative position bias shared by all blocks
+  /// ViT: one relative position bias shared by all blocks (pre-training, `rel_pos_bias.*`), or false: one per block
+  /// (`blocks.{i}.attn.relative_position_bias_table`; SimMIM fine-tuning, `USE_SHARED_RPB: False`).
+  bool shared_rel_pos_bias = true;
   double ln_eps = 1e-5;                     ///< 1e-5 Swin, 1e-6 ViT
   bool with_mask_token = true;              ///< SimMIM mask token (off for a knowledge-only encoder)
 

@@ -73,6 +73,8 @@ torch::Tensor relative_position_index(int64_t ws);
 
 /// In-place truncated normal N(0, std) cut at ±2 (absolute, as timm's trunc_normal_(std=...) with a=-2, b=2).
 void trunc_normal_(torch::Tensor t, double std);
+/// The same cut at [a, b] (absolute), e.g. ±std for the SimMIM ViT (VisionTransformerForSimMIM `_trunc_normal_`).
+void trunc_normal_(torch::Tensor t, double std, double a, double b);
 
 /// The official Swin/SimMIM `_init_weights`, applied to every submodule of `module`:
 /// Linear weight trunc-normal(0.02), bias 0; LayerNorm weight 1, bias 0. Convolutions keep PyTorch defaults.

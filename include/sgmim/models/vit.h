@@ -1,6 +1,7 @@
 // Vision Transformer, the SimMIM variant (BEiT-style): patch 16, cls token, a relative position bias shared by all
-// blocks, q/v biases, layer scale, LayerNorm eps 1e-6, a mask token, output as a patch map (cls dropped).
-// Follows microsoft/SimMIM models/vision_transformer.py (docs/method.md §2).
+// blocks (pre-training) or one per block (fine-tuning, SimMIM `USE_SHARED_RPB: False`), q/v biases, layer scale,
+// LayerNorm eps 1e-6, a mask token, output as a patch map (cls dropped). Follows microsoft/SimMIM
+// models/vision_transformer.py and models/simmim.py VisionTransformerForSimMIM (docs/weights.md).
 #pragma once
 
 #include "sgmim/models/encoder.h"
@@ -9,6 +10,12 @@
 #include <torch/nn/modules/container/modulelist.h>
 
 namespace sgmim::models {
+
+/// The BEiT index [N+1, N+1] (N = grid²) into a [(2·grid−1)² + 3, heads] table: patch pairs as
+/// relative_position_index(grid), then row 0 → entry rows−3 (cls→token), column 0 → rows−2 (token→cls), [0,0] → rows−1.
+torch::Tensor vit_relative_position_index(int64_t grid);
+/// table[index] as [heads, N+1, N+1].
+torch::Tensor vit_relative_position_bias(const torch::Tensor& table, const torch::Tensor& index);
 
 /// BEiT relative position bias for a Wh×Ww patch grid plus the cls token: a [(2Wh−1)(2Ww−1)+3, heads] table and an
 /// index [N+1, N+1] whose first row/column address the three cls entries. Keys `relative_position_bias_table`,
@@ -23,13 +30,16 @@ class RelativePositionBiasImpl : public torch::nn::Module {
 TORCH_MODULE(RelativePositionBias);
 
 /// Multi-head self-attention with qkv Linear(C,3C,no bias) + q_bias/v_bias (k bias fixed 0). Keys `qkv.weight`,
-/// `q_bias`, `v_bias`, `proj.*`.
+/// `q_bias`, `v_bias`, `proj.*`; with `rel_pos_grid` > 0 also its own `relative_position_bias_table` and
+/// `relative_position_index` for a rel_pos_grid² patch grid (the official Attention with `window_size`).
 class VitAttentionImpl : public torch::nn::Module {
  public:
-  VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias);
+  VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, int64_t rel_pos_grid = 0);
+  /// `rel_pos_bias` [heads, N+1, N+1] (the shared one) or undefined; added to the block's own bias when both exist.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias);
   torch::nn::Linear qkv{nullptr}, proj{nullptr};
   torch::Tensor q_bias, v_bias;
+  torch::Tensor relative_position_bias_table, relative_position_index;
   int64_t num_heads;
   double scale;
 };
@@ -40,7 +50,7 @@ TORCH_MODULE(VitAttention);
 class VitBlockImpl : public torch::nn::Module {
  public:
   VitBlockImpl(int64_t dim, int64_t num_heads, double mlp_ratio, bool qkv_bias, double drop_path, double init_values,
-               double ln_eps);
+               double ln_eps, int64_t rel_pos_grid = 0);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias);
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   VitAttention attn{nullptr};
@@ -50,8 +60,8 @@ class VitBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(VitBlock);
 
-/// ViT encoder for SimMIM. Keys `patch_embed.proj.*`, `cls_token`, `mask_token`, `rel_pos_bias.*`, `blocks.{i}.*`,
-/// `norm.*`.
+/// ViT encoder for SimMIM. Keys `patch_embed.proj.*`, `cls_token`, `mask_token`, `rel_pos_bias.*` (shared bias) or
+/// `blocks.{i}.attn.relative_position_bias_table` (one per block), `blocks.{i}.*`, `norm.*`.
 class VisionTransformerImpl : public ImageEncoderImpl {
  public:
   explicit VisionTransformerImpl(EncoderOptions config);
