@@ -2,17 +2,14 @@
 // both), data-set-level accumulation, numpy's rounding, the allreduce no-op, and the table / JSON outputs.
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/eval/seg_metrics.h"
+#include "support/two_rank_world.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
 
-#include <stdlib.h>
 
 #include <cmath>
-#include <filesystem>
-#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,16 +153,8 @@ TEST(SegMetrics, AllreduceSumsTheAreasOfTwoRanks) {
 #ifdef SGMIM_WITH_GLOO
   // Rank 0 evaluates the hand image, rank 1 its transpose; after the all-reduce both hold what one process adding
   // both images holds.
-  std::string dir = (std::filesystem::temp_directory_path() / "sgmim_seg_allreduce_XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
-  distributed::ProcessGroupOptions o;
-  o.backend = "gloo";
-  o.gloo_hostname = "127.0.0.1";
-  o.timeout = std::chrono::seconds(30);
   torch::Tensor totals[2];
-  auto rank_main = [&](int rank) {
-    auto store = c10::make_intrusive<c10d::FileStore>(dir + "/store", 2);
-    distributed::ProcessGroup pg(store, rank, 2, o);
+  const auto errors = sgmim::testing::run_two_gloo_ranks([&](int rank, distributed::ProcessGroup& pg) {
     eval::SegMetricAccumulator acc(4, 255);
     if (rank == 0)
       acc.add(hand_pred(), hand_label());
@@ -173,11 +162,9 @@ TEST(SegMetrics, AllreduceSumsTheAreasOfTwoRanks) {
       acc.add(hand_pred().t(), hand_label().t());
     acc.allreduce(&pg);
     totals[rank] = acc.to_tensor();
-  };
-  std::thread r1(rank_main, 1);
-  rank_main(0);
-  r1.join();
-  std::filesystem::remove_all(dir);
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
   eval::SegMetricAccumulator both(4, 255);
   both.add(hand_pred(), hand_label());
   both.add(hand_pred().t(), hand_label().t());

@@ -4,21 +4,16 @@
 #include "sgmim/heads/sync_batch_norm.h"
 #include "sgmim/io/state_dict.h"
 #include "support/fixture_required.h"
+#include "support/two_rank_world.h"
 
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <string>
-#include <thread>
 
 using namespace sgmim;
 using namespace sgmim::heads;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -114,48 +109,30 @@ TEST(SyncBatchNorm2d, TwoRanksOfBatchTwoEqualOneProcessOfBatchFour) {
     ref_xgrad = xi.grad();
   }
 
-  std::string dir = (fs::temp_directory_path() / "sgmim_syncbn_XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   struct RankResult {
     torch::Tensor y, xgrad, wgrad, bgrad, running_mean, running_var, tracked;
-    std::string error;
   } res[2];
-  auto rank_main = [&](int rank) {
-    try {
-      distributed::ProcessGroupOptions o;
-      o.backend = "gloo";
-      o.gloo_hostname = "127.0.0.1";
-      o.timeout = std::chrono::seconds(60);
-      auto store = c10::make_intrusive<c10d::FileStore>(dir + "/store", 2);
-      distributed::ProcessGroup pg(store, rank, 2, o);
-      SyncBatchNorm2d bn(3);
-      set_affine(bn->weight, bn->bias);
-      bn->set_process_group(&pg);
-      auto& r = res[rank];
-      for (int s = 0; s < steps; ++s) {
-        bn->zero_grad();
-        auto xi = (x.narrow(0, 2 * rank, 2) + s).requires_grad_(true);
-        r.y = bn(xi);
-        ((r.y * g.narrow(0, 2 * rank, 2)).sum() / 2).backward();
-        r.xgrad = xi.grad();
-        pg.allreduce_gradients({bn->weight, bn->bias});  // DDP: mean over the ranks
-      }
-      r.wgrad = bn->weight.grad().clone();
-      r.bgrad = bn->bias.grad().clone();
-      r.running_mean = bn->running_mean.clone();
-      r.running_var = bn->running_var.clone();
-      r.tracked = bn->num_batches_tracked.clone();
-      pg.shutdown();
-    } catch (const std::exception& e) {
-      res[rank].error = e.what();
+  const auto errors = sgmim::testing::run_two_gloo_ranks([&](int rank, distributed::ProcessGroup& pg) {
+    SyncBatchNorm2d bn(3);
+    set_affine(bn->weight, bn->bias);
+    bn->set_process_group(&pg);
+    auto& r = res[rank];
+    for (int s = 0; s < steps; ++s) {
+      bn->zero_grad();
+      auto xi = (x.narrow(0, 2 * rank, 2) + s).requires_grad_(true);
+      r.y = bn(xi);
+      ((r.y * g.narrow(0, 2 * rank, 2)).sum() / 2).backward();
+      r.xgrad = xi.grad();
+      pg.allreduce_gradients({bn->weight, bn->bias});  // DDP: mean over the ranks
     }
-  };
-  std::thread r1(rank_main, 1);
-  rank_main(0);
-  r1.join();
-  fs::remove_all(dir);
-  ASSERT_EQ(res[0].error, "");
-  ASSERT_EQ(res[1].error, "");
+    r.wgrad = bn->weight.grad().clone();
+    r.bgrad = bn->bias.grad().clone();
+    r.running_mean = bn->running_mean.clone();
+    r.running_var = bn->running_var.clone();
+    r.tracked = bn->num_batches_tracked.clone();
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
 
   // The normalisation uses the statistics of all 4 samples: a rank-local BN would differ by far more than 1e-5.
   expect_close(torch::cat({res[0].y, res[1].y}), ref_y, "output");

@@ -2,19 +2,14 @@
 // 2-rank world (issue 9 item 12).
 #include "sgmim/models/silog_loss.h"
 
-#include "sgmim/distributed/process_group.h"
 #include "support/gradcheck.h"
+#include "support/two_rank_world.h"
 
 #include <gtest/gtest.h>
-#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
 
-#include <stdlib.h>
-
 #include <cmath>
-#include <filesystem>
 #include <string>
-#include <thread>
 
 using namespace sgmim;
 
@@ -100,39 +95,21 @@ TEST(SiLogLoss, TwoRanksComputeTheLossOfTheWholeBatch) {
   EXPECT_NEAR(one.item<double>(), expected, 1e-12);
   one.backward();
 
-  std::string dir = (std::filesystem::temp_directory_path() / "sgmim_silog_XXXXXX").string();
-  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   struct RankResult {
     double loss = 0, local_loss = 0;
     torch::Tensor grad;
-    std::string error;
   } res[2];
-  auto rank_main = [&](int rank) {
-    try {
-      sgmim::distributed::ProcessGroupOptions o;
-      o.backend = "gloo";
-      o.gloo_hostname = "127.0.0.1";
-      o.timeout = std::chrono::seconds(60);
-      auto store = c10::make_intrusive<c10d::FileStore>(dir + "/store", 2);
-      sgmim::distributed::ProcessGroup pg(store, rank, 2, o);
-      auto mine = pred.narrow(0, 2 * rank, 2).clone().requires_grad_();
-      const auto g = gt.narrow(0, 2 * rank, 2);
-      auto loss = models::silog_loss(mine, g, {}, {}, &pg);
-      loss.backward();
-      res[rank].loss = loss.item<double>();
-      res[rank].grad = mine.grad().clone();
-      res[rank].local_loss = models::silog_loss(mine.detach(), g).item<double>();
-      pg.shutdown();
-    } catch (const std::exception& e) {
-      res[rank].error = e.what();
-    }
-  };
-  std::thread r1(rank_main, 1);
-  rank_main(0);
-  r1.join();
-  std::filesystem::remove_all(dir);
-  ASSERT_EQ(res[0].error, "");
-  ASSERT_EQ(res[1].error, "");
+  const auto errors = sgmim::testing::run_two_gloo_ranks([&](int rank, distributed::ProcessGroup& pg) {
+    auto mine = pred.narrow(0, 2 * rank, 2).clone().requires_grad_();
+    const auto g = gt.narrow(0, 2 * rank, 2);
+    auto loss = models::silog_loss(mine, g, {}, {}, &pg);
+    loss.backward();
+    res[rank].loss = loss.item<double>();
+    res[rank].grad = mine.grad().clone();
+    res[rank].local_loss = models::silog_loss(mine.detach(), g).item<double>();
+  });
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
   for (int r = 0; r < 2; ++r) {
     EXPECT_NEAR(res[r].loss, expected, 1e-12) << "rank " << r;
     EXPECT_GT(std::abs(res[r].local_loss - expected), 1e-3) << "rank " << r << ": the halves must differ";
