@@ -15,8 +15,8 @@ git ls-files -co --exclude-standard -z | python3 -c '
 import os, re, sys
 
 files = [f for f in sys.stdin.read().split("\0") if f and os.path.isfile(f)]
-# Files that are being fixed elsewhere and may still name the old notes.
-exempt = {"scripts/golden/make_golden.py", "tests/golden/README.md", "scripts/check-doc-refs.sh"}
+# The checker itself is exempt: it spells the names of the former notes (in pieces, below).
+exempt = {"scripts/check-doc-refs.sh"}
 # Spelled in pieces so that a grep for these names does not find this script.
 outside = re.compile("|".join([r"sgmim-" r"method\.md", r"datasets-and-" r"metrics\.md", r"cpp-" r"platform\.md",
                                r"sgmim-" r"paper", r"\.\./" r"shared", r"/work/" r"shared", r"shared/" r"docs"]))
