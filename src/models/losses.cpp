@@ -56,8 +56,10 @@ at::Tensor local_standardize(const at::Tensor& x, int64_t window, double eps) {
   };
   const auto mean = box_mean(t, false);
   const auto mean_sq = box_mean(t * t, false);
-  // Pixels inside the image under each window: the zero padding counts in the mean of ones.
-  const auto count = box_mean(at::ones_like(t), true) * static_cast<double>(window * window);
+  // Pixels inside the image under each window: the zero padding counts in the mean of ones. It depends on the image
+  // size only, so one [1, 1, H, W] plane serves every sample and channel (broadcast below).
+  const auto count = box_mean(at::ones({1, 1, t.size(2), t.size(3)}, t.options()), true) *
+                     static_cast<double>(window * window);
   const auto var = at::clamp_min((mean_sq - mean * mean) * (count / (count - 1)), 0.0);
   return (t - mean) / at::sqrt(var + eps);
 }
