@@ -87,6 +87,13 @@ dtypes["view_offset"] = big[1:3, 2:5]              # offset 8, stride (6, 1)
 dtypes["shared_a"] = big.view(24)                  # same storage as the views
 dtypes["param"] = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
 dtypes["scalar"] = torch.tensor(7.5)
+
+
+class TaggedTensor(torch.Tensor):  # a tensor subclass: pickled through torch._tensor._rebuild_from_type_v2
+    pass
+
+
+dtypes["subclass"] = torch.arange(3, dtype=torch.float32).as_subclass(TaggedTensor)
 dtypes["nested"] = {"list": [1, 2.5, True, None, "s", b"\x00\xff"], "tuple": (1, (2, 3))}
 torch.save(dtypes, os.path.join(out, "dtypes_views.pth"))
 note("dtypes.view_transposed.sum_diag", float(torch.diagonal(big.t()).sum()))

@@ -266,17 +266,8 @@ class Unpickler {
   void set_items(const PickleValuePtr& target, const std::vector<PickleValuePtr>& items) {
     if (target->kind != Kind::dict && target->kind != Kind::opaque) fail("SETITEM on a " + target->describe());
     if (items.size() % 2) fail("SETITEMS with an odd number of items");
-    for (size_t i = 0; i < items.size(); i += 2) {
-      auto& entries = target->entries;
-      bool replaced = false;
-      if (items[i]->is_string())
-        for (auto& e : entries)
-          if (e.first->is_string() && e.first->text == items[i]->text) {
-            e.second = items[i + 1];
-            replaced = true;
-          }
-      if (!replaced) entries.emplace_back(items[i], items[i + 1]);
-    }
+    // A pickled dict never repeats a key, so entries are appended (no lookup: state dicts have thousands of keys).
+    for (size_t i = 0; i < items.size(); i += 2) target->entries.emplace_back(items[i], items[i + 1]);
   }
   const std::string& class_name(const PickleValuePtr& cls) {
     if (!globals_.count(cls.get())) fail("call of a " + cls->describe() + ", not a class or function");
@@ -310,6 +301,10 @@ class Unpickler {
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
       if (a.empty() || a[0]->kind != Kind::tensor) fail(name + " without a tensor");
       return a[0];
+    }
+    if (name == "torch._tensor._rebuild_from_type_v2") {  // (func, type, args, state): a tensor with Python state
+      if (a.size() < 3 || a[2]->kind != Kind::tuple) fail(name + " with unexpected arguments");
+      return reduce(a[0], a[2]);
     }
     if (name == "_codecs.encode") {  // protocol 2 bytes: _codecs.encode(latin-1 text as unicode, 'latin1')
       if (a.empty() || !a[0]->is_string()) fail("_codecs.encode without a string");

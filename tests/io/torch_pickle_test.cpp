@@ -128,6 +128,8 @@ TEST(TorchPickle, ReadsEveryDtypeViewsAndSharedStorages) {
   EXPECT_TRUE(torch::equal(shared, torch::arange(24, torch::kFloat)));
   EXPECT_TRUE(shared.is_alias_of(offset) && shared.is_alias_of(transposed)) << "one storage, read once";
   EXPECT_TRUE(torch::equal(entry(file, "param")->tensor, torch::tensor({1.0f, -2.0f})));
+  ASSERT_EQ(entry(file, "subclass")->kind, Kind::tensor) << "torch._tensor._rebuild_from_type_v2";
+  EXPECT_TRUE(torch::equal(entry(file, "subclass")->tensor, torch::arange(3, torch::kFloat)));
   const auto scalar = entry(file, "scalar")->tensor;
   EXPECT_EQ(scalar.dim(), 0);
   EXPECT_EQ(scalar.item<float>(), 7.5f);
