@@ -362,8 +362,10 @@ class Unpickler {
       if (bytes < need)
         fail("record " + record + " holds " + std::to_string(bytes) + " bytes, the storage needs " +
              std::to_string(need));
-      auto storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-      if (need) std::memcpy(storage.data_ptr(), data.get(), need);
+      // The record's buffer (allocated by LibTorch's CPU allocator, so aligned) becomes the storage: no copy.
+      auto owner = std::make_shared<at::DataPtr>(std::move(data));
+      auto storage = torch::from_blob(
+          owner->get(), {numel}, [owner](void*) mutable { owner.reset(); }, torch::TensorOptions().dtype(dtype));
       it = storages_.emplace(key, storage).first;
     }
     auto v = make(Kind::tensor);
@@ -467,26 +469,31 @@ PickleValuePtr read_torch_save(const std::string& path) {
   }
 }
 
-std::vector<std::string> opaque_objects(const PickleValuePtr& value, const std::string& path) {
-  std::vector<std::string> out;
-  if (!value) return out;
-  auto child = [&](const PickleValuePtr& v, const std::string& at) {
-    auto more = opaque_objects(v, at);
-    out.insert(out.end(), more.begin(), more.end());
-  };
+namespace {
+// `depth` bounds the walk: a pickle can make a list that contains itself.
+void collect_opaque(const PickleValuePtr& value, const std::string& path, int depth, std::vector<std::string>& out) {
+  if (!value || depth > 64) return;
   const auto prefix = path.empty() ? "" : path + ".";
   switch (value->kind) {
     case Kind::opaque: out.push_back((path.empty() ? "<top>" : path) + ": " + value->text); break;
     case Kind::dict:
       for (const auto& [k, v] : value->entries)
-        child(v, prefix + (k->is_string() ? k->text : k->kind == Kind::integer ? std::to_string(k->integer) : "?"));
+        collect_opaque(v, prefix + (k->is_string() ? k->text : k->kind == Kind::integer ? std::to_string(k->integer) : "?"),
+                       depth + 1, out);
       break;
     case Kind::list:
     case Kind::tuple:
-      for (size_t i = 0; i < value->items.size(); ++i) child(value->items[i], prefix + std::to_string(i));
+      for (size_t i = 0; i < value->items.size(); ++i)
+        collect_opaque(value->items[i], prefix + std::to_string(i), depth + 1, out);
       break;
     default: break;
   }
+}
+}  // namespace
+
+std::vector<std::string> opaque_objects(const PickleValuePtr& value, const std::string& path) {
+  std::vector<std::string> out;
+  collect_opaque(value, path, 0, out);
   return out;
 }
 

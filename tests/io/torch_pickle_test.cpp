@@ -5,11 +5,13 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -186,5 +188,49 @@ TEST(TorchPickle, ReadsOurOwnFiles) {
   ASSERT_EQ(file->kind, Kind::dict);
   EXPECT_TRUE(torch::equal(entry(file, "a")->tensor, a));
   EXPECT_TRUE(torch::equal(entry(file, "b")->tensor, b));
+  fs::remove(path);
+}
+
+TEST(TorchPickle, AgreesWithLibTorchOnEveryGoldenFile) {
+  // Every tests/golden/*.pth (Python's torch.save of plain dicts, scripts/golden/make_golden.py) read by our reader and
+  // by LibTorch's torch::pickle_load: the same keys in the same order, bit-identical tensors.
+  size_t files = 0;
+  for (const auto& f : fs::directory_iterator(SGMIM_GOLDEN_DIR)) {
+    if (f.path().extension() != ".pth") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto reference = torch::pickle_load(bytes).toGenericDict();
+    const auto ours = io::read_torch_save(f.path().string());
+    ASSERT_EQ(ours->kind, Kind::dict) << f.path();
+    ASSERT_EQ(ours->entries.size(), reference.size()) << f.path();
+    size_t i = 0;
+    for (const auto& kv : reference) {
+      const auto& [k, v] = ours->entries[i++];
+      EXPECT_EQ(k->text, kv.key().toStringRef()) << f.path();
+      ASSERT_EQ(v->kind, Kind::tensor) << f.path() << " " << k->text;
+      const auto want = kv.value().toTensor();
+      EXPECT_EQ(v->tensor.scalar_type(), want.scalar_type()) << k->text;
+      EXPECT_TRUE(torch::equal(v->tensor, want)) << f.path() << " " << k->text;
+    }
+    ++files;
+  }
+  EXPECT_GT(files, 3u);
+}
+
+TEST(TorchPickle, SelfReferencingListDoesNotHang) {
+  // A hand-made pickle of l = []; l.append(l); {'l': l} in a zip written by LibTorch's own writer.
+  const auto path = (fs::temp_directory_path() / ("sgmim_pickle_self_" + std::to_string(::getpid()) + ".pth")).string();
+  const std::string pkl = std::string("\x80\x02}q\x00X\x01\x00\x00\x00lq\x01]q\x02h\x02", 18) + "as.";
+  {
+    caffe2::serialize::PyTorchStreamWriter writer(path);
+    writer.writeRecord("data.pkl", pkl.data(), pkl.size());
+    writer.writeEndOfFile();
+  }
+  auto file = io::read_torch_save(path);
+  auto list = entry(file, "l");
+  ASSERT_EQ(list->items.size(), 1u);
+  EXPECT_EQ(list->items[0].get(), list.get());
+  EXPECT_TRUE(io::opaque_objects(file).empty());
+  list->items.clear();  // break the cycle
   fs::remove(path);
 }
