@@ -98,7 +98,23 @@ dtypes["nested"] = {"list": [1, 2.5, True, None, "s", b"\x00\xff"], "tuple": (1,
 torch.save(dtypes, os.path.join(out, "dtypes_views.pth"))
 note("dtypes.view_transposed.sum_diag", float(torch.diagonal(big.t()).sum()))
 
-# 4. The legacy (non-zip) format.
+# 4. A real (test-sized) pre-trained encoder in the official format: the golden script's SwinTransformerForSimMIM
+# with the swin_test configuration. To keep the file small its decoder (3072 x 32 weights) and the derived buffers
+# (relative_position_index, attn_mask: rebuilt by our encoder, docs/weights.md) are left out.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_golden  # noqa: E402
+
+torch.manual_seed(5)
+swin = make_golden.SwinTransformerForSimMIM(**make_golden.swin_test_kwargs())
+make_golden.rerandomize(swin)
+weights = collections.OrderedDict(("encoder." + k, v) for k, v in swin.state_dict().items()
+                                  if not k.endswith(("relative_position_index", "attn_mask")))
+torch.save({"model": weights, "optimizer": {"state": {}, "param_groups": []}, "epoch": 99, "config": cfg},
+           os.path.join(out, "official_simmim_swin_test.pth"))
+note("official_swin.sum.patch_embed.proj.weight", float(swin.patch_embed.proj.weight.double().sum()))
+note("official_swin.sum.layers.2.blocks.1.attn.qkv.weight", float(swin.layers[2].blocks[1].attn.qkv.weight.double().sum()))
+
+# 5. The legacy (non-zip) format.
 torch.save({"w": torch.ones(2)}, os.path.join(out, "legacy.pth"), _use_new_zipfile_serialization=False)
 
 with open(os.path.join(out, "expected.txt"), "w") as f:

@@ -2,12 +2,16 @@
 // (scripts/golden/make_torch_save_fixtures.py; values from its expected.txt or closed form).
 #include "sgmim/error.h"
 #include "sgmim/io/checkpoint_keys.h"
+#include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/state_dict.h"
+#include "sgmim/models/encoder.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <fstream>
+#include <map>
 
 using namespace sgmim;
 
@@ -74,4 +78,30 @@ TEST(CheckpointKeys, LoadStateDictReportsTheMapping) {
   EXPECT_NE(report.summary().find("decoder.0.bias -> img_decoder.0.bias"), std::string::npos) << report.summary();
   EXPECT_TRUE(torch::equal(tiny.named_parameters()["img_decoder.0.bias"],
                            io::load_tensors(fixture("official_simmim.pth"))[4].second));
+}
+
+TEST(CheckpointKeys, OfficialFormatSwinCheckpointTransfersIntoAFineTuningEncoder) {
+  // The path of `sgmim-finetune-depth --pretrained ckpt_epoch_99.pth`: a swin_test SwinTransformerForSimMIM saved the
+  // official way ({'model': OrderedDict, 'optimizer', 'epoch', 'config': CfgNode}) by the fixture script.
+  std::map<std::string, double> expected;
+  {
+    std::ifstream in(fixture("expected.txt"));
+    std::string name;
+    double value;
+    while (in >> name >> value) expected[name] = value;
+  }
+  auto cfg = models::encoder_options("swin_test");
+  cfg.with_mask_token = false;
+  auto encoder = models::build_encoder(cfg);
+  const auto report = io::transfer_encoder(*encoder, fixture("official_simmim_swin_test.pth"));
+  EXPECT_TRUE(report.clean()) << report.summary();
+  EXPECT_EQ(report.dropped, (std::vector<std::string>{"encoder.mask_token"}));
+  EXPECT_EQ(report.keys.weights_at, "model");
+  EXPECT_TRUE(contains(report.keys.opaque, "config: yacs.config.CfgNode"));
+  EXPECT_NE(report.summary().find("yacs.config.CfgNode"), std::string::npos) << report.summary();
+  auto params = encoder->named_parameters();
+  for (const char* key : {"patch_embed.proj.weight", "layers.2.blocks.1.attn.qkv.weight"})
+    EXPECT_NEAR(params[key].to(torch::kDouble).sum().item<double>(), expected.at(std::string("official_swin.sum.") + key),
+                1e-9)
+        << key;
 }
