@@ -4,7 +4,7 @@ tests/fixtures/torch_save/, plus expected.txt with the values the C++ tests comp
 
 Run with Debian's torch 1.13:  /usr/bin/python3 scripts/golden/make_torch_save_fixtures.py tests/fixtures/torch_save
 The checkpoints are saved the way microsoft/SimMIM utils.py save_checkpoint does ({'model', 'optimizer',
-'lr_scheduler', 'max_accuracy', 'scaler', 'epoch', 'config'}), with a stand-in for yacs' CfgNode (a dict subclass
+'lr_scheduler', 'max_accuracy', 'epoch', 'config'}; we add a 'scaler' dict as newer trainers do), with a stand-in for yacs' CfgNode (a dict subclass
 registered as module `yacs.config`, so the pickle names the real class), an argparse Namespace and a numpy scalar.
 """
 import argparse
