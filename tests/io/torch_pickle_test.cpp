@@ -188,6 +188,31 @@ TEST(TorchPickle, ReadsOurOwnFiles) {
   ASSERT_EQ(file->kind, Kind::dict);
   EXPECT_TRUE(torch::equal(entry(file, "a")->tensor, a));
   EXPECT_TRUE(torch::equal(entry(file, "b")->tensor, b));
+  // A training checkpoint's layout (engine/checkpoint.cpp): an Any-typed dict nesting a dict of tensors, ints,
+  // doubles, strings, bools and lists, written by torch::pickle_save; load_tensors takes its `model`.
+  c10::impl::GenericDict inner(c10::StringType::get(), c10::TensorType::get());
+  inner.insert("w", a);
+  c10::impl::GenericDict outer(c10::StringType::get(), c10::AnyType::get());
+  outer.insert("format", std::string("sgmim-test"));
+  outer.insert("model", inner);
+  outer.insert("epoch", int64_t(-3000000000));
+  outer.insert("lr", 0.25);
+  outer.insert("flag", true);
+  outer.insert("ids", c10::List<int64_t>({1, -2}));
+  outer.insert("xs", c10::List<double>({0.5}));
+  const auto bytes = torch::pickle_save(outer);
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  file = io::read_torch_save(path);
+  EXPECT_EQ(entry(file, "format")->text, "sgmim-test");
+  EXPECT_EQ(entry(file, "epoch")->integer, -3000000000);
+  EXPECT_EQ(entry(file, "lr")->floating, 0.25);
+  EXPECT_TRUE(entry(file, "flag")->boolean);
+  ASSERT_EQ(entry(file, "ids")->items.size(), 2u);
+  EXPECT_EQ(entry(file, "ids")->items[1]->integer, -2);
+  EXPECT_EQ(entry(file, "xs")->items[0]->floating, 0.5);
+  const auto weights = io::load_tensors(path);
+  ASSERT_EQ(weights.size(), 1u);
+  EXPECT_TRUE(torch::equal(weights[0].second, a));
   fs::remove(path);
 }
 
