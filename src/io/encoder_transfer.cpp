@@ -48,6 +48,8 @@ std::string EncoderTransferReport::summary() const {
   list("resized", interpolated);
   list("missing keys", missing);
   list("unexpected keys", unexpected);
+  const auto mapped = keys.summary();
+  if (!mapped.empty()) s << "\n" << mapped;
   list("shape mismatches", shape_mismatch);
   return s.str();
 }
@@ -141,7 +143,11 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
 
 EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder, const std::string& path,
                                        const EncoderTransferOptions& options) {
-  return transfer_encoder(encoder, load_tensors(path), options, path);
+  CheckpointKeyReport keys;
+  auto tensors = load_tensors(path, &keys);
+  auto report = transfer_encoder(encoder, tensors, options, path);
+  report.keys = std::move(keys);
+  return report;
 }
 
 }  // namespace sgmim::io

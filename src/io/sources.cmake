@@ -2,6 +2,8 @@
 # depth PNGs (uint16, colourised; SGMIM_WITH_DEPTH_PNG) and segmentation label PNGs and overlays (SGMIM_WITH_SEG_PNG).
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/state_dict.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/torch_pickle.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/checkpoint_keys.cpp
   ${CMAKE_CURRENT_LIST_DIR}/atomic_file.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder_transfer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/position_bias_resize.cpp

@@ -2,12 +2,11 @@
 
 #include "sgmim/error.h"
 #include "sgmim/io/atomic_file.h"
+#include "sgmim/io/torch_pickle.h"
 
 #include <torch/serialize.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -53,6 +52,8 @@ std::string LoadReport::summary() const {
   list("missing keys", missing);
   list("unexpected keys", unexpected);
   list("shape mismatches", shape_mismatch);
+  const auto mapped = keys.summary();
+  if (!mapped.empty()) s << "\n" << mapped;
   return s.str();
 }
 
@@ -68,44 +69,8 @@ void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tens
   write_file_atomically(torch::pickle_save(dict), path);
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open weights file '" + path + "'", path);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    std::string first = e.what();
-    first = first.substr(0, first.find('\n'));
-    throw Error("cannot read weights file '" + path + "': not a readable torch.save zip archive (" + first +
-                    "). Python files must be saved as torch.save(dict(model.state_dict()), path): an OrderedDict or a "
-                    "legacy (non-zip) file cannot be read by LibTorch 1.13",
-                path);
-  }
-  // A training checkpoint (ours, or the official SimMIM/SG-MIM ones) keeps the weights under "model".
-  if (value.isGenericDict()) {
-    const auto dict = value.toGenericDict();
-    for (const auto& kv : dict)
-      if (kv.key().isString() && kv.key().toStringRef() == "model" && kv.value().isGenericDict()) {
-        value = kv.value();
-        break;
-      }
-  }
-  if (!value.isGenericDict())
-    throw Error("weights file '" + path + "' holds a " + value.tagKind() + ", expected a dict of tensors", path);
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& kv : value.toGenericDict()) {
-    if (!kv.key().isString())
-      throw Error("weights file '" + path + "' has a non-string key of type " + kv.key().tagKind(), path);
-    const auto name = kv.key().toStringRef();
-    if (!kv.value().isTensor())
-      throw Error("weights file '" + path + "': entry '" + name + "' is a " + kv.value().tagKind() +
-                      ", expected a tensor",
-                  path, name);
-    out.emplace_back(name, kv.value().toTensor());
-  }
-  return out;
+std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path, CheckpointKeyReport* keys) {
+  return checkpoint_weights(read_torch_save(path), path, keys);
 }
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {
@@ -152,7 +117,11 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::pai
 }
 
 LoadReport load_state_dict(torch::nn::Module& module, const std::string& path, bool strict) {
-  return load_state_dict(module, load_tensors(path), strict, path);
+  CheckpointKeyReport keys;
+  auto tensors = load_tensors(path, &keys);
+  auto report = load_state_dict(module, tensors, strict, path);
+  report.keys = std::move(keys);
+  return report;
 }
 
 }  // namespace sgmim::io

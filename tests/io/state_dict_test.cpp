@@ -153,7 +153,7 @@ TEST(StateDict, BadFilesGiveClearErrors) {
   d.insert("epoch", int64_t(3));
   auto bytes = torch::pickle_save(d);
   std::ofstream(nested, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  expect_file_error(nested, "'epoch' is a Int");
+  expect_file_error(nested, "'epoch' is a int");
   for (const auto& p : {garbage, good, cut, nested}) std::remove(p.c_str());
 }
 

@@ -10,6 +10,7 @@
 // loader selects the prefix explicitly.
 #pragma once
 
+#include "sgmim/io/checkpoint_keys.h"
 #include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/encoder.h"
 
@@ -43,6 +44,7 @@ struct EncoderTransferReport {
   std::vector<std::string> unexpected;        ///< selected file tensors the encoder has no place for
   std::vector<std::string> shape_mismatch;    ///< "key: file [..] vs encoder [..]" that could not be resized
   std::vector<std::string> ignored_derived;   ///< derived buffers in the file, rebuilt by the encoder instead
+  CheckpointKeyReport keys;                   ///< from a file: where its weights sat and how their names were mapped
   bool expanded_shared_bias = false;          ///< ViT: the file's shared table went into every block's own table
   bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
   /// A multi-line human-readable summary.
@@ -54,7 +56,7 @@ struct EncoderTransferReport {
 EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
                                        const std::vector<std::pair<std::string, torch::Tensor>>& checkpoint,
                                        const EncoderTransferOptions& options = {}, const std::string& source = "");
-/// The same from a `.pth` file (a plain dict of tensors, as io::save_tensors writes).
+/// The same from a torch.save file (io::load_tensors: ours, a state dict, or an official checkpoint).
 EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder, const std::string& path,
                                        const EncoderTransferOptions& options = {});
 

@@ -1,6 +1,9 @@
 // Weight files that interoperate with PyTorch: a `.pth` holding a plain dict {name: tensor} in torch.save's zip
-// format. Python reads ours with torch.load(path); we read Python's torch.save(dict(model.state_dict()), path).
+// format. Python reads ours with torch.load(path); we read any torch.save zip file whose weights are a dict of tensors
+// (an OrderedDict state dict, or the official SimMIM/SG-MIM checkpoints; docs/weights.md).
 #pragma once
+
+#include "sgmim/io/checkpoint_keys.h"
 
 #include <torch/nn/module.h>
 
@@ -16,6 +19,7 @@ struct LoadReport {
   std::vector<std::string> unexpected;       ///< in the file, not in the module
   std::vector<std::string> shape_mismatch;   ///< "key: file [..] vs module [..]"
   std::vector<std::string> ignored_derived;  ///< derived buffers in the file, rebuilt by the module instead
+  CheckpointKeyReport keys;                  ///< where the weights sat in the file and how their names were mapped
   size_t loaded = 0;
   bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
   /// A multi-line human-readable summary.
@@ -30,8 +34,11 @@ std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::M
 
 /// Writes {name: tensor} (CPU copies) to `path` atomically (temp file + rename). Throws sgmim::Error on I/O failure.
 void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& path);
-/// Reads a dict of tensors. Throws sgmim::Error naming the file when it is missing, corrupt or not a dict of tensors.
-std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path);
+/// Reads the weights of a torch.save file (io/torch_pickle.h): ours, a plain state dict, or a training checkpoint
+/// with the weights under `model`/`state_dict`, their keys mapped to ours (io/checkpoint_keys.h; `keys` receives
+/// what was mapped). Throws sgmim::Error naming the file when it is missing, legacy, corrupt or has no dict of tensors.
+std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path,
+                                                                CheckpointKeyReport* keys = nullptr);
 
 /// save_tensors(state_dict(module), path).
 void save_state_dict(const torch::nn::Module& module, const std::string& path);
