@@ -1,6 +1,10 @@
 # The two entry points of the README. Both install what is missing (scripts/setup.sh), then build.
 #   make demo   set-up, build, then the main job on its embedded default
 #   make test   set-up, build, then the whole test suite (ctest)
+# The LibTorch 2.x lane (docs/platform.md "The LibTorch 2.x lane"), which GPU users build and CI runs second:
+#   make test-torch2   set-up, the venv of scripts/setup-torch2.sh (outside the clone), a CUDA build in
+#                      build-torch2/ against the wheel's LibTorch with the toolkit's nvcc, then the whole suite on the
+#                      CPU (tests that need a GPU skip with a message)
 # `make test` configures with SGMIM_REQUIRE_ALL=ON: set-up has installed every package, so a dependency that CMake
 # still cannot find fails the configure instead of dropping test binaries (docs/architecture.md, "Required
 # dependencies"). Plain cmake and the other targets keep the default OFF.
@@ -9,7 +13,16 @@ JOBS ?= $(shell nproc)
 CMAKE_ARGS ?=
 REQUIRE_ALL ?= OFF
 
-.PHONY: all setup configure build demo test bench clean
+# The 2.x lane. TORCH2_PYTHON names a python whose torch to build against (default: the venv that
+# scripts/setup-torch2.sh makes and prints); NVCC the CUDA compiler; TORCH_CUDA_ARCH_LIST the GPUs to compile for
+# (given, so that configuring needs no GPU).
+TORCH2_BUILD_DIR ?= build-torch2
+TORCH2_PYTHON ?=
+NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+TORCH_CUDA_ARCH_LIST ?= 8.0;9.0
+TORCH2_CUDA_ARGS = $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC) -DCAFFE2_USE_CUDNN=ON "-DTORCH_CUDA_ARCH_LIST=$(TORCH_CUDA_ARCH_LIST)")
+
+.PHONY: all setup configure build demo test bench clean setup-torch2 configure-torch2 build-torch2 test-torch2
 
 all: build
 
@@ -32,5 +45,20 @@ test: build
 bench: build
 	bash scripts/bench/blas_step.sh $(BUILD_DIR)
 
+setup-torch2: setup
+	SGMIM_TORCH2_PYTHON="$(TORCH2_PYTHON)" bash scripts/setup-torch2.sh
+
+configure-torch2: setup-torch2
+	py="$$(SGMIM_TORCH2_PYTHON="$(TORCH2_PYTHON)" bash scripts/setup-torch2.sh --print-python)" && \
+	cmake -S . -B $(TORCH2_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSGMIM_REQUIRE_ALL=ON \
+	  "-DCMAKE_PREFIX_PATH=$$("$$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" \
+	  "-DSGMIM_PYTHON=$$py" $(TORCH2_CUDA_ARGS) $(CMAKE_ARGS)
+
+build-torch2: configure-torch2
+	cmake --build $(TORCH2_BUILD_DIR) -j $(JOBS)
+
+test-torch2: build-torch2
+	cd $(TORCH2_BUILD_DIR) && ctest -j $(JOBS) --output-on-failure --timeout 900
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TORCH2_BUILD_DIR)

@@ -14,8 +14,27 @@ function(sgmim_dependency_missing what package consequence)
   message(STATUS "sgmim: ${what} (${package}) not found, ${consequence}")
 endfunction()
 
+# A pip wheel's LibTorch (the 2.x lane, docs/platform.md "The LibTorch 2.x lane") is named by its
+# torch.utils.cmake_prefix_path, <torch>/share/cmake. TorchConfig.cmake looks for libtorch.so with find_library PATHS,
+# which come after the system directories, so on a machine that also has Debian's libtorch-dev it would link
+# /usr/lib's 1.13 libraries under 2.x headers. Searching the wheel's root as a prefix first prevents that, and the
+# check after find_package refuses any such mix.
+foreach(_sgmim_prefix ${CMAKE_PREFIX_PATH})
+  if(_sgmim_prefix MATCHES "/torch/share/cmake/?$")
+    get_filename_component(_sgmim_torch_root "${_sgmim_prefix}/../.." ABSOLUTE)
+    list(PREPEND CMAKE_PREFIX_PATH "${_sgmim_torch_root}")
+  endif()
+endforeach()
 find_package(Torch REQUIRED)
 message(STATUS "sgmim: LibTorch ${Torch_VERSION} at ${Torch_DIR}")
+get_filename_component(_sgmim_torch_lib_dir "${TORCH_LIBRARY}" DIRECTORY)
+get_filename_component(_sgmim_torch_prefix "${TORCH_INSTALL_PREFIX}" REALPATH)
+get_filename_component(_sgmim_torch_lib_dir "${_sgmim_torch_lib_dir}" REALPATH)
+string(FIND "${_sgmim_torch_lib_dir}" "${_sgmim_torch_prefix}" _sgmim_at)
+if(NOT _sgmim_at EQUAL 0)
+  message(FATAL_ERROR "sgmim: the LibTorch of ${Torch_DIR} would link ${TORCH_LIBRARY}, which is not its own "
+                      "(${TORCH_INSTALL_PREFIX}/lib): add ${TORCH_INSTALL_PREFIX} to CMAKE_PREFIX_PATH")
+endif()
 
 if(TARGET torch_cuda)
   set(SGMIM_WITH_CUDA ON)

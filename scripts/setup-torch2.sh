@@ -6,7 +6,9 @@
 #   scripts/setup-torch2.sh            set up (if needed) and print the LibTorch version and CMake prefix
 #   scripts/setup-torch2.sh --print-prefix   print only torch.utils.cmake_prefix_path (for make)
 #   scripts/setup-torch2.sh --print-python   print only the venv's python
-# Environment: SGMIM_TORCH2_VENV overrides the venv path; SGMIM_TORCH2_SPEC the torch requirement.
+# Environment: SGMIM_TORCH2_VENV overrides the venv path; SGMIM_TORCH2_SPEC the torch requirement;
+# SGMIM_TORCH2_PYTHON names a python that already has torch (a GPU machine's, scripts/device/gpu-check.sh): it is
+# used as it is, nothing is installed, and the interoperability tests skip for what it lacks.
 set -euo pipefail
 
 VENV="${SGMIM_TORCH2_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sgmim/torch2-venv}"
@@ -17,9 +19,15 @@ MODE="${1:-}"
 
 log() { [ -n "$MODE" ] || echo "setup-torch2: $*"; }
 
+if [ -n "${SGMIM_TORCH2_PYTHON:-}" ]; then
+  PY="$SGMIM_TORCH2_PYTHON"
+  "$PY" -c 'import torch' >/dev/null 2>&1 || { echo "setup-torch2: error: SGMIM_TORCH2_PYTHON=$PY cannot import torch" >&2; exit 1; }
+  venv_ready() { true; }
+else
 venv_ready() {
   [ -x "$PY" ] && "$PY" -c 'import torch, torchvision, timm, safetensors, tensorboard, numpy, PIL, yaml' >/dev/null 2>&1
 }
+fi
 
 if ! venv_ready; then
   # The set-up of the Debian lane (scripts/setup.sh) is not required here, but venv needs python3-venv on a bare

@@ -3,6 +3,9 @@
 
 #ifdef SGMIM_WITH_SPDLOG
 #include <spdlog/spdlog.h>
+#if defined(SGMIM_LINKED_FMT_VERSION) && FMT_VERSION != SGMIM_LINKED_FMT_VERSION
+#error "spdlog sees fmt headers that are not those of the libfmt it links (a wheel's bundled fmt?): src/CMakeLists.txt"
+#endif
 #else
 #include <iostream>
 #include <mutex>
