@@ -14,13 +14,10 @@ CMAKE_ARGS ?=
 REQUIRE_ALL ?= OFF
 
 # The 2.x lane. TORCH2_PYTHON names a python whose torch to build against (default: the venv that
-# scripts/setup-torch2.sh makes and prints); NVCC the CUDA compiler; TORCH_CUDA_ARCH_LIST the GPUs to compile for
-# (given, so that configuring needs no GPU).
+# scripts/setup-torch2.sh makes); its CMake arguments live in scripts/configure-torch2.sh (NVCC and
+# TORCH_CUDA_ARCH_LIST pass through the environment).
 TORCH2_BUILD_DIR ?= build-torch2
 TORCH2_PYTHON ?=
-NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
-TORCH_CUDA_ARCH_LIST ?= 8.0;9.0
-TORCH2_CUDA_ARGS = $(if $(NVCC),-DCMAKE_CUDA_COMPILER=$(NVCC) -DCAFFE2_USE_CUDNN=ON "-DTORCH_CUDA_ARCH_LIST=$(TORCH_CUDA_ARCH_LIST)")
 
 .PHONY: all setup configure build demo test bench clean setup-torch2 configure-torch2 build-torch2 test-torch2
 
@@ -49,10 +46,8 @@ setup-torch2: setup
 	SGMIM_TORCH2_PYTHON="$(TORCH2_PYTHON)" bash scripts/setup-torch2.sh
 
 configure-torch2: setup-torch2
-	py="$$(SGMIM_TORCH2_PYTHON="$(TORCH2_PYTHON)" bash scripts/setup-torch2.sh --print-python)" && \
-	cmake -S . -B $(TORCH2_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSGMIM_REQUIRE_ALL=ON \
-	  "-DCMAKE_PREFIX_PATH=$$("$$py" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')" \
-	  "-DSGMIM_PYTHON=$$py" $(TORCH2_CUDA_ARGS) $(CMAKE_ARGS)
+	bash scripts/configure-torch2.sh $(TORCH2_BUILD_DIR) \
+	  "$$(SGMIM_TORCH2_PYTHON="$(TORCH2_PYTHON)" bash scripts/setup-torch2.sh --print-python)" $(CMAKE_ARGS)
 
 build-torch2: configure-torch2
 	cmake --build $(TORCH2_BUILD_DIR) -j $(JOBS)
