@@ -22,7 +22,7 @@ at::Tensor explicit_attention(const at::Tensor& q, const at::Tensor& k, const at
   return at::matmul(attn, v);
 }
 
-at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                         const at::Tensor& bias, double scale) {
   switch (attention_path()) {
     case AttentionPath::matmul:

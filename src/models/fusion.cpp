@@ -18,7 +18,7 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads) : num_hea
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
   const auto B = x.size(0), N = x.size(1), C = x.size(2), M = context.size(1);
   auto split = [&](const torch::Tensor& t, int64_t L) { return t.reshape({B, L, num_heads, C / num_heads}).permute({0, 2, 1, 3}); };
-  auto out = scaled_dot_product_attention(split(q(x), N), split(k(context), M), split(v(context), M), {}, scale);
+  auto out = dot_product_attention(split(q(x), N), split(k(context), M), split(v(context), M), {}, scale);
   return proj(out.transpose(1, 2).reshape({B, N, C}));
 }
 

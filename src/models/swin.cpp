@@ -34,7 +34,7 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::
   auto qkv_ = qkv(x).reshape({B_, N, 3, num_heads, C / num_heads}).permute({2, 0, 3, 1, 4});
   auto q = qkv_[0], k = qkv_[1], v = qkv_[2];
   auto bias = window_attention_bias(relative_position_bias(), mask, B_);
-  auto out = scaled_dot_product_attention(q, k, v, bias, scale);
+  auto out = dot_product_attention(q, k, v, bias, scale);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
 }
 

@@ -52,7 +52,7 @@ torch::Tensor WindowAttentionV2Impl::forward(const torch::Tensor& x, const torch
   q = torch::nn::functional::normalize(q, torch::nn::functional::NormalizeFuncOptions().dim(-1)) * logit;
   k = torch::nn::functional::normalize(k, torch::nn::functional::NormalizeFuncOptions().dim(-1));
   auto bias = window_attention_bias(relative_position_bias(), mask, B_);
-  auto out = scaled_dot_product_attention(q, k, v, bias, 1.0);
+  auto out = dot_product_attention(q, k, v, bias, 1.0);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
 }
 

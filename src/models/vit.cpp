@@ -90,7 +90,7 @@ torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, const torch::Ten
     bias = vit_relative_position_bias(relative_position_bias_table, relative_position_index);
   if (rel_pos_bias.defined()) bias = bias.defined() ? bias + rel_pos_bias : rel_pos_bias;
   if (bias.defined()) bias = bias.unsqueeze(0);
-  auto out = scaled_dot_product_attention(qkv_[0], qkv_[1], qkv_[2], bias, scale);
+  auto out = dot_product_attention(qkv_[0], qkv_[1], qkv_[2], bias, scale);
   return proj(out.transpose(1, 2).reshape({B, N, C}));
 }
 

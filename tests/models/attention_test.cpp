@@ -109,8 +109,8 @@ TEST(Attention, FusedPathRefusedWhereMissing) {
   if (sgmim::compat::has_fused_attention()) GTEST_SKIP() << "fused attention exists here";
   AttentionPathGuard g(AttentionPath::fused);
   auto q = torch::randn({1, 1, 2, 3});
-  EXPECT_THROW(scaled_dot_product_attention(q, q, q, {}, 1.0), c10::Error);
+  EXPECT_THROW(dot_product_attention(q, q, q, {}, 1.0), c10::Error);
   // Auto falls back to the explicit path.
   set_attention_path(AttentionPath::automatic);
-  EXPECT_TRUE(torch::allclose(scaled_dot_product_attention(q, q, q, {}, 1.0), explicit_attention(q, q, q, {}, 1.0)));
+  EXPECT_TRUE(torch::allclose(dot_product_attention(q, q, q, {}, 1.0), explicit_attention(q, q, q, {}, 1.0)));
 }

@@ -31,7 +31,7 @@ class AttentionPathGuard {
 
 /// out = softmax(q·kᵀ·scale + bias)·v with q,k,v [..., heads, N, d]; `bias` broadcasts to [..., heads, N, M] and may
 /// be undefined. Dispatches on attention_path().
-at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                         const at::Tensor& bias, double scale);
 
 /// The explicit path alone (the reference every other path is checked against).
