@@ -20,12 +20,15 @@ constexpr const char* kDescription = R"(sgmim-convert: look into, convert and ex
   sgmim-convert export-encoder runs/pretrain/model.pth swin_timm.safetensors --layout timm
   sgmim-convert export-encoder runs/pretrain/model.pth swin_mimdepth.pth --layout mim-depth
 
-Safetensors holds only tensors, no code: it is the format to share weights in, and every sgmim app that reads or
-writes weights (--pretrained, sgmim-eval --checkpoint) takes it. export-encoder takes a pre-training or fine-tuning
-file of ours and writes the encoder alone, in the official Swin-Transformer / BEiT key layout: timm's
-checkpoint_filter_fn accepts it (timm.create_model(name, pretrained=True, num_classes=0,
-pretrained_cfg_overlay=dict(file=PATH))), and
-MIM-Depth-Estimation takes it as --pretrained (write .pth for it). Key facts: docs/weights.md.)";
+Safetensors holds only tensors, no code: it is the format to share weights in, and every sgmim app that reads
+weights (--pretrained, sgmim-eval --checkpoint) takes it.
+
+export-encoder takes a pre-training or fine-tuning file of ours and writes its encoder alone, in the official
+Swin-Transformer (Swin) or BEiT (ViT) key layout, without the mask token and the derived buffers:
+  --layout timm       what timm's checkpoint_filter_fn takes, e.g. timm.create_model(name, pretrained=True,
+                      num_classes=0, pretrained_cfg_overlay=dict(file=PATH)); a ViT loads into timm's Beit
+  --layout mim-depth  what MIM-Depth-Estimation takes as --pretrained (write .pth; Swin V2, cpb_mlp -> rpe_mlp)
+Key facts: docs/weights.md.)";
 
 }  // namespace
 

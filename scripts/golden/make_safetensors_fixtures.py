@@ -8,8 +8,10 @@ package is not in Debian:
            {str: str}, compact, padded with spaces to a multiple of 8 (as the reference writer does)
   rest:    the tensors' bytes, little-endian, row-major, offsets relative to the end of the header
 
-The tensor order is sgmim's writer rule (docs/weights.md "Safetensors"): the given order, stably sorted by item size,
-largest first. The values are computed here by torch and serialised by numpy's tobytes(), independently of the C++.
+The tensor order is the reference writer's (huggingface/safetensors safetensors/src/tensor.rs `prepare`): by dtype in
+the order of DTYPE_ORDER below (larger items first), then by name. The values are computed here by torch and
+serialised by numpy's tobytes(), independently of the C++. With the `safetensors` package (the 2.x lane's venv),
+`safetensors.torch.save(tensors, metadata)` gives the same bytes.
 
 Run with Debian's torch 1.13:  /usr/bin/python3 scripts/golden/make_safetensors_fixtures.py tests/fixtures/safetensors
 """
@@ -47,7 +49,9 @@ def raw(t):
     return t.contiguous().numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
 
 
-ordered = sorted(tensors, key=lambda e: -e[2].element_size())  # Python's sort is stable
+DTYPE_ORDER = ["U64", "I64", "F64", "F32", "U32", "I32", "BF16", "F16", "U16", "I16", "F8_E4M3", "F8_E5M2", "I8", "U8",
+               "BOOL"]
+ordered = sorted(tensors, key=lambda e: (DTYPE_ORDER.index(e[1]), e[0]))
 header = {"__metadata__": {"format": "pt", "written_by": "make_safetensors_fixtures.py"}}
 data = b""
 for name, dtype, t in ordered:

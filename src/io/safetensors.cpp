@@ -23,21 +23,37 @@ struct DtypeName {
   const char* name;
 };
 
-// The names of huggingface/safetensors bindings/python/py_src/safetensors/torch.py `_TYPES`.
+// The names of huggingface/safetensors bindings/python/py_src/safetensors/torch.py `_TYPES`, in the reference writer's
+// data order (safetensors/src/tensor.rs `prepare`: dtypes in descending order of its `Dtype` enum, then names), which
+// puts larger items first so that every tensor's offset is a multiple of its item size.
 const std::vector<DtypeName>& dtype_names() {
   static const std::vector<DtypeName> names = {
-      {c10::ScalarType::Double, "F64"},   {c10::ScalarType::Float, "F32"},  {c10::ScalarType::Half, "F16"},
-      {c10::ScalarType::BFloat16, "BF16"}, {c10::ScalarType::Long, "I64"},  {c10::ScalarType::Int, "I32"},
-      {c10::ScalarType::Short, "I16"},    {c10::ScalarType::Char, "I8"},    {c10::ScalarType::Byte, "U8"},
-      {c10::ScalarType::Bool, "BOOL"},
-#if SGMIM_HAS_FLOAT8_DTYPES
-      {c10::ScalarType::Float8_e5m2, "F8_E5M2"},  {c10::ScalarType::Float8_e4m3fn, "F8_E4M3"},
-#endif
 #if SGMIM_HAS_WIDE_UNSIGNED_DTYPES
-      {c10::ScalarType::UInt16, "U16"},  {c10::ScalarType::UInt32, "U32"},  {c10::ScalarType::UInt64, "U64"},
+      {c10::ScalarType::UInt64, "U64"},
 #endif
+      {c10::ScalarType::Long, "I64"},   {c10::ScalarType::Double, "F64"}, {c10::ScalarType::Float, "F32"},
+#if SGMIM_HAS_WIDE_UNSIGNED_DTYPES
+      {c10::ScalarType::UInt32, "U32"},
+#endif
+      {c10::ScalarType::Int, "I32"},    {c10::ScalarType::BFloat16, "BF16"}, {c10::ScalarType::Half, "F16"},
+#if SGMIM_HAS_WIDE_UNSIGNED_DTYPES
+      {c10::ScalarType::UInt16, "U16"},
+#endif
+      {c10::ScalarType::Short, "I16"},
+#if SGMIM_HAS_FLOAT8_DTYPES
+      {c10::ScalarType::Float8_e4m3fn, "F8_E4M3"}, {c10::ScalarType::Float8_e5m2, "F8_E5M2"},
+#endif
+      {c10::ScalarType::Char, "I8"},    {c10::ScalarType::Byte, "U8"},    {c10::ScalarType::Bool, "BOOL"},
   };
   return names;
+}
+
+// The position of a dtype in dtype_names() (the writer's order).
+size_t dtype_rank(c10::ScalarType t) {
+  const auto& names = dtype_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i].type == t) return i;
+  return names.size();
 }
 
 bool host_is_little_endian() {
@@ -91,9 +107,11 @@ std::vector<char> encode_safetensors(const std::vector<std::pair<std::string, to
     safetensors_dtype(t.scalar_type(), name);  // throws for dtypes the format cannot hold
     order.emplace_back(name, t.detach().to(torch::kCPU).contiguous());
   }
-  // Larger items first keeps every tensor aligned to its item size.
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.second.element_size() > b.second.element_size(); });
+  // The reference writer's order: by dtype (larger items first), then by name.
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    const auto ra = dtype_rank(a.second.scalar_type()), rb = dtype_rank(b.second.scalar_type());
+    return ra != rb ? ra < rb : a.first < b.first;
+  });
 
   Json header = Json::object();
   if (!metadata.empty()) {

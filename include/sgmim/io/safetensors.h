@@ -27,10 +27,11 @@ bool is_safetensors_path(const std::string& path);
 /// dtypes the format cannot hold (complex, quantized).
 std::string safetensors_dtype(c10::ScalarType dtype, const std::string& key = "");
 
-/// The file's bytes: tensors made contiguous CPU copies, laid out in the given order except that larger item sizes
-/// come first (a stable sort, so every tensor's offset is a multiple of its item size, as the reference writer
-/// arranges); the header is compact JSON ("__metadata__" first when not empty, then the tensors in data order) padded
-/// with spaces to a multiple of 8 bytes. Throws sgmim::Error on a duplicate or empty name or an unsupported dtype.
+/// The file's bytes, those of the reference writer (safetensors.torch.save_file): tensors made contiguous CPU copies,
+/// laid out by dtype (U64 I64 F64 F32 U32 I32 BF16 F16 U16 I16 F8_E4M3 F8_E5M2 I8 U8 BOOL: larger items first, so
+/// every offset is a multiple of the item size), then by name; the header is compact JSON ("__metadata__" first when
+/// not empty, then the tensors in data order) padded with spaces to a multiple of 8 bytes. Throws sgmim::Error on a
+/// duplicate or empty name or an unsupported dtype.
 std::vector<char> encode_safetensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
                                      const std::map<std::string, std::string>& metadata = {});
 /// Parses safetensors bytes; `source` names them in errors. The checks: the header fits in the data, is a JSON
