@@ -4,6 +4,7 @@
 // the same fixtures (the golden script's port of microsoft/SimMIM models/simmim.py) and, for ViT, the names of
 // timm/models/beit.py written out by hand.
 #include "sgmim/error.h"
+#include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
@@ -195,4 +196,28 @@ TEST(WeightsConvert, SegmentationBackboneStageNormsGoToMimDepthNotTimm) {
   EXPECT_THROW(io::encoder_export_tensors({{"head.weight", torch::zeros(1)}}, io::EncoderLayout::timm, timm, "x"),
                Error);
   EXPECT_THROW(io::parse_encoder_layout("mmseg"), Error);
+}
+
+TEST(WeightsConvert, PretrainedAndCheckpointPathsTakeSafetensors) {
+  // --pretrained (io::transfer_encoder) reads the official checkpoint converted to safetensors exactly as the .pth.
+  const auto st = temp_path("official.safetensors");
+  io::convert_weights(fixture("official_simmim_swin_test.pth"), st);
+  auto options = models::encoder_options("swin_test");
+  options.with_mask_token = false;
+  auto from_pth = models::build_encoder(options), from_st = models::build_encoder(options);
+  const auto a = io::transfer_encoder(*from_pth, fixture("official_simmim_swin_test.pth"));
+  const auto b = io::transfer_encoder(*from_st, st);
+  EXPECT_TRUE(b.clean()) << b.summary();
+  EXPECT_EQ(a.loaded, b.loaded);
+  expect_identical(io::state_dict(*from_pth), io::state_dict(*from_st));
+  // --checkpoint / model weights (io::save_state_dict, io::load_state_dict) round-trip through .safetensors.
+  auto model = tiny_pretrainer("swin_test");
+  const auto weights = temp_path("model.safetensors");
+  io::save_state_dict(*model, weights);
+  torch::manual_seed(77);
+  auto other = tiny_pretrainer("swin_test");
+  EXPECT_TRUE(io::load_state_dict(*other, weights, /*strict=*/true).clean());
+  expect_identical(io::state_dict(*model), io::state_dict(*other));
+  fs::remove(st);
+  fs::remove(weights);
 }
