@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
   app.add_option("--task", task, "depth | seg")->check(CLI::IsMember({"depth", "seg"}))->capture_default_str();
   app.add_option("--config", a.config_path, "YAML config of the fine-tuning run (its model, data and eval keys)")
       ->check(CLI::ExistingFile);
-  app.add_option("--checkpoint", a.checkpoint, "Fine-tuned weights: model.pth or checkpoints/ckpt_*.pth")
+  app.add_option("--checkpoint", a.checkpoint, "Fine-tuned weights: model.pth, checkpoints/ckpt_*.pth or a .safetensors file")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--set", a.sets, "Overrides KEY=VALUE, applied after the file")->take_all();

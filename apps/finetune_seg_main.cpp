@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   std::string pretrained;
   bool validate_first = false;
   sgmim::cli::add_run_options(app, run, "YAML config (configs/seg/...); omitted: the embedded demo");
-  app.add_option("--pretrained", pretrained, "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt)");
+  app.add_option("--pretrained", pretrained, "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt or .safetensors)");
   app.add_flag("--validate-first", validate_first, "Evaluate the starting weights before training (a baseline)");
   sgmim::cli::add_launch_options(app, launch);
   CLI11_PARSE(app, argc, argv);

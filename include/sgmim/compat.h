@@ -1,5 +1,5 @@
 // Version differences between Debian's LibTorch 1.13 (CPU) and LibTorch 2.x (CUDA) in one place:
-// fused attention (SDPA), autocast names, zero_grad and c10::optional.
+// fused attention (SDPA), autocast names, zero_grad, c10::optional and the newer dtypes.
 // See docs/platform.md §2. Never test TORCH_VERSION_PATCH (Debian reports 0).
 #pragma once
 
@@ -19,6 +19,19 @@
 #define SGMIM_HAS_FUSED_ATTENTION 1
 #else
 #define SGMIM_HAS_FUSED_ATTENTION 0
+#endif
+
+// The float8 dtypes (Float8_e5m2, Float8_e4m3fn) exist from 2.1; the wide unsigned ones (UInt16, UInt32, UInt64)
+// from 2.3. The safetensors reader and writer (io/safetensors.h) map them when present.
+#if SGMIM_TORCH_AT_LEAST(2, 1)
+#define SGMIM_HAS_FLOAT8_DTYPES 1
+#else
+#define SGMIM_HAS_FLOAT8_DTYPES 0
+#endif
+#if SGMIM_TORCH_AT_LEAST(2, 3)
+#define SGMIM_HAS_WIDE_UNSIGNED_DTYPES 1
+#else
+#define SGMIM_HAS_WIDE_UNSIGNED_DTYPES 0
 #endif
 
 namespace sgmim::compat {

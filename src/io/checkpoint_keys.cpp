@@ -52,11 +52,26 @@ std::vector<std::string> map_checkpoint_keys(const std::vector<std::string>& key
   return out;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> checkpoint_weights(const PickleValuePtr& checkpoint,
-                                                                      const std::string& source,
-                                                                      CheckpointKeyReport* report) {
-  CheckpointKeyReport local;
-  auto& r = report ? *report : local;
+std::vector<std::pair<std::string, torch::Tensor>> map_checkpoint_weights(
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights, CheckpointKeyReport& report) {
+  std::vector<std::string> keys;
+  for (const auto& kv : weights) keys.push_back(kv.first);
+  const auto names = map_checkpoint_keys(keys);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (names[i].empty()) {
+      report.dropped.push_back(keys[i]);
+      continue;
+    }
+    if (names[i] != keys[i]) report.mapped.push_back(keys[i] + " -> " + names[i]);
+    out.emplace_back(names[i], weights[i].second);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> select_checkpoint_weights(const PickleValuePtr& checkpoint,
+                                                                             const std::string& source,
+                                                                             CheckpointKeyReport& r) {
   if (!checkpoint || checkpoint->kind != PickleValue::Kind::dict)
     throw Error("weights file '" + source + "' holds a " + (checkpoint ? checkpoint->describe() : "nothing") +
                     ", expected a dict of tensors",
@@ -76,7 +91,7 @@ std::vector<std::pair<std::string, torch::Tensor>> checkpoint_weights(const Pick
         r.other_entries.push_back((k->is_string() ? k->text : k->describe()) + ": " + v->describe());
   r.opaque = opaque_objects(checkpoint);
 
-  std::vector<std::string> keys;
+  std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& [k, v] : weights->entries) {
     if (!k->is_string())
       throw Error("weights file '" + source + "' has a non-string key of type " + k->describe(), source);
@@ -84,19 +99,17 @@ std::vector<std::pair<std::string, torch::Tensor>> checkpoint_weights(const Pick
       throw Error("weights file '" + source + "': entry '" + k->text + "' is a " + v->describe() +
                       ", expected a tensor",
                   source, k->text);
-    keys.push_back(k->text);
-  }
-  const auto names = map_checkpoint_keys(keys);
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (names[i].empty()) {
-      r.dropped.push_back(keys[i]);
-      continue;
-    }
-    if (names[i] != keys[i]) r.mapped.push_back(keys[i] + " -> " + names[i]);
-    out.emplace_back(names[i], weights->entries[i].second->tensor);
+    out.emplace_back(k->text, v->tensor);
   }
   return out;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> checkpoint_weights(const PickleValuePtr& checkpoint,
+                                                                      const std::string& source,
+                                                                      CheckpointKeyReport* report) {
+  CheckpointKeyReport local;
+  auto& r = report ? *report : local;
+  return map_checkpoint_weights(select_checkpoint_weights(checkpoint, source, r), r);
 }
 
 }  // namespace sgmim::io

@@ -2,6 +2,7 @@
 
 #include "sgmim/error.h"
 #include "sgmim/io/atomic_file.h"
+#include "sgmim/io/safetensors.h"
 #include "sgmim/io/torch_pickle.h"
 
 #include <torch/serialize.h>
@@ -64,13 +65,21 @@ std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::M
 }
 
 void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& path) {
+  if (is_safetensors_path(path)) return write_safetensors(tensors, path);
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
   for (const auto& kv : tensors) dict.insert(kv.first, kv.second.detach().cpu().contiguous());
   write_file_atomically(torch::pickle_save(dict), path);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path, CheckpointKeyReport* keys) {
-  return checkpoint_weights(read_torch_save(path), path, keys);
+  if (!is_safetensors_path(path)) return checkpoint_weights(read_torch_save(path), path, keys);
+  // A safetensors file is a flat {name: tensor}: its tensors are the top level of the key maps; its metadata is
+  // reported as the other entries.
+  CheckpointKeyReport local;
+  auto& r = keys ? *keys : local;
+  auto content = read_safetensors(path);
+  for (const auto& [k, v] : content.metadata) r.other_entries.push_back("__metadata__." + k + ": " + v);
+  return map_checkpoint_weights(content.tensors, r);
 }
 
 void save_state_dict(const torch::nn::Module& module, const std::string& path) {

@@ -32,7 +32,19 @@ struct CheckpointKeyReport {
 /// their own `decoder.*`, which is kept).
 std::vector<std::string> map_checkpoint_keys(const std::vector<std::string>& keys);
 
-/// Selects the weights dict of an unpickled checkpoint and maps its keys. Throws sgmim::Error (naming `source`) when
+/// Maps the names of weights read from a file (map_checkpoint_keys), dropping and reporting as it goes (`report`
+/// receives `mapped` and `dropped`). A safetensors file's tensors are such a top level.
+std::vector<std::pair<std::string, torch::Tensor>> map_checkpoint_weights(
+    const std::vector<std::pair<std::string, torch::Tensor>>& weights, CheckpointKeyReport& report);
+
+/// The weights dict of an unpickled checkpoint (`model`, else `state_dict`, else the top level) with the file's own
+/// names; `report` receives `weights_at`, `other_entries` and `opaque`. Throws sgmim::Error (naming `source`) when no
+/// dict of tensors is found or a weight entry is not a tensor.
+std::vector<std::pair<std::string, torch::Tensor>> select_checkpoint_weights(const PickleValuePtr& checkpoint,
+                                                                             const std::string& source,
+                                                                             CheckpointKeyReport& report);
+
+/// select_checkpoint_weights then map_checkpoint_weights: selects the weights dict of an unpickled checkpoint and maps its keys. Throws sgmim::Error (naming `source`) when
 /// no dict of tensors is found or a weight entry is not a tensor.
 std::vector<std::pair<std::string, torch::Tensor>> checkpoint_weights(const PickleValuePtr& checkpoint,
                                                                       const std::string& source,

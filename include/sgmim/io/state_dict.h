@@ -1,6 +1,8 @@
 // Weight files that interoperate with PyTorch: a `.pth` holding a plain dict {name: tensor} in torch.save's zip
-// format. Python reads ours with torch.load(path); we read any torch.save zip file whose weights are a dict of tensors
-// (an OrderedDict state dict, or the official SimMIM/SG-MIM checkpoints; docs/weights.md).
+// format, or a `.safetensors` file (io/safetensors.h), chosen by the file name's extension. Python reads ours with
+// torch.load(path) or safetensors.torch.load_file(path); we read any torch.save zip file whose weights are a dict of
+// tensors (an OrderedDict state dict, or the official SimMIM/SG-MIM checkpoints; docs/weights.md) and any safetensors
+// file.
 #pragma once
 
 #include "sgmim/io/checkpoint_keys.h"
@@ -32,11 +34,13 @@ bool is_derived_buffer(const std::string& key);
 /// The module's parameters and buffers by their dotted names (the PyTorch state_dict order).
 std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& module);
 
-/// Writes {name: tensor} (CPU copies) to `path` atomically (temp file + rename). Throws sgmim::Error on I/O failure.
+/// Writes {name: tensor} (CPU copies) to `path` atomically (temp file + rename): safetensors when `path` ends in
+/// `.safetensors`, else torch.save's zip format. Throws sgmim::Error on I/O failure.
 void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tensors, const std::string& path);
-/// Reads the weights of a torch.save file (io/torch_pickle.h): ours, a plain state dict, or a training checkpoint
-/// with the weights under `model`/`state_dict`, their keys mapped to ours (io/checkpoint_keys.h; `keys` receives
-/// what was mapped). Throws sgmim::Error naming the file when it is missing, legacy, corrupt or has no dict of tensors.
+/// Reads the weights of a `.safetensors` file (its tensors are the top level) or of a torch.save file
+/// (io/torch_pickle.h): ours, a plain state dict, or a training checkpoint with the weights under
+/// `model`/`state_dict`; their keys mapped to ours (io/checkpoint_keys.h; `keys` receives what was mapped). Throws
+/// sgmim::Error naming the file when it is missing, legacy, corrupt or has no dict of tensors.
 std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path,
                                                                 CheckpointKeyReport* keys = nullptr);
 
