@@ -37,6 +37,16 @@ def timm_swin(v2):
     return model, checkpoint_filter_fn
 
 
+def timm_beit(export_path):
+    """vit_test (64 px, patch 16, dim 32, depth 2, heads 2) as timm's Beit, with the bias tables the file has."""
+    from timm.models.beit import Beit, checkpoint_filter_fn
+    shared = any(k.startswith("rel_pos_bias.") for k in load_file(export_path))
+    model = Beit(img_size=64, patch_size=16, embed_dim=32, depth=2, num_heads=2, use_abs_pos_emb=False,
+                 use_rel_pos_bias=not shared, use_shared_rel_pos_bias=shared, init_values=0.1, num_classes=0,
+                 global_pool="token")
+    return model, checkpoint_filter_fn
+
+
 def load_strictly(model, filter_fn, path):
     weights = load_file(path) if path.endswith(".safetensors") else torch.load(path, map_location="cpu")
     result = model.load_state_dict(filter_fn(weights, model), strict=False)
@@ -51,12 +61,12 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     failed = []
-    for name, v2 in (("swin_test", False), ("swinv2_test", True)):
+    for name, family in (("swin_test", "v1"), ("swinv2_test", "v2"), ("vit_test", "beit")):
         weights, ours_path, export = (os.path.join(work, f"{name}_{x}") for x in
                                       ("weights.pth", "features.pth", "timm.safetensors"))
         run([features_bin, name, "7", weights, ours_path])
         print(run([convert_bin, "export-encoder", weights, export, "--layout", "timm"]).strip())
-        model, filter_fn = timm_swin(v2)
+        model, filter_fn = timm_beit(export) if family == "beit" else timm_swin(family == "v2")
         problem = load_strictly(model, filter_fn, export)
         if problem:
             failed.append(f"{name}: timm load: {problem}")
@@ -65,6 +75,8 @@ def main():
         model.eval()
         with torch.no_grad():
             theirs = model.forward_intermediates(ours["x"], norm=True, intermediates_only=True)
+        if family == "beit":
+            theirs = theirs[-1:]  # our ViT gives one map: the last block's tokens after the final norm
         for s, t in enumerate(theirs):
             diff = (t - ours[f"stage{s}"]).abs().max().item() if t.shape == ours[f"stage{s}"].shape else float("inf")
             print(f"{name} stage {s} {tuple(t.shape)}: max |timm - ours| = {diff:.3g}")
@@ -72,7 +84,7 @@ def main():
                 failed.append(f"{name} stage {s}: {diff}")
     if failed:
         sys.exit("FAIL: " + "; ".join(failed))
-    print("timm: Swin v1 and v2 exports load through timm's filters and give our stage features")
+    print("timm: Swin v1, Swin v2 and ViT (Beit) exports load through timm's filters and give our features")
 
 
 if __name__ == "__main__":
