@@ -1,11 +1,13 @@
 // sgmim-bench: performance tools. `step` times full pre-training steps (forward, backward, AdamW) of a named model;
-// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide); `gemm` measures a
-// device's matrix-multiply peak (the MFU reference); `nccl` exercises an NCCL process group of one rank (docs/gpu.md).
+// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide); `macs` prints the
+// multiply-accumulates of a forward (models/encoder_macs.h); `gemm` measures a device's matrix-multiply peak (the
+// MFU reference); `nccl` exercises an NCCL process group of one rank (docs/gpu.md).
 #include "sgmim/bench/collective_check.h"
 #include "sgmim/bench/gemm_benchmark.h"
 #include "sgmim/bench/seg_benchmark.h"
 #include "sgmim/bench/step_benchmark.h"
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_macs.h"
 #include "sgmim/runtime.h"
 
 #include <CLI/CLI.hpp>
@@ -50,6 +52,13 @@ int main(int argc, char** argv) {
   gemm->add_option("--threads", threads, "Intra-op CPU threads (0 = all usable CPUs)")->capture_default_str();
   gemm->add_flag("--json", json, "Print one JSON object instead of a line");
 
+  auto* macs = app.add_subcommand("macs", "Print the multiply-accumulates of one forward per image (encoder, model)");
+  std::string macs_model = "swin_base", macs_method = "sgmim", macs_guidance = "mlp";
+  macs->add_option("--model", macs_model, "Encoder variant")->capture_default_str();
+  macs->add_option("--method", macs_method, "sgmim or simmim")->capture_default_str();
+  macs->add_option("--guidance", macs_guidance, "Guidance branch kind: mlp|transformer|siamese")->capture_default_str();
+  macs->add_flag("--json", json, "Print one JSON object instead of a line");
+
   auto* nccl = app.add_subcommand("nccl", "An NCCL process group of one rank on a GPU: parameter broadcast and the "
                                           "bucketed gradient all-reduce, checked against their expected values");
   sgmim::bench::CollectiveCheckOptions nccl_options;
@@ -80,6 +89,48 @@ int main(int argc, char** argv) {
   seg->add_flag("--bf16", seg_options.bf16, "bf16 autocast (CUDA)");
   seg->add_flag("--json", json, "Print one JSON object instead of the table");
   CLI11_PARSE(app, argc, argv);
+
+  if (macs->parsed()) {
+    try {
+      sgmim::models::PretrainerOptions o;
+      o.encoder = sgmim::models::encoder_options(macs_model);
+      const auto m = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(macs_method);
+      if (!m)
+        throw sgmim::Error("--method " + macs_method + ": must be one of: " +
+                               sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", macs_method);
+      o.method = *m;
+      o.guidance = sgmim::models::parse_guidance_kind(macs_guidance);
+      const auto r = sgmim::models::pretrainer_macs(o);
+      if (json) {
+        nlohmann::json j = {{"model", macs_model},
+                            {"method", macs_method},
+                            {"guidance", macs_guidance},
+                            {"img_size", o.encoder.img_size},
+                            {"encoder_macs_per_image", r.encoder.per_image()},
+                            {"encoder_macs_per_forward", r.encoder.per_forward},
+                            {"model_macs_per_image", r.per_image()},
+                            {"model_macs_per_forward", r.per_forward},
+                            {"patch_embed", r.encoder.patch_embed},
+                            {"attention_linear", r.encoder.attention_linear},
+                            {"attention_matmul", r.encoder.attention_matmul},
+                            {"mlp", r.encoder.mlp},
+                            {"patch_merging", r.encoder.patch_merging},
+                            {"image_decoder", r.image_decoder},
+                            {"knowledge_decoder", r.knowledge_decoder},
+                            {"guidance_branch", r.guidance},
+                            {"fusion", r.fusion}};
+        std::cout << j.dump() << std::endl;
+      } else {
+        std::printf("%s %s at %lld²: encoder %.3f GMAC per image, model %.3f GMAC per image (+%lld per forward)\n",
+                    macs_model.c_str(), macs_method.c_str(), static_cast<long long>(o.encoder.img_size),
+                    r.encoder.per_image() / 1e9, r.per_image() / 1e9, static_cast<long long>(r.per_forward));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
 
   if (gemm->parsed()) {
     try {
