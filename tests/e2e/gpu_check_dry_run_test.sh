@@ -32,4 +32,26 @@ done
 header="$(grep -E '^model +method +impl +batch +step_s +img/s +MFU +peak_GiB$' "$OUT/out.txt")" || fail "no table header"
 DOC="$SRC/docs/gpu.md"
 grep -qxF "$header" "$DOC" || fail "$DOC does not show the header '$header'"
+
+# The table from the files a real run leaves (scripts/device/gpu_check_table.py), on made-up values: MFU =
+# 6 · 11276845056 MACs · 640 img/s / 800 TFLOP/s = 5.41 %; the python rows and the sgmim row without JSON read n/a.
+T="$OUT/table"
+mkdir -p "$T"
+echo "NVIDIA H200, 143771 MiB, 580.159.03" > "$T/card.txt"
+echo '{"tflops": 800.0, "size": 8192}' > "$T/gemm.json"
+echo '{"median_s": 0.2, "images_per_s": 640.0, "peak_memory_bytes": 3221225472, "encoder_macs_per_image": 11276845056}' \
+  > "$T/step_simmim.json"
+echo '{"ok": true, "broadcast_tensors": 400, "allreduce_parameters": 350, "allreduce_elements": 90000000, "seconds": 0.5}' \
+  > "$T/nccl.json"
+echo 0 > "$T/ctest.rc"
+python3 "$SRC/scripts/device/gpu_check_table.py" "$T" > "$OUT/table.txt" || fail "the table script failed"
+cp "$OUT/table.txt" "$OUT/out.txt"
+norm() { tr -s ' ' < "$OUT/table.txt"; }
+for want in "card: NVIDIA H200, 143771 MiB, 580.159.03" "bf16 GEMM peak (this run): 800.0 TFLOP/s (n=8192)" \
+            "swin_base simmim sgmim 128 0.2000 640.0 5.4% 3.00" "swin_base simmim python 128 n/a n/a n/a n/a" \
+            "swin_base sgmim sgmim 128 n/a n/a n/a n/a" \
+            "nccl (1 rank): ok broadcast 400 tensors, bucketed all-reduce of 350 gradients (90.0 M values), 0.500 s" \
+            "tests: ctest exit code 0"; do
+  norm | grep -qxF "$want" || fail "the table has no line '$want'"
+done
 echo "gpu_check_dry_run: ok (${#EXPECTED[@]} steps, table header as documented)"
