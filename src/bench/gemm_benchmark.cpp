@@ -12,10 +12,9 @@ double gemm_flops(int64_t n) { return 2.0 * static_cast<double>(n) * static_cast
 
 GemmBenchResult run_gemm_benchmark(const GemmBenchOptions& options) {
   const auto device = resolve_bench_device(options.device);
-  torch::ScalarType dtype;
-  if (options.dtype == "bf16") dtype = torch::kBFloat16;
-  else if (options.dtype == "fp32") dtype = torch::kFloat32;
-  else throw Error("--dtype " + options.dtype + ": must be one of: bf16, fp32", {}, "dtype", options.dtype);
+  if (options.dtype != "bf16" && options.dtype != "fp32")
+    throw Error("--dtype " + options.dtype + ": must be one of: bf16, fp32", {}, "dtype", options.dtype);
+  const auto dtype = options.dtype == "bf16" ? torch::kBFloat16 : torch::kFloat32;
   check_value(options.size >= 0, "size", std::to_string(options.size), "must be positive (0 = the device's default)");
   check_value(options.repeats > 0, "repeats", std::to_string(options.repeats), "must be positive");
   check_value(options.warmup >= 0, "warmup", std::to_string(options.warmup), "must not be negative");

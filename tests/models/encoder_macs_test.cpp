@@ -3,6 +3,7 @@
 // bmm, baddbmm and convolution as it runs), and the published figures of the official Swin models, whose flops()
 // conventions (microsoft/Swin-Transformer models/swin_transformer.py, SwinTransformer.flops) add the LayerNorm
 // elements and the 1000-class head: Swin-T 4.5G, Swin-S 8.7G, Swin-B 15.4G at 224 (the repository's README table).
+#include "sgmim/error.h"
 #include "sgmim/models/attention.h"
 #include "sgmim/models/encoder_macs.h"
 #include "sgmim/models/pretrainer.h"
