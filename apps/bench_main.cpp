@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
                             {"min_s", r.timing.min_s}, {"max_s", r.timing.max_s}, {"tflops", r.tflops}};
         std::cout << j.dump() << std::endl;
       } else {
-        std::printf("gemm %s %lld×%lld (%lld per run)  device %s  threads %d  median %.4f s  %.2f TFLOP/s\n",
+        std::printf("gemm %s %lld×%lld (%lld per run)  device %s  threads %d  median %.4f s  %.4g TFLOP/s\n",
                     r.dtype.c_str(), static_cast<long long>(r.size), static_cast<long long>(r.size),
                     static_cast<long long>(r.matmuls), r.device_name.c_str(), used_threads, r.timing.median_s,
                     r.tflops);
