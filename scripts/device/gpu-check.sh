@@ -52,7 +52,11 @@ run() {
   timeout "$limit" "$@" >"$OUT_DIR/$name.log" 2>&1
   local rc=$?
   tail -n 5 "$OUT_DIR/$name.log"
-  [ "$rc" = 0 ] || { FAILED+=("$name(rc=$rc)"); echo "gpu-check: $name failed with exit code $rc (log: $OUT_DIR/$name.log)"; }
+  if [ "$rc" != 0 ]; then
+    echo "gpu-check: $name failed with exit code $rc (log: $OUT_DIR/$name.log)"
+    # SOFT=1: a comparison row (the Python step) that may fail without failing the check.
+    [ "${SOFT:-0}" = 1 ] || FAILED+=("$name(rc=$rc)")
+  fi
   return "$rc"
 }
 # The last JSON line of a log, or nothing.
@@ -86,7 +90,7 @@ step configure
 # environment's CMAKE_PREFIX_PATH (searched after the lane's -DCMAKE_PREFIX_PATH) and an -isystem include.
 export CMAKE_PREFIX_PATH="$DEB_PREFIX/usr:$DEB_PREFIX/usr/lib/x86_64-linux-gnu/cmake:$DEB_PREFIX/usr/share/cmake"
 export SGMIM_REQUIRE_ALL=OFF TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
-run configure 120 bash scripts/configure-torch2.sh "$BUILD" "${PY:-python3}" -DSGMIM_USE_PCH=OFF \
+run configure 120 bash scripts/configure-torch2.sh "$BUILD" "${PY:-python3}" \
   "-DCMAKE_CXX_FLAGS=-isystem $DEB_PREFIX/usr/include"
 
 step build
@@ -122,7 +126,7 @@ for method in simmim sgmim; do
   elif [ -z "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
     echo "+ python3 scripts/bench/python_step.py ... (torch does not import here: the python rows read n/a)"
   else
-    run "python_$method" 60 "$PY" scripts/bench/python_step.py --model "$MODEL" --method "$method" --batch "$BATCH" \
+    SOFT=1 run "python_$method" 60 "$PY" scripts/bench/python_step.py --model "$MODEL" --method "$method" --batch "$BATCH" \
       --steps "$STEPS" --warmup 1 --device cuda --bf16 --json
     [ "$DRY" = 1 ] || json_of "python_$method" "python_$method.json"
   fi
