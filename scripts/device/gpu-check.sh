@@ -109,8 +109,10 @@ step gemm
 run gemm 60 "$BENCH" gemm --device cuda --dtype bf16 --json
 [ "$DRY" = 1 ] || json_of gemm gemm.json
 PEAK='$PEAK'
-[ "$DRY" = 1 ] || PEAK="$([ -s "$OUT_DIR/gemm.json" ] && "${PY:-python3}" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tflops"])' \
-  "$OUT_DIR/gemm.json" 2>/dev/null || echo 0)"
+if [ "$DRY" = 0 ]; then
+  PEAK="$("${PY:-python3}" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tflops"])' "$OUT_DIR/gemm.json" \
+    2>/dev/null || echo 0)"
+fi
 
 for method in simmim sgmim; do
   step "step-$method"
@@ -126,8 +128,8 @@ for method in simmim sgmim; do
   elif [ -z "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
     echo "+ python3 scripts/bench/python_step.py ... (torch does not import here: the python rows read n/a)"
   else
-    SOFT=1 run "python_$method" 60 "$PY" scripts/bench/python_step.py --model "$MODEL" --method "$method" --batch "$BATCH" \
-      --steps "$STEPS" --warmup 1 --device cuda --bf16 --json
+    SOFT=1 run "python_$method" 60 "$PY" scripts/bench/python_step.py --model "$MODEL" --method "$method" \
+      --batch "$BATCH" --steps "$STEPS" --warmup 1 --device cuda --bf16 --json
     [ "$DRY" = 1 ] || json_of "python_$method" "python_$method.json"
   fi
 done
@@ -145,7 +147,8 @@ if [ "$DRY" = 1 ]; then
   echo "tests: ctest exit code <rc>"
   exit 0
 fi
-"${PY:-python3}" scripts/device/gpu_check_table.py "$OUT_DIR" --batch "$BATCH" --model "$MODEL" | tee "$OUT_DIR/table.txt"
+"${PY:-python3}" scripts/device/gpu_check_table.py "$OUT_DIR" --batch "$BATCH" --model "$MODEL" \
+  | tee "$OUT_DIR/table.txt"
 if [ "${#FAILED[@]}" -gt 0 ]; then
   echo "gpu-check: failed steps: ${FAILED[*]}"
   exit 1
