@@ -1,8 +1,13 @@
 // sgmim-bench: performance tools. `step` times full pre-training steps (forward, backward, AdamW) of a named model;
-// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide).
+// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide); `macs` prints the
+// multiply-accumulates of a forward (models/encoder_macs.h); `gemm` measures a device's matrix-multiply peak (the
+// MFU reference); `nccl` exercises an NCCL process group of one rank (docs/gpu.md).
+#include "sgmim/bench/collective_check.h"
+#include "sgmim/bench/gemm_benchmark.h"
 #include "sgmim/bench/seg_benchmark.h"
 #include "sgmim/bench/step_benchmark.h"
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_macs.h"
 #include "sgmim/runtime.h"
 
 #include <CLI/CLI.hpp>
@@ -32,6 +37,36 @@ int main(int argc, char** argv) {
   step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA)");
   step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   step->add_flag("--json", json, "Print one JSON object instead of the table");
+  double peak_tflops = 0;
+  step->add_option("--peak-tflops", peak_tflops,
+                   "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak");
+
+  auto* gemm = app.add_subcommand("gemm", "Measure the matmul peak: square n×n products, TFLOP/s = 2·n³ / time");
+  sgmim::bench::GemmBenchOptions gemm_options;
+  gemm->add_option("--device", gemm_options.device, "cpu, cuda or cuda:N")->capture_default_str();
+  gemm->add_option("--dtype", gemm_options.dtype, "bf16 or fp32")->capture_default_str();
+  gemm->add_option("--size", gemm_options.size, "n (0 = 8192 on CUDA, 1024 on the CPU)")->capture_default_str();
+  gemm->add_option("--repeats", gemm_options.repeats, "Timed runs (median reported)")->capture_default_str();
+  gemm->add_option("--matmuls", gemm_options.matmuls, "Products per timed run (0 = automatic)")->capture_default_str();
+  gemm->add_option("--warmup", gemm_options.warmup, "Untimed runs first")->capture_default_str();
+  gemm->add_option("--threads", threads, "Intra-op CPU threads (0 = all usable CPUs)")->capture_default_str();
+  gemm->add_flag("--json", json, "Print one JSON object instead of a line");
+
+  auto* macs = app.add_subcommand("macs", "Print the multiply-accumulates of one forward per image (encoder, model)");
+  std::string macs_model = "swin_base", macs_method = "sgmim", macs_guidance = "mlp";
+  macs->add_option("--model", macs_model, "Encoder variant")->capture_default_str();
+  macs->add_option("--method", macs_method, "sgmim or simmim")->capture_default_str();
+  macs->add_option("--guidance", macs_guidance, "Guidance branch kind: mlp|transformer|siamese")->capture_default_str();
+  macs->add_flag("--json", json, "Print one JSON object instead of a line");
+
+  auto* nccl = app.add_subcommand("nccl", "An NCCL process group of one rank on a GPU: parameter broadcast and the "
+                                          "bucketed gradient all-reduce, checked against their expected values");
+  sgmim::bench::CollectiveCheckOptions nccl_options;
+  nccl->add_option("--device", nccl_options.device, "cuda (the one rank uses cuda:0)")->capture_default_str();
+  nccl->add_option("--model", nccl_options.model, "SG-MIM model whose parameters and gradients travel")
+      ->capture_default_str();
+  nccl->add_option("--bucket-mb", nccl_options.bucket_mb, "Gradient all-reduce bucket (MB)")->capture_default_str();
+  nccl->add_flag("--json", json, "Print one JSON object instead of a line");
 
   auto* seg = app.add_subcommand("seg", "Time segmentation training steps (UperNet + FCN, CE) and test-time inference");
   std::string seg_model = "swin_base", mode = "slide";
@@ -54,6 +89,94 @@ int main(int argc, char** argv) {
   seg->add_flag("--bf16", seg_options.bf16, "bf16 autocast (CUDA)");
   seg->add_flag("--json", json, "Print one JSON object instead of the table");
   CLI11_PARSE(app, argc, argv);
+
+  if (macs->parsed()) {
+    try {
+      sgmim::models::PretrainerOptions o;
+      o.encoder = sgmim::models::encoder_options(macs_model);
+      const auto m = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(macs_method);
+      if (!m)
+        throw sgmim::Error("--method " + macs_method + ": must be one of: " +
+                               sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", macs_method);
+      o.method = *m;
+      o.guidance = sgmim::models::parse_guidance_kind(macs_guidance);
+      const auto r = sgmim::models::pretrainer_macs(o);
+      if (json) {
+        nlohmann::json j = {{"model", macs_model},
+                            {"method", macs_method},
+                            {"guidance", macs_guidance},
+                            {"img_size", o.encoder.img_size},
+                            {"encoder_macs_per_image", r.encoder.per_image()},
+                            {"encoder_macs_per_forward", r.encoder.per_forward},
+                            {"model_macs_per_image", r.per_image()},
+                            {"model_macs_per_forward", r.per_forward},
+                            {"patch_embed", r.encoder.patch_embed},
+                            {"attention_linear", r.encoder.attention_linear},
+                            {"attention_matmul", r.encoder.attention_matmul},
+                            {"mlp", r.encoder.mlp},
+                            {"patch_merging", r.encoder.patch_merging},
+                            {"image_decoder", r.image_decoder},
+                            {"knowledge_decoder", r.knowledge_decoder},
+                            {"guidance_branch", r.guidance},
+                            {"fusion", r.fusion}};
+        std::cout << j.dump() << std::endl;
+      } else {
+        std::printf("%s %s at %lld²: encoder %.3f GMAC per image, model %.3f GMAC per image (+%lld per forward)\n",
+                    macs_model.c_str(), macs_method.c_str(), static_cast<long long>(o.encoder.img_size),
+                    r.encoder.per_image() / 1e9, r.per_image() / 1e9, static_cast<long long>(r.per_forward));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
+
+  if (gemm->parsed()) {
+    try {
+      const int used_threads = sgmim::configure_threads(threads);
+      const auto r = sgmim::bench::run_gemm_benchmark(gemm_options);
+      if (json) {
+        nlohmann::json j = {{"device", r.device_name}, {"dtype", r.dtype},         {"size", r.size},
+                            {"matmuls", r.matmuls},    {"threads", used_threads},  {"median_s", r.timing.median_s},
+                            {"min_s", r.timing.min_s}, {"max_s", r.timing.max_s}, {"tflops", r.tflops}};
+        std::cout << j.dump() << std::endl;
+      } else {
+        std::printf("gemm %s %lld×%lld (%lld per run)  device %s  threads %d  median %.4f s  %.4g TFLOP/s\n",
+                    r.dtype.c_str(), static_cast<long long>(r.size), static_cast<long long>(r.size),
+                    static_cast<long long>(r.matmuls), r.device_name.c_str(), used_threads, r.timing.median_s,
+                    r.tflops);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
+
+  if (nccl->parsed()) {
+    try {
+      const auto r = sgmim::bench::run_collective_check(nccl_options);
+      if (json) {
+        nlohmann::json j = {{"device", r.device_name},         {"backend", r.backend},
+                            {"world_size", r.world_size},      {"broadcast_tensors", r.broadcast_tensors},
+                            {"allreduce_parameters", r.allreduce_parameters},
+                            {"allreduce_elements", r.allreduce_elements},
+                            {"seconds", r.seconds},            {"ok", true}};
+        std::cout << j.dump() << std::endl;
+      } else {
+        std::printf("nccl ok  backend %s  world %d  device %s  broadcast %lld tensors  all-reduce %lld parameters "
+                    "(%lld elements)  %.3f s\n",
+                    r.backend.c_str(), r.world_size, r.device_name.c_str(),
+                    static_cast<long long>(r.broadcast_tensors), static_cast<long long>(r.allreduce_parameters),
+                    static_cast<long long>(r.allreduce_elements), r.seconds);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
 
   if (seg->parsed()) {
     try {
@@ -120,6 +243,10 @@ int main(int argc, char** argv) {
     options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
     options.device = device;
     const auto r = sgmim::bench::run_step_benchmark(options);
+    const bool with_mfu = peak_tflops > 0;
+    const double mfu = with_mfu ? sgmim::bench::model_flops_utilisation(
+                                      static_cast<double>(r.encoder_macs_per_image), r.images_per_second, peak_tflops)
+                                : 0.0;
     if (json) {
       nlohmann::json j = {{"model", model},           {"method", method},
                           {"guidance", guidance},     {"batch", options.batch},
@@ -131,7 +258,13 @@ int main(int argc, char** argv) {
                           {"max_s", r.max_s},         {"images_per_s", r.images_per_second},
                           {"peak_memory_bytes", r.peak_memory_bytes},
                           {"memory_kind", r.memory_kind},
-                          {"last_loss", r.last_loss}};
+                          {"last_loss", r.last_loss},
+                          {"encoder_macs_per_image", r.encoder_macs_per_image},
+                          {"model_macs_per_image", r.model_macs_per_image}};
+      if (with_mfu) {
+        j["peak_tflops"] = peak_tflops;
+        j["mfu"] = mfu;
+      }
       std::cout << j.dump() << std::endl;
     } else {
       std::printf("model %s  method %s  guidance %s  params %lld  device %s  threads %d  batch %lld%s\n", model.c_str(),
@@ -141,6 +274,10 @@ int main(int argc, char** argv) {
                   r.min_s, r.max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup));
       std::printf("throughput %.2f img/s   peak memory %.1f MiB (%s)   last loss %.4f\n", r.images_per_second,
                   r.peak_memory_bytes / 1048576.0, r.memory_kind.c_str(), r.last_loss);
+      std::printf("forward MACs per image  encoder %.3f G  model %.3f G", r.encoder_macs_per_image / 1e9,
+                  r.model_macs_per_image / 1e9);
+      if (with_mfu) std::printf("   MFU %.1f%% of %.1f TFLOP/s (3·2·encoder MACs·img/s)", 100.0 * mfu, peak_tflops);
+      std::printf("\n");
     }
   } catch (const std::exception& e) {
     std::cerr << "sgmim-bench: error: " << e.what() << std::endl;

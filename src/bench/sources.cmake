@@ -2,5 +2,7 @@
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/bench_support.cpp
   ${CMAKE_CURRENT_LIST_DIR}/step_benchmark.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/gemm_benchmark.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/collective_check.cpp
   ${CMAKE_CURRENT_LIST_DIR}/seg_benchmark.cpp
 )

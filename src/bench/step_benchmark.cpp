@@ -3,6 +3,7 @@
 #include "sgmim/bench/bench_support.h"
 #include "sgmim/compat.h"
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_macs.h"
 
 #include <torch/optim/adamw.h>
 
@@ -30,6 +31,9 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   StepBenchResult result;
   result.parameters = models::count_parameters(*model);
   result.device_name = device.str();
+  const auto macs = models::pretrainer_macs(options.model);
+  result.encoder_macs_per_image = macs.encoder.per_image();
+  result.model_macs_per_image = macs.per_image();
   reset_peak_memory(device);
   for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
     auto [m, k] = model->sample_masks(options.batch);

@@ -100,6 +100,8 @@ struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
   bool is_shut_down = false;
+  /// Collectives go through the backend: a world of several, or one with options.single_rank_backend.
+  bool collective = false;
   bool failed = false;  ///< a collective threw: the backend may have threads blocked on a dead peer
 
   std::string prefix() const { return "rank " + std::to_string(rank) + ": "; }
@@ -277,6 +279,7 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& option
     std::string host = options.gloo_hostname;
     if (host.empty() && env.local_world_size >= env.world_size) host = env.master_addr;
     s.connect(prefixed, backend, host);
+    s.collective = true;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -309,10 +312,11 @@ ProcessGroup::ProcessGroup(c10::intrusive_ptr<c10d::Store> store, int rank, int 
   s.local_rank = rank;
   s.options = options;
   bucket_bytes(options.bucket_mb, "dist.bucket_mb");
-  if (world_size <= 1) return;
+  if (world_size <= 1 && !options.single_rank_backend) return;
   const std::string backend = choose_backend(options.backend);
   try {
     s.connect(store, backend, options.gloo_hostname);
+    s.collective = true;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -340,7 +344,7 @@ torch::Device ProcessGroup::device() const { return impl_->device; }
 
 void ProcessGroup::broadcast_parameters(const std::vector<torch::Tensor>& tensors, int root) {
   auto& s = *impl_;
-  if (s.world <= 1) return;
+  if (!s.collective) return;
   check_value(root >= 0 && root < s.world, "root", std::to_string(root), "expected a rank of the world");
   for (size_t i = 0; i < tensors.size(); ++i)
     TORCH_CHECK(tensors[i].defined(), "broadcast_parameters: tensor ", i, " is undefined");
@@ -402,7 +406,7 @@ void ProcessGroup::broadcast_parameters(const std::vector<torch::Tensor>& tensor
 
 void ProcessGroup::allreduce_gradients(const std::vector<torch::Tensor>& params) {
   auto& s = *impl_;
-  if (s.world <= 1) return;
+  if (!s.collective) return;
   torch::NoGradGuard no_grad;
   const int64_t first_cap = bucket_bytes(s.options.first_bucket_mb, "first_bucket_mb");
   const int64_t cap = bucket_bytes(s.options.bucket_mb, "dist.bucket_mb");
@@ -506,7 +510,7 @@ void ProcessGroup::allreduce_gradients(const std::vector<torch::Tensor>& params)
 
 void ProcessGroup::allreduce_sum(torch::Tensor& tensor) {
   auto& s = *impl_;
-  if (s.world <= 1) return;
+  if (!s.collective) return;
   TORCH_CHECK(tensor.defined(), "allreduce_sum: undefined tensor");
   torch::NoGradGuard no_grad;
   auto buffer = tensor.to(s.device, s.reduce_dtype(tensor.scalar_type())).contiguous();
@@ -516,14 +520,14 @@ void ProcessGroup::allreduce_sum(torch::Tensor& tensor) {
 
 void ProcessGroup::barrier() {
   auto& s = *impl_;
-  if (s.world <= 1) return;
+  if (!s.collective) return;
   // An all-reduce plus .item() blocks the host on both backends (NCCL's own barrier only orders streams).
   s.min_flag(true, "barrier");
 }
 
 bool ProcessGroup::all_ranks_agree(bool local_flag) {
   auto& s = *impl_;
-  if (s.world <= 1) return local_flag;
+  if (!s.collective) return local_flag;
   return s.min_flag(local_flag, "all_ranks_agree");
 }
 

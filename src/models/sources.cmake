@@ -3,6 +3,7 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/layers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/encoder_macs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/swin.cpp
   ${CMAKE_CURRENT_LIST_DIR}/swin_v2.cpp
   ${CMAKE_CURRENT_LIST_DIR}/vit.cpp

@@ -10,6 +10,7 @@ sgmim_test(distributed_test
   distributed/dist_env_test.cpp
   distributed/process_group_test.cpp
   distributed/local_launcher_test.cpp
+  distributed/collective_check_test.cpp
 )
 add_dependencies(distributed_test distributed_worker)
 target_compile_definitions(distributed_test PRIVATE SGMIM_DIST_WORKER="$<TARGET_FILE:distributed_worker>")

@@ -23,3 +23,8 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-finetune-seg)
     SGMIM_FINETUNE_SEG_BIN="$<TARGET_FILE:sgmim-finetune-seg>"
     SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
 endif()
+
+# The GPU check's dry run (scripts/device/gpu-check.sh --dry-run): the plan, every step and the documented table
+# header, on any machine (docs/gpu.md).
+add_test(NAME gpu_check_dry_run
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_check_dry_run_test.sh ${PROJECT_SOURCE_DIR})

@@ -37,6 +37,11 @@ if(SGMIM_PYTHON)
     set_tests_properties(interop_golden_tests_on_files_from_this_torch PROPERTIES
                          FIXTURES_REQUIRED interop_golden ENVIRONMENT "SGMIM_GOLDEN_DIR=${_interop_work}/golden")
   endif()
+  # Our MAC counts (sgmim-bench macs) equal torch's FlopCounterMode (torch >= 2.1) on the official modules.
+  if(TARGET sgmim-bench AND "torch" IN_LIST SGMIM_PYTHON_HAS AND SGMIM_PYTHON_TORCH VERSION_GREATER_EQUAL 2.1)
+    add_test(NAME interop_encoder_macs_match_flop_counter
+             COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/encoder_macs.py $<TARGET_FILE:sgmim-bench>)
+  endif()
   if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND "tensorboard" IN_LIST SGMIM_PYTHON_HAS)
     add_test(NAME interop_tensorboard_reads_our_events
              COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/tensorboard_events.py

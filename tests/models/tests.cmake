@@ -8,6 +8,7 @@ sgmim_test(models_test
   models/gradcheck_test.cpp
   models/losses_test.cpp
   models/config_test.cpp
+  models/encoder_macs_test.cpp
   models/golden_test.cpp
   models/cuda_test.cpp
   models/silog_loss_test.cpp

@@ -28,6 +28,9 @@ struct StepBenchResult {
   double last_loss = 0;
   int64_t parameters = 0;
   std::string device_name;
+  /// Multiply-accumulates of one image's forward (models/encoder_macs.h): the image encoder alone, and the whole
+  /// pre-training model (decoders, guidance branch, fusion). MFU (gemm_benchmark.h) counts the encoder's.
+  int64_t encoder_macs_per_image = 0, model_macs_per_image = 0;
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable device.

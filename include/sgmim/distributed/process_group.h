@@ -23,6 +23,10 @@ struct ProcessGroupOptions {
   double broadcast_bucket_mb = 250;            ///< parameter broadcast bucket
   /// Gloo: the address to bind; empty chooses (loopback for a loopback master, GLOO_SOCKET_IFNAME, else the host name).
   std::string gloo_hostname;
+  /// A world of one normally creates nothing and every collective is a no-op. When true, the store constructor
+  /// connects the backend anyway and the collectives really run (sgmim-bench nccl: NCCL on one GPU, since NCCL
+  /// refuses two ranks on one device).
+  bool single_rank_backend = false;
 };
 
 /// One data-parallel world. Collectives must be called in the same order on every rank. Every collective
