@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA)");
   step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   step->add_flag("--json", json, "Print one JSON object instead of the table");
+  step->add_flag("--profile", options.profile, "Print the operators by self CPU time over the timed steps (stderr)");
 
   auto* seg = app.add_subcommand("seg", "Time segmentation training steps (UperNet + FCN, CE) and test-time inference");
   std::string seg_model = "swin_base", mode = "slide";
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
     options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
     options.device = device;
     const auto r = sgmim::bench::run_step_benchmark(options);
+    if (options.profile) std::cerr << sgmim::bench::format_op_table(r.profile, 25);
     if (json) {
       nlohmann::json j = {{"model", model},           {"method", method},
                           {"guidance", guidance},     {"batch", options.batch},

@@ -2,6 +2,7 @@
 // `sgmim-bench step`. A tool, not a test: figures go to docs/benchmarks.md.
 #pragma once
 
+#include "sgmim/bench/op_profile.h"
 #include "sgmim/models/pretrainer.h"
 
 #include <string>
@@ -17,6 +18,7 @@ struct StepBenchOptions {
   std::string device = "cpu";
   bool bf16 = false;     ///< bf16 autocast (CUDA only)
   uint64_t seed = 0;
+  bool profile = false;  ///< record operator self times over the timed steps (OpProfiler)
 };
 
 struct StepBenchResult {
@@ -28,6 +30,7 @@ struct StepBenchResult {
   double last_loss = 0;
   int64_t parameters = 0;
   std::string device_name;
+  std::vector<OpTime> profile;       ///< operators by self time over the timed steps (options.profile)
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable device.
