@@ -33,7 +33,7 @@ RAW="${RAW:-}"
 BASELINE="${BASELINE:-}"
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "step_vs_python: BASELINE $BASELINE not executable" >&2; exit 1; }
 
-echo "# ours: $BENCH ($(sed -n 's/^CMAKE_PREFIX_PATH:[^=]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1))" >&2
+echo "# ours: $BENCH (Torch_DIR $(sed -n 's/^Torch_DIR:[^=]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1))" >&2
 echo "# python: $PY (torch $("$PY" -c 'import torch; print(torch.__version__)'))" >&2
 echo "# batch $BATCH, steps $STEPS (swin_tiny $((2 * STEPS))), warm-up $WARMUP, threads $THREADS, rounds $ROUNDS" >&2
 
