@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA)");
   step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   step->add_flag("--json", json, "Print one JSON object instead of the table");
+  step->add_flag("--profile", options.profile, "Print the operators by self CPU time over the timed steps (stderr)");
   double peak_tflops = 0;
   step->add_option("--peak-tflops", peak_tflops,
                    "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak");
@@ -247,6 +248,7 @@ int main(int argc, char** argv) {
     const double mfu = with_mfu ? sgmim::bench::model_flops_utilisation(
                                       static_cast<double>(r.encoder_macs_per_image), r.images_per_second, peak_tflops)
                                 : 0.0;
+    if (options.profile) std::cerr << sgmim::bench::format_op_table(r.profile, 25);
     if (json) {
       nlohmann::json j = {{"model", model},           {"method", method},
                           {"guidance", guidance},     {"batch", options.batch},

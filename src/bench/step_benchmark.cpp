@@ -2,12 +2,14 @@
 
 #include "sgmim/bench/bench_support.h"
 #include "sgmim/compat.h"
+#include "sgmim/engine/fused_adamw.h"
 #include "sgmim/error.h"
 #include "sgmim/models/encoder_macs.h"
 
 #include <torch/optim/adamw.h>
 
 #include <chrono>
+#include <memory>
 #include <tuple>
 
 namespace sgmim::bench {
@@ -22,8 +24,8 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   models::Pretrainer model(options.model);
   model->to(device);
   model->train();
-  torch::optim::AdamW optimizer(model->parameters(),
-                                torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.05));
+  engine::FusedAdamW optimizer(model->parameters(),
+                               torch::optim::AdamWOptions(1e-4).betas({0.9, 0.999}).eps(1e-8).weight_decay(0.05));
   const auto size = options.model.encoder.img_size;
   auto image = torch::randn({options.batch, 3, size, size}, torch::TensorOptions(device));
   auto knowledge = torch::rand({options.batch, 1, size, size}, torch::TensorOptions(device));
@@ -35,7 +37,9 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   result.encoder_macs_per_image = macs.encoder.per_image();
   result.model_macs_per_image = macs.per_image();
   reset_peak_memory(device);
+  std::unique_ptr<OpProfiler> profiler;
   for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
+    if (options.profile && i == options.warmup) profiler = std::make_unique<OpProfiler>();
     auto [m, k] = model->sample_masks(options.batch);
     m = m.to(device);
     k = k.to(device);
@@ -54,6 +58,7 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
     if (i >= options.warmup) result.step_seconds.push_back(seconds);
     result.last_loss = loss.item<double>();
   }
+  if (profiler) result.profile = profiler->stop();
   const auto timing = summarize(result.step_seconds);
   result.median_s = timing.median_s;
   result.min_s = timing.min_s;

@@ -3,27 +3,14 @@
 #include "sgmim/error.h"
 
 #include <map>
-#include <type_traits>
 
 namespace sgmim::engine {
-namespace {
-
-// LibTorch 1.13 keys the optimizer state by the TensorImpl address printed as a string; 2.x by the address itself.
-template <class Map>
-typename Map::key_type state_key(const Map&, const torch::Tensor& param) {
-  if constexpr (std::is_same_v<typename Map::key_type, std::string>)
-    return c10::guts::to_string(param.unsafeGetTensorImpl());
-  else
-    return static_cast<typename Map::key_type>(param.unsafeGetTensorImpl());
-}
-
-}  // namespace
 
 NamedTensors adamw_state(const torch::optim::AdamW& optimizer, const NamedTensors& named_params) {
   NamedTensors out;
   const auto& states = optimizer.state();
   for (const auto& [name, param] : named_params) {
-    const auto it = states.find(state_key(states, param));
+    const auto it = states.find(optimizer_state_key(states, param));
     if (it == states.end()) continue;
     const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
     out.emplace_back(name + ".step", torch::tensor(s.step(), torch::kLong));
@@ -54,7 +41,7 @@ void load_adamw_state(torch::optim::AdamW& optimizer, const NamedTensors& named_
     s->step(step->second.item<int64_t>());
     s->exp_avg(avg->second.to(param.device(), param.scalar_type()).clone());
     s->exp_avg_sq(avg_sq->second.to(param.device(), param.scalar_type()).clone());
-    states[state_key(states, param)] = std::move(s);
+    states[optimizer_state_key(states, param)] = std::move(s);
     used += 3;
   }
   if (used != state.size()) {

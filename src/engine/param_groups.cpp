@@ -1,5 +1,7 @@
 #include "sgmim/engine/param_groups.h"
 
+#include "sgmim/engine/fused_adamw.h"
+
 #include <algorithm>
 
 namespace sgmim::engine {
@@ -43,7 +45,7 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<ParamGroupSpec
     options->betas({betas.first, betas.second}).eps(eps).weight_decay(g.weight_decay);
     param_groups.emplace_back(g.params, std::move(options));
   }
-  return std::make_unique<torch::optim::AdamW>(param_groups, torch::optim::AdamWOptions(lr));
+  return std::make_unique<FusedAdamW>(param_groups, torch::optim::AdamWOptions(lr));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -9,6 +9,7 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/warmup_poly_schedule.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/optimizer_state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/fused_adamw.cpp
   ${CMAKE_CURRENT_LIST_DIR}/debug_hooks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/auxiliary_output.cpp  # warn-and-go-on for grids, metrics, TensorBoard, PNGs
 )

@@ -8,6 +8,7 @@ sgmim_test(engine_test
   engine/poly_schedule_test.cpp
   engine/checkpoint_test.cpp
   engine/optimizer_state_test.cpp
+  engine/fused_adamw_test.cpp
 )
 if(SGMIM_WITH_TRAINER)
   sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp

@@ -2,6 +2,7 @@
 // `sgmim-bench step`. A tool, not a test: figures go to docs/benchmarks.md.
 #pragma once
 
+#include "sgmim/bench/op_profile.h"
 #include "sgmim/models/pretrainer.h"
 
 #include <string>
@@ -17,6 +18,7 @@ struct StepBenchOptions {
   std::string device = "cpu";
   bool bf16 = false;     ///< bf16 autocast (CUDA only)
   uint64_t seed = 0;
+  bool profile = false;  ///< record operator self times over the timed steps (OpProfiler)
 };
 
 struct StepBenchResult {
@@ -31,6 +33,7 @@ struct StepBenchResult {
   /// Multiply-accumulates of one image's forward (models/encoder_macs.h): the image encoder alone, and the whole
   /// pre-training model (decoders, guidance branch, fusion). MFU (gemm_benchmark.h) counts the encoder's.
   int64_t encoder_macs_per_image = 0, model_macs_per_image = 0;
+  std::vector<OpTime> profile;       ///< operators by self time over the timed steps (options.profile)
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable device.

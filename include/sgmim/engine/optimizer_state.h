@@ -5,10 +5,21 @@
 #include <torch/optim/adamw.h>
 
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace sgmim::engine {
+
+/// The key of `param` in an optimizer's state map: LibTorch 1.13 keys it by the TensorImpl address printed as a
+/// string, 2.x by the address itself.
+template <class Map>
+typename Map::key_type optimizer_state_key(const Map&, const torch::Tensor& param) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>)
+    return c10::guts::to_string(param.unsafeGetTensorImpl());
+  else
+    return static_cast<typename Map::key_type>(param.unsafeGetTensorImpl());
+}
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 

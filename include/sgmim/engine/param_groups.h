@@ -31,7 +31,7 @@ std::vector<ParamGroupSpec> weight_decay_groups(const torch::nn::Module& module,
 bool exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                               const std::vector<std::string>& no_decay_names, bool decay_rpb_tables);
 
-/// An AdamW over the groups with the official betas/eps.
+/// An AdamW over the groups with the official betas/eps (a FusedAdamW: one pass per float32 CPU parameter).
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<ParamGroupSpec>& groups, double lr,
                                                 std::pair<double, double> betas = {0.9, 0.999}, double eps = 1e-8);
 
