@@ -152,6 +152,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--profile", action="store_true", help="print operators by self CPU time (timed steps)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (scripts/device/gpu-check.sh)")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast on CUDA, as sgmim-bench step --bf16")
     args = ap.parse_args()
     if args.guidance != "mlp":
         raise SystemExit("python_step: --guidance %s: only mlp is the official SG-MIM v1 branch" % args.guidance)
@@ -161,25 +163,34 @@ def main():
     torch.set_num_threads(threads)
 
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("python_step: --device %s: CUDA is not available" % args.device)
+    if args.bf16 and device.type != "cuda":
+        raise SystemExit("python_step: --bf16 needs --device cuda (as sgmim-bench step)")
     module, img, patch = build(args.model, args.method)
-    module.train()
+    module.to(device).train()
     params = sum(p.numel() for p in module.parameters())
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.05)
-    image = torch.randn(args.batch, 3, img, img)
-    knowledge = torch.rand(args.batch, 1, img, img)
+    image = torch.randn(args.batch, 3, img, img, device=device)
+    knowledge = torch.rand(args.batch, 1, img, img, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     seconds, loss = [], None
     profiler = None
     for i in range(args.warmup + args.steps):
-        mask = official.simmim_mask(args.batch, img, MASK_PATCH_SIZE, patch, MASK_RATIO)
+        mask = official.simmim_mask(args.batch, img, MASK_PATCH_SIZE, patch, MASK_RATIO).to(device)
         if args.profile and i == args.warmup:
             profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
             profiler.__enter__()
+        sync()
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = module(image, knowledge, mask)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            loss = module(image, knowledge, mask)
         loss.backward()
         optimizer.step()
+        sync()
         elapsed = time.perf_counter() - start
         if i >= args.warmup:
             seconds.append(elapsed)
@@ -188,11 +199,13 @@ def main():
 
     median = statistics.median(seconds)
     result = {"model": args.model, "method": args.method, "guidance": args.guidance, "batch": args.batch,
-              "steps": args.steps, "warmup": args.warmup, "threads": torch.get_num_threads(), "device": "cpu",
-              "bf16": False, "parameters": params, "step_seconds": seconds, "median_s": median,
+              "steps": args.steps, "warmup": args.warmup, "threads": torch.get_num_threads(),
+              "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+              "bf16": args.bf16, "parameters": params, "step_seconds": seconds, "median_s": median,
               "min_s": min(seconds), "max_s": max(seconds), "images_per_s": args.batch / median,
-              "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-              "memory_kind": "max_rss", "last_loss": float(loss), "torch": torch.__version__}
+              "peak_memory_bytes": (torch.cuda.max_memory_allocated(device) if device.type == "cuda" else
+                                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
+              "memory_kind": "cuda_max_allocated" if device.type == "cuda" else "max_rss", "last_loss": float(loss), "torch": torch.__version__}
     if args.json:
         print(json.dumps(result))
     else:
