@@ -78,5 +78,7 @@ print("sgmim breakdown, one thread, mean per image:")
 for s in b["stages"]:
     print(f"  {s['stage']:<36}{s['ms_per_image']:>8.3f} ms")
 print(f"  {'sum of the stages':<36}{b['stages_total_ms']:>8.3f} ms")
+print(f"samples checksum (FNV-1a of every get() output; equal across builds = bit-identical samples): "
+      f"{b['samples_checksum']}")
 PY
 rm -rf "$out"
