@@ -1,9 +1,13 @@
 // sgmim-bench: performance tools. `step` times full pre-training steps (forward, backward, AdamW) of a named model;
-// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide); `macs` prints the
-// multiply-accumulates of a forward (models/encoder_macs.h); `gemm` measures a device's matrix-multiply peak (the
-// MFU reference); `nccl` exercises an NCCL process group of one rank (docs/gpu.md).
+// `seg` times segmentation fine-tuning steps (UperNet) and test-time inference (whole or slide); `loader` times the
+// pre-training data pipeline over an ImageFolder + knowledge-map tree; `macs` prints the multiply-accumulates of a
+// forward (models/encoder_macs.h); `gemm` measures a device's matrix-multiply peak (the MFU reference); `nccl`
+// exercises an NCCL process group of one rank (docs/gpu.md).
 #include "sgmim/bench/collective_check.h"
 #include "sgmim/bench/gemm_benchmark.h"
+#ifdef SGMIM_WITH_DATA
+#include "sgmim/bench/loader_benchmark.h"
+#endif
 #include "sgmim/bench/seg_benchmark.h"
 #include "sgmim/bench/step_benchmark.h"
 #include "sgmim/error.h"
@@ -15,6 +19,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
+#include <vector>
 
 int main(int argc, char** argv) {
   CLI::App app{"sgmim-bench: measure sgmim. Figures belong in docs/benchmarks.md; compare only runs made side by side."};
@@ -89,6 +95,35 @@ int main(int argc, char** argv) {
   seg->add_option("--device", seg_options.device, "cpu, cuda or cuda:N")->capture_default_str();
   seg->add_flag("--bf16", seg_options.bf16, "bf16 autocast (CUDA)");
   seg->add_flag("--json", json, "Print one JSON object instead of the table");
+
+#ifdef SGMIM_WITH_DATA
+  auto* loader = app.add_subcommand("loader", "Time the pre-training data pipeline (decode, joint crop, flip, "
+                                              "normalise, collate) over an ImageFolder + knowledge-map tree");
+  sgmim::bench::LoaderBenchOptions loader_options;
+  std::string root, layout = "multimae", workers_text = "0";
+  loader->add_option("--root", root, "Dataset root (multimae: <root>/rgb/<class>/*.jpg + <root>/depth/<class>/*.png)")
+      ->required();
+  loader->add_option("--layout", layout, "multimae or mirror")->capture_default_str();
+  loader->add_option("--knowledge-root", loader_options.dataset.knowledge_root, "The knowledge tree (mirror layout)");
+  loader->add_option("--size", loader_options.dataset.transform.size, "Output side (data.img_size)")
+      ->capture_default_str();
+  loader->add_option("--workers", workers_text,
+                     "Decoding threads, comma-separated for several configurations (0 = in the calling thread)")
+      ->capture_default_str();
+  int loader_threads = 1;  // one per decoding thread, like PyTorch's DataLoader workers (torch.set_num_threads(1))
+  loader->add_option("--threads", loader_threads, "Intra-op threads of each decoding thread (0 = all usable CPUs)")
+      ->capture_default_str();
+  loader->add_option("--batch", loader_options.batch, "Images per batch")->capture_default_str();
+  loader->add_option("--images", loader_options.images, "Timed images per run (0 = one epoch less the warm-up)")
+      ->capture_default_str();
+  loader->add_option("--repeats", loader_options.repeats, "Runs per configuration (interleaved); the median counts")
+      ->capture_default_str();
+  loader->add_option("--warmup", loader_options.warmup_batches, "Untimed batches before each run")
+      ->capture_default_str();
+  loader->add_option("--seed", loader_options.seed, "Random seed")->capture_default_str();
+  loader->add_flag("--breakdown", loader_options.breakdown, "Also time each stage of a sample, in one thread");
+  loader->add_flag("--json", json, "Print one JSON object instead of the table");
+#endif
   CLI11_PARSE(app, argc, argv);
 
   if (macs->parsed()) {
@@ -171,6 +206,67 @@ int main(int argc, char** argv) {
                     r.backend.c_str(), r.world_size, r.device_name.c_str(),
                     static_cast<long long>(r.broadcast_tensors), static_cast<long long>(r.allreduce_parameters),
                     static_cast<long long>(r.allreduce_elements), r.seconds);
+#ifdef SGMIM_WITH_DATA
+  if (loader->parsed()) {
+    try {
+      const int used_threads = sgmim::configure_threads(loader_threads);
+      loader_options.dataset.root = root;
+      loader_options.dataset.layout = sgmim::data::parse_knowledge_layout(layout);
+      loader_options.workers.clear();
+      std::stringstream list(workers_text);
+      for (std::string item; std::getline(list, item, ',');) {
+        try {
+          loader_options.workers.push_back(std::stoll(item));
+        } catch (const std::exception&) {
+          throw sgmim::Error("--workers " + workers_text + ": expected comma-separated counts, e.g. 0,2", {},
+                             "workers", workers_text);
+        }
+      }
+      const auto r = sgmim::bench::run_loader_benchmark(loader_options);
+      if (json) {
+        nlohmann::json configs = nlohmann::json::array();
+        for (const auto& c : r.configs)
+          configs.push_back({{"workers", c.workers},
+                             {"median_s", c.timing.median_s},
+                             {"min_s", c.timing.min_s},
+                             {"max_s", c.timing.max_s},
+                             {"run_seconds", c.timing.seconds},
+                             {"images_per_s", c.images_per_second}});
+        nlohmann::json stages = nlohmann::json::array();
+        for (const auto& s : r.stages) stages.push_back({{"stage", s.name}, {"ms_per_image", s.ms_per_image}});
+        nlohmann::json j = {{"pipeline", "sgmim"},
+                            {"root", root},
+                            {"dataset_images", r.dataset_size},
+                            {"images", r.images},
+                            {"batch", loader_options.batch},
+                            {"size", loader_options.dataset.transform.size},
+                            {"threads_per_worker", used_threads},
+                            {"repeats", loader_options.repeats},
+                            {"configs", configs}};
+        if (!r.stages.empty()) {
+          j["stages"] = stages;
+          j["stages_total_ms"] = r.stages_total_ms;
+          char hex[17];
+          std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r.samples_checksum));
+          j["samples_checksum"] = hex;
+        }
+        std::cout << j.dump() << std::endl;
+      } else {
+        std::printf("loader  %s  %lld images  batch %lld  size %lld  intra-op threads %d  %lld timed images x %lld runs\n",
+                    root.c_str(), static_cast<long long>(r.dataset_size), static_cast<long long>(loader_options.batch),
+                    static_cast<long long>(loader_options.dataset.transform.size), used_threads,
+                    static_cast<long long>(r.images), static_cast<long long>(loader_options.repeats));
+        for (const auto& c : r.configs)
+          std::printf("workers %lld  median %.3f s  min %.3f s  max %.3f s  %.1f img/s\n",
+                      static_cast<long long>(c.workers), c.timing.median_s, c.timing.min_s, c.timing.max_s,
+                      c.images_per_second);
+        if (!r.stages.empty()) {
+          std::printf("breakdown (one thread, mean per image over the set)\n");
+          for (const auto& s : r.stages) std::printf("  %-36s %7.3f ms\n", s.name.c_str(), s.ms_per_image);
+          std::printf("  %-36s %7.3f ms\n", "sum of the stages", r.stages_total_ms);
+          std::printf("samples checksum (FNV-1a of every get() output) %016llx\n",
+                      static_cast<unsigned long long>(r.samples_checksum));
+        }
       }
     } catch (const std::exception& e) {
       std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
@@ -178,6 +274,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+#endif
 
   if (seg->parsed()) {
     try {

@@ -1,4 +1,5 @@
-# The engines behind sgmim-bench: pre-training steps, segmentation steps and inference, and what they share.
+# The engines behind sgmim-bench: pre-training steps, segmentation steps and inference, the pre-training data loader,
+# and what they share. The loader benchmark needs the data pipelines (src/data/sources.cmake: OpenCV + sgmim_synth).
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/bench_support.cpp
   ${CMAKE_CURRENT_LIST_DIR}/op_profile.cpp
@@ -7,3 +8,6 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/collective_check.cpp
   ${CMAKE_CURRENT_LIST_DIR}/seg_benchmark.cpp
 )
+if(OpenCV_FOUND AND TARGET sgmim_synth)
+  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/loader_benchmark.cpp)
+endif()

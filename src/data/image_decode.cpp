@@ -103,10 +103,17 @@ bool is_complete_image_file(const std::vector<std::uint8_t>& bytes) {
   return true;
 }
 
-cv::Mat decode_rgb(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+cv::Mat decode_bgr(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   // IMREAD_COLOR: gray → 3 channels, CMYK → BGR (OpenCV handles Adobe's inverted CMYK), alpha dropped, 16 → 8 bit.
   cv::Mat bgr = imdecode_checked(bytes, path, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
   if (bgr.type() != CV_8UC3) fail(path, "decoded to an unexpected " + type_name(bgr) + " image");
+  return bgr;
+}
+
+cv::Mat read_bgr(const std::string& path) { return decode_bgr(read_file_bytes(path), path); }
+
+cv::Mat decode_rgb(const std::vector<std::uint8_t>& bytes, const std::string& path) {
+  const cv::Mat bgr = decode_bgr(bytes, path);
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;

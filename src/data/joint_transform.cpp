@@ -73,8 +73,10 @@ JointTransform::JointTransform(JointTransformOptions options) : options_(options
   const auto& m = options_.mean;
   const auto& s = options_.std;
   // The statistics stay in RGB order even for bgr: the official code normalised BGR data with the RGB mean/std.
-  mean_ = torch::tensor({m[0], m[1], m[2]}, torch::kFloat).view({3, 1, 1});
-  std_ = torch::tensor({s[0], s[1], s[2]}, torch::kFloat).view({3, 1, 1});
+  for (int c = 0; c < 3; ++c) {
+    mean_[static_cast<std::size_t>(c)] = static_cast<float>(m[static_cast<std::size_t>(c)]);
+    std_[static_cast<std::size_t>(c)] = static_cast<float>(s[static_cast<std::size_t>(c)]);
+  }
 }
 
 JointTransformParams JointTransform::params(int height, int width, uint64_t seed) const {
@@ -86,8 +88,9 @@ JointTransformParams JointTransform::params(int height, int width, uint64_t seed
 }
 
 KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& knowledge, uint64_t seed,
-                                           const std::string& image_path, const std::string& knowledge_path) const {
-  TORCH_CHECK(image.type() == CV_8UC3, "JointTransform: the image must be CV_8UC3 RGB");
+                                           const std::string& image_path, const std::string& knowledge_path,
+                                           ChannelOrder image_order) const {
+  TORCH_CHECK(image.type() == CV_8UC3, "JointTransform: the image must be CV_8UC3");
   TORCH_CHECK(knowledge.type() == CV_32FC1, "JointTransform: the knowledge map must be CV_32FC1");
   if (image.size() != knowledge.size()) {
     const auto size_text = [](const cv::Mat& m) { return std::to_string(m.cols) + "x" + std::to_string(m.rows); };
@@ -106,26 +109,53 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
                           .align_corners(false)
                           .antialias(true);
 
-  // Views of the crop inside the cv::Mat buffers (no copy until the conversion to float).
-  auto* image_origin = const_cast<uchar*>(image.ptr<uchar>(b.top)) + 3 * b.left;
-  auto crop = torch::from_blob(image_origin, {b.height, b.width, 3}, {static_cast<int64_t>(image.step[0]), 3, 1},
-                               torch::kUInt8);
-  auto img = crop.permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0);  // [1, 3, h, w], 0..255
-  img = F::interpolate(img, resize).squeeze(0);
+  // The crop as [1, 3, h, w] float 0..255 in the output channel order, in one pass over the interleaved pixels
+  // (uint8 → float is exact, so this equals permute + to(kFloat) + a channel flip).
+  const bool reverse = image_order != options_.channel_order;
+  auto img = torch::empty({1, 3, b.height, b.width}, torch::kFloat);
+  {
+    const int64_t plane = static_cast<int64_t>(b.height) * b.width;
+    float* first = img.data_ptr<float>();
+    for (int y = 0; y < b.height; ++y) {
+      const uchar* row = image.ptr<uchar>(b.top + y) + 3 * b.left;
+      float* c0 = first + static_cast<int64_t>(y) * b.width;
+      float* c1 = c0 + plane;
+      float* c2 = c1 + plane;
+      if (reverse) std::swap(c0, c2);
+      for (int x = 0; x < b.width; ++x) {
+        c0[x] = row[3 * x];
+        c1[x] = row[3 * x + 1];
+        c2[x] = row[3 * x + 2];
+      }
+    }
+  }
+  img = F::interpolate(img, resize).contiguous();  // [1, 3, S, S]
 
   auto* map_origin = const_cast<float*>(knowledge.ptr<float>(b.top)) + b.left;
   auto map_crop = torch::from_blob(map_origin, {1, 1, b.height, b.width},
                                    {0, 0, static_cast<int64_t>(knowledge.step[0] / sizeof(float)), 1}, torch::kFloat)
                       .contiguous();
   auto map = F::interpolate(map_crop, resize).squeeze(0);  // [1, S, S]
+  if (p.flip) map = map.flip({-1});
 
-  if (p.flip) {
-    img = img.flip({-1});
-    map = map.flip({-1});
+  // Flip and normalise the image in one pass: ((x / 255) − mean) / std in float, the operations (and hence the
+  // roundings) of `(img / 255.0 - mean) / std` on float tensors.
+  auto out = torch::empty({3, side, side}, torch::kFloat);
+  const float* in = img.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (int64_t c = 0; c < 3; ++c) {
+    const float mean = mean_[static_cast<std::size_t>(c)], std = std_[static_cast<std::size_t>(c)];
+    for (int64_t y = 0; y < side; ++y) {
+      const float* src_row = in + (c * side + y) * side;
+      float* dst_row = dst + (c * side + y) * side;
+      if (p.flip) {
+        for (int64_t x = 0; x < side; ++x) dst_row[x] = (src_row[side - 1 - x] / 255.0f - mean) / std;
+      } else {
+        for (int64_t x = 0; x < side; ++x) dst_row[x] = (src_row[x] / 255.0f - mean) / std;
+      }
+    }
   }
-  if (options_.channel_order == ChannelOrder::bgr) img = img.flip({0});
-  img = (img / 255.0 - mean_) / std_;
-  return {img.contiguous(), map.contiguous()};
+  return {out, map.contiguous()};
 }
 
 }  // namespace sgmim::data

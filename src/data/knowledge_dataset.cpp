@@ -204,10 +204,10 @@ int64_t ImageFolderKnowledgeDataset::target(int64_t index) const {
 KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
   const std::string& image_file = image_path(index);
   const std::string map_file = knowledge_path(index);
-  const cv::Mat image = read_rgb(image_file);
+  const cv::Mat image = read_bgr(image_file);  // the transform reorders the channels while it copies the crop
   cv::Mat map = read_knowledge(map_file, {options_.allow_8bit});
   if (negate_) map = -map;
-  return transform_(image, map, sample_seed, image_file, map_file);
+  return transform_(image, map, sample_seed, image_file, map_file, ChannelOrder::bgr);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -85,6 +85,20 @@ TEST(ImageDecode, JpegComesBackInRgbOrder) {
   EXPECT_LT(px[2], 15);
 }
 
+TEST(ImageDecode, BgrDecodeIsTheRgbDecodeWithChannelsSwapped) {
+  ScratchDir dir;
+  cv::Mat image(24, 32, CV_8UC3);
+  cv::randu(image, 0, 256);
+  const auto path = (dir / "noise.jpg").string();
+  write_bytes(path, encode(image, ".jpg"));
+  const cv::Mat rgb = read_rgb(path), bgr = read_bgr(path);
+  ASSERT_EQ(bgr.type(), CV_8UC3);
+  cv::Mat swapped;
+  cv::cvtColor(bgr, swapped, cv::COLOR_BGR2RGB);
+  EXPECT_EQ(cv::norm(rgb, swapped, cv::NORM_INF), 0.0);
+  EXPECT_GT(cv::norm(rgb, bgr, cv::NORM_INF), 0.0);  // the orders do differ on noise
+}
+
 TEST(ImageDecode, CmykJpegBecomesRgb) {
   ScratchDir dir;
   const auto path = (dir / "cmyk.JPEG").string();

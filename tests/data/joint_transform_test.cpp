@@ -5,6 +5,7 @@
 #include "data/data_fixtures.h"
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -169,6 +170,48 @@ TEST(JointTransform, BgrOrderSwapsChannelsButKeepsRgbStatistics) {
   EXPECT_NEAR(a.image[0].mean().item<double>(), (77 / 255.0 - 0.485) / 0.229, 1e-5);
   EXPECT_TRUE(torch::allclose(a.image[2] * 0.225 + 0.406, b.image[0] * 0.229 + 0.485, 1e-5, 1e-5));
   EXPECT_TRUE(torch::equal(a.knowledge, b.knowledge));
+}
+
+// The transform's one-pass crop copy and normalisation give exactly (torch::equal) what the plain tensor ops give:
+// permute + to(float) of the crop, antialiased bilinear interpolate, flip, (x / 255 − mean) / std in float; and a BGR
+// input declared as such (the loader's fast path, no cvtColor) gives the same bytes as the RGB input.
+TEST(JointTransform, OnePassPathEqualsTensorOpsAndBgrInputEqualsRgbInput) {
+  namespace F = torch::nn::functional;
+  const int width = 97, height = 75;
+  cv::Mat image(height, width, CV_8UC3);
+  cv::randu(image, 0, 256);
+  cv::Mat bgr_image;
+  cv::cvtColor(image, bgr_image, cv::COLOR_RGB2BGR);
+  const cv::Mat map = coordinate_map(width, height, true);
+  for (const auto order : {ChannelOrder::rgb, ChannelOrder::bgr}) {
+    JointTransformOptions o;
+    o.size = 40;
+    o.channel_order = order;
+    const JointTransform t(o);
+    for (uint64_t seed = 0; seed < 12; ++seed) {
+      const auto s = t(image, map, seed);
+      const auto p = t.params(height, width, seed);
+      const auto& b = p.box;
+      auto crop = torch::from_blob(image.data, {height, width, 3}, torch::kUInt8)
+                      .slice(0, b.top, b.top + b.height)
+                      .slice(1, b.left, b.left + b.width);
+      auto img = F::interpolate(crop.permute({2, 0, 1}).to(torch::kFloat).unsqueeze(0),
+                                F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{40, 40})
+                                    .mode(torch::kBilinear)
+                                    .align_corners(false)
+                                    .antialias(true))
+                     .squeeze(0);
+      if (p.flip) img = img.flip({-1});
+      if (order == ChannelOrder::bgr) img = img.flip({0});
+      const auto mean = torch::tensor({0.485, 0.456, 0.406}, torch::kFloat).view({3, 1, 1});
+      const auto std = torch::tensor({0.229, 0.224, 0.225}, torch::kFloat).view({3, 1, 1});
+      EXPECT_TRUE(torch::equal(s.image, (img / 255.0 - mean) / std)) << "seed " << seed;
+      const auto from_bgr = t(bgr_image, map, seed, {}, {}, ChannelOrder::bgr);
+      EXPECT_TRUE(torch::equal(s.image, from_bgr.image)) << "seed " << seed;
+      EXPECT_TRUE(torch::equal(s.knowledge, from_bgr.knowledge)) << "seed " << seed;
+    }
+  }
 }
 
 TEST(JointTransform, DifferentSizesAreAnErrorNamingBothFiles) {

@@ -29,6 +29,11 @@ bool is_complete_image_file(const std::vector<std::uint8_t>& bytes);
 cv::Mat decode_rgb(const std::vector<std::uint8_t>& bytes, const std::string& path);
 /// read_file_bytes + decode_rgb.
 cv::Mat read_rgb(const std::string& path);
+/// decode_rgb without the final BGR → RGB swap: the same pixels in OpenCV's **BGR** order, for consumers that reorder
+/// the channels anyway while copying (JointTransform with ChannelOrder::bgr input), saving a pass over the image.
+cv::Mat decode_bgr(const std::vector<std::uint8_t>& bytes, const std::string& path);
+/// read_file_bytes + decode_bgr.
+cv::Mat read_bgr(const std::string& path);
 
 struct KnowledgeDecodeOptions {
   /// Accept single-channel 8-bit maps as value / 256 (a warning is logged once per process: 8 bits lose precision

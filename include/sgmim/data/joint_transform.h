@@ -70,19 +70,21 @@ class JointTransform {
   /// mt19937_64 seeded with `seed`, then the flip from the next word of the same engine.
   JointTransformParams params(int height, int width, uint64_t seed) const;
 
-  /// `image`: CV_8UC3 RGB; `knowledge`: CV_32FC1 of the same H×W (else sgmim::Error naming both paths, which are
-  /// used only in messages). Crops both with the same box, resizes to S×S bilinearly with antialiasing
-  /// (interpolate(antialias, align_corners=false) on float, torchvision/PIL's bilinear downsampling), flips both or
-  /// neither, maps the image to [0, 1] and normalises it. PIL rounds the resized image to 8 bits; we keep float
-  /// (a difference of at most 0.5/255).
+  /// `image`: CV_8UC3 in the channel order `image_order` (RGB by default; BGR as cv::imdecode gives it, which
+  /// saves a conversion pass: the channels are reordered while the crop is copied, so the result is the same);
+  /// `knowledge`: CV_32FC1 of the same H×W (else sgmim::Error naming both paths, which are used only in messages).
+  /// Crops both with the same box, resizes to S×S bilinearly with antialiasing (interpolate(antialias,
+  /// align_corners=false) on float, torchvision/PIL's bilinear downsampling), flips both or neither, maps the image to
+  /// [0, 1] and normalises it. PIL rounds the resized image to 8 bits; we keep float (a difference of at most 0.5/255).
   KnowledgeSample operator()(const cv::Mat& image, const cv::Mat& knowledge, uint64_t seed,
-                             const std::string& image_path = {}, const std::string& knowledge_path = {}) const;
+                             const std::string& image_path = {}, const std::string& knowledge_path = {},
+                             ChannelOrder image_order = ChannelOrder::rgb) const;
 
   const JointTransformOptions& options() const { return options_; }
 
  private:
   JointTransformOptions options_;
-  torch::Tensor mean_, std_;  // [3, 1, 1], in the output channel order
+  std::array<float, 3> mean_{}, std_{};  // as float, the precision the normalisation runs in
 };
 
 }  // namespace sgmim::data

@@ -1,0 +1,188 @@
+#include "sgmim/bench/loader_benchmark.h"
+
+#include "sgmim/data/image_decode.h"
+#include "sgmim/data/joint_transform.h"
+#include "sgmim/data/knowledge_loader.h"
+#include "sgmim/data/sample_seed.h"
+#include "sgmim/error.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace sgmim::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// FNV-1a over the bytes of a contiguous tensor, continuing from `hash`.
+uint64_t fnv1a(const torch::Tensor& tensor, uint64_t hash) {
+  const auto t = tensor.contiguous();
+  const auto* bytes = static_cast<const unsigned char*>(t.data_ptr());
+  for (std::size_t k = 0; k < t.nbytes(); ++k) hash = (hash ^ bytes[k]) * 0x100000001b3ull;
+  return hash;
+}
+
+// One timed run: `batches` batches from a fresh epoch (each run its own epoch, so its own crops and order).
+double time_run(data::KnowledgeLoader& loader, int64_t epoch, int64_t warmup, int64_t batches) {
+  loader.start_epoch(epoch);
+  for (int64_t b = 0; b < warmup; ++b) loader.next();
+  const auto start = Clock::now();
+  for (int64_t b = 0; b < batches; ++b) {
+    auto batch = loader.next();
+    TORCH_CHECK(batch.has_value(), "loader benchmark: the epoch ended early");
+  }
+  return seconds_since(start);
+}
+
+// Accumulates the time of named stages in pipeline order.
+class StageClock {
+ public:
+  template <class F>
+  auto time(const std::string& name, F&& f) {
+    const auto start = Clock::now();
+    auto result = f();
+    add(name, seconds_since(start));
+    return result;
+  }
+  void add(const std::string& name, double seconds) {
+    for (auto& [n, s] : totals_)
+      if (n == name) {
+        s += seconds;
+        return;
+      }
+    totals_.emplace_back(name, seconds);
+  }
+  const std::vector<std::pair<std::string, double>>& totals() const { return totals_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> totals_;
+};
+
+// Each stage of ImageFolderKnowledgeDataset::get (image_decode.cpp's decoding, then JointTransform) and the collation
+// of KnowledgeLoader::make_batch, timed separately over every sample of the set in this thread. The decoding calls are
+// those of image_decode.cpp, spelled out here so that each gets its own clock; the two resizes inside the transform
+// are timed again on their own, and a JPEG decode at half size in the DCT domain shows what that would save. The
+// end-to-end get() is timed too, as a check that the stages add up, and its outputs are hashed into `checksum` (a change of the pipeline that should keep
+// results bit-identical must keep the hash).
+std::vector<LoaderStage> time_stages(const data::ImageFolderKnowledgeDataset& dataset, int64_t batch, uint64_t seed,
+                                     uint64_t* checksum) {
+  namespace F = torch::nn::functional;
+  const auto& t = dataset.options().transform;
+  const data::JointTransform transform(t);
+  const auto resize = F::InterpolateFuncOptions()
+                          .size(std::vector<int64_t>{t.size, t.size})
+                          .mode(torch::kBilinear)
+                          .align_corners(false)
+                          .antialias(true);
+  StageClock clock;
+  const int64_t n = dataset.size();
+  std::vector<torch::Tensor> images, maps;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t s = data::sample_seed(seed, 0, i);
+    const auto image_bytes = clock.time("read files", [&] { return data::read_file_bytes(dataset.image_path(i)); });
+    const auto map_bytes = clock.time("read files", [&] { return data::read_file_bytes(dataset.knowledge_path(i)); });
+    const cv::Mat wrapped(1, static_cast<int>(image_bytes.size()), CV_8U, const_cast<uint8_t*>(image_bytes.data()));
+    const cv::Mat bgr = clock.time("JPEG decode (to BGR)", [&] {
+      return cv::imdecode(wrapped, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    });
+    clock.time("(JPEG decode at 1/2, DCT domain)", [&] {
+      return cv::imdecode(wrapped, cv::IMREAD_REDUCED_COLOR_2 | cv::IMREAD_IGNORE_ORIENTATION);
+    });
+    const cv::Mat map_wrapped(1, static_cast<int>(map_bytes.size()), CV_8U, const_cast<uint8_t*>(map_bytes.data()));
+    const cv::Mat raw = clock.time("PNG decode (16-bit)", [&] { return cv::imdecode(map_wrapped, cv::IMREAD_UNCHANGED); });
+    TORCH_CHECK(raw.type() == CV_16UC1, dataset.knowledge_path(i), ": the breakdown expects 16-bit maps");
+    const cv::Mat map = clock.time("map to float", [&] {
+      cv::Mat out;
+      raw.convertTo(out, CV_32F, 1.0 / 65536.0);
+      return out;
+    });
+    const auto sample = clock.time("joint transform (crop, resize, flip, normalise)", [&] {
+      return transform(bgr, map, s, {}, {}, data::ChannelOrder::bgr);
+    });
+    // The two resizes inside the transform, timed again on their own (not counted in the sum).
+    const auto p = transform.params(bgr.rows, bgr.cols, s);
+    const auto& b = p.box;
+    const auto crop = torch::zeros({1, 3, b.height, b.width}, torch::kFloat);
+    clock.time("(of which: image resize)", [&] { return F::interpolate(crop, resize); });
+    clock.time("(of which: map crop + resize)", [&] {
+      auto* origin = const_cast<float*>(map.ptr<float>(b.top)) + b.left;
+      auto map_crop = torch::from_blob(origin, {1, 1, b.height, b.width},
+                                       {0, 0, static_cast<int64_t>(map.step[0] / sizeof(float)), 1}, torch::kFloat)
+                          .contiguous();
+      return F::interpolate(map_crop, resize);
+    });
+    images.push_back(sample.image);
+    maps.push_back(sample.knowledge);
+    if (static_cast<int64_t>(images.size()) == batch || i + 1 == n) {
+      clock.time("collate", [&] { return std::make_pair(torch::stack(images), torch::stack(maps)); });
+      images.clear();
+      maps.clear();
+    }
+    const auto got = clock.time("(end-to-end get(), for comparison)", [&] { return dataset.get(i, s); });
+    for (const auto& tensor : {got.image, got.knowledge}) *checksum = fnv1a(tensor, *checksum);
+  }
+  std::vector<LoaderStage> stages;
+  for (const auto& [name, seconds] : clock.totals()) stages.push_back({name, 1000.0 * seconds / static_cast<double>(n)});
+  return stages;
+}
+
+}  // namespace
+
+LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
+  check_value(options.batch > 0, "batch", std::to_string(options.batch), "must be positive");
+  check_value(options.images >= 0, "images", std::to_string(options.images), "at least 0 (0: one epoch)");
+  check_value(options.repeats > 0, "repeats", std::to_string(options.repeats), "must be positive");
+  check_value(options.warmup_batches >= 0, "warmup", std::to_string(options.warmup_batches), "at least 0");
+  check_value(!options.workers.empty(), "workers", "", "at least one worker count");
+  for (const auto w : options.workers) check_value(w >= 0, "workers", std::to_string(w), "at least 0");
+
+  auto dataset = std::make_shared<const data::ImageFolderKnowledgeDataset>(options.dataset);
+  LoaderBenchResult result;
+  result.dataset_size = dataset->size();
+  const int64_t per_epoch = dataset->size() / options.batch;  // drop_last, one rank
+  check_value(per_epoch > options.warmup_batches, "batch", std::to_string(options.batch),
+              "small enough for more than " + std::to_string(options.warmup_batches) + " warm-up batch(es) per epoch of " +
+                  std::to_string(dataset->size()) + " images");
+  const int64_t wanted = options.images > 0 ? (options.images + options.batch - 1) / options.batch
+                                            : per_epoch - options.warmup_batches;
+  check_value(wanted <= per_epoch - options.warmup_batches, "images", std::to_string(options.images),
+              "at most " + std::to_string((per_epoch - options.warmup_batches) * options.batch) +
+                  " (one epoch of whole batches, less the warm-up)");
+  result.images = wanted * options.batch;
+
+  std::vector<std::unique_ptr<data::KnowledgeLoader>> loaders;
+  for (const auto w : options.workers) {
+    data::LoaderOptions lo;
+    lo.batch_size = options.batch;
+    lo.num_workers = w;
+    lo.prefetch = options.prefetch;
+    lo.seed = options.seed;
+    loaders.push_back(std::make_unique<data::KnowledgeLoader>(dataset, lo));
+  }
+  std::vector<std::vector<double>> seconds(options.workers.size());
+  // Interleaved: run r of every configuration before run r + 1 of any, so slow phases of a noisy machine are shared.
+  for (int64_t r = 0; r < options.repeats; ++r)
+    for (std::size_t c = 0; c < loaders.size(); ++c)
+      seconds[c].push_back(time_run(*loaders[c], r, options.warmup_batches, wanted));
+  for (std::size_t c = 0; c < loaders.size(); ++c) {
+    LoaderBenchConfigResult config;
+    config.workers = options.workers[c];
+    config.timing = summarize(seconds[c]);
+    config.images_per_second = static_cast<double>(result.images) / config.timing.median_s;
+    result.configs.push_back(config);
+  }
+  if (options.breakdown) {
+    result.samples_checksum = 0xcbf29ce484222325ull;
+    result.stages = time_stages(*dataset, options.batch, options.seed, &result.samples_checksum);
+    for (const auto& stage : result.stages)
+      if (stage.name.front() != '(') result.stages_total_ms += stage.ms_per_image;
+  }
+  return result;
+}
+
+}  // namespace sgmim::bench
