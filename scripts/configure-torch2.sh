@@ -4,7 +4,9 @@
 #   scripts/configure-torch2.sh BUILD_DIR PYTHON [extra cmake arguments...]
 # PYTHON is a python whose torch wheel carries the LibTorch to build against (the venv of scripts/setup-torch2.sh);
 # it also runs the interoperability tests (SGMIM_PYTHON). Environment: NVCC (default: the toolkit's nvcc, if any),
-# TORCH_CUDA_ARCH_LIST (default 8.0;9.0, so that configuring needs no GPU), SGMIM_REQUIRE_ALL (default ON).
+# TORCH_CUDA_ARCH_LIST (default 8.0;9.0, so that configuring needs no GPU), SGMIM_REQUIRE_ALL (default ON),
+# SGMIM_USE_PCH (default ON: the 2.x headers are heavier, and a precompiled <torch/torch.h> takes a translation unit
+# from about 31 s to 18 s on 2 cores; docs/benchmarks.md "Build and test time").
 set -euo pipefail
 BUILD_DIR="${1:?usage: configure-torch2.sh BUILD_DIR PYTHON [cmake args...]}"
 PY="${2:?usage: configure-torch2.sh BUILD_DIR PYTHON [cmake args...]}"
@@ -19,5 +21,6 @@ else
   echo "configure-torch2: no nvcc found: the CUDA parts of the wheel's LibTorch cannot be configured" >&2
 fi
 exec cmake -S "$(dirname "$0")/.." -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  "-DSGMIM_REQUIRE_ALL=${SGMIM_REQUIRE_ALL:-ON}" "-DCMAKE_PREFIX_PATH=$PREFIX" "-DSGMIM_PYTHON=$PY" \
+  "-DSGMIM_REQUIRE_ALL=${SGMIM_REQUIRE_ALL:-ON}" "-DSGMIM_USE_PCH=${SGMIM_USE_PCH:-ON}" \
+  "-DCMAKE_PREFIX_PATH=$PREFIX" "-DSGMIM_PYTHON=$PY" \
   "${CUDA_ARGS[@]}" "$@"
