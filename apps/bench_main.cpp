@@ -206,6 +206,14 @@ int main(int argc, char** argv) {
                     r.backend.c_str(), r.world_size, r.device_name.c_str(),
                     static_cast<long long>(r.broadcast_tensors), static_cast<long long>(r.allreduce_parameters),
                     static_cast<long long>(r.allreduce_elements), r.seconds);
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+      return 1;
+    }
+    return 0;
+  }
+
 #ifdef SGMIM_WITH_DATA
   if (loader->parsed()) {
     try {

@@ -4,6 +4,7 @@
 
 #include <torch/optim/adamw.h>
 
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -15,9 +16,11 @@ namespace sgmim::engine {
 /// string, 2.x by the address itself.
 template <class Map>
 typename Map::key_type optimizer_state_key(const Map&, const torch::Tensor& param) {
-  if constexpr (std::is_same_v<typename Map::key_type, std::string>)
-    return c10::guts::to_string(param.unsafeGetTensorImpl());
-  else
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    std::ostringstream key;  // what 1.13's c10::guts::to_string did (gone in 2.x)
+    key << param.unsafeGetTensorImpl();
+    return key.str();
+  } else
     return static_cast<typename Map::key_type>(param.unsafeGetTensorImpl());
 }
 
