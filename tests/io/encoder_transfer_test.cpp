@@ -61,8 +61,9 @@ void expect_geo_keeps_near_offsets(const torch::Tensor& source, const torch::Ten
   auto a = source.narrow(0, 0, s1 * s1).reshape({s1, s1, -1}).narrow(0, s1 / 2 - 1, 3).narrow(1, s1 / 2 - 1, 3);
   auto b = resized.narrow(0, 0, s2 * s2).reshape({s2, s2, -1}).narrow(0, s2 / 2 - 1, 3).narrow(1, s2 / 2 - 1, 3);
   EXPECT_TRUE(torch::allclose(a, b, 0, 1e-6)) << name << ": offsets 0, ±1 moved by " << (a - b).abs().max();
-  if (cls_rows > 0)
+  if (cls_rows > 0) {
     EXPECT_TRUE(torch::equal(source.narrow(0, s1 * s1, cls_rows), resized.narrow(0, s2 * s2, cls_rows))) << name;
+  }
 }
 
 // Every non-derived encoder tensor equals the pre-trained one, resized where the table size changed.

@@ -51,7 +51,9 @@ TEST(RelativePositionBiasResize, GeoMatchesSimMIMReference) {
     expect_values(plane[0], c.geo_first_row, 1e-5, "first row");
     expect_values(plane.diagonal(), c.geo_diagonal, 1e-5, "diagonal");
     expect_values(out.narrow(0, 0, d * d).to(torch::kFloat64).sum(0), c.geo_sums, 2e-3, "sums");
-    if (c.vit) EXPECT_TRUE(torch::equal(out.narrow(0, d * d, 3), table.narrow(0, grid_rows, 3))) << "cls rows";
+    if (c.vit) {
+      EXPECT_TRUE(torch::equal(out.narrow(0, d * d, 3), table.narrow(0, grid_rows, 3))) << "cls rows";
+    }
   }
 }
 
