@@ -36,6 +36,18 @@ if(NOT _sgmim_at EQUAL 0)
                       "(${TORCH_INSTALL_PREFIX}/lib): add ${TORCH_INSTALL_PREFIX} to CMAKE_PREFIX_PATH")
 endif()
 
+# A pip wheel's libtorch_cuda finds NCCL, cuDNN and the CUDA runtime of its nvidia-* packages through its own RPATH
+# ($ORIGIN/../../nvidia/*/lib). GNU ld, resolving libtorch_cuda's needs at link time, searches our -rpath directories
+# first, where the toolkit's older libnccl.so.2 lies (/usr/local/cuda/lib), and fails on NCCL symbols it lacks
+# (checked: ncclCommGrow, ncclCommSuspend, ... with torch 2.15 and CUDA 13.0). -rpath-link comes first in ld's search,
+# so it names the wheel's own directories (docs/platform.md "The LibTorch 2.x lane").
+set(SGMIM_TORCH_LINK_OPTIONS "")
+file(GLOB _sgmim_wheel_lib_dirs LIST_DIRECTORIES true "${TORCH_INSTALL_PREFIX}/../nvidia/*/lib")
+if(_sgmim_wheel_lib_dirs)
+  list(JOIN _sgmim_wheel_lib_dirs ":" _sgmim_wheel_lib_path)
+  set(SGMIM_TORCH_LINK_OPTIONS "LINKER:-rpath-link,${_sgmim_wheel_lib_path}")
+endif()
+
 if(TARGET torch_cuda)
   set(SGMIM_WITH_CUDA ON)
 else()

@@ -1,6 +1,7 @@
 #include "sgmim/engine/checkpoint.h"
 
 #include "sgmim/error.h"
+#include "sgmim/io/torch_save.h"
 #include "sgmim/log.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -138,7 +139,7 @@ void save_checkpoint(const TrainingCheckpoint& ckpt, const std::string& path, co
   dict.insert("fingerprint", static_cast<int64_t>(hash));
   std::error_code ec;
   if (const auto parent = fs::path(path).parent_path(); !parent.empty()) fs::create_directories(parent, ec);
-  io::write_file_atomically(torch::pickle_save(dict), path, progress);
+  io::write_file_atomically(io::torch_save_bytes(dict), path, progress);
 }
 
 TrainingCheckpoint load_checkpoint(const std::string& path) {

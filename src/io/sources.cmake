@@ -3,6 +3,7 @@
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/state_dict.cpp
   ${CMAKE_CURRENT_LIST_DIR}/torch_pickle.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/torch_save.cpp
   ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp
   ${CMAKE_CURRENT_LIST_DIR}/weights_convert.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint_keys.cpp

@@ -4,6 +4,7 @@
 #include "sgmim/io/atomic_file.h"
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/torch_pickle.h"
+#include "sgmim/io/torch_save.h"
 
 #include <torch/serialize.h>
 
@@ -68,7 +69,7 @@ void save_tensors(const std::vector<std::pair<std::string, torch::Tensor>>& tens
   if (is_safetensors_path(path)) return write_safetensors(tensors, path);
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
   for (const auto& kv : tensors) dict.insert(kv.first, kv.second.detach().cpu().contiguous());
-  write_file_atomically(torch::pickle_save(dict), path);
+  write_file_atomically(torch_save_bytes(dict), path);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> load_tensors(const std::string& path, CheckpointKeyReport* keys) {
