@@ -6,6 +6,7 @@
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/models/swin.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -44,6 +45,23 @@ TEST(StateDict, RoundTripIsBitIdentical) {
   }
   EXPECT_EQ(report.loaded + report.ignored_derived.size(), sa.size());
   std::remove(path.c_str());
+}
+
+// Python's torch.load (weights_only=True, the default from torch 2.6) refuses torch.jit's restore_type_tag, which
+// torch::pickle_save wraps around every dict: our files must not contain it (docs/weights.md "Writing torch.save
+// files"; the 2.x lane's tests/interop/ load them with the real torch.load).
+TEST(StateDict, WrittenFilesHoldOnlyWhatAWeightsOnlyLoadAccepts) {
+  const auto path = temp_path("weights_only.pth");
+  io::save_tensors({{"a.weight", torch::randn({2, 3})}, {"b.count", torch::tensor({7}, torch::kLong)}}, path);
+  caffe2::serialize::PyTorchStreamReader reader(path);
+  auto [data, size] = reader.getRecord("data.pkl");
+  const std::string pickle(static_cast<const char*>(data.get()), size);
+  EXPECT_EQ(pickle.find("restore_type_tag"), std::string::npos);
+  EXPECT_EQ(pickle.find("torch.jit"), std::string::npos);
+  EXPECT_NE(pickle.find("_rebuild_tensor_v2"), std::string::npos);  // the tensors are there, the standard way
+  const auto back = io::load_tensors(path);
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[1].second.item<int64_t>(), 7);
 }
 
 TEST(StateDict, KeysFollowTheOfficialNames) {
