@@ -79,9 +79,11 @@ def main():
         "the encoder was transferred": r"encoder from .*ckpt_epoch_99\.pth",
         "the SimMIM decoder key mapping is reported": r"decoder\.0\.weight -> img_decoder\.0\.weight",
         "the config is reported as an opaque yacs.config.CfgNode": r"yacs\.config\.CfgNode",
-        "a validation ran": r"validation rmse",
     }
     failed = [what for what, pattern in checks.items() if not re.search(pattern, out)]
+    with open(os.path.join(work, "ft", "metrics.jsonl")) as f:
+        if not any('"split":"val"' in line.replace(" ", "") for line in f):
+            failed.append("a validation ran (a split=val row in metrics.jsonl)")
     ev = run([evaluate, "--task", "depth", "--config", os.path.join(work, "ft", "config.yaml"), "--checkpoint",
               os.path.join(work, "ft", "model.pth"), "--output-dir", os.path.join(work, "ft", "eval")])
     if not os.path.isfile(os.path.join(work, "ft", "eval", "metrics.json")):

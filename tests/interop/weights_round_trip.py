@@ -5,7 +5,7 @@ Python writes one tensor of every dtype that torch.save and safetensors share (a
 stores with its base storage) with torch.save (an OrderedDict) and with safetensors.torch.save_file. Our
 `sgmim-convert convert` then reads each and writes the other format. torch.load and safetensors.torch.load_file must
 read back tensors with the same dtype, shape and bytes, and our .safetensors must equal the reference library's
-file byte for byte (same header, same data order).
+file (written with our metadata, {"format": "pt"}) byte for byte: same header, same data order.
 
 usage: python weights_round_trip.py CONVERT_BIN WORK_DIR
 """
@@ -50,7 +50,9 @@ def main():
     tensors["v.base"] = base
     pth, st = os.path.join(work, "ref.pth"), os.path.join(work, "ref.safetensors")
     torch.save(tensors, pth)
-    save_file({k: v.contiguous() for k, v in tensors.items()}, st)
+    # Our writer records {"format": "pt"} as the file's metadata, as transformers' save_pretrained does; the library
+    # given the same metadata must write the same bytes.
+    save_file({k: v.contiguous() for k, v in tensors.items()}, st, metadata={"format": "pt"})
 
     ours_st, ours_pth, back_st = (os.path.join(work, f) for f in ("ours.safetensors", "ours.pth", "back.safetensors"))
     run([convert, "convert", pth, ours_st])       # torch.save -> ours -> safetensors
