@@ -205,7 +205,7 @@ def main():
               "min_s": min(seconds), "max_s": max(seconds), "images_per_s": args.batch / median,
               "peak_memory_bytes": (torch.cuda.max_memory_allocated(device) if device.type == "cuda" else
                                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024),
-              "memory_kind": "cuda_max_allocated" if device.type == "cuda" else "max_rss", "last_loss": float(loss), "torch": torch.__version__}
+              "memory_kind": "cuda_max_allocated" if device.type == "cuda" else "max_rss", "last_loss": float(loss.detach()), "torch": torch.__version__}
     if args.json:
         print(json.dumps(result))
     else:
