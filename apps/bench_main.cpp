@@ -22,6 +22,20 @@
 #include <sstream>
 #include <vector>
 
+namespace {
+/// Runs one subcommand: 0 when it returns, 1 with its error on stderr when it throws.
+template <class Body>
+int exit_code_of(Body&& body) {
+  try {
+    body();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"sgmim-bench: measure sgmim. Figures belong in docs/benchmarks.md; compare only runs made side by side."};
   app.require_subcommand(1);
@@ -127,7 +141,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (macs->parsed()) {
-    try {
+    return exit_code_of([&] {
       sgmim::models::PretrainerOptions o;
       o.encoder = sgmim::models::encoder_options(macs_model);
       const auto m = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(macs_method);
@@ -161,15 +175,11 @@ int main(int argc, char** argv) {
                     macs_model.c_str(), macs_method.c_str(), static_cast<long long>(o.encoder.img_size),
                     r.encoder.per_image() / 1e9, r.per_image() / 1e9, static_cast<long long>(r.per_forward));
       }
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-      return 1;
-    }
-    return 0;
+    });
   }
 
   if (gemm->parsed()) {
-    try {
+    return exit_code_of([&] {
       const int used_threads = sgmim::configure_threads(threads);
       const auto r = sgmim::bench::run_gemm_benchmark(gemm_options);
       if (json) {
@@ -183,15 +193,11 @@ int main(int argc, char** argv) {
                     static_cast<long long>(r.matmuls), r.device_name.c_str(), used_threads, r.timing.median_s,
                     r.tflops);
       }
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-      return 1;
-    }
-    return 0;
+    });
   }
 
   if (nccl->parsed()) {
-    try {
+    return exit_code_of([&] {
       const auto r = sgmim::bench::run_collective_check(nccl_options);
       if (json) {
         nlohmann::json j = {{"device", r.device_name},         {"backend", r.backend},
@@ -207,16 +213,12 @@ int main(int argc, char** argv) {
                     static_cast<long long>(r.broadcast_tensors), static_cast<long long>(r.allreduce_parameters),
                     static_cast<long long>(r.allreduce_elements), r.seconds);
       }
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-      return 1;
-    }
-    return 0;
+    });
   }
 
 #ifdef SGMIM_WITH_DATA
   if (loader->parsed()) {
-    try {
+    return exit_code_of([&] {
       const int used_threads = sgmim::configure_threads(loader_threads);
       loader_options.dataset.root = root;
       loader_options.dataset.layout = sgmim::data::parse_knowledge_layout(layout);
@@ -276,16 +278,12 @@ int main(int argc, char** argv) {
                       static_cast<unsigned long long>(r.samples_checksum));
         }
       }
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-      return 1;
-    }
-    return 0;
+    });
   }
 #endif
 
   if (seg->parsed()) {
-    try {
+    return exit_code_of([&] {
       const int used_threads = sgmim::configure_threads(threads);
       seg_options.model.encoder = sgmim::heads::seg_finetune_encoder_options(seg_model, crop);
       int h = 0, w = 0;
@@ -331,11 +329,7 @@ int main(int argc, char** argv) {
                     infer_size.c_str(), static_cast<long long>(r.windows), r.infer.median_s,
                     r.infer_images_per_second, r.infer_peak_memory_bytes / 1048576.0);
       }
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-      return 1;
-    }
-    return 0;
+    });
   }
 
   try {
