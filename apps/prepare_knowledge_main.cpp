@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     auto last_print = start;
+    int64_t printed = -1;
     std::unique_ptr<sgmim::report::ProgressMeter> meter;
     if (world.leader())
       o.progress = [&](int64_t done, int64_t total) {
@@ -138,8 +139,10 @@ int main(int argc, char** argv) {
               sgmim::report::ProgressOptions{total, 0, static_cast<double>(o.world_size), "img", 0.1});
           meter->reset(0, 0.0);
         }
+        if (done == printed) return;
         meter->update(done, now);
         if (Clock::now() - last_print >= std::chrono::seconds(2) || done == total) {
+          printed = done;
           last_print = Clock::now();
           std::printf("prepare-knowledge  %s\n", meter->line().c_str());
           std::fflush(stdout);

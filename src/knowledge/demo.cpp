@@ -40,7 +40,13 @@ KnowledgeDemoResult run_knowledge_demo(const std::string& dir, int64_t images,
   const fs::path base(dir);
   const fs::path root = base / "data";
   std::error_code ec;
-  fs::remove_all(root, ec);  // a fresh demo every time
+  // A fresh demo every time, but never at the expense of a folder the demo did not make.
+  if (fs::exists(root, ec)) {
+    if (!fs::exists(root / "synthetic_depth", ec))
+      throw Error(root.string() + " exists and is not an earlier demo's data; choose another --demo-dir",
+                  root.string());
+    fs::remove_all(root, ec);
+  }
   fs::create_directories(base, ec);
   if (ec) throw Error(dir + ": cannot create the demo folder: " + ec.message(), dir);
 

@@ -243,6 +243,12 @@ PrepareKnowledgeSummary prepare_knowledge(const PrepareKnowledgeOptions& o) {
       inputs.push_back(d.input);
       files.push_back(index.entries[static_cast<std::size_t>(d.index)].path);
     }
+    // A short last batch is filled up with copies of its last image: the model always sees batch_size samples,
+    // since a traced model may have the batch size of its example input baked in (docs/knowledge.md).
+    while (static_cast<int64_t>(inputs.size()) < o.batch_size) {
+      inputs.push_back(inputs.back());
+      files.push_back(files.back());
+    }
     const auto maps = model.predict(torch::stack(inputs), files);
     for (std::size_t i = 0; i < pending.size(); ++i) {
       const auto& d = pending[i];

@@ -3,6 +3,7 @@
 #include "sgmim/compat.h"
 #include "sgmim/error.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -13,7 +14,8 @@ namespace {
 
 std::string join_files(const std::vector<std::string>& files) {
   std::string text;
-  for (const auto& f : files) text += (text.empty() ? "" : ", ") + f;
+  for (std::size_t i = 0; i < files.size(); ++i)
+    if (i == 0 || files[i] != files[i - 1]) text += (text.empty() ? "" : ", ") + files[i];  // padding repeats the last
   return text;
 }
 
@@ -31,6 +33,10 @@ ScriptedDepthModel::ScriptedDepthModel(ScriptedDepthModelOptions options) : opti
   if (path.empty()) throw Error("--model is empty: a TorchScript depth model (.pt) is needed", {}, "--model");
   if (!std::filesystem::is_regular_file(path, ec))
     throw Error(path + ": the depth model file does not exist", path, "--model", path);
+  if (options_.device.is_cuda() && !torch::cuda::is_available())
+    throw Error("--device " + options_.device.str() + ": no CUDA device is available to this build (LibTorch " +
+                    TORCH_VERSION + "); use --device cpu",
+                {}, "--device", options_.device.str());
   try {
     module_ = torch::jit::load(path, options_.device);
   } catch (const std::exception& e) {

@@ -70,8 +70,9 @@ struct PrepareKnowledgeSummary {
 };
 
 /// Labels the tree. Each image of this rank is decoded by the worker pool, checked against an existing output (a
-/// single-channel 16-bit PNG of the image's size is kept unless `overwrite`; anything else is redone), batched,
-/// run through the model and written atomically. Rank 0 then writes knowledge.json after the barrier, so the sidecar
+/// single-channel 16-bit PNG of the image's size is kept unless `overwrite`; anything else is redone), batched (a
+/// short last batch is filled up with copies of its last image, so the model always sees batch_size samples), run
+/// through the model and written atomically. Rank 0 then writes knowledge.json after the barrier, so the sidecar
 /// exists only once every rank has finished; it also removes the temporaries of killed writes. Throws sgmim::Error
 /// for bad options, a bad model (naming the file), a model output of the wrong shape or non-finite values (naming
 /// the image files), and for a bad image under BadImagePolicy::stop (naming it).
