@@ -101,10 +101,11 @@ int main(int argc, char** argv) {
       const auto r = sgmim::knowledge::run_knowledge_demo(demo_dir);
       std::printf("images:         %s/rgb/ (%lld)\nmodel:          %s\nmaps:           %s/\nsidecar:        %s\n"
                   "contact sheet:  %s (image | map | exact inverse depth)\n"
-                  "pre-train on it: sgmim-pretrain --set data.synthetic=0 data.root=%s data.layout=multimae "
-                  "data.knowledge_kind=inverse_depth\n",
+                  "pre-train on it:  sgmim-pretrain --set data.synthetic=0 data.root=%s data.layout=multimae "
+                  "data.knowledge_kind=inverse_depth data.batch_size=4 train.epochs=2 train.warmup_epochs=1 "
+                  "runtime.output_dir=%s/pretrain\n",
                   r.root.c_str(), static_cast<long long>(r.images), r.model.c_str(), r.maps.c_str(),
-                  r.sidecar.c_str(), r.contact_sheet.c_str(), r.root.c_str());
+                  r.sidecar.c_str(), r.contact_sheet.c_str(), r.root.c_str(), demo_dir.c_str());
       return 0;
     }
     const auto [height, width] = sgmim::knowledge::parse_input_size(input_size);

@@ -158,3 +158,28 @@ TEST(PrepareKnowledgeApp, DemoLabelsTheSyntheticImageFolderForThePretrainingLoad
   EXPECT_FALSE(dataset.negates());
   for (int64_t i = 0; i < dataset.size(); ++i) EXPECT_NO_THROW(dataset.get(i, 5));
 }
+
+TEST(PrepareKnowledgeApp, ThePretrainingCommandTheDemoPrintsTrainsOnItsMaps) {
+#ifndef SGMIM_PRETRAIN_BIN
+  GTEST_SKIP() << "sgmim-pretrain is not built here";
+#else
+  ScratchDir dir;
+  const auto demo = run_app("--demo --demo-dir " + (dir / "demo").string());
+  ASSERT_EQ(demo.exit_code, 0) << demo.output;
+  const std::string marker = "pre-train on it:  sgmim-pretrain ";
+  const auto at = demo.output.find(marker);
+  ASSERT_NE(at, std::string::npos) << demo.output;
+  const auto end = demo.output.find('\n', at);
+  const std::string args = demo.output.substr(at + marker.size(), end - at - marker.size());
+  FILE* pipe = ::popen((std::string(SGMIM_PRETRAIN_BIN) + " " + args + " 2>&1").c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  std::array<char, 4096> buffer{};
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_NE(output.find("done: 4 steps"), std::string::npos) << output;  // 8 images, batch 4, 2 epochs
+  EXPECT_TRUE(fs::exists(dir / "demo" / "pretrain" / "model.pth"));
+#endif
+}

@@ -9,6 +9,10 @@ if("SGMIM_WITH_KNOWLEDGE=1" IN_LIST SGMIM_DEFINITIONS)
     add_dependencies(knowledge_app_test sgmim-prepare-knowledge)
     target_compile_definitions(knowledge_app_test PRIVATE
                                SGMIM_PREPARE_KNOWLEDGE_BIN="$<TARGET_FILE:sgmim-prepare-knowledge>")
+    if(TARGET sgmim-pretrain)  # the demo's maps through a pre-training run, with the command the demo prints
+      add_dependencies(knowledge_app_test sgmim-pretrain)
+      target_compile_definitions(knowledge_app_test PRIVATE SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>")
+    endif()
     # The embedded demo, as a user runs it.
     add_test(NAME prepare_knowledge_demo
              COMMAND sgmim-prepare-knowledge --demo --demo-dir ${CMAKE_CURRENT_BINARY_DIR}/knowledge_demo)
