@@ -13,8 +13,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -200,6 +202,15 @@ PrepareKnowledgeSummary prepare_knowledge(const PrepareKnowledgeOptions& o) {
   const auto& paths = summary.paths;
   const auto index = data::index_image_folder(paths.image_root);
   summary.images = static_cast<int64_t>(index.entries.size());
+  // Two images that differ only in their extension (a.jpg, a.png) would share one map.
+  std::map<std::string, const std::string*> owners;
+  for (const auto& e : index.entries) {
+    const auto [it, fresh] = owners.emplace(map_path(paths.out, e), &e.path);
+    if (!fresh)
+      throw Error(e.path + " and " + *it->second + " would share the map " + it->first +
+                      " (same folder and stem); rename one of them",
+                  e.path);
+  }
 
   ScriptedDepthModel model({o.model, torch::Device(o.device), o.bf16});
   if (o.rank == 0) retire_sidecar(o, paths.sidecar);

@@ -273,6 +273,16 @@ TEST(PrepareKnowledge, WrongShapeAndNonFiniteOutputsNameTheBatchFiles) {
   s.expect_maps_match(s.root / "depth");
 }
 
+TEST(PrepareKnowledge, ImagesThatWouldShareAMapAreAnError) {
+  KnowledgeTree s;
+  fs::copy_file(s.root / "rgb" / "cat" / "a.png", s.root / "rgb" / "cat" / "a.jpg");
+  std::string file;
+  const auto message = error_of([&] { prepare_knowledge(s.options()); }, &file);
+  EXPECT_NE(message.find("would share the map " + (s.root / "depth" / "cat" / "a.png").string()), std::string::npos)
+      << message;
+  EXPECT_EQ(file, (s.root / "rgb" / "cat" / "a.png").string());  // sorted: a.jpg first, a.png collides
+}
+
 TEST(PrepareKnowledge, MissingOrNonTorchScriptModelIsAnErrorNamingIt) {
   KnowledgeTree s;
   auto o = s.options();
