@@ -32,6 +32,7 @@ Writes MultiMAE's layout, <out>/<class>/<stem>.png (16-bit, value/65536, each at
 --images is a split root holding rgb/ (the default --out is then <images>/depth: data.layout multimae) or the
 ImageFolder tree itself (then --out is required: data.layout mirror, data.knowledge_root <out>).
 A rerun keeps the valid maps already there (resume); knowledge.json appears once every process has finished.
+The model always gets --batch-size images per call (a short last batch is filled up): trace it with that batch.
 Exporting a DPT / MiDaS model to TorchScript (the one Python step) and everything else: docs/knowledge.md)";
 
 }  // namespace
