@@ -1,5 +1,7 @@
 #include "sgmim/data/knowledge_dataset.h"
 
+#include "sgmim/data/image_folder.h"
+
 #include "sgmim/error.h"
 #include "sgmim/log.h"
 #include "sgmim/synth/pseudo_depth.h"
@@ -20,47 +22,9 @@ namespace fs = std::filesystem;
 namespace sgmim::data {
 namespace {
 
-// torchvision.datasets.folder.IMG_EXTENSIONS.
-constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
-
-bool has_image_extension(const std::string& filename) {
-  std::string lower = filename;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* ext : kImageExtensions) {
-    const std::string e(ext);
-    if (lower.size() >= e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0) return true;
-  }
-  return false;
-}
-
 bool is_folder(const fs::path& path) {
   std::error_code ec;
-  return fs::is_directory(path, ec);  // follows symlinks, like os.scandir(...).is_dir() and os.walk(followlinks)
-}
-
-// Every folder under `top` (itself included), sorted by path: the order of sorted(os.walk(top, followlinks=True)).
-std::vector<fs::path> folders_sorted(const fs::path& top) {
-  std::vector<fs::path> folders{top};
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(top, fs::directory_options::follow_directory_symlink, ec), end;
-       !ec && it != end; it.increment(ec)) {
-    if (is_folder(it->path())) folders.push_back(it->path());
-  }
-  if (ec) throw Error(top.string() + ": cannot list the folder: " + ec.message(), top.string());
-  std::sort(folders.begin(), folders.end(),
-            [](const fs::path& a, const fs::path& b) { return a.generic_string() < b.generic_string(); });
-  return folders;
-}
-
-// The names of the non-folder entries of `dir`, sorted.
-std::vector<std::string> files_sorted(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (!is_folder(it->path())) names.push_back(it->path().filename().string());
-  if (ec) throw Error(dir.string() + ": cannot list the folder: " + ec.message(), dir.string());
-  std::sort(names.begin(), names.end());
-  return names;
+  return fs::is_directory(path, ec);
 }
 
 // The kind recorded in the sidecar, or `any` when there is none.
@@ -150,28 +114,13 @@ ImageFolderKnowledgeDataset::ImageFolderKnowledgeDataset(ImageFolderKnowledgeOpt
   image_root_ = image_root.string();
   knowledge_root_ = knowledge_root.string();
 
-  // Classes: sorted sub-folders (torchvision find_classes).
-  std::error_code ec;
-  for (fs::directory_iterator it(image_root, ec), end; !ec && it != end; it.increment(ec))
-    if (is_folder(it->path())) classes_.push_back(it->path().filename().string());
-  if (ec) throw Error(image_root_ + ": cannot list the folder: " + ec.message(), image_root_);
-  std::sort(classes_.begin(), classes_.end());
-  if (classes_.empty()) throw Error(image_root_ + ": no class folder (expected <root>/<class>/<image>)", image_root_);
-
-  // Files: per class, sorted(os.walk(class_dir)), sorted file names, allowed extensions (torchvision make_dataset).
-  for (std::size_t c = 0; c < classes_.size(); ++c) {
-    for (const auto& folder : folders_sorted(image_root / classes_[c])) {
-      const std::string relative = folder.lexically_relative(image_root).generic_string();
-      for (const auto& name : files_sorted(folder)) {
-        if (!has_image_extension(name)) continue;
-        images_.push_back((folder / name).string());
-        entries_.push_back({relative, fs::path(name).stem().string(), static_cast<int64_t>(c)});
-      }
-    }
+  // torchvision find_classes + make_dataset (image_folder.h).
+  auto index = index_image_folder(image_root_);
+  classes_ = std::move(index.classes);
+  for (auto& e : index.entries) {
+    images_.push_back(std::move(e.path));
+    entries_.push_back({std::move(e.relative_dir), std::move(e.stem), e.target});
   }
-  if (images_.empty())
-    throw Error(image_root_ + ": no image files (.jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp) in the class folders",
-                image_root_);
 
   // The sidecar says which kind the maps hold. Depth and inverse depth order the pixels oppositely. The exact
   // conversion (1/x) needs the unknown scale and shift that min-max normalised maps have lost, but the model

@@ -8,6 +8,7 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
   target_sources(sgmim PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/image_decode.cpp
     ${CMAKE_CURRENT_LIST_DIR}/joint_transform.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/image_folder.cpp
     ${CMAKE_CURRENT_LIST_DIR}/knowledge_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/distributed_sampler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/sample_seed.cpp

@@ -5,7 +5,7 @@
 set(SGMIM_PYTHON "" CACHE FILEPATH "Python for the interoperability tests (make test-torch2: the 2.x lane's venv)")
 
 if(SGMIM_PYTHON)
-  set(_interop_modules torch safetensors timm tensorboard numpy)
+  set(_interop_modules torch safetensors timm tensorboard numpy PIL)
   set(SGMIM_PYTHON_HAS "")
   foreach(_module ${_interop_modules})
     execute_process(COMMAND ${SGMIM_PYTHON} -c "import ${_module}" RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
@@ -51,6 +51,14 @@ if(SGMIM_PYTHON)
     add_test(NAME interop_weights_round_trip_torch_and_safetensors
              COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/weights_round_trip.py
                      $<TARGET_FILE:sgmim-convert> ${_interop_work}/round_trip)
+  endif()
+  # sgmim-prepare-knowledge on models this torch exports (torch.jit.trace and torch.jit.script), against the maps
+  # Python computes with the same network and preprocessing (docs/knowledge.md).
+  if(TARGET sgmim-prepare-knowledge AND "torch" IN_LIST SGMIM_PYTHON_HAS AND "numpy" IN_LIST SGMIM_PYTHON_HAS
+     AND "PIL" IN_LIST SGMIM_PYTHON_HAS)
+    add_test(NAME interop_prepare_knowledge_matches_python
+             COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/prepare_knowledge.py
+                     $<TARGET_FILE:sgmim-prepare-knowledge> ${_interop_work}/prepare_knowledge)
   endif()
   if(SGMIM_BUILD_APPS AND TARGET sgmim-convert AND "timm" IN_LIST SGMIM_PYTHON_HAS)
     add_executable(interop_encoder_features interop/encoder_features_main.cpp)
