@@ -1,0 +1,107 @@
+// sgmim-analyze: analyses of trained encoders. `fourier` draws the SG-MIM paper's Figure 3 (logic:
+// analysis/fourier_analysis.h, analysis/checkpoint_encoder.h; docs/analysis.md).
+#include "sgmim/analysis/checkpoint_encoder.h"
+#include "sgmim/analysis/fourier_analysis.h"
+#include "sgmim/error.h"
+#include "sgmim/io/atomic_file.h"
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDescription = R"(sgmim-analyze: analyses of trained encoders.
+
+  sgmim-analyze fourier --checkpoint runs/simmim/model.pth:SimMIM --checkpoint runs/sgmim/model.pth:SG-MIM \
+      --images data/kitti_val_images --out analysis/fourier
+
+fourier: the relative log amplitude of Fourier-transformed feature maps (the SG-MIM paper's Figure 3, after
+"How do vision transformers work?"): every block's feature map over the images, 2-D FFT, log amplitude averaged over
+channels and images, read along the half-diagonal from the zero frequency; the curve is the highest frequency's
+value minus the zero frequency's ("delta log amplitude") against normalised depth. A flatter, higher curve keeps more
+high-frequency detail. Writes fourier.csv (every profile), fourier.json (profiles, per-block and per-stage curves)
+and fourier.png (one line per checkpoint). Definition and reading: docs/analysis.md.)";
+
+void write_text(const std::string& text, const std::string& path) {
+  sgmim::io::write_file_atomically(std::vector<char>(text.begin(), text.end()), path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{kDescription};
+  app.require_subcommand(1);
+
+  std::vector<std::string> checkpoints;
+  std::string images_dir, out_dir, encoder_name;
+  int64_t img_size = 0, batch_size = 16, max_images = 64;
+  auto* fourier = app.add_subcommand("fourier", "Relative log amplitude of every block's Fourier-transformed features");
+  fourier
+      ->add_option("--checkpoint", checkpoints,
+                   "Weights file, optionally with :LABEL for the legend (repeat for several curves). Ours, official "
+                   "SimMIM/SG-MIM checkpoints or a bare encoder state dict (.pth or .safetensors)")
+      ->required();
+  fourier->add_option("--images", images_dir, "Folder of images (searched recursively)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  fourier->add_option("--out", out_dir, "Folder for fourier.csv, fourier.json and fourier.png")->required();
+  fourier->add_option("--encoder", encoder_name,
+                      "Encoder variant (e.g. swin_base); default: the one the checkpoint's config records");
+  fourier->add_option("--img-size", img_size, "Input size (square centre crop); default: the encoder's img_size");
+  fourier->add_option("--batch-size", batch_size, "Images per forward pass")->capture_default_str();
+  fourier->add_option("--max-images", max_images, "Analyse at most this many images (sorted order); 0 = all")
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    torch::manual_seed(0);
+    std::vector<sgmim::analysis::FourierCurve> curves;
+    std::vector<std::string> files = sgmim::analysis::list_image_files(images_dir);
+    if (max_images > 0 && static_cast<int64_t>(files.size()) > max_images) files.resize(static_cast<size_t>(max_images));
+    torch::Tensor images;
+    int64_t images_size = 0;
+    for (const auto& spec : checkpoints) {
+      // PATH[:LABEL]; a colon inside an existing path is part of the path.
+      std::string path = spec, label;
+      const auto colon = spec.rfind(':');
+      if (colon != std::string::npos && !fs::exists(spec)) {
+        path = spec.substr(0, colon);
+        label = spec.substr(colon + 1);
+      }
+      if (!fs::exists(path)) throw sgmim::Error(path + ": no such checkpoint file", path);
+      if (label.empty()) label = fs::path(path).parent_path().filename().string() + "/" + fs::path(path).stem().string();
+      auto loaded = sgmim::analysis::load_checkpoint_encoder(
+          path, encoder_name.empty() ? std::nullopt : std::optional<std::string>(encoder_name),
+          img_size > 0 ? std::optional<int64_t>(img_size) : std::nullopt);
+      const auto size = loaded.encoder->config().img_size;
+      if (!images.defined() || images_size != size) {
+        images = sgmim::analysis::load_analysis_images(files, size);
+        images_size = size;
+      }
+      std::cout << label << ": " << loaded.architecture << ", " << files.size() << " images at " << size << "x" << size
+                << "\n";
+      curves.push_back(sgmim::analysis::fourier_curve(*loaded.encoder, images, batch_size, label, path));
+      const auto& c = curves.back();
+      std::cout << "  " << c.blocks.size() << " blocks; delta log amplitude first/last block: "
+                << c.blocks.front().delta() << " / " << c.blocks.back().delta() << "\n";
+    }
+    fs::create_directories(out_dir);
+    const auto csv = (fs::path(out_dir) / "fourier.csv").string();
+    const auto json = (fs::path(out_dir) / "fourier.json").string();
+    const auto png = (fs::path(out_dir) / "fourier.png").string();
+    write_text(sgmim::analysis::fourier_csv(curves), csv);
+    write_text(sgmim::analysis::fourier_json(curves), json);
+    sgmim::analysis::write_fourier_plot(curves, png);
+    std::cout << "wrote " << csv << "\n      " << json << "\n      " << png << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "sgmim-analyze: " << e.what() << "\n";
+    return 1;
+  }
+}
