@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -88,8 +89,13 @@ int main(int argc, char** argv) {
                 << "\n";
       curves.push_back(sgmim::analysis::fourier_curve(*loaded.encoder, images, batch_size, label, path));
       const auto& c = curves.back();
-      std::cout << "  " << c.blocks.size() << " blocks; delta log amplitude first/last block: "
-                << c.blocks.front().delta() << " / " << c.blocks.back().delta() << "\n";
+      // The last block whose map is large enough to have a delta (docs/analysis.md §1.1).
+      auto last = c.blocks.rbegin();
+      while (last != c.blocks.rend() && !std::isfinite(last->delta())) ++last;
+      std::cout << "  " << c.blocks.size() << " blocks; delta log amplitude " << c.blocks.front().delta()
+                << " (block 1)";
+      if (last != c.blocks.rend()) std::cout << " ... " << last->delta() << " (block " << last->block + 1 << ")";
+      std::cout << "\n";
     }
     fs::create_directories(out_dir);
     const auto csv = (fs::path(out_dir) / "fourier.csv").string();

@@ -18,6 +18,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -96,7 +97,10 @@ TEST(FourierCurve, EqualsTheProfileOfEveryBlockOverAllImages) {
     ASSERT_EQ(static_cast<int64_t>(p.profile.size()), expected.numel());
     for (size_t k = 0; k < p.profile.size(); ++k)
       EXPECT_NEAR(p.profile[k], expected[static_cast<int64_t>(k)].item<double>(), 1e-9) << b << "," << k;
-    EXPECT_DOUBLE_EQ(p.delta(), p.profile.back());
+    if (sizes[b] > 2)
+      EXPECT_DOUBLE_EQ(p.delta(), p.profile.back());
+    else
+      EXPECT_TRUE(std::isnan(p.delta())) << "a 2x2 map has no frequency above 0 on its half-diagonal";
   }
   const auto ends = curve.stage_ends();
   ASSERT_EQ(ends.size(), 4u);

@@ -28,3 +28,9 @@ endif()
 # header, on any machine (docs/gpu.md).
 add_test(NAME gpu_check_dry_run
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_check_dry_run_test.sh ${PROJECT_SOURCE_DIR})
+
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
+  sgmim_test(analyze_e2e_test e2e/analyze_e2e_test.cpp)
+  add_dependencies(analyze_e2e_test sgmim-analyze)
+  target_compile_definitions(analyze_e2e_test PRIVATE SGMIM_ANALYZE_BIN="$<TARGET_FILE:sgmim-analyze>")
+endif()

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,9 @@ struct BlockProfile {
   double depth = 0.0;         ///< normalised depth (block + 1) / blocks, in (0, 1]
   int64_t map_size = 0;       ///< n of the n×n feature map
   std::vector<double> profile;  ///< relative log amplitude along the half-diagonal, profile[0] = 0
-  /// ΔLog amplitude: the highest frequency's entry minus the zero frequency's (profile.back()).
-  double delta() const { return profile.empty() ? 0.0 : profile.back(); }
+  /// ΔLog amplitude: the highest frequency's entry minus the zero frequency's (profile.back()); NaN for a map too
+  /// small to have a frequency above 0 on its half-diagonal (n ≤ 2), which the plot leaves out and JSON writes null.
+  double delta() const { return profile.size() < 2 ? std::numeric_limits<double>::quiet_NaN() : profile.back(); }
 };
 
 /// The curve of one checkpoint.
