@@ -2,6 +2,7 @@
 // analysis/fourier_analysis.h, analysis/checkpoint_encoder.h; docs/analysis.md).
 #include "sgmim/analysis/checkpoint_encoder.h"
 #include "sgmim/analysis/fourier_analysis.h"
+#include "sgmim/analysis/transfer_summary.h"
 #include "sgmim/error.h"
 #include "sgmim/io/atomic_file.h"
 
@@ -27,7 +28,13 @@ fourier: the relative log amplitude of Fourier-transformed feature maps (the SG-
 channels and images, read along the half-diagonal from the zero frequency; the curve is the highest frequency's
 value minus the zero frequency's ("delta log amplitude") against normalised depth. A flatter, higher curve keeps more
 high-frequency detail. Writes fourier.csv (every profile), fourier.json (profiles, per-block and per-stage curves)
-and fourier.png (one line per checkpoint). Definition and reading: docs/analysis.md.)";
+and fourier.png (one line per checkpoint). Definition and reading: docs/analysis.md.
+
+  sgmim-analyze transfer --runs experiments/transfer/finetune --out experiments/transfer
+
+transfer: the table of a transfer experiment (scripts/experiments/transfer.sh, docs/experiments.md): the last
+validation record of every <runs>/<case>/seed<k>/metrics.jsonl, mean +- std per case over the seeds, written as
+transfer.csv (per run), transfer.json, transfer.md (a Markdown table) and transfer.png (a bar chart per metric).)";
 
 void write_text(const std::string& text, const std::string& path) {
   sgmim::io::write_file_atomically(std::vector<char>(text.begin(), text.end()), path);
@@ -59,7 +66,36 @@ int main(int argc, char** argv) {
   fourier->add_option("--max-images", max_images, "Analyse at most this many images (sorted order); 0 = all")
       ->capture_default_str();
 
+  std::string runs_dir, title = "transfer";
+  std::vector<std::string> metrics{"rmse", "abs_rel", "d1"};
+  std::vector<std::string> case_order{"scratch", "simmim", "sgmim", "sgmim-random", "sgmim-lambda0"};
+  auto* transfer = app.add_subcommand("transfer", "Mean +- std table and chart of a transfer experiment's runs");
+  transfer->add_option("--runs", runs_dir, "Folder of <case>/seed<k>/metrics.jsonl")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  transfer->add_option("--out", out_dir, "Folder for transfer.{csv,json,md,png}")->required();
+  transfer->add_option("--metrics", metrics, "Validation metrics to report")->delimiter(',')->capture_default_str();
+  transfer->add_option("--cases", case_order, "Cases listed first, in this order")->delimiter(',')->capture_default_str();
+  transfer->add_option("--title", title, "Chart title")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (*transfer) {
+    try {
+      const auto summary = sgmim::analysis::summarize_transfer(runs_dir, metrics, case_order);
+      fs::create_directories(out_dir);
+      const fs::path out(out_dir);
+      write_text(sgmim::analysis::transfer_csv(summary), (out / "transfer.csv").string());
+      write_text(sgmim::analysis::transfer_json(summary), (out / "transfer.json").string());
+      const auto table = sgmim::analysis::transfer_markdown(summary);
+      write_text(table, (out / "transfer.md").string());
+      sgmim::analysis::write_transfer_chart(summary, (out / "transfer.png").string(), title);
+      std::cout << table << "wrote " << (out / "transfer.{csv,json,md,png}").string() << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "sgmim-analyze: " << e.what() << "\n";
+      return 1;
+    }
+  }
   try {
     torch::manual_seed(0);
     std::vector<sgmim::analysis::FourierCurve> curves;

@@ -3,7 +3,7 @@
 # the charts exist (docs/analysis.md).
 target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/fourier_profile.cpp)
 if(OpenCV_FOUND AND TARGET sgmim_synth)
-  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/fourier_analysis.cpp)
+  target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/fourier_analysis.cpp ${CMAKE_CURRENT_LIST_DIR}/transfer_summary.cpp)
   if(TARGET sgmim_config)
     target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/checkpoint_encoder.cpp)
   endif()

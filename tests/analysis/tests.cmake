@@ -2,7 +2,7 @@
 # OpenCV the charts, the per-block analysis of an encoder, its reports and the checkpoint's encoder.
 set(_sgmim_analysis_tests analysis/fourier_profile_test.cpp)
 if("SGMIM_WITH_DATA=1" IN_LIST SGMIM_DEFINITIONS)
-  list(APPEND _sgmim_analysis_tests analysis/chart_test.cpp)
+  list(APPEND _sgmim_analysis_tests analysis/chart_test.cpp analysis/transfer_summary_test.cpp)
   if("SGMIM_WITH_CONFIG=1" IN_LIST SGMIM_DEFINITIONS)
     list(APPEND _sgmim_analysis_tests analysis/fourier_analysis_test.cpp)
   endif()
