@@ -67,9 +67,10 @@ int main(int argc, char** argv) {
       std::printf("; loss %.4f -> %.4f\n", result.first_loss, result.last_loss);
       if (!result.checkpoint.empty()) std::printf("checkpoint:       %s\n", result.checkpoint.c_str());
       const sgmim::engine::RunPaths paths(result.output_dir);
-      std::printf("weights:          %s\nreconstructions:  %s/\nmetrics:          %s (TensorBoard: %s/)\n",
+      std::printf("weights:          %s\nreconstructions:  %s/\nmetrics:          %s (TensorBoard: %s/)\n"
+                  "loss curves:      %s/loss.png\n",
                   paths.weights.c_str(), paths.reconstructions.c_str(), paths.metrics.c_str(),
-                  paths.tensorboard.c_str());
+                  paths.tensorboard.c_str(), paths.plots.c_str());
     }
   } catch (const std::exception& e) {
     std::cerr << "sgmim-pretrain: error: " << e.what() << std::endl;

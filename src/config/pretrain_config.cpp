@@ -98,7 +98,7 @@ const std::vector<Field>& schema() {
 std::vector<std::string> known_encoder_names() {
   // Mirrors the registry in src/models/encoder.cpp (config_test checks that the two agree).
   return {"swin_tiny", "swin_small", "swin_base", "swin_large", "swinv2_base", "vit_base_patch16_224",
-          "swin_test", "swinv2_test", "vit_test"};
+          "swin_mini", "swin_test", "swinv2_test", "vit_test"};
 }
 
 void PretrainConfig::validate() const {

@@ -2,17 +2,22 @@
 
 #include "sgmim/compat.h"
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
+#include "sgmim/plot/loss_curves.h"
 #include "sgmim/report/progress.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <map>
+
+namespace fs = std::filesystem;
 
 namespace sgmim::engine {
 
@@ -199,6 +204,13 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   if (loop.leader() && loop.global_step == total_steps) {
     io::save_state_dict(task.model(), loop.paths().weights);
     log::info("weights " + loop.paths().weights + " (torch.load reads it)");
+  }
+  if (loop.leader() && fs::exists(loop.paths().metrics)) {
+    const auto png = (fs::path(loop.paths().plots) / "loss.png").string();
+    write_auxiliary_output("loss curves " + png, [&] {
+      if (plot::write_loss_plot(loop.paths().metrics, png, task.loss_label() + " of " + loop.paths().dir) > 0)
+        log::info("loss curves " + png);
+    });
   }
   loop.barrier();
   result.global_step = loop.global_step;

@@ -29,7 +29,8 @@ RunPaths::RunPaths(const std::string& output_dir)
       reconstructions((fs::path(output_dir) / "reconstructions").string()),
       predictions((fs::path(output_dir) / "predictions").string()),
       tensorboard((fs::path(output_dir) / "tensorboard").string()),
-      weights((fs::path(output_dir) / "model.pth").string()) {}
+      weights((fs::path(output_dir) / "model.pth").string()),
+      plots((fs::path(output_dir) / "plots").string()) {}
 
 torch::Device resolve_device(config::DeviceChoice choice, int local_rank) {
   const bool cuda = torch::cuda::is_available();

@@ -72,6 +72,14 @@ const std::map<std::string, std::function<EncoderOptions()>>& registry() {
       {"vit_base_patch16_224", [] { return vit("vit_base_patch16_224", 224, 768, 12, 12); }},
       // Tiny variants for unit tests and the CPU demo: the same code paths (shifted windows in the first two stages,
       // down-sampling, the unshifted min(H,W) <= ws rule in the last) at a fraction of the cost.
+      // A small Swin for CPU experiments (scripts/experiments/transfer.sh, docs/experiments.md): large enough to learn
+      // something transferable at 64 px, small enough for dozens of runs in an hour on 2 cores.
+      {"swin_mini",
+       [] {
+         auto c = swin("swin_mini", 32, {2, 2, 4, 2}, {1, 2, 4, 8}, 4);
+         c.img_size = 64;
+         return c;
+       }},
       {"swin_test",
        [] {
          auto c = swin("swin_test", 4, {2, 2, 2, 2}, {1, 1, 2, 4}, 4);

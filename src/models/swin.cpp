@@ -203,6 +203,28 @@ std::vector<torch::Tensor> SwinTransformerImpl::forward_features(const torch::Te
   return run_stages(t, (x.size(2) + p - 1) / p, (x.size(3) + p - 1) / p);
 }
 
+std::vector<torch::Tensor> SwinTransformerImpl::every_block_map(const torch::Tensor& x,
+                                                                std::vector<int64_t>* stage_of) {
+  const auto p = config_.patch_size;
+  auto t = patch_embed(x);
+  int64_t h = (x.size(2) + p - 1) / p, w = (x.size(3) + p - 1) / p;
+  std::vector<torch::Tensor> maps;
+  if (stage_of) stage_of->clear();
+  for (size_t s = 0; s < stages.size(); ++s) {
+    for (auto& block : stages[s]->blocks) {
+      t = block->forward(t, h, w);
+      maps.push_back(tokens_to_map(t, h, w));
+      if (stage_of) stage_of->push_back(static_cast<int64_t>(s));
+    }
+    if (stages[s]->downsample) {
+      t = stages[s]->downsample(t, h, w);
+      h = (h + 1) / 2;  // PatchMerging pads odd sides
+      w = (w + 1) / 2;
+    }
+  }
+  return maps;
+}
+
 torch::Tensor SwinTransformerImpl::forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) {
   return run_stages(tokens, grid_h, grid_w).back();
 }

@@ -198,6 +198,14 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const to
   return out;
 }
 
+std::vector<torch::Tensor> VisionTransformerImpl::every_block_map(const torch::Tensor& x,
+                                                                  std::vector<int64_t>* stage_of) {
+  std::vector<int64_t> all(blocks.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  if (stage_of) stage_of->assign(all.size(), 0);
+  return forward_block_maps(x, all);
+}
+
 std::vector<torch::Tensor> VisionTransformerImpl::forward_block_maps(const torch::Tensor& x,
                                                                      const std::vector<int64_t>& indices,
                                                                      const torch::Tensor& mask) {

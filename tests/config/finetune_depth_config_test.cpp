@@ -285,7 +285,7 @@ TEST(FinetuneDepthConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
   const std::vector<Case> cases = {
       {{"model.encoder.name=swin_huge"},
        "model.encoder.name = \"swin_huge\": must be one of: swin_tiny, swin_small, swin_base, swin_large, "
-       "swinv2_base, vit_base_patch16_224, swin_test, swinv2_test, vit_test"},
+       "swinv2_base, vit_base_patch16_224, swin_mini, swin_test, swinv2_test, vit_test"},
       {{"model.encoder.window_sizes=[22, 0]"},
        "model.encoder.window_sizes = [22, 0]: must be a non-empty list of positive integers"},
       {{"model.encoder.use_shift=[]"}, "model.encoder.use_shift = []: must be a non-empty list of true/false"},

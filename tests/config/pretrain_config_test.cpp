@@ -181,7 +181,7 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"dist.backend=mpi"}, "dist.backend = \"mpi\": must be one of: auto, gloo, nccl"},
       {{"model.encoder.name=swin_huge"},
        "model.encoder.name = \"swin_huge\": must be one of: swin_tiny, swin_small, swin_base, swin_large, "
-       "swinv2_base, vit_base_patch16_224, swin_test, swinv2_test, vit_test"},
+       "swinv2_base, vit_base_patch16_224, swin_mini, swin_test, swinv2_test, vit_test"},
       {{"data.scale=[0.8, 0.5]"}, "data.scale = [0.8, 0.5]: must satisfy 0 < low <= high <= 1"},
       {{"data.hflip=2"}, "data.hflip = 2: must be in [0, 1]"},
       {{"train.schedule=multistep"},

@@ -47,6 +47,7 @@ TEST(PretrainApp, DemoRunTrainsAndSaysWhereItsFilesAre) {
   EXPECT_TRUE(fs::exists(dir / "run/model.pth"));
   EXPECT_TRUE(fs::exists(dir / "run/reconstructions/epoch_0003.png"));
   EXPECT_TRUE(fs::exists(dir / ("run/checkpoints/" + engine::checkpoint_filename(24))));
+  EXPECT_TRUE(fs::exists(dir / "run/plots/loss.png"));  // plot/loss_curves.h, from run/metrics.jsonl
   EXPECT_NE(r.output.find(dir / "run/reconstructions"), std::string::npos);
 }
 

@@ -28,3 +28,16 @@ endif()
 # header, on any machine (docs/gpu.md).
 add_test(NAME gpu_check_dry_run
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/gpu_check_dry_run_test.sh ${PROJECT_SOURCE_DIR})
+
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
+  sgmim_test(analyze_e2e_test e2e/analyze_e2e_test.cpp)
+  add_dependencies(analyze_e2e_test sgmim-analyze)
+  target_compile_definitions(analyze_e2e_test PRIVATE SGMIM_ANALYZE_BIN="$<TARGET_FILE:sgmim-analyze>")
+endif()
+
+# The transfer experiment at its tiny scale (scripts/experiments/transfer.sh --scale tiny; docs/experiments.md).
+if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
+  add_test(NAME experiment_transfer_smoke
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/transfer_smoke_test.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  set_tests_properties(experiment_transfer_smoke PROPERTIES TIMEOUT 600)
+endif()

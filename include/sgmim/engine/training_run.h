@@ -35,6 +35,7 @@ namespace sgmim::engine {
 /// The files a run writes into runtime.output_dir.
 struct RunPaths {
   std::string dir, config, metrics, checkpoints, reconstructions, predictions, tensorboard, weights;
+  std::string plots;  ///< <dir>/plots: loss.png at the end of a run (plot/loss_curves.h)
   explicit RunPaths(const std::string& output_dir);
 };
 

@@ -71,6 +71,11 @@ class ImageEncoderImpl : public torch::nn::Module {
   /// after the final norm). ViT returns a single map.
   virtual std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) = 0;
 
+  /// The output of every block in forward order as a map [B, C, h, w] (Swin: inside each stage, before its
+  /// PatchMerging, no norm; ViT: the class token dropped, no final norm), for feature analysis such as the Fourier
+  /// profile of docs/analysis.md. `stage_of`, when given, receives each block's stage index (ViT: all 0).
+  virtual std::vector<torch::Tensor> every_block_map(const torch::Tensor& x,
+                                                     std::vector<int64_t>* stage_of = nullptr) = 0;
   /// Patch embedding alone: x → tokens [B, L, embed_dim].
   virtual torch::Tensor embed(const torch::Tensor& x) = 0;
 

@@ -66,6 +66,7 @@ class VisionTransformerImpl : public ImageEncoderImpl {
  public:
   explicit VisionTransformerImpl(EncoderOptions config);
   std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
+  std::vector<torch::Tensor> every_block_map(const torch::Tensor& x, std::vector<int64_t>* stage_of = nullptr) override;
   torch::Tensor embed(const torch::Tensor& x) override;
   torch::Tensor forward_tokens(const torch::Tensor& tokens, int64_t grid_h, int64_t grid_w) override;
   std::vector<std::string> no_weight_decay() const override;
