@@ -101,8 +101,9 @@ TEST(ShippedDepthConfigs, EveryLeafLoadsValidatesAndRoundTrips) {
     EXPECT_EQ(c.runtime.output_dir, "runs/depth/" + fs::path(leaf).stem().string());
     EXPECT_TRUE(output_dirs.insert(c.runtime.output_dir).second) << "output_dir shared with another config";
     // Our experiments (experiments/, docs/experiments.md) get their weights from the script; a paper row names them.
-    if (leaf.rfind("experiments/", 0) != 0)
+    if (leaf.rfind("experiments/", 0) != 0) {
       EXPECT_FALSE(c.model.pretrained.empty()) << "a paper row starts from pre-trained weights";
+    }
   }
 }
 

@@ -98,7 +98,9 @@ TEST(PrepareKnowledgeApp, KillNineThenResumeGivesTheUninterruptedFiles) {
   EXPECT_LT(done_before_kill, 24) << "the kill did not land mid-run";
   EXPECT_FALSE(fs::exists(maps / "knowledge.json"));  // an unfinished tree has no sidecar
   for (const auto& e : fs::recursive_directory_iterator(maps))  // every PNG there is whole
-    if (e.path().extension() == ".png") EXPECT_FALSE(cv::imread(e.path().string(), cv::IMREAD_UNCHANGED).empty());
+    if (e.path().extension() == ".png") {
+      EXPECT_FALSE(cv::imread(e.path().string(), cv::IMREAD_UNCHANGED).empty());
+    }
 
   const auto resumed = run_app(common_flags(dir / "killed", model) + " --batch-size 1");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
