@@ -2,6 +2,7 @@
 // and parameter count, no information flow from hidden knowledge, agreement with a slow sparse reference that follows
 // MinkowskiEngine's definitions (coordinate maps, kernel layout and offset order), the official checkpoint's keys and
 // kernel shapes, drop_empty_context against explicit token dropping, and one training step per encoder family.
+#include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/guidance.h"
 #include "sgmim/models/pretrainer.h"
@@ -277,8 +278,16 @@ TEST(SparseResNet, OfficialCheckpointLoadsAndGivesTheReferenceOutputs) {
   sgmim::io::save_tensors(file, path);
 
   Pretrainer model(cfg);
-  const auto report = sgmim::io::load_state_dict(*model, path, /*strict=*/true);
+  const auto report = sgmim::io::load_state_dict(*model, path, /*strict=*/true);  // the pre-training resume reader
+  // Fine-tuning takes the encoder alone (io/encoder_transfer.h) and leaves the branch behind.
+  auto finetune_options = cfg.encoder;
+  finetune_options.with_mask_token = false;
+  auto finetune = build_encoder(finetune_options);
+  const auto transfer = sgmim::io::transfer_encoder(*finetune, path);
   std::filesystem::remove(path);
+  EXPECT_TRUE(transfer.clean()) << transfer.summary();
+  EXPECT_TRUE(std::any_of(transfer.dropped.begin(), transfer.dropped.end(),
+                          [](const std::string& k) { return k == "depth_encoder_sparse.layer4.1.conv2.kernel"; }));
   EXPECT_TRUE(report.clean()) << report.summary();
   EXPECT_EQ(report.loaded + report.ignored_derived.size(), file.size());  // Swin's index buffers are rebuilt
   // The fusion reads the 1024-wide features of the branch into the 32-wide latent.
@@ -393,3 +402,59 @@ void train_one_step(const std::string& encoder) {
 TEST(SparseResNet, OneTrainingStepSwin) { train_one_step("swin_test"); }
 TEST(SparseResNet, OneTrainingStepSwinV2) { train_one_step("swinv2_test"); }
 TEST(SparseResNet, OneTrainingStepViT) { train_one_step("vit_test"); }
+
+TEST(SparseResNet, GradientsMatchFiniteDifferences) {
+  // Double precision, an active set that is not aligned to any stage (sites whose stride-2 cell is half hidden),
+  // random norms, and a hidden last-stage site whose output carries a loss weight (it must not matter).
+  torch::manual_seed(13);
+  SparseResNet net(SparseResNetOptions().widths({3, 4, 4, 5}));
+  randomise_norms(*net);
+  net->to(torch::kDouble);
+  auto active = (torch::rand({2, 8, 8}) < 0.5).to(torch::kFloat);
+  active[1].slice(0, 4, 8).slice(1, 4, 8).zero_();
+  auto y = torch::randn({2, 1, 32, 32}, torch::kDouble).requires_grad_(true);
+  auto weights = torch::randn({2, 5, 1, 1}, torch::kDouble);
+  std::vector<torch::Tensor> inputs{y};
+  std::vector<std::string> names{"knowledge"};
+  for (const auto& p : net->named_parameters()) {
+    inputs.push_back(p.value());
+    names.push_back(p.key());
+  }
+  sgmim::testing::expect_gradients_match([&] { return (net(y, active) * weights).sum(); }, inputs, names, 4, 1e-6,
+                                         1e-5);
+}
+
+// KNOWN ISSUE, disabled: in float32 on the CPU (LibTorch 1.13) the branch's parameter gradients of a full SG-MIM
+// backward differ between identical repetitions and can be non-finite (the sgmim-pretrain demo, 16-pixel mask patches,
+// skips its steps as non-finite); with MKLDNN switched off globally (at::globalContext().setUserEnabledMkldnn(false))
+// they are deterministic and finite, and in double precision they match finite differences
+// (GradientsMatchFiniteDifferences). Not yet isolated to one operator; enable this test once it is.
+TEST(SparseResNet, DISABLED_BackwardIsDeterministicAndFinite) {
+  // The demo's setting: 16-pixel mask patches under a stride-32 encoder (cells half hidden), float32 on the CPU.
+  for (int64_t mask_patch : {32, 16}) {
+    torch::manual_seed(2);
+    PretrainerOptions cfg;
+    cfg.encoder = encoder_options("swin_test");
+    cfg.guidance = GuidanceKind::sparse_resnet18;
+    cfg.mask_patch_size = mask_patch;
+    cfg.fusion_pos_embed = cfg.fusion_drop_empty_context = true;
+    Pretrainer model(cfg);
+    auto [m, unused] = model->sample_masks(4);
+    const auto y = torch::rand({4, 1, 64, 64}), x = torch::randn({4, 3, 64, 64});
+    std::vector<torch::Tensor> first;
+    for (int rep = 0; rep < 3; ++rep) {
+      model->zero_grad();
+      model->forward(x, y, m).loss.backward();
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : model->depth_encoder->parameters()) grads.push_back(p.grad().clone());
+      for (size_t i = 0; i < grads.size(); ++i) {
+        ASSERT_TRUE(torch::isfinite(grads[i]).all().item<bool>()) << mask_patch << " rep " << rep << " param " << i;
+        if (rep > 0)
+          EXPECT_TRUE(torch::allclose(grads[i], first[i], 1e-4, 1e-6))
+              << mask_patch << " rep " << rep << " param " << i << ": " << (grads[i] - first[i]).abs().max().item<double>()
+              << " of " << first[i].abs().max().item<double>();
+      }
+      if (rep == 0) first = grads;
+    }
+  }
+}
