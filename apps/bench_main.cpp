@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
                                      "vit_base_patch16_224|*_test)")
       ->capture_default_str();
   step->add_option("--method", method, "sgmim or simmim")->capture_default_str();
-  step->add_option("--guidance", guidance, "Guidance branch kind: mlp|transformer|siamese")->capture_default_str();
+  step->add_option("--guidance", guidance,
+                   "Guidance branch kind: mlp|transformer|siamese|sparse_resnet18 (the official HEAD variant, with its "
+                   "fusion position embedding and empty-token removal)")
+      ->capture_default_str();
   step->add_option("--batch", options.batch, "Images per step")->capture_default_str();
   step->add_option("--steps", options.steps, "Timed steps")->capture_default_str();
   step->add_option("--warmup", options.warmup, "Untimed steps before timing")->capture_default_str();
@@ -77,7 +80,8 @@ int main(int argc, char** argv) {
   std::string macs_model = "swin_base", macs_method = "sgmim", macs_guidance = "mlp";
   macs->add_option("--model", macs_model, "Encoder variant")->capture_default_str();
   macs->add_option("--method", macs_method, "sgmim or simmim")->capture_default_str();
-  macs->add_option("--guidance", macs_guidance, "Guidance branch kind: mlp|transformer|siamese")->capture_default_str();
+  macs->add_option("--guidance", macs_guidance, "Guidance branch kind: mlp|transformer|siamese|sparse_resnet18")
+      ->capture_default_str();
   macs->add_flag("--json", json, "Print one JSON object instead of a line");
 
   auto* nccl = app.add_subcommand("nccl", "An NCCL process group of one rank on a GPU: parameter broadcast and the "
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
                                sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", macs_method);
       o.method = *m;
       o.guidance = sgmim::models::parse_guidance_kind(macs_guidance);
+      o.fusion_pos_embed = o.fusion_drop_empty_context = o.guidance == sgmim::models::GuidanceKind::sparse_resnet18;
       const auto r = sgmim::models::pretrainer_macs(o);
       if (json) {
         nlohmann::json j = {{"model", macs_model},
@@ -341,6 +346,9 @@ int main(int argc, char** argv) {
                              sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", method);
     options.model.method = *parsed_method;
     options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
+    // The HEAD branch comes with the HEAD fusion, as in the configs sgmim-head_*.
+    options.model.fusion_pos_embed = options.model.fusion_drop_empty_context =
+        options.model.guidance == sgmim::models::GuidanceKind::sparse_resnet18;
     options.device = device;
     const auto r = sgmim::bench::run_step_benchmark(options);
     const bool with_mfu = peak_tflops > 0;

@@ -37,6 +37,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(int, "model.fusion.num_heads", model.fusion.num_heads),
       SGMIM_FIELD(real, "model.fusion.mlp_ratio", model.fusion.mlp_ratio),
       SGMIM_FIELD(bool, "model.fusion.pos_embed", model.fusion.pos_embed),
+      SGMIM_FIELD(bool, "model.fusion.drop_empty_context", model.fusion.drop_empty_context),
       SGMIM_FIELD(bool, "model.standardize_knowledge", model.standardize_knowledge),
       SGMIM_FIELD(bool, "model.norm_target", model.norm_target),
       SGMIM_FIELD(int, "model.norm_target_patch_size", model.norm_target_patch_size),

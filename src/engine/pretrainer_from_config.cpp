@@ -23,6 +23,7 @@ models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& c)
   m.fusion_heads = c.model.fusion.num_heads;
   m.fusion_mlp_ratio = c.model.fusion.mlp_ratio;
   m.fusion_pos_embed = c.model.fusion.pos_embed;
+  m.fusion_drop_empty_context = c.model.fusion.drop_empty_context;
   m.standardize_knowledge = c.model.standardize_knowledge;
   m.norm_target = c.model.norm_target;
   m.norm_target_patch_size = c.model.norm_target_patch_size;

@@ -74,6 +74,25 @@ int64_t swin_official_flops(const EncoderOptions& config, int64_t num_classes) {
   return m.per_image() + m.norm_elements + config.num_features() * num_classes;
 }
 
+int64_t sparse_resnet_macs(const SparseResNetOptions& o, int64_t img_size) {
+  int64_t side = img_size / o.stem_stride();
+  const int64_t k2 = o.stem_stride() * o.stem_stride();
+  int64_t in = o.widths().front();
+  int64_t macs = side * side * in * o.in_chans() * k2;  // the stem convolution
+  for (size_t s = 0; s < o.widths().size(); ++s) {
+    const auto out = o.widths()[s];
+    for (int64_t j = 0; j < o.blocks_per_stage(); ++j) {
+      const auto stride = j == 0 ? o.strides()[s] : 1;
+      side = (side + stride - 1) / stride;
+      const auto sites = side * side;
+      macs += sites * out * in * 9 + sites * out * out * 9;     // conv1, conv2 (3×3)
+      if (stride != 1 || in != out) macs += sites * out * in;  // downsample (1×1)
+      in = out;
+    }
+  }
+  return macs;
+}
+
 PretrainerMacs pretrainer_macs(const PretrainerOptions& config) {
   config.validate();
   PretrainerMacs out;
@@ -87,6 +106,7 @@ PretrainerMacs pretrainer_macs(const PretrainerOptions& config) {
   out.knowledge_decoder = latent * C * stride2 * 1;
   const int64_t grid = enc.img_size / enc.patch_size;
   const int64_t knowledge_embed = grid * grid * enc.embed_dim * enc.patch_size * enc.patch_size;  // 1 channel
+  int64_t context = C;
   switch (config.guidance) {
     case GuidanceKind::mlp:
       out.guidance = knowledge_embed;
@@ -100,9 +120,14 @@ PretrainerMacs pretrainer_macs(const PretrainerOptions& config) {
       out.per_forward += e.per_forward;  // Swin v2: the branch's blocks evaluate their cpb_mlp too
       break;
     }
+    case GuidanceKind::sparse_resnet18:
+      out.guidance = sparse_resnet_macs(sparse_resnet18_options(enc), enc.img_size);
+      context = sparse_resnet18_options(enc).widths().back();
+      break;
   }
-  // Fusion: q, k, v and proj Linear(C, C) on the latent tokens, attention over latent² pairs, MLP.
-  out.fusion = latent * 4 * C * C + 2 * latent * latent * C +
+  // Fusion: q and proj Linear(C, C), k and v Linear(C_ctx, C) on the latent tokens (the HEAD branch's C_ctx = 1024),
+  // attention over latent² pairs, MLP.
+  out.fusion = latent * (2 * C * C + 2 * context * C) + 2 * latent * latent * C +
                latent * 2 * C * static_cast<int64_t>(static_cast<double>(C) * config.fusion_mlp_ratio);
   return out;
 }

@@ -8,8 +8,9 @@ GuidanceKind parse_guidance_kind(const std::string& name) {
   if (name == "mlp") return GuidanceKind::mlp;
   if (name == "transformer") return GuidanceKind::transformer;
   if (name == "siamese") return GuidanceKind::siamese;
-  throw Error("model.guidance.kind = " + name + ": expected one of mlp, transformer, siamese", {}, "model.guidance.kind",
-              name);
+  if (name == "sparse_resnet18") return GuidanceKind::sparse_resnet18;
+  throw Error("model.guidance.kind = " + name + ": expected one of mlp, transformer, siamese, sparse_resnet18", {},
+              "model.guidance.kind", name);
 }
 
 std::string to_string(GuidanceKind kind) {
@@ -17,12 +18,33 @@ std::string to_string(GuidanceKind kind) {
     case GuidanceKind::mlp: return "mlp";
     case GuidanceKind::transformer: return "transformer";
     case GuidanceKind::siamese: return "siamese";
+    case GuidanceKind::sparse_resnet18: return "sparse_resnet18";
   }
   return "?";
 }
 
+SparseResNetOptions sparse_resnet18_options(const EncoderOptions& enc) {
+  SparseResNetOptions o;
+  const auto stem = o.stem_stride();
+  int64_t rest = enc.total_stride() / stem;
+  check_value(enc.patch_size % stem == 0 && enc.total_stride() % stem == 0, "model.guidance.kind", "sparse_resnet18",
+              "needs an encoder patch size that is a multiple of the stem stride " + std::to_string(stem) + " (got " +
+                  std::to_string(enc.patch_size) + ")");
+  // Stage 1 keeps the stem grid (official); the later stages halve while the encoder's stride is not yet reached.
+  std::vector<int64_t> strides{1};
+  for (int s = 1; s < 4; ++s) {
+    strides.push_back(rest % 2 == 0 ? 2 : 1);
+    if (rest % 2 == 0) rest /= 2;
+  }
+  check_value(rest == 1, "model.guidance.kind", "sparse_resnet18",
+              "cannot reach the encoder stride " + std::to_string(enc.total_stride()) +
+                  " with a stride-4 stem and three stride-2 stages");
+  o.strides(strides);
+  return o;
+}
+
 GuidanceBranchImpl::GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& enc, ImageEncoder image_encoder)
-    : kind(kind), grid(enc.img_size / enc.patch_size) {
+    : kind(kind), grid(enc.img_size / enc.patch_size), feature_dim(enc.num_features()), patch_size(enc.patch_size) {
   const bool vit = enc.family == EncoderFamily::vit;
   switch (kind) {
     case GuidanceKind::mlp:
@@ -48,8 +70,17 @@ GuidanceBranchImpl::GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& 
       depth_patch_embed = register_module("depth_patch_embed", PatchEmbed(1, enc.embed_dim, enc.patch_size, !vit,
                                                                           enc.ln_eps));
       break;
+    case GuidanceKind::sparse_resnet18:
+      sparse = SparseResNet(sparse_resnet18_options(enc));
+      // The official keys sit directly under the branch (`depth_encoder_sparse.stem.0.weight`): the children are
+      // registered here and the SparseResNet holder itself is not.
+      for (const auto& child : sparse->named_children()) register_module(child.key(), child.value());
+      feature_dim = sparse->out_channels();
+      break;
   }
 }
+
+int64_t GuidanceBranchImpl::out_dim() const { return feature_dim; }
 
 torch::Tensor GuidanceBranchImpl::forward(const torch::Tensor& knowledge, const torch::Tensor& visible) {
   // u = PatchEmbed(y)·v: knowledge tokens kept where visible (where the image is masked, in selective mode), zero
@@ -72,6 +103,12 @@ torch::Tensor GuidanceBranchImpl::forward(const torch::Tensor& knowledge, const 
     case GuidanceKind::siamese: {
       auto u = depth_patch_embed(knowledge) * w;
       return map_to_tokens(transformer->forward_tokens(u, grid, grid));
+    }
+    case GuidanceKind::sparse_resnet18: {
+      // The image mask lives on the patch grid; the stem's grid is finer by patch/4 for ViT (1 for Swin, official).
+      const auto up = patch_size / sparse->options.stem_stride();
+      auto active = up == 1 ? visible : visible.repeat_interleave(up, 1).repeat_interleave(up, 2);
+      return map_to_tokens(sparse(knowledge, active));
     }
   }
   return {};

@@ -35,6 +35,7 @@ void PretrainerOptions::validate() const {
   check_value(norm_target_patch_size >= 3 && norm_target_patch_size % 2 == 1, "model.norm_target_patch_size",
               std::to_string(norm_target_patch_size), "must be odd and >= 3");
   check_value(fusion_mlp_ratio > 0.0, "model.fusion.mlp_ratio", std::to_string(fusion_mlp_ratio), "must be positive");
+  if (method == PretrainMethod::sgmim && guidance == GuidanceKind::sparse_resnet18) sparse_resnet18_options(encoder);
 }
 
 namespace {
@@ -62,13 +63,17 @@ PretrainerImpl::PretrainerImpl(PretrainerOptions config)
   register_module("encoder", encoder);
   const auto C = enc.num_features(), stride = enc.total_stride();
   if (config_.method == PretrainMethod::sgmim) {
-    depth_encoder = register_module("depth_encoder", GuidanceBranch(config_.guidance, enc, encoder));
+    const bool head_branch = config_.guidance == GuidanceKind::sparse_resnet18;
+    depth_encoder = register_module(head_branch ? "depth_encoder_sparse" : "depth_encoder",
+                                    GuidanceBranch(config_.guidance, enc, encoder));
     const auto latent_tokens = (enc.img_size / stride) * (enc.img_size / stride);
     fusion_blk_img = register_module(
         "fusion_blk_img", CrossAttentionFusion(CrossAttentionFusionOptions(C)
                                                    .num_heads(config_.fusion_heads)
                                                    .mlp_ratio(config_.fusion_mlp_ratio)
-                                                   .pos_embed_tokens(config_.fusion_pos_embed ? latent_tokens : 0)));
+                                                   .pos_embed_tokens(config_.fusion_pos_embed ? latent_tokens : 0)
+                                                   .context_dim(depth_encoder->out_dim())
+                                                   .drop_empty_context(config_.fusion_drop_empty_context)));
   }
   img_decoder = register_module("img_decoder", prediction_head(C, stride, 3));
   if (config_.method == PretrainMethod::sgmim) dep_decoder = register_module("dep_decoder", prediction_head(C, stride, 1));

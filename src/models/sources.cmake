@@ -9,6 +9,7 @@ target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/vit.cpp
   ${CMAKE_CURRENT_LIST_DIR}/fusion.cpp
   ${CMAKE_CURRENT_LIST_DIR}/guidance.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/sparse_resnet.cpp
   ${CMAKE_CURRENT_LIST_DIR}/losses.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pretrainer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/silog_loss.cpp

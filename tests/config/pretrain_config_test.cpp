@@ -60,6 +60,15 @@ TEST(PretrainConfig, DefaultsAreTheOfficialSwinB100EpochRecipe) {
   EXPECT_THROW(c.validate(), Error);  // data.root is required
 }
 
+TEST(PretrainConfig, HeadVariantKeysParse) {
+  const auto c = load_pretrain_config(
+      "", {"model.guidance.kind=sparse_resnet18", "model.fusion.pos_embed=true", "model.fusion.drop_empty_context=true"});
+  EXPECT_EQ(c.model.guidance.kind, GuidanceKind::sparse_resnet18);
+  EXPECT_TRUE(c.model.fusion.pos_embed);
+  EXPECT_TRUE(c.model.fusion.drop_empty_context);
+  EXPECT_FALSE(PretrainConfig{}.model.fusion.drop_empty_context);  // off by default (v1)
+}
+
 TEST(PretrainConfig, EmbeddedDemoDefaultIsTinyAndValid) {
   const PretrainConfig c = default_pretrain_config();
   EXPECT_NO_THROW(c.validate());
@@ -116,6 +125,7 @@ TEST(PretrainConfig, WrongTypesNameFileKeyValueAndExpectedType) {
       {"train: {epochs: 1.5}", "train.epochs = 1.5: expected an integer"},
       {"train: {base_lr: fast}", "train.base_lr = \"fast\": expected a number"},
       {"model: {fusion: {pos_embed: maybe}}", "model.fusion.pos_embed = \"maybe\": expected true or false"},
+      {"model: {fusion: {drop_empty_context: 2}}", "model.fusion.drop_empty_context = 2: expected true or false"},
       {"data: {scale: [0.5]}", "data.scale = [0.5]: expected a list of two numbers [low, high]"},
       {"train: {milestones: 700}", "train.milestones = 700: expected a list of integers"},
       {"model: {encoder: {name: [swin_base]}}", "model.encoder.name = [swin_base]: expected a string"},
@@ -141,7 +151,7 @@ TEST(PretrainConfig, OverrideCreatingAWrongTypeIsAnError) {
   EXPECT_EQ(e.key(), "train.epochs");
   EXPECT_EQ(e.value(), "[1, 2]");
   EXPECT_EQ(std::string(error_of([] { load_pretrain_config("", {"model.fusion=3"}); }).what()),
-            "--set: model.fusion = 3: expected a mapping (keys: num_heads, mlp_ratio, pos_embed)");
+            "--set: model.fusion = 3: expected a mapping (keys: num_heads, mlp_ratio, pos_embed, drop_empty_context)");
 }
 
 TEST(PretrainConfig, ValidateMessagesNameKeyValueAndRange) {
@@ -169,7 +179,10 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"data.batch_size=0"}, "data.batch_size = 0: must be > 0"},
       {{"train.epochs=0"}, "train.epochs = 0: must be > 0"},
       {{"train.warmup_epochs=70"}, "train.warmup_epochs = 70: must be in [0, train.epochs = 60]"},
-      {{"model.guidance.kind=mlpp"}, "model.guidance.kind = \"mlpp\": must be one of: mlp, transformer, siamese"},
+      {{"model.guidance.kind=mlpp"},
+       "model.guidance.kind = \"mlpp\": must be one of: mlp, transformer, siamese, sparse_resnet18"},
+      {{"model.guidance.kind=sparse_resnet"},
+       "model.guidance.kind = \"sparse_resnet\": must be one of: mlp, transformer, siamese, sparse_resnet18"},
       {{"model.method=mae"}, "model.method = \"mae\": must be one of: sgmim, simmim"},
       {{"model.knowledge_masking=complement"},
        "model.knowledge_masking = \"complement\": must be one of: selective, random"},

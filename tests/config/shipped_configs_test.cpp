@@ -210,6 +210,20 @@ TEST(ShippedConfigs, AblationsStateOnlyTheirDelta) {
   EXPECT_EQ(l.train.epochs, 100);
 }
 
+// The official repository's HEAD variant (a29cb2b): the paper's Swin-B rows with the sparse ResNet-18 branch, the
+// fusion's position embedding and its removal of empty knowledge tokens, nothing else.
+TEST(ShippedConfigs, HeadVariantRowsStateOnlyTheirDelta) {
+  for (const char* epochs : {"100", "800"}) {
+    const std::string e = epochs;
+    expect_delta("sgmim-head_swin-base_img192_" + e + "ep.yaml", "sgmim_swin-base_img192_" + e + "ep.yaml",
+                 [](auto& c) {
+                   c.model.guidance.kind = GuidanceKind::sparse_resnet18;
+                   c.model.fusion.pos_embed = true;
+                   c.model.fusion.drop_empty_context = true;
+                 });
+  }
+}
+
 TEST(ShippedConfigs, OverridesApplyOnTopOfShippedConfigs) {
   const PretrainConfig c = load_pretrain_config(
       cfg("sgmim_swin-base_img192_100ep.yaml"), {"train.base_lr=1e-4", "model.guidance.kind=transformer"});

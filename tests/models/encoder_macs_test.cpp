@@ -144,12 +144,15 @@ TEST(PretrainerMacs, CountsEveryMatrixProductOfTheModel) {
                {"swin_test", PretrainMethod::sgmim, GuidanceKind::mlp},
                {"swin_test", PretrainMethod::sgmim, GuidanceKind::transformer},
                {"swinv2_test", PretrainMethod::sgmim, GuidanceKind::siamese},
-               {"vit_test", PretrainMethod::sgmim, GuidanceKind::mlp}};
+               {"vit_test", PretrainMethod::sgmim, GuidanceKind::mlp},
+               {"swin_test", PretrainMethod::sgmim, GuidanceKind::sparse_resnet18},
+               {"vit_test", PretrainMethod::sgmim, GuidanceKind::sparse_resnet18}};
   for (const auto& k : cases) {
     PretrainerOptions cfg;
     cfg.encoder = encoder_options(k.encoder);
     cfg.method = k.method;
     cfg.guidance = k.guidance;
+    cfg.fusion_pos_embed = cfg.fusion_drop_empty_context = k.guidance == GuidanceKind::sparse_resnet18;
     torch::manual_seed(0);
     Pretrainer model(cfg);
     const auto s = cfg.encoder.img_size;

@@ -13,4 +13,5 @@ sgmim_test(models_test
   models/cuda_test.cpp
   models/silog_loss_test.cpp
   models/seg_cross_entropy_test.cpp
+  models/sparse_resnet_test.cpp
 )

@@ -20,7 +20,8 @@ enum class DepthBenchmark { kitti, nyu };
 enum class DepthHeadKind { glp, dpt };             ///< model.head of depth fine-tuning
 /// eval.gt_resolution of KITTI: kb_cropped (GLPDepth/MIM test.py) | full (BTS eval_with_pngs).
 enum class GtResolution { kb_cropped, full };
-enum class GuidanceKind { mlp, transformer, siamese };  ///< model.guidance.kind (paper Table 5)
+/// model.guidance.kind: the paper's three (Table 5) and the official HEAD's sparse ResNet-18 (docs/method.md).
+enum class GuidanceKind { mlp, transformer, siamese, sparse_resnet18 };
 /// model.knowledge_masking: selective (visible exactly where the image is masked) | random (paper Table 6).
 enum class KnowledgeMasking { selective, random };
 /// data.layout: multimae (<root>/rgb + <root>/depth) | mirror (an image tree + a twin knowledge tree).
@@ -90,8 +91,11 @@ struct ChoiceNames<GtResolution> {
 };
 template <>
 struct ChoiceNames<GuidanceKind> {
-  static constexpr std::array<std::pair<GuidanceKind, std::string_view>, 3> values{
-      {{GuidanceKind::mlp, "mlp"}, {GuidanceKind::transformer, "transformer"}, {GuidanceKind::siamese, "siamese"}}};
+  static constexpr std::array<std::pair<GuidanceKind, std::string_view>, 4> values{
+      {{GuidanceKind::mlp, "mlp"},
+       {GuidanceKind::transformer, "transformer"},
+       {GuidanceKind::siamese, "siamese"},
+       {GuidanceKind::sparse_resnet18, "sparse_resnet18"}}};
 };
 template <>
 struct ChoiceNames<KnowledgeMasking> {

@@ -24,7 +24,7 @@ struct EncoderSection {
 
 /// `model.guidance`: the knowledge branch (paper Table 5).
 struct GuidanceSection {
-  GuidanceKind kind = GuidanceKind::mlp;  ///< mlp | transformer | siamese
+  GuidanceKind kind = GuidanceKind::mlp;  ///< mlp | transformer | siamese | sparse_resnet18 (official HEAD)
   bool operator==(const GuidanceSection&) const = default;
 };
 
@@ -33,6 +33,7 @@ struct FusionSection {
   int64_t num_heads = 8;
   double mlp_ratio = 4.0;
   bool pos_embed = false;  ///< the official HEAD variant's learnable position embedding
+  bool drop_empty_context = false;  ///< the official HEAD variant's removal of all-zero knowledge tokens
   bool operator==(const FusionSection&) const = default;
 };
 

@@ -44,12 +44,16 @@ EncoderMacs encoder_macs(const EncoderOptions& config);
 /// ImageNet models): per_image() + norm_elements + num_features·num_classes. Throws for other families.
 int64_t swin_official_flops(const EncoderOptions& config, int64_t num_classes = 1000);
 
+/// MACs of a masked-dense SparseResNet forward on one img_size² map: every site of every grid, which is what the
+/// emulation executes (MinkowskiEngine would compute only the active sites, about the visible fraction).
+int64_t sparse_resnet_macs(const SparseResNetOptions& options, int64_t img_size);
+
 /// MACs of one pre-training forward per image, by module (per_forward of the encoders kept apart).
 struct PretrainerMacs {
   EncoderMacs encoder;            ///< the image encoder
   int64_t image_decoder = 0;      ///< the 1×1 conv of `img_decoder`
   int64_t knowledge_decoder = 0;  ///< `dep_decoder` (SG-MIM)
-  int64_t guidance = 0;           ///< the guidance branch (SG-MIM), per image
+  int64_t guidance = 0;           ///< the guidance branch (SG-MIM), per image (sparse_resnet18: all sites, dense)
   int64_t fusion = 0;             ///< the cross-attention fusion block (SG-MIM)
   int64_t per_forward = 0;        ///< batch-independent products (Swin v2 cpb_mlp of the encoder and of the branch)
 

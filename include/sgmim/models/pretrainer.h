@@ -1,6 +1,7 @@
 // The pre-training model: SimMIM (encoder + image head + L1 on masked pixels) and SG-MIM (plus the guidance branch,
 // the cross-attention fusion, the knowledge head and its L1). Key names follow the official v1 checkpoint:
-// `encoder.*`, `depth_encoder.*`, `fusion_blk_img.*`, `img_decoder.0.*`, `dep_decoder.0.*` (docs/method.md §1.7).
+// `encoder.*`, `depth_encoder.*`, `fusion_blk_img.*`, `img_decoder.0.*`, `dep_decoder.0.*` (docs/method.md §1.7); with
+// the HEAD branch (sparse_resnet18) the branch is `depth_encoder_sparse.*`, as in the official HEAD checkpoint.
 #pragma once
 
 #include "sgmim/config/choices.h"
@@ -31,6 +32,7 @@ struct PretrainerOptions {
   int64_t fusion_heads = 8;
   double fusion_mlp_ratio = 4.0;
   bool fusion_pos_embed = false;      ///< the official HEAD variant's learnable position embedding
+  bool fusion_drop_empty_context = false;  ///< the official HEAD variant's removal of all-zero knowledge tokens
   bool standardize_knowledge = true;  ///< apply truncated_standardize to the knowledge map inside forward()
   /// SimMIM's normalised image target (local_standardize, losses.h) instead of the image itself; the knowledge
   /// target keeps its own standardisation
@@ -73,7 +75,7 @@ class PretrainerImpl : public torch::nn::Module {
   const PretrainerOptions& config() const { return config_; }
 
   ImageEncoder encoder;
-  GuidanceBranch depth_encoder{nullptr};
+  GuidanceBranch depth_encoder{nullptr};  ///< registered as `depth_encoder` (`depth_encoder_sparse` for sparse_resnet18)
   CrossAttentionFusion fusion_blk_img{nullptr};
   torch::nn::Sequential img_decoder{nullptr}, dep_decoder{nullptr};
 
