@@ -45,6 +45,14 @@ class PretrainTask : public TrainingTask {
     if (!dataset_) throw Error("PretrainTrainer: no dataset");
     // The same initial weights on every rank (and broadcast by the loop, for safety), then a per-rank random
     // stream (drop path) as the official code seeds it: seed + rank.
+    // docs/method.md §1.9 "Known issue": on the CPU (LibTorch 1.13) the sparse branch's gradients are reliable only
+    // with MKLDNN's convolutions off, so this process switches them off and says so.
+    if (sgmim_ && cfg_.model.guidance.kind == config::GuidanceKind::sparse_resnet18 && loop.device().is_cpu() &&
+        at::globalContext().userEnabledMkldnn()) {
+      at::globalContext().setUserEnabledMkldnn(false);
+      log::warn("model.guidance.kind = sparse_resnet18 on the CPU: MKLDNN convolutions are off for this process "
+                "(a known gradient issue of the emulated sparse branch, docs/method.md §1.9)");
+    }
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = models::Pretrainer(to_pretrainer_options(cfg_));
     model_->to(loop.device());
