@@ -449,10 +449,11 @@ TEST(SparseResNet, DISABLED_BackwardIsDeterministicAndFinite) {
       for (const auto& p : model->depth_encoder->parameters()) grads.push_back(p.grad().clone());
       for (size_t i = 0; i < grads.size(); ++i) {
         ASSERT_TRUE(torch::isfinite(grads[i]).all().item<bool>()) << mask_patch << " rep " << rep << " param " << i;
-        if (rep > 0)
+        if (rep > 0) {
           EXPECT_TRUE(torch::allclose(grads[i], first[i], 1e-4, 1e-6))
               << mask_patch << " rep " << rep << " param " << i << ": " << (grads[i] - first[i]).abs().max().item<double>()
               << " of " << first[i].abs().max().item<double>();
+        }
       }
       if (rep == 0) first = grads;
     }
