@@ -6,12 +6,35 @@
 #include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/depth_png.h"
+#include "sgmim/io/png_file.h"
+#include "sgmim/report/depth_contact_sheet.h"
+
+#include <opencv2/imgproc.hpp>
 
 #include <cstdio>
 #include <filesystem>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
+namespace {
+
+// A [H, W] float map as a CV_32FC1 copy.
+cv::Mat to_map(const torch::Tensor& map) {
+  const auto m = map.to(torch::kCPU, torch::kFloat).contiguous();
+  return cv::Mat(static_cast<int>(m.size(0)), static_cast<int>(m.size(1)), CV_32FC1, m.data_ptr<float>()).clone();
+}
+
+// A [3, H, W] RGB image in [0, 1] (the datasets' ToTensor form) as 8-bit BGR.
+cv::Mat to_bgr(const torch::Tensor& image) {
+  const auto rgb = image.to(torch::kCPU, torch::kFloat).clamp(0, 1).mul(255).round().to(torch::kUInt8)
+                       .permute({1, 2, 0}).contiguous();
+  const cv::Mat wrapped(static_cast<int>(rgb.size(0)), static_cast<int>(rgb.size(1)), CV_8UC3, rgb.data_ptr<uint8_t>());
+  cv::Mat bgr;
+  cv::cvtColor(wrapped, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+}  // namespace
 
 eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::DepthDataset& dataset,
                                     const DepthEvaluationOptions& options, distributed::ProcessGroup* group,
@@ -29,6 +52,9 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
     compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
     return model.forward(x.to(device)).to(torch::kCPU, torch::kFloat);
   };
+
+  std::vector<report::DepthSheetRow> sheet;
+  const bool want_sheet = rank == 0 && !options.contact_sheet_path.empty() && options.contact_sheet_rows > 0;
 
   eval::DepthMetricsAccumulator sums;
   const int64_t mine = total > rank ? (total - rank + world - 1) / world : 0;
@@ -60,7 +86,17 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
                                        options.colour_max_depth);
       });
     }
+    if (want_sheet && static_cast<int64_t>(sheet.size()) < options.contact_sheet_rows)
+      sheet.push_back({fs::path(dataset.describe(index)).filename().string(), to_bgr(sample.image), to_map(gt),
+                       to_map(pred)});
     if (progress) progress(++done, mine);
+  }
+  if (!sheet.empty()) {
+    write_auxiliary_output("the depth contact sheet " + options.contact_sheet_path, [&] {
+      report::DepthSheetOptions sheet_options;
+      sheet_options.max_depth = options.colour_max_depth;
+      io::write_png_atomically(report::make_depth_contact_sheet(sheet, sheet_options), options.contact_sheet_path);
+    });
   }
   if (group && world > 1) {
     auto t = sums.to_tensor();

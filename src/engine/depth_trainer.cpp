@@ -165,7 +165,7 @@ class DepthTask : public TrainingTask {
   }
   void after_epoch(TrainingLoop& loop, int64_t done, bool last) override {
     if (test_ && ((cfg_.eval.every_epochs > 0 && done % cfg_.eval.every_epochs == 0) || last))
-      this->last = validate(loop, done);
+      this->last = validate(loop, done, last);
   }
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
@@ -174,8 +174,12 @@ class DepthTask : public TrainingTask {
   std::optional<eval::MetricsSummary> before, last;
 
  private:
-  eval::MetricsSummary validate(TrainingLoop& loop, int64_t epoch_done) {
-    auto summary = evaluate_depth(*model_, *test_, eval_options_, loop.group(), loop.device());
+  // The last validation also writes <run>/plots/depth_predictions.png (predictions beside the ground truth).
+  eval::MetricsSummary validate(TrainingLoop& loop, int64_t epoch_done, bool last = false) {
+    auto options = eval_options_;
+    if (last)
+      options.contact_sheet_path = (std::filesystem::path(loop.paths().plots) / "depth_predictions.png").string();
+    auto summary = evaluate_depth(*model_, *test_, options, loop.group(), loop.device());
     if (loop.leader()) {
       std::printf("validation after epoch %lld (%lld images):\n%s\n", static_cast<long long>(epoch_done),
                   static_cast<long long>(summary.images), eval::format_metrics_table(summary.mean).c_str());

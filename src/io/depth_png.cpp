@@ -2,6 +2,7 @@
 
 #include "sgmim/error.h"
 #include "sgmim/io/png_file.h"
+#include "sgmim/report/depth_contact_sheet.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -97,23 +98,8 @@ torch::Tensor read_depth_png(const std::string& path, double scale) {
 void write_colourised_depth_png(const torch::Tensor& depth, const std::string& path, double max_depth) {
   check_positive(max_depth, "depth_png.max_depth");
   const auto d = depth_2d(depth, path);
-  const int H = static_cast<int>(d.size(0)), W = static_cast<int>(d.size(1));
-  cv::Mat index(H, W, CV_8UC1), invalid(H, W, CV_8UC1);
-  const double* src = d.data_ptr<double>();
-  for (int r = 0; r < H; ++r) {
-    auto* idx = index.ptr<uint8_t>(r);
-    auto* bad = invalid.ptr<uint8_t>(r);
-    for (int c = 0; c < W; ++c) {
-      const double v = src[static_cast<int64_t>(r) * W + c];
-      bad[c] = !(v > 0) ? 255 : 0;
-      const double t = !(v > 0) ? 1.0 : std::min(v, max_depth) / max_depth;  // 0 near … 1 far (inf → far)
-      idx[c] = static_cast<uint8_t>(std::lround(255.0 * (1.0 - t)));
-    }
-  }
-  cv::Mat colour;
-  cv::applyColorMap(index, colour, cv::COLORMAP_MAGMA);
-  colour.setTo(cv::Scalar(0, 0, 0), invalid);
-  write_png_atomically(colour, path);
+  const cv::Mat metres(static_cast<int>(d.size(0)), static_cast<int>(d.size(1)), CV_64FC1, d.data_ptr<double>());
+  write_png_atomically(report::colourise_depth(metres, max_depth), path);
 }
 
 }  // namespace sgmim::io

@@ -12,6 +12,7 @@ fail() { echo "FAIL: $*"; cat "$out/first.log"; exit 1; }
 for c in scratch simmim sgmim sgmim-random sgmim-lambda0; do
   grep -q "^| $c | 1 | " "$out/transfer.md" || fail "transfer.md has no row for $c"
   [[ -f $out/finetune/$c/seed0/plots/loss.png ]] || fail "no loss plot for $c"
+  [[ -f $out/finetune/$c/seed0/plots/depth_predictions.png ]] || fail "no contact sheet of predictions for $c"
 done
 [[ $(grep -c '^|' "$out/transfer.md") -eq 7 ]] || fail "transfer.md: expected a header, a rule and 5 rows"
 [[ $(wc -l < "$out/transfer.csv") -eq 6 ]] || fail "transfer.csv: expected a header and 5 runs"

@@ -1,6 +1,7 @@
 // The evaluation pass of depth fine-tuning: its result equals the metrics computed step by step from the library's
 // parts, on KB-cropped frames and on full-resolution frames (BTS eval_with_pngs: the model sees the KB crop, the
-// prediction is pasted into a zero frame), and the prediction PNGs hold the prediction.
+// prediction is pasted into a zero frame), the prediction PNGs hold the prediction, and the contact sheet holds the
+// first images.
 #include "sgmim/data/depth_dataset.h"
 #include "sgmim/engine/depth_evaluation.h"
 #include "sgmim/heads/depth_model.h"
@@ -10,6 +11,8 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
 
@@ -109,6 +112,31 @@ TEST(DepthEvaluation, FullResolutionPastesTheKbCropPrediction) {
   EXPECT_LE((png - full).abs().max().item<float>(), 0.5f / 256.0f + 1e-5f);
   EXPECT_EQ(png.narrow(0, 0, 23).abs().max().item<float>(), 0.0f);
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "pred/00000_frame_0_color.png"));
+}
+
+TEST(DepthEvaluation, ContactSheetHoldsTheFirstImagesBesideTheirGroundTruth) {
+  auto model = tiny_kitti_model();
+  const FrameSet frames(64, 200);
+  auto options = tiny_options(4);
+  test_support::ScratchDir dir;
+  options.contact_sheet_path = (dir.path() / "plots/sheet.png").string();
+  options.contact_sheet_rows = 2;
+  const auto summary = evaluate_depth(*model, frames, options, nullptr, torch::kCPU);
+  EXPECT_EQ(summary.images, 3);  // every image is evaluated, the sheet shows two
+  const auto sheet = cv::imread(options.contact_sheet_path, cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(sheet.empty());
+  // report::make_depth_contact_sheet: tiles 96 high, round(96·200/64) = 300 wide, gap 4, label band 18.
+  EXPECT_EQ(sheet.cols, 4 + 4 * (300 + 4));
+  EXPECT_EQ(sheet.rows, 4 + 2 * (18 + 96 + 4));
+  // The top quarter of every frame's ground truth is empty: black in the GT and error tiles of both rows, while the
+  // prediction tile there is coloured (a prediction is positive everywhere).
+  for (int row = 0; row < 2; ++row) {
+    const int y = 4 + row * (18 + 96 + 4) + 18 + 5;
+    EXPECT_EQ(sheet.at<cv::Vec3b>(y, 4 + 1 * 304 + 150), cv::Vec3b(0, 0, 0)) << row;
+    EXPECT_EQ(sheet.at<cv::Vec3b>(y, 4 + 3 * 304 + 150), cv::Vec3b(0, 0, 0)) << row;
+    EXPECT_NE(sheet.at<cv::Vec3b>(y, 4 + 2 * 304 + 150), cv::Vec3b(0, 0, 0)) << row;
+    EXPECT_NE(sheet.at<cv::Vec3b>(y + 80, 4 + 1 * 304 + 150), cv::Vec3b(0, 0, 0)) << row;  // GT lower down
+  }
 }
 
 }  // namespace

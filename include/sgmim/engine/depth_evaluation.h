@@ -1,7 +1,7 @@
 // Evaluation of a depth model on a KITTI / NYU test set (docs/datasets.md §11.2, §11.3): test-time
 // augmentation (eval/depth_inference.h), per-image metrics averaged over images (eval/depth_metrics.h), images
 // sharded over the ranks without padding and the sums all-reduced, and optionally the predictions as uint16 PNGs
-// (the standard offline-eval format) plus colourised PNGs. Used by sgmim-eval and by the validation pass of fine-tuning.
+// (the standard offline-eval format) plus colourised PNGs, and a contact sheet of predictions beside the ground truth. Used by sgmim-eval and by the validation pass of fine-tuning.
 #pragma once
 
 #include "sgmim/eval/depth_inference.h"
@@ -41,6 +41,10 @@ struct DepthEvaluationOptions {
   /// the KB crop; with no eval crop turn on the BTS clamp (metrics.clamp_prediction) so the zeros become min_depth,
   /// as BTS does. Off: image and GT are KB-cropped by the dataset.
   bool kb_crop_for_model = false;
+  /// Where to write a contact sheet (report/depth_contact_sheet.h) of the first contact_sheet_rows images of rank 0:
+  /// image, ground truth and prediction in the range [0, colour_max_depth], relative error; empty: none.
+  std::string contact_sheet_path;
+  int64_t contact_sheet_rows = 8;
 };
 
 /// Evaluates `model` (switched to eval mode for the call, restored after) on `dataset`: rank r takes images
