@@ -1,5 +1,5 @@
 // Version differences between Debian's LibTorch 1.13 (CPU) and LibTorch 2.x (CUDA) in one place:
-// fused attention (SDPA), autocast names, zero_grad, c10::optional and the newer dtypes.
+// fused attention (SDPA), autocast names, zero_grad, c10::optional, the newer dtypes and a 1.13 oneDNN defect.
 // See docs/platform.md §2. Never test TORCH_VERSION_PATCH (Debian reports 0).
 #pragma once
 
@@ -38,6 +38,11 @@ namespace sgmim::compat {
 
 /// True when this LibTorch offers the fused `scaled_dot_product_attention`.
 constexpr bool has_fused_attention() { return SGMIM_HAS_FUSED_ATTENTION != 0; }
+
+/// LibTorch 1.13's oneDNN (MKLDNN) path gives the emulated sparse knowledge branch non-reproducible, sometimes
+/// non-finite gradients inside a full SG-MIM backward on the CPU; 2.x does not (docs/method.md §1.9 "Known issue").
+/// Where true, training with that branch on the CPU switches MKLDNN off.
+constexpr bool mkldnn_breaks_sparse_branch_gradients() { return !SGMIM_TORCH_AT_LEAST(2, 0); }
 
 /// `c10::optional` is its own class in 1.13 and an alias of std::optional in 2.x.
 template <typename T>

@@ -11,20 +11,25 @@
 namespace sgmim::analysis {
 namespace {
 
-// The encoder options recorded in one of our pre-training checkpoints, or nothing for any other file.
-std::optional<models::EncoderOptions> recorded_encoder(const std::string& path) {
-  std::string yaml;
+// One of our training checkpoints, or nothing for any other file (whose weights may still load through
+// io::load_tensors).
+std::optional<engine::TrainingCheckpoint> read_our_checkpoint(const std::string& path) {
   try {
-    yaml = engine::load_checkpoint(path).config_yaml;
+    return engine::load_checkpoint(path);
   } catch (const std::exception&) {
-    return std::nullopt;  // not a training checkpoint of ours: the weights may still load below
+    return std::nullopt;
   }
+}
+
+// The encoder options a checkpoint's resolved config records, or nothing when it records none or a config that is
+// not a pre-training one (e.g. a fine-tuning checkpoint's: the user names the encoder).
+std::optional<models::EncoderOptions> recorded_encoder(const std::string& yaml, const std::string& path) {
   if (yaml.empty()) return std::nullopt;
   try {
     const auto config = config::pretrain_config_from_tree(config::yaml_tree_from_string(yaml, path + " (config)"));
     return engine::to_pretrainer_options(config).encoder;
   } catch (const Error&) {
-    return std::nullopt;  // e.g. a fine-tuning checkpoint's config: the user names the encoder
+    return std::nullopt;
   }
 }
 
@@ -34,10 +39,12 @@ CheckpointEncoder load_checkpoint_encoder(const std::string& path, const std::op
                                           const std::optional<int64_t>& img_size) {
   CheckpointEncoder out;
   models::EncoderOptions options;
+  // Read once: our checkpoint gives both the config and the weights; other files are read below for the weights.
+  const auto ours = encoder_name ? std::nullopt : read_our_checkpoint(path);
   if (encoder_name) {
     options = models::encoder_options(*encoder_name);
     out.architecture = *encoder_name + " (--encoder)";
-  } else if (auto recorded = recorded_encoder(path)) {
+  } else if (auto recorded = ours ? recorded_encoder(ours->config_yaml, path) : std::nullopt) {
     options = *recorded;
     out.architecture = options.name + " (the checkpoint's config)";
   } else {
@@ -50,7 +57,7 @@ CheckpointEncoder load_checkpoint_encoder(const std::string& path, const std::op
   options.validate();
   out.encoder = models::build_encoder(options);
   // A pre-training or fine-tuning file holds the encoder under `encoder.`; a bare encoder state dict at the top.
-  const auto tensors = io::load_tensors(path);
+  const auto tensors = ours ? ours->model : io::load_tensors(path);
   io::EncoderTransferOptions transfer;
   bool has_prefix = false;
   for (const auto& [name, tensor] : tensors)

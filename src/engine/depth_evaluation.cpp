@@ -86,9 +86,9 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
                                        options.colour_max_depth);
       });
     }
-    if (want_sheet && static_cast<int64_t>(sheet.size()) < options.contact_sheet_rows)
-      sheet.push_back({fs::path(dataset.describe(index)).filename().string(), to_bgr(sample.image), to_map(gt),
-                       to_map(pred)});
+    if (want_sheet && static_cast<int64_t>(sheet.size()) < options.contact_sheet_rows)  // "<index> <file name>"
+      sheet.push_back({std::to_string(index) + "  " + fs::path(dataset.describe(index)).filename().string(),
+                       to_bgr(sample.image), to_map(gt), to_map(pred)});
     if (progress) progress(++done, mine);
   }
   if (!sheet.empty()) {

@@ -45,9 +45,10 @@ class PretrainTask : public TrainingTask {
     if (!dataset_) throw Error("PretrainTrainer: no dataset");
     // The same initial weights on every rank (and broadcast by the loop, for safety), then a per-rank random
     // stream (drop path) as the official code seeds it: seed + rank.
-    // docs/method.md §1.9 "Known issue": on the CPU (LibTorch 1.13) the sparse branch's gradients are reliable only
-    // with MKLDNN's convolutions off, so this process switches them off and says so.
-    if (sgmim_ && cfg_.model.guidance.kind == config::GuidanceKind::sparse_resnet18 && loop.device().is_cpu() &&
+    // docs/method.md §1.9 "Known issue": on the CPU with LibTorch 1.13 the sparse branch's gradients are reliable
+    // only with MKLDNN off, so this process switches it off and says so (2.x keeps it on).
+    if (compat::mkldnn_breaks_sparse_branch_gradients() && sgmim_ &&
+        cfg_.model.guidance.kind == config::GuidanceKind::sparse_resnet18 && loop.device().is_cpu() &&
         at::globalContext().userEnabledMkldnn()) {
       at::globalContext().setUserEnabledMkldnn(false);
       log::warn("model.guidance.kind = sparse_resnet18 on the CPU: MKLDNN convolutions are off for this process "

@@ -6,13 +6,14 @@
 #include "sgmim/plot/line_chart.h"
 #include "sgmim/plot/loss_curves.h"
 
+#include "engine/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace sgmim::plot;
@@ -107,8 +108,8 @@ TEST(BarChart, DrawsEveryBarInItsSeriesColour) {
 }
 
 TEST(Charts, PngFilesHoldTheRendering) {
-  const auto dir = fs::temp_directory_path() / ("sgmim_chart_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const sgmim::test_support::ScratchDir scratch;
+  const auto& dir = scratch.path();
   LineChartOptions o;
   const std::vector<LineSeries> s{{"a", {0.0, 1.0}, {1.0, 2.0}}};
   write_line_chart(s, o, (dir / "sub/line.png").string());
@@ -116,13 +117,11 @@ TEST(Charts, PngFilesHoldTheRendering) {
   const auto expected = render_line_chart(s, o);
   ASSERT_EQ(read.size(), expected.size());
   EXPECT_EQ(cv::norm(read, expected, cv::NORM_INF), 0.0);
-  fs::remove_all(dir);
 }
 
 TEST(LossCurves, ReadsTrainRecordsAndDrawsOneLinePerLoss) {
-  const auto dir = fs::temp_directory_path() / ("sgmim_loss_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const sgmim::test_support::ScratchDir scratch;
+  const auto& dir = scratch.path();
   const auto metrics = (dir / "metrics.jsonl").string();
   {
     std::ofstream out(metrics);
@@ -154,5 +153,4 @@ TEST(LossCurves, ReadsTrainRecordsAndDrawsOneLinePerLoss) {
   } catch (const sgmim::Error& e) {
     EXPECT_NE(std::string(e.what()).find("metrics.jsonl:6"), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
 }

@@ -13,6 +13,8 @@
 #include "sgmim/models/vit.h"
 #include "sgmim/plot/line_chart.h"
 
+#include "engine/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -22,7 +24,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace sgmim;
@@ -33,11 +34,7 @@ torch::Tensor norm_map(torch::nn::LayerNorm& norm, const torch::Tensor& map) {
   return norm(map.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
 }
 
-struct ScratchDir {
-  fs::path path = fs::temp_directory_path() / ("sgmim_fourier_" + std::to_string(::getpid()));
-  ScratchDir() { fs::remove_all(path); fs::create_directories(path); }
-  ~ScratchDir() { fs::remove_all(path); }
-};
+using sgmim::test_support::ScratchDir;  // engine/scratch_dir.h
 
 }  // namespace
 
@@ -127,7 +124,7 @@ TEST(FourierReports, CsvJsonAndPlotHoldEveryCurve) {
   EXPECT_EQ(json["curves"][0]["stages"].size(), 4u);
   EXPECT_DOUBLE_EQ(json["curves"][0]["blocks"][0]["delta_log_amplitude"].get<double>(), curves[0].blocks[0].delta());
 
-  const auto png = (dir.path / "fourier.png").string();
+  const auto png = (dir.path() / "fourier.png").string();
   analysis::write_fourier_plot(curves, png);
   const auto image = cv::imread(png, cv::IMREAD_COLOR);
   ASSERT_FALSE(image.empty());
@@ -154,7 +151,7 @@ TEST(CheckpointEncoder, ArchitectureFromTheConfigOrTheUser) {
   for (auto& [name, t] : io::state_dict(*source)) prefixed.emplace_back("encoder." + name, t);
 
   // A plain state dict: the user names the encoder; the weights arrive.
-  const auto plain = (dir.path / "plain.pth").string();
+  const auto plain = (dir.path() / "plain.pth").string();
   io::save_tensors(prefixed, plain);
   auto loaded = analysis::load_checkpoint_encoder(plain, std::string("swin_test"), std::nullopt);
   EXPECT_TRUE(torch::equal(dynamic_cast<models::SwinTransformerImpl&>(*loaded.encoder).patch_embed->proj->weight,
@@ -172,7 +169,7 @@ TEST(CheckpointEncoder, ArchitectureFromTheConfigOrTheUser) {
   for (auto& [name, t] : prefixed) ckpt.model.emplace_back(name, t);
   ckpt.config_yaml = config::to_yaml(config::default_pretrain_config());
   ckpt.rng = engine::capture_rng_state();
-  const auto ours = (dir.path / "ckpt.pth").string();
+  const auto ours = (dir.path() / "ckpt.pth").string();
   engine::save_checkpoint(ckpt, ours);
   loaded = analysis::load_checkpoint_encoder(ours, std::nullopt, std::nullopt);
   EXPECT_NE(loaded.architecture.find("swin_test"), std::string::npos) << loaded.architecture;
@@ -185,13 +182,13 @@ TEST(CheckpointEncoder, ArchitectureFromTheConfigOrTheUser) {
 
 TEST(AnalysisImages, ListsSortedImagesAndCentreCrops) {
   ScratchDir dir;
-  fs::create_directories(dir.path / "b");
+  fs::create_directories(dir.path() / "b");
   cv::Mat wide(20, 40, CV_8UC3, cv::Scalar(0, 0, 255));  // red in BGR; the centre 20×20 of a 40-wide image
   wide(cv::Rect(0, 0, 10, 20)).setTo(cv::Scalar(255, 0, 0));  // a blue left strip, cropped away
-  cv::imwrite((dir.path / "b/2.png").string(), wide);
-  cv::imwrite((dir.path / "1.jpg").string(), cv::Mat(16, 16, CV_8UC3, cv::Scalar(0, 255, 0)));
-  std::ofstream((dir.path / "notes.txt").string()) << "not an image";
-  const auto files = analysis::list_image_files(dir.path.string());
+  cv::imwrite((dir.path() / "b/2.png").string(), wide);
+  cv::imwrite((dir.path() / "1.jpg").string(), cv::Mat(16, 16, CV_8UC3, cv::Scalar(0, 255, 0)));
+  std::ofstream((dir.path() / "notes.txt").string()) << "not an image";
+  const auto files = analysis::list_image_files(dir.path().string());
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(fs::path(files[0]).filename(), "1.jpg");
   const auto images = analysis::load_analysis_images({files[1]}, 10);
@@ -199,5 +196,5 @@ TEST(AnalysisImages, ListsSortedImagesAndCentreCrops) {
   // Pure red after the crop: R normalised = (1 − 0.485) / 0.229, G = −0.456 / 0.224.
   EXPECT_NEAR(images[0][0][5][0].item<float>(), (1.0 - 0.485) / 0.229, 1e-4);
   EXPECT_NEAR(images[0][1][5][0].item<float>(), -0.456 / 0.224, 1e-4);
-  EXPECT_THROW(analysis::list_image_files((dir.path / "missing").string()), Error);
+  EXPECT_THROW(analysis::list_image_files((dir.path() / "missing").string()), Error);
 }

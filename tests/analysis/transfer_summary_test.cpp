@@ -3,6 +3,8 @@
 #include "sgmim/analysis/transfer_summary.h"
 #include "sgmim/error.h"
 
+#include "engine/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -10,7 +12,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace sgmim::analysis;
@@ -18,9 +19,8 @@ using namespace sgmim::analysis;
 namespace {
 
 struct Runs {
-  fs::path root = fs::temp_directory_path() / ("sgmim_transfer_" + std::to_string(::getpid()));
-  Runs() { fs::remove_all(root); }
-  ~Runs() { fs::remove_all(root); }
+  sgmim::test_support::ScratchDir scratch;
+  fs::path root = scratch.path();
   void add(const std::string& c, int seed, double rmse, double d1) {
     const auto dir = root / c / ("seed" + std::to_string(seed));
     fs::create_directories(dir);

@@ -3,13 +3,14 @@
 // computed by an independent path (plain ATen ops, written out here, not through the library).
 #pragma once
 
+#include "engine/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -24,27 +25,7 @@ namespace sgmim::knowledge::test_support {
 
 namespace fs = std::filesystem;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("sgmim_knowledge_") + (info ? info->test_suite_name() : "x") + "_" +
-                       (info ? info->name() : "y") + "_" + std::to_string(::getpid());
-    std::replace_if(name.begin(), name.end(), [](unsigned char c) { return !std::isalnum(c) && c != '_'; }, '_');
-    dir_ = fs::temp_directory_path() / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path& path() const { return dir_; }
-  fs::path operator/(const std::string& relative) const { return dir_ / relative; }
-
- private:
-  fs::path dir_;
-};
+using sgmim::test_support::ScratchDir;  // engine/scratch_dir.h
 
 /// One image of a test tree: class folder, stem, height × width.
 struct TestImage {

@@ -63,16 +63,16 @@ int count_pngs(const fs::path& root) {
 TEST(PrepareKnowledgeApp, KillNineThenResumeGivesTheUninterruptedFiles) {
   ScratchDir dir;
   const auto images = many_images();
-  for (const char* name : {"reference", "killed"}) write_image_tree(dir / name / "rgb", images);
+  for (const char* name : {"reference", "killed"}) write_image_tree(dir.path() / name / "rgb", images);
   // A slow model: each batch of one spins through 20000 exact no-op multiplications.
-  const auto model = dir / "slow.pt";
+  const auto model = dir.path() / "slow.pt";
   tiny_module(tiny_weights(), 20000).save(model.string());
 
-  const auto reference = run_app(common_flags(dir / "reference", model) + " --batch-size 1");
+  const auto reference = run_app(common_flags(dir.path() / "reference", model) + " --batch-size 1");
   ASSERT_EQ(reference.exit_code, 0) << reference.output;
 
   const std::string bin = SGMIM_PREPARE_KNOWLEDGE_BIN;
-  const std::vector<std::string> args = {bin,          "--images",  (dir / "killed").string(), "--model",
+  const std::vector<std::string> args = {bin,          "--images",  (dir.path() / "killed").string(), "--model",
                                          model.string(), "--input-size", "24x32", "--resize-policy",
                                          "keep-aspect-pad", "--mean", "0.5,0.4,0.3", "--std", "0.2,0.25,0.3",
                                          "--workers", "2", "--batch-size", "1"};
@@ -85,7 +85,7 @@ TEST(PrepareKnowledgeApp, KillNineThenResumeGivesTheUninterruptedFiles) {
   pid_t pid = 0;
   ASSERT_EQ(posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);
-  const auto maps = dir / "killed" / "depth";
+  const auto maps = dir.path() / "killed" / "depth";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (count_pngs(maps) < 3 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -102,32 +102,32 @@ TEST(PrepareKnowledgeApp, KillNineThenResumeGivesTheUninterruptedFiles) {
       EXPECT_FALSE(cv::imread(e.path().string(), cv::IMREAD_UNCHANGED).empty());
     }
 
-  const auto resumed = run_app(common_flags(dir / "killed", model) + " --batch-size 1");
+  const auto resumed = run_app(common_flags(dir.path() / "killed", model) + " --batch-size 1");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("valid maps kept"), std::string::npos) << resumed.output;
-  EXPECT_EQ(tree_bytes(maps), tree_bytes(dir / "reference" / "depth"));
+  EXPECT_EQ(tree_bytes(maps), tree_bytes(dir.path() / "reference" / "depth"));
 }
 
 TEST(PrepareKnowledgeApp, TwoProcessesWriteExactlyTheFilesOfOne) {
   ScratchDir dir;
   const auto images = many_images();
-  for (const char* name : {"one", "two"}) write_image_tree(dir / name / "rgb", images);
-  const auto model = dir / "tiny.pt";
+  for (const char* name : {"one", "two"}) write_image_tree(dir.path() / name / "rgb", images);
+  const auto model = dir.path() / "tiny.pt";
   tiny_module(tiny_weights()).save(model.string());
-  const auto one = run_app(common_flags(dir / "one", model) + " --batch-size 3");
+  const auto one = run_app(common_flags(dir.path() / "one", model) + " --batch-size 3");
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = run_app(common_flags(dir / "two", model) + " --batch-size 3 --nproc-per-node 2");
+  const auto two = run_app(common_flags(dir.path() / "two", model) + " --batch-size 3 --nproc-per-node 2");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("rank 1: 12 of 24 images: 12 maps written"), std::string::npos) << two.output;
-  const auto expected = tree_bytes(dir / "one" / "depth");
+  const auto expected = tree_bytes(dir.path() / "one" / "depth");
   EXPECT_EQ(expected.size(), 25u);  // 24 maps + knowledge.json
-  EXPECT_EQ(tree_bytes(dir / "two" / "depth"), expected);
+  EXPECT_EQ(tree_bytes(dir.path() / "two" / "depth"), expected);
 }
 
 TEST(PrepareKnowledgeApp, BadFlagsFailNamingTheFlag) {
   ScratchDir dir;
-  write_image_tree(dir / "split" / "rgb", default_images());
-  const auto base = "--images " + (dir / "split").string() + " --model " + (dir / "missing.pt").string();
+  write_image_tree(dir.path() / "split" / "rgb", default_images());
+  const auto base = "--images " + (dir.path() / "split").string() + " --model " + (dir.path() / "missing.pt").string();
   auto r = run_app(base + " --input-size 12x");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--input-size = 12x"), std::string::npos) << r.output;
@@ -141,11 +141,11 @@ TEST(PrepareKnowledgeApp, BadFlagsFailNamingTheFlag) {
 
 TEST(PrepareKnowledgeApp, DemoLabelsTheSyntheticImageFolderForThePretrainingLoader) {
   ScratchDir dir;
-  const auto r = run_app("--demo --demo-dir " + (dir / "demo").string());
+  const auto r = run_app("--demo --demo-dir " + (dir.path() / "demo").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto root = dir / "demo" / "data";
+  const auto root = dir.path() / "demo" / "data";
   EXPECT_NE(r.output.find("maps:           " + (root / "depth").string()), std::string::npos) << r.output;
-  const auto sheet = cv::imread((dir / "demo" / "contact_sheet.png").string(), cv::IMREAD_UNCHANGED);
+  const auto sheet = cv::imread((dir.path() / "demo" / "contact_sheet.png").string(), cv::IMREAD_UNCHANGED);
   ASSERT_FALSE(sheet.empty());
   EXPECT_EQ(sheet.type(), CV_8UC3);
   EXPECT_EQ(sheet.cols, 4 + 3 * (192 + 4));  // image | map | exact
@@ -166,7 +166,7 @@ TEST(PrepareKnowledgeApp, ThePretrainingCommandTheDemoPrintsTrainsOnItsMaps) {
   GTEST_SKIP() << "sgmim-pretrain is not built here";
 #else
   ScratchDir dir;
-  const auto demo = run_app("--demo --demo-dir " + (dir / "demo").string());
+  const auto demo = run_app("--demo --demo-dir " + (dir.path() / "demo").string());
   ASSERT_EQ(demo.exit_code, 0) << demo.output;
   const std::string marker = "pre-train on it:  sgmim-pretrain ";
   const auto at = demo.output.find(marker);
@@ -182,6 +182,6 @@ TEST(PrepareKnowledgeApp, ThePretrainingCommandTheDemoPrintsTrainsOnItsMaps) {
   const int status = ::pclose(pipe);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
   EXPECT_NE(output.find("done: 4 steps"), std::string::npos) << output;  // 8 images, batch 4, 2 epochs
-  EXPECT_TRUE(fs::exists(dir / "demo" / "pretrain" / "model.pth"));
+  EXPECT_TRUE(fs::exists(dir.path() / "demo" / "pretrain" / "model.pth"));
 #endif
 }

@@ -23,9 +23,9 @@ struct KnowledgeTree {
   TestContract contract;
 
   explicit KnowledgeTree(const std::vector<TestImage>& images = default_images()) {
-    root = dir / "split";
+    root = dir.path() / "split";
     write_image_tree(root / "rgb", images);
-    model = dir / "tiny.pt";
+    model = dir.path() / "tiny.pt";
     tiny_module(weights).save(model.string());
   }
 
@@ -147,7 +147,7 @@ TEST(PrepareKnowledge, MirrorTreeNeedsAnOutsideOut) {
   EXPECT_NE(error_of([&] { prepare_knowledge(o); }).find("give --out DIR"), std::string::npos);
   o.out = (s.root / "rgb" / "maps").string();
   EXPECT_NE(error_of([&] { prepare_knowledge(o); }).find("inside the image tree"), std::string::npos);
-  o.out = (s.dir / "mirror").string();
+  o.out = (s.dir.path() / "mirror").string();
   EXPECT_EQ(prepare_knowledge(o).written, 5);
   sgmim::data::ImageFolderKnowledgeOptions d;
   d.root = o.images;
@@ -286,12 +286,12 @@ TEST(PrepareKnowledge, ImagesThatWouldShareAMapAreAnError) {
 TEST(PrepareKnowledge, MissingOrNonTorchScriptModelIsAnErrorNamingIt) {
   KnowledgeTree s;
   auto o = s.options();
-  o.model = (s.dir / "nope.pt").string();
+  o.model = (s.dir.path() / "nope.pt").string();
   std::string file;
   auto message = error_of([&] { prepare_knowledge(o); }, &file);
   EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
   EXPECT_EQ(file, o.model);
-  o.model = (s.dir / "text.pt").string();
+  o.model = (s.dir.path() / "text.pt").string();
   { std::ofstream(o.model) << "print('hello')\n"; }
   message = error_of([&] { prepare_knowledge(o); }, &file);
   EXPECT_NE(message.find("not a TorchScript model"), std::string::npos) << message;
