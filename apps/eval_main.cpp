@@ -38,9 +38,9 @@ constexpr const char* kDescription = R"(sgmim-eval: evaluate a fine-tuned model.
 
 The config gives the model, the test data and the protocol (eval.* keys). depth: crop, range, flip and sliding-window
 TTA, clamp, GT resolution; writes <output-dir>/predictions/<index>_<name>.png (uint16, x256 KITTI / x1000 NYU) and
-<index>_<name>_color.png, and predictions/contact_sheet.png (image, GT, prediction, relative error of the first
-8 images). seg: eval.mode whole|slide, eval.scale, eval.stride, eval.flip, eval.ratios (multi-scale);
-writes <output-dir>/predictions/<index>_<name>.png (labels + 1, as the ADE20K annotations) and _overlay.png.
+<index>_<name>_color.png, and <output-dir>/contact_sheet.png (image, GT, prediction, relative error of the first 8
+images). seg: eval.mode whole|slide, eval.scale, eval.stride, eval.flip, eval.ratios (multi-scale); writes
+<output-dir>/predictions/<index>_<name>.png (labels + 1, as the ADE20K annotations) and _overlay.png.
 Both print the metrics table and write <output-dir>/metrics.json.)";
 
 struct EvalArgs {
@@ -69,7 +69,8 @@ int evaluate_depth(const EvalArgs& a, const sgmim::cli::LaunchOptions& launch, i
   auto options = sgmim::engine::to_depth_evaluation_options(config);
   if (a.predictions) {
     options.predictions_dir = (fs::path(a.output_dir) / "predictions").string();
-    options.contact_sheet_path = (fs::path(options.predictions_dir) / "contact_sheet.png").string();
+    // Beside metrics.json, not in predictions/: tools read every PNG there as a depth map.
+    options.contact_sheet_path = (fs::path(a.output_dir) / "contact_sheet.png").string();
   }
   if (world.leader())
     std::printf("evaluating %s (%zu tensors) on %lld %s test images\n", a.checkpoint.c_str(), report.loaded,

@@ -85,6 +85,10 @@ TEST(FinetuneDepthApp, FineTuningLowersValidationRmseAndEvalWritesPredictions) {
   }
   EXPECT_EQ(depth_pngs, summary.images + summary.empty_images);
   EXPECT_EQ(colour_pngs, depth_pngs);
+  // The contact sheets: sgmim-eval's beside metrics.json (predictions/ holds depth maps only, read above), and the
+  // fine-tuning's last validation's in plots/.
+  EXPECT_TRUE(fs::exists(dir / "ft/eval/contact_sheet.png"));
+  EXPECT_TRUE(fs::exists(dir / "ft/plots/depth_predictions.png"));
 }
 
 // Issue 9 item 12: 2 processes × batch 2 against 1 process × batch 4 on the same data order. SyncBN statistics and
