@@ -34,6 +34,20 @@ cv::Mat apply_magma(const cv::Mat& index, const cv::Mat& keep) {
   return bgr;
 }
 
+// |prediction − gt| / gt as CV_64F, NaN where gt is not positive or the prediction not finite (the one definition
+// behind the error tile and the row's abs_rel).
+cv::Mat relative_error(const cv::Mat& prediction, const cv::Mat& ground_truth) {
+  const cv::Mat p = as_double(prediction, "prediction"), g = as_double(ground_truth, "ground truth");
+  if (p.size() != g.size()) throw Error("depth contact sheet: the prediction and the ground truth differ in size");
+  cv::Mat e(g.size(), CV_64FC1, cv::Scalar(std::numeric_limits<double>::quiet_NaN()));
+  for (int y = 0; y < g.rows; ++y)
+    for (int x = 0; x < g.cols; ++x) {
+      const double gt = g.at<double>(y, x), pr = p.at<double>(y, x);
+      if (gt > 0 && std::isfinite(pr)) e.at<double>(y, x) = std::abs(pr - gt) / gt;
+    }
+  return e;
+}
+
 }  // namespace
 
 cv::Mat colourise_depth(const cv::Mat& metres, double max_depth) {
@@ -53,30 +67,27 @@ cv::Mat colourise_depth(const cv::Mat& metres, double max_depth) {
 
 cv::Mat colourise_relative_error(const cv::Mat& prediction, const cv::Mat& ground_truth, double max_error) {
   check_range(max_error, "max_error");
-  const cv::Mat p = as_double(prediction, "prediction"), g = as_double(ground_truth, "ground truth");
-  if (p.size() != g.size()) throw Error("depth contact sheet: the prediction and the ground truth differ in size");
-  cv::Mat index(g.size(), CV_8UC1, cv::Scalar(0)), keep(g.size(), CV_8UC1, cv::Scalar(0));
-  for (int y = 0; y < g.rows; ++y)
-    for (int x = 0; x < g.cols; ++x) {
-      const double gt = g.at<double>(y, x), pr = p.at<double>(y, x);
-      if (!(gt > 0) || !std::isfinite(pr)) continue;
+  const cv::Mat e = relative_error(prediction, ground_truth);
+  cv::Mat index(e.size(), CV_8UC1, cv::Scalar(0)), keep(e.size(), CV_8UC1, cv::Scalar(0));
+  for (int y = 0; y < e.rows; ++y)
+    for (int x = 0; x < e.cols; ++x) {
+      const double v = e.at<double>(y, x);
+      if (std::isnan(v)) continue;
       keep.at<uchar>(y, x) = 1;
-      const double e = std::min(std::abs(pr - gt) / gt, max_error) / max_error;
-      index.at<uchar>(y, x) = static_cast<uchar>(std::lround(255.0 * e));
+      index.at<uchar>(y, x) = static_cast<uchar>(std::lround(255.0 * (std::min(v, max_error) / max_error)));
     }
   return apply_magma(index, keep);
 }
 
 double mean_abs_rel(const cv::Mat& prediction, const cv::Mat& ground_truth) {
-  const cv::Mat p = as_double(prediction, "prediction"), g = as_double(ground_truth, "ground truth");
-  if (p.size() != g.size()) throw Error("depth contact sheet: the prediction and the ground truth differ in size");
+  const cv::Mat e = relative_error(prediction, ground_truth);
   double sum = 0;
   int64_t n = 0;
-  for (int y = 0; y < g.rows; ++y)
-    for (int x = 0; x < g.cols; ++x) {
-      const double gt = g.at<double>(y, x), pr = p.at<double>(y, x);
-      if (!(gt > 0) || !std::isfinite(pr)) continue;
-      sum += std::abs(pr - gt) / gt;
+  for (int y = 0; y < e.rows; ++y)
+    for (int x = 0; x < e.cols; ++x) {
+      const double v = e.at<double>(y, x);
+      if (std::isnan(v)) continue;
+      sum += v;
       ++n;
     }
   return n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();

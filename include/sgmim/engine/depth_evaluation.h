@@ -1,7 +1,8 @@
 // Evaluation of a depth model on a KITTI / NYU test set (docs/datasets.md §11.2, §11.3): test-time
 // augmentation (eval/depth_inference.h), per-image metrics averaged over images (eval/depth_metrics.h), images
 // sharded over the ranks without padding and the sums all-reduced, and optionally the predictions as uint16 PNGs
-// (the standard offline-eval format) plus colourised PNGs, and a contact sheet of predictions beside the ground truth. Used by sgmim-eval and by the validation pass of fine-tuning.
+// (the standard offline-eval format) plus colourised PNGs, and a contact sheet of predictions beside the ground
+// truth. Used by sgmim-eval and by the validation pass of fine-tuning.
 #pragma once
 
 #include "sgmim/eval/depth_inference.h"
