@@ -5,8 +5,8 @@
 # PYTHON is a python whose torch wheel carries the LibTorch to build against (the venv of scripts/setup-torch2.sh);
 # it also runs the interoperability tests (SGMIM_PYTHON). Environment: NVCC (default: the toolkit's nvcc, if any),
 # TORCH_CUDA_ARCH_LIST (default 8.0;9.0, so that configuring needs no GPU), SGMIM_REQUIRE_ALL (default ON),
-# SGMIM_USE_PCH (default ON: the 2.x headers are heavier, and a precompiled <torch/torch.h> takes a translation unit
-# from about 31 s to 18 s on 2 cores; docs/benchmarks.md "Build and test time").
+# SGMIM_USE_PCH and SGMIM_UNITY_BUILD (default ON, as in every build: the precompiled <torch/torch.h> and the unity
+# batches, docs/benchmarks.md "Build and test time").
 set -euo pipefail
 BUILD_DIR="${1:?usage: configure-torch2.sh BUILD_DIR PYTHON [cmake args...]}"
 PY="${2:?usage: configure-torch2.sh BUILD_DIR PYTHON [cmake args...]}"
@@ -22,5 +22,6 @@ else
 fi
 exec cmake -S "$(dirname "$0")/.." -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "-DSGMIM_REQUIRE_ALL=${SGMIM_REQUIRE_ALL:-ON}" "-DSGMIM_USE_PCH=${SGMIM_USE_PCH:-ON}" \
+  "-DSGMIM_UNITY_BUILD=${SGMIM_UNITY_BUILD:-ON}" \
   "-DCMAKE_PREFIX_PATH=$PREFIX" "-DSGMIM_PYTHON=$PY" \
   "${CUDA_ARGS[@]}" "$@"

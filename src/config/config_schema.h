@@ -7,6 +7,7 @@
 #include "sgmim/config/choices.h"
 #include "sgmim/config/yaml_tree.h"
 #include "sgmim/error.h"
+#include "sgmim/text.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -47,16 +48,7 @@ std::string yaml_bool(bool v);
 /// How a user-written value appears in messages: numbers, booleans and null as written, strings quoted.
 std::string shown(const YAML::Node& n);
 
-template <class T>
-std::string join(const T& items, const char* sep = ", ") {
-  std::ostringstream s;
-  bool first = true;
-  for (const auto& i : items) {
-    s << (first ? "" : sep) << i;
-    first = false;
-  }
-  return s.str();
-}
+using text::join;
 
 std::string int_list_text(const std::vector<int64_t>& v);                  ///< [12, 12, 12, 6]
 std::string bool_list_text(const std::vector<bool>& v);                    ///< [true, true, false, false]

@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 namespace sgmim::data {
 namespace {
 
-std::string size_text(const cv::Mat& m) { return std::to_string(m.cols) + "x" + std::to_string(m.rows); }
-
 void require_dir(const fs::path& dir, const std::string& what) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))

@@ -20,8 +20,6 @@ namespace {
 
 constexpr int kKbHeight = 352, kKbWidth = 1216;
 
-std::string size_text(const cv::Mat& m) { return std::to_string(m.cols) + "x" + std::to_string(m.rows); }
-
 // A list path: the GLPDepth/MIM lists start every path with '/', relative to their root all the same.
 std::string relative_path(const std::string& field) {
   std::size_t start = 0;

@@ -62,6 +62,8 @@ std::once_flag g_8bit_once;
 
 }  // namespace
 
+std::string size_text(const cv::Mat& image) { return std::to_string(image.cols) + "x" + std::to_string(image.rows); }
+
 std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);

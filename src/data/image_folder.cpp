@@ -14,11 +14,6 @@ namespace {
 // torchvision.datasets.folder.IMG_EXTENSIONS.
 constexpr const char* kImageExtensions[] = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"};
 
-bool is_folder(const fs::path& path) {
-  std::error_code ec;
-  return fs::is_directory(path, ec);  // follows symlinks, like os.scandir(...).is_dir() and os.walk(followlinks)
-}
-
 // Every folder under `top` (itself included), sorted by path: the order of sorted(os.walk(top, followlinks=True)).
 std::vector<fs::path> folders_sorted(const fs::path& top) {
   std::vector<fs::path> folders{top};
@@ -45,6 +40,11 @@ std::vector<std::string> files_sorted(const fs::path& dir) {
 }
 
 }  // namespace
+
+bool is_folder(const fs::path& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
 
 bool has_image_extension(const std::string& filename) {
   std::string lower = filename;

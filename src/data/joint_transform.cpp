@@ -1,5 +1,6 @@
 #include "sgmim/data/joint_transform.h"
 
+#include "sgmim/data/image_decode.h"
 #include "sgmim/error.h"
 
 #include <algorithm>
@@ -93,7 +94,6 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
   TORCH_CHECK(image.type() == CV_8UC3, "JointTransform: the image must be CV_8UC3");
   TORCH_CHECK(knowledge.type() == CV_32FC1, "JointTransform: the knowledge map must be CV_32FC1");
   if (image.size() != knowledge.size()) {
-    const auto size_text = [](const cv::Mat& m) { return std::to_string(m.cols) + "x" + std::to_string(m.rows); };
     throw Error(image_path + " (" + size_text(image) + ") and its knowledge map " + knowledge_path + " (" +
                     size_text(knowledge) + ") differ in size; the map must have the image's H×W",
                 image_path, "knowledge", knowledge_path);

@@ -22,11 +22,6 @@ namespace fs = std::filesystem;
 namespace sgmim::data {
 namespace {
 
-bool is_folder(const fs::path& path) {
-  std::error_code ec;
-  return fs::is_directory(path, ec);
-}
-
 // The kind recorded in the sidecar, or `any` when there is none.
 KnowledgeKind read_sidecar(const fs::path& path) {
   std::error_code ec;

@@ -1,6 +1,7 @@
 #include "sgmim/engine/layer_decay.h"
 
 #include "sgmim/error.h"
+#include "sgmim/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,10 +13,6 @@ namespace sgmim::engine {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> parts;
@@ -32,7 +29,7 @@ int64_t index_of(const std::string& s) {
 }
 
 std::string strip(const std::string& name, const std::string& prefix, bool* had_prefix) {
-  *had_prefix = prefix.empty() || starts_with(name, prefix);
+  *had_prefix = prefix.empty() || text::starts_with(name, prefix);
   return *had_prefix ? name.substr(prefix.size()) : name;
 }
 
@@ -50,8 +47,8 @@ int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depth
   for (size_t s = 0; s + 1 < lps.size(); ++s) lps[s] += 1;
   const int64_t last = std::accumulate(lps.begin(), lps.end(), int64_t(0)) + 1;  // num_layers − 1
   if (name == "mask_token" || name == "absolute_pos_embed" || name == "cls_token" || name == "pos_embed") return 0;
-  if (starts_with(name, "patch_embed.")) return 0;
-  if (starts_with(name, "layers.")) {
+  if (text::starts_with(name, "patch_embed.")) return 0;
+  if (text::starts_with(name, "layers.")) {
     const auto parts = split(name);
     if (parts.size() >= 4) {
       const auto stage = index_of(parts[1]);
@@ -68,9 +65,9 @@ int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depth
 int64_t vit_layer_id(const std::string& name, int64_t depth) {
   const int64_t last = depth + 1;
   if (name == "cls_token" || name == "mask_token" || name == "pos_embed") return 0;
-  if (starts_with(name, "patch_embed.")) return 0;
-  if (starts_with(name, "rel_pos_bias.")) return last;
-  if (starts_with(name, "blocks.")) {
+  if (text::starts_with(name, "patch_embed.")) return 0;
+  if (text::starts_with(name, "rel_pos_bias.")) return last;
+  if (text::starts_with(name, "blocks.")) {
     const auto parts = split(name);
     if (parts.size() >= 2 && index_of(parts[1]) >= 0) return index_of(parts[1]) + 1;
   }
@@ -88,7 +85,7 @@ int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder,
 
 bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                                           const LayerDecayOptions& options) {
-  if (sizes.size() == 1 || ends_with(name, ".bias")) return true;
+  if (sizes.size() == 1 || text::ends_with(name, ".bias")) return true;
   bool in_encoder = false;
   const auto local = strip(name, options.encoder_prefix, &in_encoder);
   if (in_encoder && std::find(options.no_decay_names.begin(), options.no_decay_names.end(), local) !=

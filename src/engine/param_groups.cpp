@@ -1,20 +1,18 @@
 #include "sgmim/engine/param_groups.h"
 
 #include "sgmim/engine/fused_adamw.h"
+#include "sgmim/text.h"
 
 #include <algorithm>
 
 namespace sgmim::engine {
 
 namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 }  // namespace
 
 bool exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                               const std::vector<std::string>& no_decay_names, bool decay_rpb_tables) {
-  if (sizes.size() == 1 || ends_with(name, ".bias")) return true;
+  if (sizes.size() == 1 || text::ends_with(name, ".bias")) return true;
   if (std::find(no_decay_names.begin(), no_decay_names.end(), name) != no_decay_names.end()) return true;
   if (!decay_rpb_tables)
     for (const char* keyword : {"relative_position_bias_table", "cpb_mlp", "logit_scale"})

@@ -91,7 +91,7 @@ DepthMetrics DepthMetrics::from_array(const std::array<double, kCount>& v) {
 namespace {
 
 // The last two dims as an H×W map (leading singleton dims allowed).
-torch::Tensor as_map(const torch::Tensor& t, const char* what) {
+torch::Tensor depth_map_of(const torch::Tensor& t, const char* what) {
   TORCH_CHECK(t.dim() >= 2, "depth metrics: ", what, " must be at least 2-D, got ", t.sizes());
   TORCH_CHECK(t.numel() == t.size(-2) * t.size(-1), "depth metrics: ", what, " must hold one H×W image, got ",
               t.sizes());
@@ -101,7 +101,7 @@ torch::Tensor as_map(const torch::Tensor& t, const char* what) {
 }  // namespace
 
 torch::Tensor eval_mask(const torch::Tensor& gt, const DepthEvalOptions& o) {
-  auto g = as_map(gt, "ground truth");
+  auto g = depth_map_of(gt, "ground truth");
   auto valid = (g > o.min_depth).logical_and(g < o.max_depth);
   if (o.crop != EvalCrop::none) {
     const auto box = eval_crop_box(o.crop, g.size(0), g.size(1));
@@ -122,8 +122,8 @@ torch::Tensor sanitize_prediction(const torch::Tensor& pred, const DepthEvalOpti
 }
 
 DepthMetrics compute_depth_metrics(const torch::Tensor& pred, const torch::Tensor& gt, const DepthEvalOptions& o) {
-  auto p_map = as_map(pred, "prediction");
-  auto g_map = as_map(gt, "ground truth");
+  auto p_map = depth_map_of(pred, "prediction");
+  auto g_map = depth_map_of(gt, "ground truth");
   TORCH_CHECK(p_map.sizes() == g_map.sizes(), "depth metrics: prediction ", pred.sizes(), " and ground truth ",
               gt.sizes(), " differ in size");
   torch::NoGradGuard no_grad;

@@ -17,7 +17,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // An integer map as int64 [H, W] on its device; leading singleton dims are dropped.
-torch::Tensor as_map(const torch::Tensor& t, const char* what) {
+torch::Tensor class_map_of(const torch::Tensor& t, const char* what) {
   TORCH_CHECK(t.defined() && t.dim() >= 2, "SegMetricAccumulator::add: ", what, " must be [H, W], got ",
               t.defined() ? t.sizes() : torch::IntArrayRef{});
   TORCH_CHECK(!at::isFloatingType(t.scalar_type()) && !at::isComplexType(t.scalar_type()) &&
@@ -77,8 +77,8 @@ void SegMetricAccumulator::reset() {
 
 void SegMetricAccumulator::add(const torch::Tensor& pred_map, const torch::Tensor& label_map) {
   torch::NoGradGuard no_grad;
-  const auto pred = as_map(pred_map, "pred");
-  const auto label = as_map(label_map, "label").to(pred.device());
+  const auto pred = class_map_of(pred_map, "pred");
+  const auto label = class_map_of(label_map, "label").to(pred.device());
   TORCH_CHECK(pred.sizes() == label.sizes(), "SegMetricAccumulator::add: pred ", pred.sizes(), " and label ",
               label.sizes(), " differ in size");
   // mmseg intersect_and_union: keep label != ignore_index, then histograms of pred, label and pred[pred == label].

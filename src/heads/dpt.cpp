@@ -1,6 +1,7 @@
 #include "sgmim/heads/dpt.h"
 
 #include "sgmim/error.h"
+#include "sgmim/text.h"
 
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/activation.h>
@@ -15,13 +16,6 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-std::string join(const std::vector<int64_t>& v) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
-  s << "]";
-  return s.str();
-}
 
 torch::Tensor upsample2x_aligned(const torch::Tensor& x) {
   return F::interpolate(
@@ -66,13 +60,13 @@ void DptHeadOptions::validate(int64_t depth) const {
   const std::string k = "model.dpt.";
   check_value(vit_features > 0, k + "vit_features", std::to_string(vit_features), "must be positive");
   check_value(features > 1 && features % 2 == 0, k + "features", std::to_string(features), "must be even and > 0");
-  check_value(reassemble_channels.size() == 4, k + "reassemble_channels", join(reassemble_channels),
+  check_value(reassemble_channels.size() == 4, k + "reassemble_channels", text::bracketed(reassemble_channels),
               "needs four entries (strides 4, 8, 16, 32)");
   for (auto c : reassemble_channels)
-    check_value(c > 0, k + "reassemble_channels", join(reassemble_channels), "must be positive");
-  check_value(hooks.size() == 4, k + "hooks", join(hooks), "needs four block indices");
+    check_value(c > 0, k + "reassemble_channels", text::bracketed(reassemble_channels), "must be positive");
+  check_value(hooks.size() == 4, k + "hooks", text::bracketed(hooks), "needs four block indices");
   for (auto h : hooks)
-    check_value(h >= 0 && (depth == 0 || h < depth), k + "hooks", join(hooks),
+    check_value(h >= 0 && (depth == 0 || h < depth), k + "hooks", text::bracketed(hooks),
                 "block indices must lie in [0, " + std::to_string(depth) + ")");
   check_value(output != DptOutput::sigmoid || max_depth > 0, k + "max_depth", std::to_string(max_depth),
               "must be positive");

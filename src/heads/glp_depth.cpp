@@ -2,6 +2,7 @@
 
 #include "sgmim/error.h"
 #include "sgmim/heads/sync_batch_norm.h"
+#include "sgmim/text.h"
 
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/init.h>
@@ -14,13 +15,6 @@ namespace sgmim::heads {
 
 namespace {
 
-std::string join(const std::vector<int64_t>& v) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
-  s << "]";
-  return s.str();
-}
 
 // The reference `_get_deconv_cfg`: padding and output padding that make a stride-2 deconv exactly double the size.
 std::pair<int64_t, int64_t> deconv_padding(int64_t kernel) {
@@ -42,12 +36,12 @@ void GlpHeadOptions::validate() const {
   const std::string k = "model.glp.";
   check_value(in_channels > 0, k + "in_channels", std::to_string(in_channels), "must be positive");
   check_value(out_channels > 0, k + "out_channels", std::to_string(out_channels), "must be positive");
-  check_value(!num_filters.empty(), k + "num_filters", join(num_filters), "needs at least one deconv layer");
-  check_value(deconv_kernels.size() == num_filters.size(), k + "deconv_kernels", join(deconv_kernels),
+  check_value(!num_filters.empty(), k + "num_filters", text::bracketed(num_filters), "needs at least one deconv layer");
+  check_value(deconv_kernels.size() == num_filters.size(), k + "deconv_kernels", text::bracketed(deconv_kernels),
               "needs one entry per deconv layer (" + std::to_string(num_filters.size()) + ")");
-  for (auto f : num_filters) check_value(f > 0, k + "num_filters", join(num_filters), "must be positive");
+  for (auto f : num_filters) check_value(f > 0, k + "num_filters", text::bracketed(num_filters), "must be positive");
   for (auto kernel : deconv_kernels)
-    check_value(kernel >= 2 && kernel <= 4, k + "deconv_kernels", join(deconv_kernels), "each must be 2, 3 or 4");
+    check_value(kernel >= 2 && kernel <= 4, k + "deconv_kernels", text::bracketed(deconv_kernels), "each must be 2, 3 or 4");
   check_value(upsample_steps >= 0, k + "upsample_steps", std::to_string(upsample_steps), "must be >= 0");
   check_value(max_depth > 0, k + "max_depth", std::to_string(max_depth), "must be positive");
 }

@@ -1,13 +1,13 @@
 #include "sgmim/io/checkpoint_keys.h"
 
 #include "sgmim/error.h"
+#include "sgmim/text.h"
 
 #include <sstream>
 
 namespace sgmim::io {
 
 namespace {
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 }  // namespace
 
 std::string CheckpointKeyReport::summary() const {
@@ -34,19 +34,19 @@ std::vector<std::string> map_checkpoint_keys(const std::vector<std::string>& key
   std::vector<std::string> out;
   bool simmim_decoder = false, other_decoder = false;
   for (const auto& key : keys) {
-    const std::string name = starts_with(key, "module.") ? key.substr(7) : key;
+    const std::string name = text::starts_with(key, "module.") ? key.substr(7) : key;
     if (name == "decoder.0.weight" || name == "decoder.0.bias")
       simmim_decoder = true;
-    else if (starts_with(name, "decoder.") || starts_with(name, "img_decoder."))
+    else if (text::starts_with(name, "decoder.") || text::starts_with(name, "img_decoder."))
       other_decoder = true;
     out.push_back(name);
   }
   for (auto& name : out) {
     // The official SG-MIM v1 encoder carries a depth patch embedding that its forward never uses.
-    if (starts_with(name, "encoder.depth_patch_embed.")) name.clear();
+    if (text::starts_with(name, "encoder.depth_patch_embed.")) name.clear();
     // The official SimMIM pre-trainer names its pixel decoder `decoder` (Conv2d + PixelShuffle); ours is
     // `img_decoder`, as in the official SG-MIM.
-    else if (simmim_decoder && !other_decoder && starts_with(name, "decoder.0."))
+    else if (simmim_decoder && !other_decoder && text::starts_with(name, "decoder.0."))
       name = "img_" + name;
   }
   return out;

@@ -1,7 +1,9 @@
 #include "sgmim/io/encoder_transfer.h"
 
 #include "sgmim/error.h"
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/io/state_dict.h"
+#include "sgmim/text.h"
 
 #include <torch/torch.h>
 
@@ -12,22 +14,6 @@
 namespace sgmim::io {
 
 namespace {
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
-
-int64_t exact_sqrt(int64_t n) {
-  auto r = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  return r * r == n ? r : -1;
-}
 
 const char* kSharedVitTable = "rel_pos_bias.relative_position_bias_table";
 
@@ -63,14 +49,14 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
   // 1. Select the encoder's entries, strip the prefix, drop what fine-tuning does not use.
   std::map<std::string, torch::Tensor> selected;
   for (const auto& [raw_name, tensor] : checkpoint) {
-    auto name = starts_with(raw_name, "module.") ? raw_name.substr(7) : raw_name;
-    if (!starts_with(name, options.prefix)) {
+    auto name = text::starts_with(raw_name, "module.") ? raw_name.substr(7) : raw_name;
+    if (!text::starts_with(name, options.prefix)) {
       report.dropped.push_back(raw_name);
       continue;
     }
     auto local = name.substr(options.prefix.size());
     // The SimMIM mask token and the unused SG-MIM v1 `depth_patch_embed` have no place in a fine-tuning encoder.
-    if (local == "mask_token" || starts_with(local, "depth_patch_embed.")) {
+    if (local == "mask_token" || text::starts_with(local, "depth_patch_embed.")) {
       report.dropped.push_back(raw_name);
       continue;
     }
@@ -108,17 +94,17 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
     }
     auto value = it->second;
     if (value.sizes() != target.sizes()) {
-      const bool resizable = options.interpolate_position_bias && ends_with(name, "relative_position_bias_table") &&
+      const bool resizable = options.interpolate_position_bias && text::ends_with(name, "relative_position_bias_table") &&
                              value.dim() == 2 && target.dim() == 2 && value.size(1) == target.size(1) &&
-                             (vit ? exact_sqrt(value.size(0) - 3) > 0 && exact_sqrt(target.size(0) - 3) > 0
-                                  : exact_sqrt(value.size(0)) > 0 && exact_sqrt(target.size(0)) > 0);
+                             (vit ? square_table_side(value.size(0) - 3) > 0 && square_table_side(target.size(0) - 3) > 0
+                                  : square_table_side(value.size(0)) > 0 && square_table_side(target.size(0)) > 0);
       if (!resizable) {
-        report.shape_mismatch.push_back(name + ": file " + shape_of(value) + " vs encoder " + shape_of(target));
+        report.shape_mismatch.push_back(name + ": file " + c10::str(value.sizes()) + " vs encoder " + c10::str(target.sizes()));
         continue;
       }
       auto resized = vit ? interpolate_vit_relative_position_bias_table(value, target.size(0), options.resize)
                          : interpolate_relative_position_bias_table(value, target.size(0), options.resize);
-      report.interpolated.push_back(name + ": " + shape_of(value) + " -> " + shape_of(resized));
+      report.interpolated.push_back(name + ": " + c10::str(value.sizes()) + " -> " + c10::str(resized.sizes()));
       value = resized;
     }
     copies.emplace_back(target, value);

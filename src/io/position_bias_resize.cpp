@@ -10,11 +10,6 @@ namespace sgmim::io {
 
 namespace {
 
-int64_t exact_sqrt(int64_t n) {
-  auto r = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  return r * r == n ? r : -1;
-}
-
 // [S², heads] → [S'², heads] through F.interpolate(bicubic, align_corners=False) of the [heads, S, S] planes.
 torch::Tensor bicubic_resize(const torch::Tensor& table, int64_t s1, int64_t s2) {
   const auto heads = table.size(1);
@@ -42,6 +37,11 @@ torch::Tensor geo_resize(const torch::Tensor& table, int64_t s1, int64_t s2) {
 }
 
 }  // namespace
+
+int64_t square_table_side(int64_t rows) {
+  const auto r = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(rows))));
+  return r * r == rows ? r : -1;
+}
 
 std::vector<double> geo_source_offsets(int64_t src_size, int64_t dst_size) {
   const int64_t n = src_size / 2;
@@ -130,7 +130,7 @@ torch::Tensor interpolate_relative_position_bias_table(const torch::Tensor& tabl
                                                        PositionBiasResize mode) {
   TORCH_CHECK(table.dim() == 2, "relative position bias table must be [rows, heads], got ", table.sizes());
   const auto rows = table.size(0);
-  const auto s1 = exact_sqrt(rows), s2 = exact_sqrt(target_rows);
+  const auto s1 = square_table_side(rows), s2 = square_table_side(target_rows);
   TORCH_CHECK(s1 > 0 && s2 > 0, "relative position bias table: ", rows, " -> ", target_rows,
               " rows are not both squares");
   if (rows == target_rows) return table.clone();

@@ -16,11 +16,6 @@ namespace sgmim::io {
 
 namespace {
 
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 void collect(const torch::nn::Module& module, const std::string& prefix,
              std::vector<std::pair<std::string, torch::Tensor>>& out) {
@@ -106,7 +101,7 @@ LoadReport load_state_dict(torch::nn::Module& module, const std::vector<std::pai
       continue;
     }
     if (it->second.sizes() != target.sizes()) {
-      report.shape_mismatch.push_back(name + ": file " + shape_of(it->second) + " vs module " + shape_of(target));
+      report.shape_mismatch.push_back(name + ": file " + c10::str(it->second.sizes()) + " vs module " + c10::str(target.sizes()));
       continue;
     }
     copies.emplace_back(target, it->second);

@@ -4,6 +4,7 @@
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
+#include "sgmim/text.h"
 
 #include <algorithm>
 #include <regex>
@@ -13,7 +14,6 @@ namespace sgmim::io {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 std::string dtype_name(c10::ScalarType t) {
   try {
@@ -153,7 +153,7 @@ ConvertReport convert_weights(const std::string& in, const std::string& out) {
   if (is_safetensors_path(out)) {
     // Metadata carries over between safetensors files; {"format": "pt"} tells huggingface loaders the layout.
     report.dropped.erase(std::remove_if(report.dropped.begin(), report.dropped.end(),
-                                        [](const std::string& d) { return starts_with(d, "__metadata__."); }),
+                                        [](const std::string& d) { return text::starts_with(d, "__metadata__."); }),
                          report.dropped.end());
     metadata.emplace("format", "pt");
     write_safetensors(weights, out, metadata);
@@ -197,7 +197,7 @@ std::vector<std::pair<std::string, torch::Tensor>> encoder_export_tensors(
     EncoderExportReport& report, const std::string& source) {
   auto has_prefix = [&](const std::string& p) {
     for (const auto& kv : weights)
-      if (starts_with(kv.first, p)) return true;
+      if (text::starts_with(kv.first, p)) return true;
     return false;
   };
   if (has_prefix("encoder."))
@@ -212,13 +212,13 @@ std::vector<std::pair<std::string, torch::Tensor>> encoder_export_tensors(
                 source);
   std::vector<std::pair<std::string, torch::Tensor>> encoder;
   for (const auto& [k, t] : weights)
-    if (starts_with(k, report.prefix)) encoder.emplace_back(k.substr(report.prefix.size()), t);
+    if (text::starts_with(k, report.prefix)) encoder.emplace_back(k.substr(report.prefix.size()), t);
 
   bool swin = false, v2 = false, vit = false;
   for (const auto& kv : encoder) {
-    swin |= starts_with(kv.first, "layers.");
+    swin |= text::starts_with(kv.first, "layers.");
     v2 |= kv.first.find(".cpb_mlp.") != std::string::npos;
-    vit |= starts_with(kv.first, "blocks.");
+    vit |= text::starts_with(kv.first, "blocks.");
   }
   if (swin == vit)
     throw Error("'" + source + "': the encoder under '" + report.prefix +

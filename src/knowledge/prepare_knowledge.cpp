@@ -24,11 +24,6 @@ namespace fs = std::filesystem;
 namespace sgmim::knowledge {
 namespace {
 
-bool is_folder(const fs::path& path) {
-  std::error_code ec;
-  return fs::is_directory(path, ec);
-}
-
 // True when `inner` is `outer` or lies below it (after resolving what exists of both).
 bool is_inside(const fs::path& inner, const fs::path& outer) {
   std::error_code ec;
@@ -141,8 +136,8 @@ void PrepareKnowledgeOptions::validate() const {
 KnowledgePaths resolve_knowledge_paths(const PrepareKnowledgeOptions& o) {
   KnowledgePaths paths;
   const fs::path images(o.images);
-  if (!is_folder(images)) throw Error(o.images + ": --images is not a folder", o.images, "--images", o.images);
-  if (is_folder(images / "rgb")) {  // a MultiMAE split root
+  if (!data::is_folder(images)) throw Error(o.images + ": --images is not a folder", o.images, "--images", o.images);
+  if (data::is_folder(images / "rgb")) {  // a MultiMAE split root
     paths.image_root = (images / "rgb").string();
     paths.out = o.out.empty() ? (images / "depth").string() : o.out;
   } else {

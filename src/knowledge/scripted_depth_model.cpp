@@ -19,11 +19,6 @@ std::string join_files(const std::vector<std::string>& files) {
   return text;
 }
 
-std::string shape_of(const torch::Tensor& t) {
-  std::ostringstream text;
-  text << t.sizes();
-  return text.str();
-}
 
 }  // namespace
 
@@ -79,8 +74,8 @@ torch::Tensor ScriptedDepthModel::predict(const torch::Tensor& batch, const std:
   const bool shape_ok =
       (maps.dim() == 4 && maps.size(0) == b && maps.size(1) == 1) || (maps.dim() == 3 && maps.size(0) == b);
   if (!shape_ok || maps.size(-1) < 1 || maps.size(-2) < 1)
-    throw Error(model + ": the model returned shape " + shape_of(maps) + " for a batch of " + std::to_string(b) +
-                    " (input " + shape_of(batch) + "); expected [" + std::to_string(b) + ",1,h,w] or [" +
+    throw Error(model + ": the model returned shape " + c10::str(maps.sizes()) + " for a batch of " + std::to_string(b) +
+                    " (input " + c10::str(batch.sizes()) + "); expected [" + std::to_string(b) + ",1,h,w] or [" +
                     std::to_string(b) + ",h,w]; images: " + join_files(files),
                 files.front());
   if (maps.dim() == 4) maps = maps.squeeze(1);

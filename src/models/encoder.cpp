@@ -3,6 +3,7 @@
 #include "sgmim/error.h"
 #include "sgmim/models/swin.h"
 #include "sgmim/models/vit.h"
+#include "sgmim/text.h"
 
 #include <functional>
 #include <map>
@@ -12,13 +13,6 @@ namespace sgmim::models {
 
 namespace {
 
-std::string join(const std::vector<int64_t>& v) {
-  std::ostringstream s;
-  s << "[";
-  for (size_t i = 0; i < v.size(); ++i) s << (i ? "," : "") << v[i];
-  s << "]";
-  return s.str();
-}
 
 EncoderOptions swin(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
                    int64_t window) {
@@ -151,22 +145,22 @@ void EncoderOptions::validate() const {
   check_value(img_size > 0 && patch_size > 0 && img_size % patch_size == 0, k + "img_size", std::to_string(img_size),
               "must be a positive multiple of the patch size " + std::to_string(patch_size));
   check_value(in_chans > 0, k + "in_chans", std::to_string(in_chans), "must be positive");
-  check_value(!depths.empty(), k + "depths", join(depths), "must name at least one stage");
-  check_value(num_heads.size() == depths.size(), k + "num_heads", join(num_heads),
+  check_value(!depths.empty(), k + "depths", text::bracketed(depths), "must name at least one stage");
+  check_value(num_heads.size() == depths.size(), k + "num_heads", text::bracketed(num_heads),
               "needs one entry per stage (" + std::to_string(depths.size()) + ")");
   check_value(mlp_ratio > 0, k + "mlp_ratio", std::to_string(mlp_ratio), "must be positive");
   check_value(drop_path_rate >= 0 && drop_path_rate < 1, k + "drop_path_rate", std::to_string(drop_path_rate),
               "must lie in [0, 1)");
   if (family == EncoderFamily::vit) {
-    check_value(depths.size() == 1, k + "depths", join(depths), "a ViT has a single stage: [number of blocks]");
-    check_value(embed_dim % num_heads[0] == 0, k + "num_heads", join(num_heads),
+    check_value(depths.size() == 1, k + "depths", text::bracketed(depths), "a ViT has a single stage: [number of blocks]");
+    check_value(embed_dim % num_heads[0] == 0, k + "num_heads", text::bracketed(num_heads),
                 "must divide embed_dim " + std::to_string(embed_dim));
     return;
   }
-  check_value(window_sizes.size() == depths.size(), k + "window_sizes", join(window_sizes),
+  check_value(window_sizes.size() == depths.size(), k + "window_sizes", text::bracketed(window_sizes),
               "needs one entry per stage (" + std::to_string(depths.size()) + ")");
   check_value(pretrained_window_sizes.size() == depths.size(), k + "pretrained_window_sizes",
-              join(pretrained_window_sizes), "needs one entry per stage");
+              text::bracketed(pretrained_window_sizes), "needs one entry per stage");
   check_value(use_shift.size() == depths.size(), k + "use_shift", std::to_string(use_shift.size()) + " entries",
               "needs one entry per stage");
   const int64_t grid = img_size / patch_size;
@@ -175,12 +169,12 @@ void EncoderOptions::validate() const {
                   std::to_string(patch_size << (depths.size() - 1)) + ")");
   for (size_t s = 0; s < depths.size(); ++s) {
     const auto dim = embed_dim << s;
-    check_value(num_heads[s] > 0 && dim % num_heads[s] == 0, k + "num_heads", join(num_heads),
+    check_value(num_heads[s] > 0 && dim % num_heads[s] == 0, k + "num_heads", text::bracketed(num_heads),
                 "stage " + std::to_string(s) + " width " + std::to_string(dim) + " is not divisible by its heads");
-    check_value(window_sizes[s] > 0, k + "window_sizes", join(window_sizes), "must be positive");
+    check_value(window_sizes[s] > 0, k + "window_sizes", text::bracketed(window_sizes), "must be positive");
     const auto res = stage_resolution(s), ws = effective_window(s);
     if (pad_to_window) continue;
-    check_value(res % ws == 0, k + "window_sizes", join(window_sizes),
+    check_value(res % ws == 0, k + "window_sizes", text::bracketed(window_sizes),
                 "window " + std::to_string(window_sizes[s]) + " does not divide stage " + std::to_string(s) +
                     " of " + std::to_string(res) + "x" + std::to_string(res) + " tokens at img_size " +
                     std::to_string(img_size));

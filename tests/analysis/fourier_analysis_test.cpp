@@ -14,6 +14,7 @@
 #include "sgmim/plot/line_chart.h"
 
 #include "engine/scratch_dir.h"
+#include "support/float_tolerance.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,7 @@ torch::Tensor norm_map(torch::nn::LayerNorm& norm, const torch::Tensor& map) {
 }
 
 using sgmim::test_support::ScratchDir;  // engine/scratch_dir.h
+using sgmim::test_support::float32_close;
 
 }  // namespace
 
@@ -54,7 +56,8 @@ TEST(EveryBlockMap, SwinStageEndsAreTheStageOutputs) {
     EXPECT_EQ(stage_of, (std::vector<int64_t>{0, 0, 1, 1, 2, 2, 3, 3}));
     for (size_t s = 0; s < 3; ++s)
       EXPECT_TRUE(torch::equal(maps[2 * s + 1], stages[s])) << name << " stage " << s;
-    EXPECT_TRUE(torch::allclose(norm_map(swin->norm, maps[7]), stages[3], 1e-6, 1e-6)) << name;
+    // The norm over a permuted (non-contiguous) map vs over the tokens: one LayerNorm, other memory layout.
+    EXPECT_TRUE(float32_close(norm_map(swin->norm, maps[7]), stages[3])) << name;
     EXPECT_EQ(maps[0].sizes(), (std::vector<int64_t>{2, 4, 16, 16}));
   }
 }
@@ -71,7 +74,7 @@ TEST(EveryBlockMap, VitBlocksEndInTheEncoderOutput) {
   const auto maps = encoder->every_block_map(x, &stage_of);
   ASSERT_EQ(maps.size(), 2u);
   EXPECT_EQ(stage_of, (std::vector<int64_t>{0, 0}));
-  EXPECT_TRUE(torch::allclose(norm_map(vit->norm, maps[1]), encoder->forward(x), 1e-6, 1e-6));
+  EXPECT_TRUE(float32_close(norm_map(vit->norm, maps[1]), encoder->forward(x)));  // other layout, as above
 }
 
 TEST(FourierCurve, EqualsTheProfileOfEveryBlockOverAllImages) {
@@ -92,8 +95,11 @@ TEST(FourierCurve, EqualsTheProfileOfEveryBlockOverAllImages) {
     EXPECT_DOUBLE_EQ(p.depth, (b + 1) / 8.0);
     const auto expected = analysis::relative_log_amplitude(maps[b]);
     ASSERT_EQ(static_cast<int64_t>(p.profile.size()), expected.numel());
+    // Batches of 2 vs one batch of 5: other GEMM shapes, so the float32 maps agree only to float32 rounding through
+    // the encoder (relative ~1e-4 at worst), and an error in log amplitude is a relative error of the amplitude.
     for (size_t k = 0; k < p.profile.size(); ++k)
-      EXPECT_NEAR(p.profile[k], expected[static_cast<int64_t>(k)].item<double>(), 1e-9) << b << "," << k;
+      EXPECT_NEAR(p.profile[k], expected[static_cast<int64_t>(k)].item<double>(), test_support::kFloat32DeepRel)
+          << b << "," << k;
     if (sizes[b] > 2)
       EXPECT_DOUBLE_EQ(p.delta(), p.profile.back());
     else

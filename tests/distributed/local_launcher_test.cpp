@@ -1,6 +1,7 @@
 // The built-in launcher: the variables each worker sees, and how it stops a world when one worker fails.
 #include "sgmim/distributed/local_launcher.h"
 #include "sgmim/error.h"
+#include "support/test_files.h"
 
 #include <gtest/gtest.h>
 
@@ -16,12 +17,6 @@ using namespace sgmim::distributed;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "sgmim_launch_XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
 
 LaunchOptions worker(const std::string& scenario, const std::string& dir, int nproc) {
   LaunchOptions o;
@@ -41,7 +36,7 @@ TEST(LocalLauncher, FreeTcpPortIsUsable) {
 }
 
 TEST(LocalLauncher, WorkersSeeTorchrunVariables) {
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("launch");
   auto o = worker("env", dir, 3);
   o.master_port = 23456;
   o.env["SGMIM_TEST_EXTRA"] = "extra";
@@ -73,7 +68,7 @@ TEST(LocalLauncher, WorkersSeeTorchrunVariables) {
 }
 
 TEST(LocalLauncher, FirstFailureStopsTheOthers) {
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("launch");
   auto o = worker("stop", dir, 3);
   o.grace = std::chrono::milliseconds(500);
   // Rank 1 exits 3; rank 0 then dies of SIGTERM, rank 2 ignores SIGTERM and gets SIGKILL after the grace period.

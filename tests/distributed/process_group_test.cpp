@@ -5,6 +5,7 @@
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/error.h"
 #include "support/fixture_required.h"
+#include "support/test_files.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/torch.h>
@@ -27,12 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A fresh directory for one test's per-rank results.
-std::string make_temp_dir() {
-  std::string pattern = (fs::temp_directory_path() / "sgmim_dist_XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  return pattern;
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -142,7 +137,7 @@ TEST(ProcessGroup, RendezvousFailureIsAnError) {
 
 TEST(ProcessGroup, TwoRanksInOneProcessOverAFileStore) {
   if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("dist");
   ProcessGroupOptions o;
   o.backend = "gloo";
   o.gloo_hostname = "127.0.0.1";
@@ -169,7 +164,7 @@ TEST(ProcessGroup, TwoRanksInOneProcessOverAFileStore) {
 
 TEST(ProcessGroup, CollectivesAcrossTwoProcesses) {
   if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("dist");
   const auto result = run_workers("collectives", dir);
   ASSERT_EQ(result.exit_code, 0) << "first failed rank " << result.first_failed_rank;
 
@@ -234,7 +229,7 @@ TEST(ProcessGroup, CollectivesAcrossTwoProcesses) {
 
 TEST(ProcessGroup, LayoutMismatchFailsOnEveryRank) {
   if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("dist");
   const auto result = run_workers("mismatch", dir, 2, /*stop_on_failure=*/false);
   ASSERT_EQ(result.workers.size(), 2u);
   for (int k = 0; k < 2; ++k) {
@@ -246,7 +241,7 @@ TEST(ProcessGroup, LayoutMismatchFailsOnEveryRank) {
 
 TEST(ProcessGroup, DeadRankMakesTheSurvivorFail) {
   if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("dist");
   // Rank 1 _exit(3)s after init; rank 0 (timeout 5 s) must leave its next collective with an sgmim::Error (exit 2)
   // rather than hang. The launcher lets rank 0 run on so that its own failure is observed.
   const auto result = run_workers("dead_rank", dir, 2, /*stop_on_failure=*/false);
@@ -264,7 +259,7 @@ TEST(ProcessGroup, DeadRankMakesTheSurvivorFail) {
 
 TEST(ProcessGroup, StalledRankTimesOut) {
   if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
-  const std::string dir = make_temp_dir();
+  const std::string dir = sgmim::test_support::make_temp_dir("dist");
   // Rank 1 is alive but never joins the next collective: rank 0 must give up after its 5 s timeout with an
   // sgmim::Error (exit 2) and exit despite the Gloo threads still waiting; the launcher then stops rank 1.
   const auto result = run_workers("stalled_rank", dir);

@@ -2,9 +2,7 @@
 # distributed_worker through the launcher; each worker leaves its results in a temporary directory.
 add_executable(distributed_worker distributed/worker_main.cpp)
 target_link_libraries(distributed_worker PRIVATE sgmim)
-if(SGMIM_USE_PCH)
-  target_precompile_headers(distributed_worker REUSE_FROM sgmim)
-endif()
+sgmim_torch_target(distributed_worker)
 
 sgmim_test(distributed_test
   distributed/dist_env_test.cpp

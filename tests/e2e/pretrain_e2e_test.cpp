@@ -125,7 +125,10 @@ TEST(PretrainApp, TwoProcessesEqualOneProcessWithTheSameGlobalBatch) {
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("all 2 ranks hold identical weights"), std::string::npos) << two.output;
   EXPECT_NE(two.output.find("done: 8 steps"), std::string::npos) << two.output;
-  EXPECT_LE(max_weight_difference(dir / "one/model.pth", dir / "two/model.pth"), 1e-6);
+  // 8 steps × ~1e-3·lr ≈ 8e-7 of noise here; the size of that rounding noise depends on the GEMM kernels and the
+  // thread count (OPENBLAS_CORETYPE, OMP_NUM_THREADS), so the bound has 10× room. A real fault (another shard, no
+  // gradient averaging) moves weights by about lr = 1e-4 per step.
+  EXPECT_LE(max_weight_difference(dir / "one/model.pth", dir / "two/model.pth"), 1e-5);
 }
 
 TEST(PretrainApp, DeadRankEndsTheRunWithAnError) {

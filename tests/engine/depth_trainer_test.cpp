@@ -6,6 +6,7 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/report/jsonl_writer.h"
 
+#include "engine/interrupt.h"
 #include "engine/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -34,10 +35,6 @@ config::FinetuneDepthConfig tiny_depth_config(const std::string& output_dir) {
   c.runtime.resume = "auto";
   return c;
 }
-
-struct Interrupt : std::runtime_error {
-  Interrupt() : std::runtime_error("interrupted") {}
-};
 
 TEST(DepthTrainer, InterruptedRunResumesBitExactly) {
   ScratchDir dir;

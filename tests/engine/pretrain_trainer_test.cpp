@@ -15,6 +15,7 @@
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/report/jsonl_writer.h"
 
+#include "engine/interrupt.h"
 #include "engine/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -144,10 +145,6 @@ TEST(PretrainTrainer, AuxiliaryOutputFailuresOnlyWarn) {
 }
 
 // An exception thrown after step N stands in for a crash; the kill -9 variant runs the app (tests/e2e).
-struct Interrupt : std::runtime_error {
-  Interrupt() : std::runtime_error("interrupted") {}
-};
-
 TEST(PretrainTrainer, ResumeMidEpochIsBitExact) {
   ScratchDir dir;
   auto straight = tiny_config(dir / "straight");

@@ -174,7 +174,8 @@ TEST(SegInference, WholeModeCallsTheModelOnceAtTheRescaledSize) {
   EXPECT_EQ(seen, (std::vector<Size>{{512, 683}}));
   ASSERT_EQ(p.prediction.sizes(), (std::vector<int64_t>{512, 683}));
   EXPECT_EQ(p.prediction.scalar_type(), torch::kLong);
-  EXPECT_NEAR(p.probabilities.sum(0).mean().item<float>(), 1.0, 1e-6);
+  // A float32 mean over 350k pixels (its summation order set by threads and vector width): float32 rounding.
+  EXPECT_NEAR(p.probabilities.sum(0).mean().item<float>(), 1.0, 1e-5);
   seen.clear();
   // 300×1000 → 512×1707 (keep_ratio_size above); the output comes back at 300×1000.
   p = eval::predict_segmentation(torch::zeros({3, 300, 1000}), o, fn);
@@ -255,8 +256,10 @@ TEST(SegInference, MultiScaleAveragesSoftmaxOverScales) {
   o.ratios = {1.0, 0.5};
   const auto p = eval::predict_segmentation(torch::randn({3, 16, 20}), o, fn);
   EXPECT_EQ(seen, (std::vector<Size>{{16, 20}, {8, 10}}));
-  EXPECT_NEAR(p.probabilities[1].min().item<float>(), 0.805928, 1e-6);
-  EXPECT_NEAR(p.probabilities[1].max().item<float>(), 0.805928, 1e-6);
+  // float32 (a bilinear resize, softmax, the mean) vs the closed form: float32 rounding, not the 6-digit constant.
+  const double p1 = (sigmoid(2.0) + sigmoid(1.0)) / 2;  // 0.8059278
+  EXPECT_NEAR(p.probabilities[1].min().item<float>(), p1, 1e-5);
+  EXPECT_NEAR(p.probabilities[1].max().item<float>(), p1, 1e-5);
 }
 
 TEST(SegInference, ConstantPredictorThroughInference) {

@@ -7,6 +7,8 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/vit.h"
 
+#include "support/key_sets.h"
+
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -19,6 +21,8 @@ using namespace sgmim::heads;
 
 namespace {
 
+using sgmim::test_support::keys_of;
+
 SegModelOptions tiny_config(const std::string& variant, int64_t img_size) {
   SegModelOptions c;
   c.encoder = seg_finetune_encoder_options(variant, img_size);
@@ -30,12 +34,6 @@ SegModelOptions tiny_config(const std::string& variant, int64_t img_size) {
   c.channels = 16;
   c.aux_channels = 8;
   return c;
-}
-
-std::set<std::string> keys_of(const torch::nn::Module& m) {
-  std::set<std::string> k;
-  for (const auto& kv : io::state_dict(m)) k.insert(kv.first);
-  return k;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/models/swin.h"
 #include "sgmim/models/swin_v2.h"
+#include "support/float_tolerance.h"
 
 #include <torch/torch.h>
 
@@ -127,7 +128,8 @@ TEST(SwinAnySize, UnshiftedFullWindowsIgnoreATrailingPartialWindow) {
   auto x = torch::randn({1, 10, 12, 8});  // rows 8, 9 form a padded partial window row
   auto full = block->forward(x.reshape({1, 120, 8}), 10, 12).view({1, 10, 12, 8});
   auto cropped = block->forward(x.index({Slice(), Slice(0, 8)}).reshape({1, 96, 8}), 8, 12).view({1, 8, 12, 8});
-  EXPECT_TRUE(torch::allclose(full.index({Slice(), Slice(0, 8)}), cropped, 1e-6, 1e-6));
+  // 120 vs 96 tokens: other GEMM and window-batch shapes, so equal to float32 rounding (not bit for bit).
+  EXPECT_TRUE(test_support::float32_close(full.index({Slice(), Slice(0, 8)}), cropped));
   // Changing the partial rows changes only them.
   auto x2 = x.clone();
   x2.index({Slice(), Slice(8, 10)}).add_(1.0);

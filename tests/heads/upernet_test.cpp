@@ -6,6 +6,8 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/encoder.h"
 
+#include "support/key_sets.h"
+
 #include <torch/torch.h>
 
 #include <gtest/gtest.h>
@@ -18,11 +20,7 @@ using namespace sgmim::heads;
 
 namespace {
 
-std::set<std::string> keys_of(const torch::nn::Module& m) {
-  std::set<std::string> k;
-  for (const auto& kv : io::state_dict(m)) k.insert(kv.first);
-  return k;
-}
+using sgmim::test_support::keys_of;
 
 // mmcv ConvModule with SyncBN: conv.weight (no bias), bn.{weight,bias,running_mean,running_var,num_batches_tracked}.
 void add_conv_module(std::set<std::string>& keys, const std::string& prefix) {

@@ -63,9 +63,7 @@ if(SGMIM_PYTHON)
   if(SGMIM_BUILD_APPS AND TARGET sgmim-convert AND "timm" IN_LIST SGMIM_PYTHON_HAS)
     add_executable(interop_encoder_features interop/encoder_features_main.cpp)
     target_link_libraries(interop_encoder_features PRIVATE sgmim)
-    if(SGMIM_USE_PCH)
-      target_precompile_headers(interop_encoder_features REUSE_FROM sgmim)
-    endif()
+    sgmim_torch_target(interop_encoder_features)
     add_test(NAME interop_timm_loads_our_encoders_and_gives_our_features
              COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/timm_features.py
                      $<TARGET_FILE:interop_encoder_features> $<TARGET_FILE:sgmim-convert> ${_interop_work}/timm)

@@ -6,6 +6,9 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/encoder.h"
 
+#include "support/key_sets.h"
+#include "support/test_files.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -16,10 +19,9 @@
 using namespace sgmim;
 
 namespace {
-std::string fixture(const std::string& name) { return std::string(SGMIM_FIXTURES_DIR) + "/torch_save/" + name; }
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
+
+using sgmim::test_support::contains;
+using sgmim::test_support::torch_save_fixture;
 }  // namespace
 
 TEST(CheckpointKeys, MapsModulePrefixSimMimDecoderAndDropsDepthPatchEmbed) {
@@ -36,7 +38,7 @@ TEST(CheckpointKeys, MapsModulePrefixSimMimDecoderAndDropsDepthPatchEmbed) {
 
 TEST(CheckpointKeys, LoadTensorsReadsAnOfficialSimMimCheckpoint) {
   io::CheckpointKeyReport report;
-  const auto tensors = io::load_tensors(fixture("official_simmim.pth"), &report);
+  const auto tensors = io::load_tensors(torch_save_fixture("official_simmim.pth"), &report);
   std::vector<std::string> names;
   for (const auto& kv : tensors) names.push_back(kv.first);
   EXPECT_EQ(names, (std::vector<std::string>{"encoder.patch_embed.proj.weight", "encoder.patch_embed.proj.bias",
@@ -53,7 +55,7 @@ TEST(CheckpointKeys, LoadTensorsReadsAnOfficialSimMimCheckpoint) {
 
 TEST(CheckpointKeys, StateDictEntryWithModulePrefixAndV1DepthPatchEmbed) {
   io::CheckpointKeyReport report;
-  const auto tensors = io::load_tensors(fixture("sgmim_v1_module.pth"), &report);
+  const auto tensors = io::load_tensors(torch_save_fixture("sgmim_v1_module.pth"), &report);
   ASSERT_EQ(tensors.size(), 2u);
   EXPECT_EQ(tensors[0].first, "encoder.norm.weight");
   EXPECT_TRUE(torch::equal(tensors[0].second, torch::arange(4, torch::kFloat)));
@@ -72,12 +74,12 @@ TEST(CheckpointKeys, LoadStateDictReportsTheMapping) {
       register_parameter("w", torch::zeros({2}));
     }
   } tiny;
-  const auto report = io::load_state_dict(tiny, fixture("official_simmim.pth"), /*strict=*/false);
+  const auto report = io::load_state_dict(tiny, torch_save_fixture("official_simmim.pth"), /*strict=*/false);
   EXPECT_EQ(report.loaded, 2u);
   EXPECT_EQ(report.keys.mapped.size(), 2u);
   EXPECT_NE(report.summary().find("decoder.0.bias -> img_decoder.0.bias"), std::string::npos) << report.summary();
   EXPECT_TRUE(torch::equal(tiny.named_parameters()["img_decoder.0.bias"],
-                           io::load_tensors(fixture("official_simmim.pth"))[4].second));
+                           io::load_tensors(torch_save_fixture("official_simmim.pth"))[4].second));
 }
 
 TEST(CheckpointKeys, OfficialFormatSwinCheckpointTransfersIntoAFineTuningEncoder) {
@@ -85,7 +87,7 @@ TEST(CheckpointKeys, OfficialFormatSwinCheckpointTransfersIntoAFineTuningEncoder
   // official way ({'model': OrderedDict, 'optimizer', 'epoch', 'config': CfgNode}) by the fixture script.
   std::map<std::string, double> expected;
   {
-    std::ifstream in(fixture("expected.txt"));
+    std::ifstream in(torch_save_fixture("expected.txt"));
     std::string name;
     double value;
     while (in >> name >> value) expected[name] = value;
@@ -93,7 +95,7 @@ TEST(CheckpointKeys, OfficialFormatSwinCheckpointTransfersIntoAFineTuningEncoder
   auto cfg = models::encoder_options("swin_test");
   cfg.with_mask_token = false;
   auto encoder = models::build_encoder(cfg);
-  const auto report = io::transfer_encoder(*encoder, fixture("official_simmim_swin_test.pth"));
+  const auto report = io::transfer_encoder(*encoder, torch_save_fixture("official_simmim_swin_test.pth"));
   EXPECT_TRUE(report.clean()) << report.summary();
   EXPECT_EQ(report.dropped, (std::vector<std::string>{"encoder.mask_token"}));
   EXPECT_EQ(report.keys.weights_at, "model");

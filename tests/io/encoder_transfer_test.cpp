@@ -3,6 +3,7 @@
 // the ViT shared bias copied into every block, Swin v2's CPB MLP transferred as is, and clear errors
 // (docs/weights.md).
 #include "rpb_resize_reference_values.h"
+#include "support/test_files.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/encoder_transfer.h"
@@ -25,9 +26,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("sgmim_depth_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+using test_support::temp_path;
+
 
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
@@ -81,13 +81,6 @@ void expect_encoder_matches(const models::ImageEncoderImpl& encoder,
       expect_geo_keeps_near_offsets(it->second, value, /*cls_rows=*/0, name);
     }
   }
-}
-
-// The input of scripts/golden/rpb_resize_reference.py: table[r, h] = sin(0.37 r + 1.1 h) + 0.01 r, float32.
-torch::Tensor reference_table(int64_t rows, int64_t heads) {
-  auto r = torch::arange(rows, torch::kFloat64).unsqueeze(1);
-  auto h = torch::arange(heads, torch::kFloat64).unsqueeze(0);
-  return (torch::sin(0.37 * r + 1.1 * h) + 0.01 * r).to(torch::kFloat32);
 }
 
 const test::RpbResizeReference& find_reference(const std::string& name) {
@@ -218,7 +211,7 @@ TEST(EncoderTransfer, SwinTablesFollowTheConfiguredResize) {
   auto pre = tiny_pretrainer(models::PretrainMethod::simmim);
   auto tensors = io::state_dict(*pre);
   for (auto& [name, value] : tensors)
-    if (name == "encoder.layers.0.blocks.1.attn.relative_position_bias_table") value = reference_table(49, 1);
+    if (name == "encoder.layers.0.blocks.1.attn.relative_position_bias_table") value = test::reference_table(49, 1);
   for (auto mode : {io::PositionBiasResize::geo, io::PositionBiasResize::bicubic}) {
     auto target = models::build_encoder(wider_window_target());
     io::EncoderTransferOptions options;
@@ -241,7 +234,7 @@ TEST(EncoderTransfer, VitFineTuningCopiesTheSharedBiasIntoEveryBlock) {
   auto pre = tiny_pretrainer(models::PretrainMethod::sgmim, "vit_test");
   auto tensors = io::state_dict(*pre);
   for (auto& [name, value] : tensors)
-    if (name == "encoder.rel_pos_bias.relative_position_bias_table") value = reference_table(7 * 7 + 3, 2);
+    if (name == "encoder.rel_pos_bias.relative_position_bias_table") value = test::reference_table(7 * 7 + 3, 2);
   auto source = keyed(tensors);
   auto cfg = heads::finetune_encoder_options("vit_test", heads::DepthBenchmark::kitti, 0.0);
   ASSERT_FALSE(cfg.shared_rel_pos_bias);
@@ -260,7 +253,7 @@ TEST(EncoderTransfer, VitFineTuningCopiesTheSharedBiasIntoEveryBlock) {
     expect_values(plane[21], ref.geo_centre_row, "centre row");
     expect_values(plane[0], ref.geo_first_row, "first row");
     expect_values(plane.diagonal(), ref.geo_diagonal, "diagonal");
-    EXPECT_TRUE(torch::equal(table.narrow(0, 43 * 43, 3), reference_table(52, 2).narrow(0, 49, 3))) << "cls rows";
+    EXPECT_TRUE(torch::equal(table.narrow(0, 43 * 43, 3), test::reference_table(52, 2).narrow(0, 49, 3))) << "cls rows";
   }
   // Everything else is copied as is.
   for (auto& [name, value] : t) {

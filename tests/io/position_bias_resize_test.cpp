@@ -14,13 +14,6 @@ using sgmim::test::rpb_resize_references;
 
 namespace {
 
-// The script's input: table[r, h] = sin(0.37 r + 1.1 h) + 0.01 r, float32.
-torch::Tensor reference_table(int64_t rows, int64_t heads) {
-  auto r = torch::arange(rows, torch::kFloat64).unsqueeze(1);
-  auto h = torch::arange(heads, torch::kFloat64).unsqueeze(0);
-  return (torch::sin(0.37 * r + 1.1 * h) + 0.01 * r).to(torch::kFloat32);
-}
-
 void expect_values(const torch::Tensor& actual, const std::vector<double>& expected, double tol,
                    const std::string& what) {
   ASSERT_EQ(actual.numel(), static_cast<int64_t>(expected.size())) << what;
@@ -41,7 +34,7 @@ TEST(RelativePositionBiasResize, GeoMatchesSimMIMReference) {
   for (const auto& c : rpb_resize_references()) {
     SCOPED_TRACE(c.name);
     const auto grid_rows = c.src_side * c.src_side;
-    auto table = reference_table(grid_rows + (c.vit ? 3 : 0), c.heads);
+    auto table = test::reference_table(grid_rows + (c.vit ? 3 : 0), c.heads);
     auto out = resize(table, c.dst_side, c.vit, io::PositionBiasResize::geo);
     const auto d = c.dst_side;
     ASSERT_EQ(out.sizes(), (std::vector<int64_t>{d * d + (c.vit ? 3 : 0), c.heads}));
@@ -60,7 +53,7 @@ TEST(RelativePositionBiasResize, GeoMatchesSimMIMReference) {
 TEST(RelativePositionBiasResize, BicubicMatchesSwinTransformerReference) {
   for (const auto& c : rpb_resize_references()) {
     SCOPED_TRACE(c.name);
-    auto table = reference_table(c.src_side * c.src_side + (c.vit ? 3 : 0), c.heads);
+    auto table = test::reference_table(c.src_side * c.src_side + (c.vit ? 3 : 0), c.heads);
     auto out = resize(table, c.dst_side, c.vit, io::PositionBiasResize::bicubic);
     const auto d = c.dst_side;
     auto plane = out.narrow(0, 0, d * d).select(1, 0).reshape({d, d});
@@ -71,7 +64,7 @@ TEST(RelativePositionBiasResize, BicubicMatchesSwinTransformerReference) {
 
 // geo keeps the biases of offsets 0 and ±1 (in both directions) exactly; bicubic moves them (window 6 → 22).
 TEST(RelativePositionBiasResize, GeoKeepsNearOffsetsBicubicDoesNot) {
-  auto table = reference_table(11 * 11, 2);
+  auto table = test::reference_table(11 * 11, 2);
   auto geo = io::interpolate_relative_position_bias_table(table, 43 * 43);  // geo is the default
   auto bicubic = io::interpolate_relative_position_bias_table(table, 43 * 43, io::PositionBiasResize::bicubic);
   auto src = table.select(1, 1).reshape({11, 11});

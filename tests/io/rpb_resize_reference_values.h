@@ -3,6 +3,8 @@
 // Input: table[r, h] = sin(0.37 r + 1.1 h) + 0.01 r (a ViT table's 3 cls rows last). Head 0 samples.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -78,5 +80,12 @@ inline const std::vector<RpbResizeReference>& rpb_resize_references() {
   return cases;
 }
 // clang-format on
+
+/// The reference script's input table [rows, heads]: table[r, h] = sin(0.37 r + 1.1 h) + 0.01 r, float32.
+inline torch::Tensor reference_table(int64_t rows, int64_t heads) {
+  auto r = torch::arange(rows, torch::kFloat64).unsqueeze(1);
+  auto h = torch::arange(heads, torch::kFloat64).unsqueeze(0);
+  return (torch::sin(0.37 * r + 1.1 * h) + 0.01 * r).to(torch::kFloat32);
+}
 
 }  // namespace sgmim::test

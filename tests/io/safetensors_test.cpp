@@ -6,6 +6,8 @@
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/state_dict.h"
 
+#include "support/test_files.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -19,11 +21,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using test_support::temp_path;
+
 using Named = std::vector<std::pair<std::string, torch::Tensor>>;
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("sgmim_st_" + std::to_string(::getpid()) + "_" + name)).string();
-}
 std::vector<char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -49,7 +50,7 @@ Named fixture_tensors() {
 const std::map<std::string, std::string> kFixtureMetadata = {{"format", "pt"},
                                                              {"written_by", "make_safetensors_fixtures.py"}};
 
-std::string fixture() { return std::string(SGMIM_FIXTURES_DIR) + "/safetensors/every_dtype.safetensors"; }
+std::string fixture() { return (fs::path(SGMIM_FIXTURES_DIR) / "safetensors" / "every_dtype.safetensors").string(); }
 
 // A valid one-tensor file around a header given as text: 8-byte length, the header, then `data_bytes` zero bytes.
 std::string file_with_header(const std::string& header, size_t data_bytes) {

@@ -5,6 +5,8 @@
 #include "sgmim/models/fusion.h"
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/models/swin.h"
+#include "support/float_tolerance.h"
+#include "support/test_files.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
@@ -19,9 +21,8 @@ using namespace sgmim::models;
 namespace fs = std::filesystem;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("sgmim_io_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+
+using test_support::temp_path;
 Pretrainer tiny_sgmim() {
   PretrainerOptions cfg;
   cfg.encoder = encoder_options("swin_test");
@@ -135,7 +136,8 @@ TEST(StateDict, PythonWrittenFileLoadsWithExpectedValues) {
   std::map<std::string, torch::Tensor> t(io_tensors.begin(), io_tensors.end());
   torch::NoGradGuard no_grad;
   auto out = fusion->forward(t.at("query"), t.at("context"));
-  EXPECT_TRUE(torch::allclose(out, t.at("output"), 1e-5, 1e-5)) << (out - t.at("output")).abs().max();
+  // float32 from PyTorch in Python (another BLAS) vs ours: one block, equal to float32 rounding.
+  EXPECT_TRUE(sgmim::test_support::float32_close(out, t.at("output"))) << (out - t.at("output")).abs().max();
   auto raw = io::load_tensors(path);
   std::map<std::string, torch::Tensor> w(raw.begin(), raw.end());
   EXPECT_TRUE(torch::equal(w.at("cross_attn.q.weight"), fusion->cross_attn->q->weight));

@@ -5,6 +5,8 @@
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
 
+#include "support/test_files.h"
+
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -20,11 +22,12 @@ using Kind = io::PickleValue::Kind;
 namespace fs = std::filesystem;
 
 namespace {
-std::string fixture(const std::string& name) { return std::string(SGMIM_FIXTURES_DIR) + "/torch_save/" + name; }
+
+using sgmim::test_support::torch_save_fixture;
 
 std::map<std::string, double> expected_values() {
   std::map<std::string, double> out;
-  std::ifstream in(fixture("expected.txt"));
+  std::ifstream in(torch_save_fixture("expected.txt"));
   std::string name;
   double value;
   while (in >> name >> value) out[name] = value;
@@ -42,8 +45,8 @@ io::PickleValuePtr entry(const io::PickleValuePtr& dict, const std::string& key)
 
 TEST(TorchPickle, ReadsAnOfficialSimMimCheckpoint) {
   const auto expected = expected_values();
-  ASSERT_FALSE(expected.empty()) << "missing " << fixture("expected.txt");
-  auto ckpt = io::read_torch_save(fixture("official_simmim.pth"));
+  ASSERT_FALSE(expected.empty()) << "missing " << torch_save_fixture("expected.txt");
+  auto ckpt = io::read_torch_save(torch_save_fixture("official_simmim.pth"));
   ASSERT_EQ(ckpt->kind, Kind::dict);
   std::vector<std::string> keys;
   for (const auto& e : ckpt->entries) keys.push_back(e.first->text);
@@ -99,7 +102,7 @@ TEST(TorchPickle, ReadsAnOfficialSimMimCheckpoint) {
 
 TEST(TorchPickle, ReadsEveryDtypeViewsAndSharedStorages) {
   const auto expected = expected_values();
-  auto file = io::read_torch_save(fixture("dtypes_views.pth"));
+  auto file = io::read_torch_save(torch_save_fixture("dtypes_views.pth"));
   ASSERT_EQ(file->kind, Kind::dict);
   // Python: base = arange(-6, 6); floats are base * 1.5, uint8 |base|, the rest base, all reshaped (3, 4).
   const auto base = torch::arange(-6, 6, torch::kDouble);
@@ -152,7 +155,7 @@ TEST(TorchPickle, ReadsEveryDtypeViewsAndSharedStorages) {
 }
 
 TEST(TorchPickle, LegacyFormatErrorSaysHowToConvert) {
-  const auto path = fixture("legacy.pth");
+  const auto path = torch_save_fixture("legacy.pth");
   try {
     io::read_torch_save(path);
     ADD_FAILURE() << "a legacy file was accepted";

@@ -12,6 +12,9 @@
 #include "sgmim/models/encoder.h"
 #include "sgmim/models/pretrainer.h"
 
+#include "support/key_sets.h"
+#include "support/test_files.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -27,15 +30,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using sgmim::test_support::contains;
+using sgmim::test_support::torch_save_fixture;
+
+using test_support::temp_path;
+
 using Named = std::vector<std::pair<std::string, torch::Tensor>>;
 
-std::string fixture(const std::string& name) { return std::string(SGMIM_FIXTURES_DIR) + "/torch_save/" + name; }
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("sgmim_conv_" + std::to_string(::getpid()) + "_" + name)).string();
-}
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
 std::set<std::string> names_of(const Named& tensors) {
   std::set<std::string> out;
   for (const auto& kv : tensors) out.insert(kv.first);
@@ -66,7 +67,7 @@ models::Pretrainer tiny_pretrainer(const std::string& encoder) {
 }  // namespace
 
 TEST(WeightsConvert, InspectListsTensorsEntriesAndKeyMapsOfAnOfficialCheckpoint) {
-  const auto info = io::inspect_weights(fixture("official_simmim.pth"));
+  const auto info = io::inspect_weights(torch_save_fixture("official_simmim.pth"));
   EXPECT_EQ(info.format, "torch.save");
   ASSERT_EQ(info.tensors.size(), 5u);
   EXPECT_EQ(info.tensors[3].key, "decoder.0.weight");  // the file's own name
@@ -86,7 +87,7 @@ TEST(WeightsConvert, InspectListsTensorsEntriesAndKeyMapsOfAnOfficialCheckpoint)
 }
 
 TEST(WeightsConvert, PthToSafetensorsToPthKeepsEveryTensor) {
-  const auto in = fixture("official_simmim_swin_test.pth");
+  const auto in = torch_save_fixture("official_simmim_swin_test.pth");
   const auto st = temp_path("convert.safetensors"), pth = temp_path("convert.pth");
   const auto to_st = io::convert_weights(in, st);
   EXPECT_TRUE(contains(to_st.dropped, "epoch: int"));
@@ -115,7 +116,7 @@ TEST(WeightsConvert, ExportedSwinEncoderHasExactlyTheOfficialSwinKeys) {
   const auto ours = temp_path("pretrain.pth");
   io::save_state_dict(*model, ours);
   std::set<std::string> official;
-  for (const auto& [k, t] : raw_weights(fixture("official_simmim_swin_test.pth")))
+  for (const auto& [k, t] : raw_weights(torch_save_fixture("official_simmim_swin_test.pth")))
     if (k != "encoder.mask_token") official.insert(k.substr(std::string("encoder.").size()));
   ASSERT_EQ(official.size(), 119u);
 
@@ -201,11 +202,11 @@ TEST(WeightsConvert, SegmentationBackboneStageNormsGoToMimDepthNotTimm) {
 TEST(WeightsConvert, PretrainedAndCheckpointPathsTakeSafetensors) {
   // --pretrained (io::transfer_encoder) reads the official checkpoint converted to safetensors exactly as the .pth.
   const auto st = temp_path("official.safetensors");
-  io::convert_weights(fixture("official_simmim_swin_test.pth"), st);
+  io::convert_weights(torch_save_fixture("official_simmim_swin_test.pth"), st);
   auto options = models::encoder_options("swin_test");
   options.with_mask_token = false;
   auto from_pth = models::build_encoder(options), from_st = models::build_encoder(options);
-  const auto a = io::transfer_encoder(*from_pth, fixture("official_simmim_swin_test.pth"));
+  const auto a = io::transfer_encoder(*from_pth, torch_save_fixture("official_simmim_swin_test.pth"));
   const auto b = io::transfer_encoder(*from_st, st);
   EXPECT_TRUE(b.clean()) << b.summary();
   EXPECT_EQ(a.loaded, b.loaded);

@@ -5,6 +5,7 @@
 #include "sgmim/models/attention.h"
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/models/vit.h"
+#include "support/float_tolerance.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -52,16 +53,21 @@ TEST(Attention, FusedMatchesExplicitOnEveryModel) {
       AttentionPathGuard g(AttentionPath::fused);
       b = model->forward(x, y, m);
     }
-    EXPECT_NEAR(a.loss.item<double>(), b.loss.item<double>(), 1e-5) << name;
-    EXPECT_TRUE(torch::allclose(a.image_pred, b.image_pred, 1e-4, 1e-5)) << name << " image prediction";
-    EXPECT_TRUE(torch::allclose(a.knowledge_pred, b.knowledge_pred, 1e-4, 1e-5)) << name << " knowledge prediction";
+    // Fused vs explicit attention through the whole model: other kernels, so equal to float32 rounding as it
+    // compounds through a deep encoder (relative 1e-4).
+    using sgmim::test_support::float32_close;
+    using sgmim::test_support::kFloat32DeepRel;
+    EXPECT_NEAR(a.loss.item<double>(), b.loss.item<double>(), kFloat32DeepRel * std::abs(a.loss.item<double>()))
+        << name;
+    EXPECT_TRUE(float32_close(a.image_pred, b.image_pred, kFloat32DeepRel)) << name << " image prediction";
+    EXPECT_TRUE(float32_close(a.knowledge_pred, b.knowledge_pred, kFloat32DeepRel)) << name << " knowledge prediction";
     auto fa = model->encoder->forward_features(x, m), fb = [&] {
       AttentionPathGuard g(AttentionPath::fused);
       return model->encoder->forward_features(x, m);
     }();
     ASSERT_EQ(fa.size(), fb.size()) << name;
     for (size_t s = 0; s < fa.size(); ++s)
-      EXPECT_TRUE(torch::allclose(fa[s], fb[s], 1e-4, 1e-5)) << name << " stage " << s;
+      EXPECT_TRUE(float32_close(fa[s], fb[s], kFloat32DeepRel)) << name << " stage " << s;
   }
 }
 
@@ -102,7 +108,8 @@ TEST(Attention, VitAttentionWithItsOwnPositionBiasByHand) {
     per_head.push_back(torch::matmul(torch::softmax(logits, -1), vh));
   }
   auto expected = attn->proj(torch::cat(per_head, 1).unsqueeze(0));
-  EXPECT_TRUE(torch::allclose(out, expected, 1e-5, 1e-6)) << (out - expected).abs().max();
+  // Per-head matmuls written here vs the module's fused qkv GEMM and attention: equal to float32 rounding.
+  EXPECT_TRUE(sgmim::test_support::float32_close(out, expected)) << (out - expected).abs().max();
 }
 
 TEST(Attention, FusedPathRefusedWhereMissing) {

@@ -6,6 +6,7 @@
 #include "sgmim/models/layers.h"
 #include "sgmim/models/losses.h"
 #include "sgmim/models/pretrainer.h"
+#include "support/float_tolerance.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -30,9 +31,12 @@ std::map<std::string, torch::Tensor> load_io(const std::string& name) {
   return {t.begin(), t.end()};
 }
 
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what, double tol = 2e-5) {
+// The golden outputs are float32 from PyTorch in Python (another build, another BLAS): equal to float32 rounding
+// only, relative to the magnitude of the values; through a whole encoder or model that rounding compounds.
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what,
+                  double rel = test_support::kFloat32DeepRel) {
   ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  EXPECT_TRUE(torch::allclose(a, b, tol, tol)) << what << ": max |diff| " << (a - b).abs().max().item<double>();
+  EXPECT_TRUE(test_support::float32_close(a, b, rel)) << what;
 }
 
 void check_encoder(const std::string& name) {
@@ -67,7 +71,7 @@ TEST(Golden, SGMIMForwardAndLossesMatchReference) {
   model->eval();
   torch::NoGradGuard no_grad;
   auto out = model->forward(t.at("image"), t.at("depth"), t.at("mask"));
-  expect_close(out.knowledge_target, t.at("depth_std"), "standardised depth", 1e-5);
+  expect_close(out.knowledge_target, t.at("depth_std"), "standardised depth", test_support::kFloat32Rel);
   expect_close(out.image_pred, t.at("image_pred"), "image prediction");
   expect_close(out.knowledge_pred, t.at("depth_pred"), "depth prediction");
   // The intermediate tensors of the reference forward, each recomputed through our modules: the image latent
@@ -80,14 +84,17 @@ TEST(Golden, SGMIMForwardAndLossesMatchReference) {
   auto fused = tokens_to_map(model->fusion_blk_img->forward(map_to_tokens(latent), depth_tokens), latent.size(2),
                              latent.size(3));
   expect_close(fused, t.at("fused"), "fused map");
-  EXPECT_NEAR(out.loss_img.item<double>(), t.at("loss_img").item<double>(), 1e-5);
-  EXPECT_NEAR(out.loss_sk.item<double>(), t.at("loss_sk").item<double>(), 1e-5);
-  EXPECT_NEAR(out.loss.item<double>(), t.at("loss").item<double>(), 2e-5);
+  const std::vector<std::pair<std::string, torch::Tensor>> losses{
+      {"loss_img", out.loss_img}, {"loss_sk", out.loss_sk}, {"loss", out.loss}};
+  for (const auto& [key, got] : losses) {
+    const double want = t.at(key).item<double>();
+    EXPECT_NEAR(got.item<double>(), want, test_support::kFloat32DeepRel * std::abs(want)) << key;
+  }
 }
 
 TEST(Golden, StandardizationMatchesReference) {
   auto t = load_io("standardize_io.pth");
-  expect_close(truncated_standardize(t.at("input")), t.at("output"), "standardize", 1e-6);
+  expect_close(truncated_standardize(t.at("input")), t.at("output"), "standardize", test_support::kFloat32Rel);
 }
 
 TEST(Golden, SwinBaseEncoderKeysEqualTheOfficialList) {

@@ -195,8 +195,10 @@ TEST(Pretrainer, LossesOfBf16PredictionsAreFp32) {
   const double l_img = ((d(x) - d(out.image_pred)).abs() * mi).sum().item<double>() / (mi.sum().item<double>() + 1e-5) / 3;
   const double l_sk = ((d(truncated_standardize(y)) - d(out.knowledge_pred)).abs() * mk).sum().item<double>() /
                       (mk.sum().item<double>() + 1e-5);
-  EXPECT_NEAR(out.loss_img.item<double>(), l_img, 1e-6 * l_img);
-  EXPECT_NEAR(out.loss_sk.item<double>(), l_sk, 1e-6 * l_sk);
+  // An fp32 reduction (its summation order set by the CPU's vector width and threads) vs double: float32 rounding,
+  // still 100× tighter than a bf16 loss could meet.
+  EXPECT_NEAR(out.loss_img.item<double>(), l_img, 1e-5 * l_img);
+  EXPECT_NEAR(out.loss_sk.item<double>(), l_sk, 1e-5 * l_sk);
 }
 
 // Issue 9 item 4: with norm_target the image loss compares the prediction with the locally standardised image

@@ -20,7 +20,8 @@ TEST(SiLogLoss, ReferenceValues) {
   EXPECT_NEAR(a.item<double>(), std::log(2.0) * std::sqrt(0.5), 1e-6);
   // pred = [1, 2, 4, 8], gt = 1: mean d² = 3.5 ln²2, mean d = −1.5 ln2 → sqrt(3.5 − 1.125)·ln2.
   auto b = models::silog_loss(torch::tensor({1.0, 2.0, 4.0, 8.0}).view({1, 1, 2, 2}), torch::ones({1, 2, 2}));
-  EXPECT_NEAR(b.item<double>(), 1.068212, 1e-6);
+  // 1.0682115: float32 logs (vectorised per CPU) vs the closed form, so float32 rounding, not the 6-digit constant.
+  EXPECT_NEAR(b.item<double>(), std::sqrt(3.5 - 1.125) * std::log(2.0), 1e-5);
 }
 
 TEST(SiLogLoss, OnlyPixelsWithPositiveGroundTruthCount) {

@@ -14,6 +14,9 @@ namespace sgmim::data {
 /// The whole file. Throws sgmim::Error naming `path` when it is missing or cannot be read.
 std::vector<std::uint8_t> read_file_bytes(const std::string& path);
 
+/// An image's size as messages write it: width x height, "640x480".
+std::string size_text(const cv::Mat& image);
+
 /// True when the bytes start like a JPEG (FF D8 FF) / a PNG (the 8-byte signature).
 bool looks_like_jpeg(const std::vector<std::uint8_t>& bytes);
 bool looks_like_png(const std::vector<std::uint8_t>& bytes);

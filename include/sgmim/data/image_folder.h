@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct ImageFolderIndex {
 
 /// True for torchvision's IMG_EXTENSIONS, case-insensitively: .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp.
 bool has_image_extension(const std::string& filename);
+
+/// Whether `path` is a folder, following symbolic links as os.scandir(...).is_dir() and os.walk(followlinks=True) do;
+/// false (not an error) when it cannot be read.
+bool is_folder(const std::filesystem::path& path);
 
 /// Classes = sorted sub-folders of `root`; each class folder walked recursively (symlinks followed), folders in
 /// sorted path order and files in sorted name order, files with an image extension kept. Throws sgmim::Error naming

@@ -15,6 +15,9 @@ namespace sgmim::io {
 
 enum class PositionBiasResize { geo, bicubic };
 
+/// The side S of a square table of `rows` = S² rows, or −1 when `rows` is not a square.
+int64_t square_table_side(int64_t rows);
+
 /// The source offsets of the geo resampling of a (2w−1)-sided table (`src_size`) to a `dst_size`-sided one: −d_n..−d_1,
 /// 0, d_1..d_n with d_k = 1 + q + … + q^(k−1), n = src_size/2, and q ∈ [1.01, 1.5] bisected (to 1e-6) so that d_n
 /// reaches dst_size/2 (SimMIM's `geometric_progression` search, the last midpoint kept).
