@@ -239,6 +239,10 @@ void reject_path_for_demo(const std::string& key, const std::string& path, int64
 
 void check_positive(const std::string& key, double v) { check_value(v > 0, key, number_text(v), "must be > 0"); }
 
+void check_ln_eps(const std::string& key, double v) {
+  check_value(v > 0 && v <= 1e-2, key, number_text(v), "must be in (0, 0.01] (a LayerNorm epsilon: 1e-5 or 1e-6)");
+}
+
 void check_non_negative(const std::string& key, double v) {
   check_value(v >= 0, key, number_text(v), "must be >= 0");
 }

@@ -261,6 +261,7 @@ void check_choice(const std::string& key, const std::string& value, std::initial
 void check_positive(const std::string& key, double v);      ///< "must be > 0"
 void check_non_negative(const std::string& key, double v);  ///< "must be >= 0"
 void check_open_unit(const std::string& key, double v);     ///< "must be in (0, 1)"
+void check_ln_eps(const std::string& key, double v);        ///< a LayerNorm epsilon: "must be in (0, 0.01]"
 void check_non_empty(const std::string& key, const std::string& v);
 bool is_vit(const std::string& encoder);  ///< `vit_*` variants (patch 16, no windows)
 

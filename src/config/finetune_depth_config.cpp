@@ -35,6 +35,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(optional_bool_list, "model.encoder.use_shift", model.encoder.use_shift),
       SGMIM_FIELD(optional_int_list, "model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
       SGMIM_FIELD(real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
+      SGMIM_FIELD(optional_real, "model.encoder.ln_eps", model.encoder.ln_eps),
       SGMIM_FIELD(optional_int, "model.encoder.img_size", model.encoder.img_size),
       SGMIM_FIELD(choice, "model.head", model.head),
       SGMIM_FIELD(int_list, "model.glp.num_filters", model.glp.num_filters),
@@ -46,6 +47,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(string, "model.pretrained", model.pretrained),
       SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
       SGMIM_FIELD(choice, "model.rpe_interpolation", model.rpe_interpolation),
+      SGMIM_FIELD(bool, "model.transfer_final_norm", model.transfer_final_norm),
 
       SGMIM_FIELD(choice, "data.dataset", data.dataset),
       SGMIM_FIELD(string, "data.data_path", data.data_path),
@@ -193,6 +195,7 @@ void FinetuneDepthConfig::validate() const {
   }
   check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
               number_text(enc.drop_path_rate), "must be in [0, 1)");
+  if (enc.ln_eps) check_ln_eps("model.encoder.ln_eps", *enc.ln_eps);
   if (enc.img_size) check_positive("model.encoder.img_size", static_cast<double>(*enc.img_size));
   check_value(model.head != DepthHeadKind::dpt || vit, "model.head", quoted(std::string(choice_name(model.head))),
               "the DPT head needs a ViT encoder (model.encoder.name is " + quoted(enc.name) + ")");

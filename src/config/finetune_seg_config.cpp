@@ -25,6 +25,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
       SGMIM_FIELD(optional_int_list, "model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
       SGMIM_FIELD(real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
+      SGMIM_FIELD(optional_real, "model.encoder.ln_eps", model.encoder.ln_eps),
       SGMIM_FIELD(optional_int, "model.encoder.img_size", model.encoder.img_size),
       SGMIM_FIELD(int, "model.num_classes", model.num_classes),
       SGMIM_FIELD(int, "model.channels", model.channels),
@@ -121,6 +122,7 @@ void FinetuneSegConfig::validate() const {
                 "only SwinV2 encoders have pre-training windows (set it to null)");
   check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
               number_text(enc.drop_path_rate), "must be in [0, 1)");
+  if (enc.ln_eps) check_ln_eps("model.encoder.ln_eps", *enc.ln_eps);
   if (enc.img_size) check_positive("model.encoder.img_size", static_cast<double>(*enc.img_size));
   check_value(model.num_classes >= 2 && model.num_classes < 255, "model.num_classes",
               std::to_string(model.num_classes), "must be in [2, 254] (255 is the ignore label)");

@@ -26,6 +26,7 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(string, "model.encoder.name", model.encoder.name),
       SGMIM_FIELD(optional_real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
       SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
+      SGMIM_FIELD(optional_real, "model.encoder.ln_eps", model.encoder.ln_eps),
       SGMIM_FIELD(choice, "model.method", model.method),
       SGMIM_FIELD(choice, "model.guidance.kind", model.guidance.kind),
       SGMIM_FIELD(choice, "model.knowledge_masking", model.knowledge_masking),
@@ -118,6 +119,7 @@ void PretrainConfig::validate() const {
     check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x > 0; }),
                 "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
   }
+  if (model.encoder.ln_eps) check_ln_eps("model.encoder.ln_eps", *model.encoder.ln_eps);
   check_open_unit("model.mask_ratio", model.mask_ratio);
   check_open_unit("model.knowledge_mask_ratio", model.knowledge_mask_ratio);
   check_positive("model.mask_patch_size", static_cast<double>(model.mask_patch_size));

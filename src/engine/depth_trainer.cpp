@@ -42,6 +42,7 @@ heads::DepthModelOptions to_depth_model_options(const config::FinetuneDepthConfi
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   if (c.model.encoder.use_shift) m.encoder.use_shift = *c.model.encoder.use_shift;
   if (c.model.encoder.pretrained_window_sizes) m.encoder.pretrained_window_sizes = *c.model.encoder.pretrained_window_sizes;
+  if (c.model.encoder.ln_eps) m.encoder.ln_eps = *c.model.encoder.ln_eps;
   m.head = c.model.head;
   m.max_depth = *c.model.max_depth;
   m.glp.num_filters = c.model.glp.num_filters;
@@ -91,6 +92,7 @@ class DepthTask : public TrainingTask {
       t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
       t.resize = cfg_.model.rpe_interpolation == config::RpeInterpolation::geo ? io::PositionBiasResize::geo
                                                                                 : io::PositionBiasResize::bicubic;
+      t.final_norm = cfg_.model.transfer_final_norm;
       const auto report = io::transfer_encoder(*model_->encoder, cfg_.model.pretrained, t);
       if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
     } else if (loop.leader()) {

@@ -9,6 +9,7 @@ models::PretrainerOptions to_pretrainer_options(const config::PretrainConfig& c)
   m.encoder = models::encoder_options(c.model.encoder.name);
   if (c.model.encoder.drop_path_rate) m.encoder.drop_path_rate = *c.model.encoder.drop_path_rate;
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
+  if (c.model.encoder.ln_eps) m.encoder.ln_eps = *c.model.encoder.ln_eps;
   check_value(c.data.img_size == m.encoder.img_size, "data.img_size", std::to_string(c.data.img_size),
               "must equal the input size of encoder '" + c.model.encoder.name + "' (" +
                   std::to_string(m.encoder.img_size) + ")");

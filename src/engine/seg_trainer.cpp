@@ -33,6 +33,7 @@ heads::SegModelOptions to_seg_model_options(const config::FinetuneSegConfig& raw
   if (c.model.encoder.window_sizes) m.encoder.window_sizes = *c.model.encoder.window_sizes;
   if (c.model.encoder.pretrained_window_sizes)
     m.encoder.pretrained_window_sizes = *c.model.encoder.pretrained_window_sizes;
+  if (c.model.encoder.ln_eps) m.encoder.ln_eps = *c.model.encoder.ln_eps;
   m.num_classes = c.model.num_classes;
   m.channels = c.model.channels;
   m.aux_channels = c.model.aux_channels;

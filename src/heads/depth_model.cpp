@@ -17,6 +17,8 @@ models::EncoderOptions finetune_encoder_options(const std::string& variant, Dept
   // SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`): one relative position bias per block, each started from the
   // pre-trained shared table (io::transfer_encoder).
   if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
+  // MIM-Depth's SwinV2 norms (eps 1e-6, models::kSwinV2FinetuneLnEps); Swin keeps 1e-5, ViT 1e-6.
+  if (c.family == models::EncoderFamily::swin_v2) c.ln_eps = models::kSwinV2FinetuneLnEps;
   if (c.family != models::EncoderFamily::vit) {
     const int64_t w = benchmark == DepthBenchmark::kitti ? 22 : 30;
     const auto stages = c.depths.size();

@@ -17,6 +17,8 @@ models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, 
   // `USE_SHARED_RPB: False`, as the BEiT segmentation backbone).
   if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
   if (c.family == models::EncoderFamily::vit) return c;
+  // The SwinV2 downstream backbone's norms (eps 1e-6), as in depth fine-tuning (heads::finetune_encoder_options).
+  if (c.family == models::EncoderFamily::swin_v2) c.ln_eps = models::kSwinV2FinetuneLnEps;
   const auto stages = c.depths.size();
   c.pad_to_window = true;
   c.use_shift.assign(stages, true);

@@ -17,6 +17,9 @@ namespace {
 
 const char* kSharedVitTable = "rel_pos_bias.relative_position_bias_table";
 
+// The encoder's final LayerNorm (Swin, SwinV2 and ViT alike: `norm`).
+bool is_final_norm(const std::string& name) { return name == "norm.weight" || name == "norm.bias"; }
+
 }  // namespace
 
 std::string EncoderTransferReport::summary() const {
@@ -26,6 +29,7 @@ std::string EncoderTransferReport::summary() const {
   if (!interpolated.empty()) s << " (" << interpolated.size() << " position-bias tables resized)";
   if (!dropped.empty()) s << ", " << dropped.size() << " file entries dropped";
   if (!ignored_derived.empty()) s << ", " << ignored_derived.size() << " derived buffers rebuilt";
+  if (!kept_initialised.empty()) s << ", the final norm kept at its initial values (weight 1, bias 0)";
   auto list = [&](const char* what, const std::vector<std::string>& keys) {
     if (keys.empty()) return;
     s << "\n  " << what << " (" << keys.size() << "):";
@@ -55,8 +59,10 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
       continue;
     }
     auto local = name.substr(options.prefix.size());
-    // The SimMIM mask token and the unused SG-MIM v1 `depth_patch_embed` have no place in a fine-tuning encoder.
-    if (local == "mask_token" || text::starts_with(local, "depth_patch_embed.")) {
+    // The SimMIM mask token and the unused SG-MIM v1 `depth_patch_embed` have no place in a fine-tuning encoder; the
+    // final norm stays behind when options.final_norm is false.
+    if (local == "mask_token" || text::starts_with(local, "depth_patch_embed.") ||
+        (!options.final_norm && is_final_norm(local))) {
       report.dropped.push_back(raw_name);
       continue;
     }
@@ -86,6 +92,10 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
     auto it = selected.find(name);
     if (is_derived_buffer(name)) {
       if (it != selected.end()) report.ignored_derived.push_back(name);
+      continue;
+    }
+    if (!options.final_norm && is_final_norm(name)) {
+      report.kept_initialised.push_back(name);
       continue;
     }
     if (it == selected.end()) {

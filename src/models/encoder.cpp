@@ -151,6 +151,7 @@ void EncoderOptions::validate() const {
   check_value(mlp_ratio > 0, k + "mlp_ratio", std::to_string(mlp_ratio), "must be positive");
   check_value(drop_path_rate >= 0 && drop_path_rate < 1, k + "drop_path_rate", std::to_string(drop_path_rate),
               "must lie in [0, 1)");
+  check_value(ln_eps > 0, k + "ln_eps", c10::str(ln_eps), "must be positive");
   if (family == EncoderFamily::vit) {
     check_value(depths.size() == 1, k + "depths", text::bracketed(depths), "a ViT has a single stage: [number of blocks]");
     check_value(embed_dim % num_heads[0] == 0, k + "num_heads", text::bracketed(num_heads),

@@ -290,6 +290,8 @@ TEST(FinetuneDepthConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
        "model.encoder.window_sizes = [22, 0]: must be a non-empty list of positive integers"},
       {{"model.encoder.use_shift=[]"}, "model.encoder.use_shift = []: must be a non-empty list of true/false"},
       {{"model.encoder.drop_path_rate=1"}, "model.encoder.drop_path_rate = 1: must be in [0, 1)"},
+      {{"model.encoder.ln_eps=0"}, "model.encoder.ln_eps = 0: must be in (0, 0.01] (a LayerNorm epsilon: 1e-5 or 1e-6)"},
+      {{"model.encoder.ln_eps=0.5"}, "model.encoder.ln_eps = 0.5: must be in (0, 0.01] (a LayerNorm epsilon: 1e-5 or 1e-6)"},
       {{"model.encoder.img_size=0"}, "model.encoder.img_size = 0: must be > 0"},
       {{"model.head=upernet"}, "model.head = \"upernet\": must be one of: glp, dpt"},
       {{"model.glp.num_filters=[32, 0]"},

@@ -74,6 +74,7 @@ TEST(FinetuneSegConfig, ErrorsNameTheKeyAndWhatWasExpected) {
       {{"eval.stride=[600, 600]"}, "eval.stride = [600, 600]: must be positive and no larger than the slide window"},
       {{"model.encoder.name=vit_base_patch16_224"}, "eval.mode = \"whole\": a ViT encoder takes fixed-size inputs"},
       {{"data.root=\"\""}, "data.root = \"\": required"},
+      {{"model.encoder.ln_eps=0.1"}, "model.encoder.ln_eps = 0.1: must be in (0, 0.01]"},
   };
   for (const auto& [overrides, expected] : cases) {
     const auto e = error_of([&] { load_recipe(overrides); });
@@ -114,8 +115,10 @@ TEST(ShippedSegConfigs, TheTable4RowAndTheSwinBPairLoadAndAreTwins) {
   const auto v2 = load_finetune_seg_config(shipped("upernet_swinv2-base_sgmim-800ep_ade20k_160k.yaml"));
   EXPECT_EQ(v2.model.encoder.name, "swinv2_base");
   EXPECT_EQ(v2.model.encoder.pretrained_window_sizes, (std::vector<int64_t>{12, 12, 12, 6}));
+  EXPECT_EQ(v2.model.encoder.ln_eps, 1e-6);  // the SwinV2 downstream backbone's norms
   const auto v1 = load_finetune_seg_config(shipped("upernet_swin-base_sgmim-800ep_ade20k_160k.yaml"));
   EXPECT_EQ(v1.model.encoder.window_sizes, (std::vector<int64_t>{7, 7, 7, 7}));
+  EXPECT_FALSE(v1.model.encoder.ln_eps.has_value());  // null: Swin's 1e-5
 }
 
 TEST(FinetuneSegConfig, EveryKeyIsDocumented) {

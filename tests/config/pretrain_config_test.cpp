@@ -205,6 +205,7 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"model.mask_patch_size=24"}, "model.mask_patch_size = 24: must divide data.img_size (64)"},
       {{"model.mask_patch_size=18"}, "model.mask_patch_size = 18: must be a multiple of the encoder's patch size 4"},
       {{"model.encoder.drop_path_rate=1"}, "model.encoder.drop_path_rate = 1: must be in [0, 1)"},
+      {{"model.encoder.ln_eps=0"}, "model.encoder.ln_eps = 0: must be in (0, 0.01] (a LayerNorm epsilon: 1e-5 or 1e-6)"},
       {{"model.encoder.window_sizes=[4, 0]"},
        "model.encoder.window_sizes = [4, 0]: must be a non-empty list of positive integers"},
       {{"model.lambda_sk=-0.5"}, "model.lambda_sk = -0.5: must be >= 0"},

@@ -201,6 +201,20 @@ TEST(ShippedDepthConfigs, Table2SwinV2BaseKittiRecipe) {
   EXPECT_EQ(c.model.encoder.window_sizes, (std::vector<int64_t>{22, 22, 22, 11}));
   EXPECT_EQ(c.model.encoder.pretrained_window_sizes, (std::vector<int64_t>{12, 12, 12, 6}));
   EXPECT_EQ(c.model.encoder.use_shift, (std::vector<bool>{true, true, false, false}));
+  // MIM-Depth's SwinV2: norm_layer=partial(LayerNormFP32, eps=1e-6) for every norm (pre-training used 1e-5).
+  EXPECT_EQ(c.model.encoder.ln_eps, 1e-6);
+}
+
+TEST(ShippedDepthConfigs, LayerNormEpsOfEveryRowIsItsFamilysReference) {
+  for (const auto& name : depth_leaves()) {
+    const auto c = load(name);
+    const auto& encoder = c.model.encoder.name;
+    const bool swin_v1 = encoder.rfind("swin_", 0) == 0;
+    if (swin_v1)
+      EXPECT_FALSE(c.model.encoder.ln_eps.has_value()) << name << ": null keeps Swin's 1e-5";
+    else  // SwinV2 (MIM-Depth's LayerNormFP32) and ViT (SimMIM / BEiT)
+      EXPECT_EQ(c.model.encoder.ln_eps, 1e-6) << name << " (" << encoder << ")";
+  }
 }
 
 TEST(ShippedDepthConfigs, Table3ViTBaseDptNyuRecipe) {

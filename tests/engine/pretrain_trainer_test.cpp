@@ -11,6 +11,8 @@
 #include "sgmim/engine/pretrainer_from_config.h"
 #include "sgmim/engine/seg_trainer.h"
 #include "sgmim/error.h"
+#include "sgmim/heads/depth_model.h"
+#include "sgmim/heads/seg_model.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/report/jsonl_writer.h"
@@ -67,6 +69,25 @@ void expect_same_weights(const std::string& a, const std::string& b) {
     EXPECT_EQ(ta[i].first, tb[i].first);
     EXPECT_TRUE(torch::equal(ta[i].second, tb[i].second)) << ta[i].first;
   }
+}
+
+TEST(EncoderConfig, LnEpsReachesTheEncoderOfEveryTask) {
+  // model.encoder.ln_eps: null keeps each task's reference (the variant's in pre-training, the family's fine-tuning
+  // value in depth and segmentation), a number is taken as it is.
+  auto pretrain = config::default_pretrain_config();
+  EXPECT_DOUBLE_EQ(to_pretrainer_options(pretrain).encoder.ln_eps, 1e-5);  // swin_test: SimMIM's nn.LayerNorm
+  pretrain.model.encoder.ln_eps = 3e-6;
+  EXPECT_DOUBLE_EQ(to_pretrainer_options(pretrain).encoder.ln_eps, 3e-6);
+
+  auto depth = config::default_finetune_depth_config();
+  EXPECT_DOUBLE_EQ(to_depth_model_options(depth).encoder.ln_eps, 1e-5);
+  depth.model.encoder.ln_eps = 3e-6;
+  EXPECT_DOUBLE_EQ(to_depth_model_options(depth).encoder.ln_eps, 3e-6);
+
+  auto seg = config::default_finetune_seg_config();
+  EXPECT_DOUBLE_EQ(to_seg_model_options(seg).encoder.ln_eps, 1e-5);
+  seg.model.encoder.ln_eps = 3e-6;
+  EXPECT_DOUBLE_EQ(to_seg_model_options(seg).encoder.ln_eps, 3e-6);
 }
 
 TEST(PretrainTrainer, LossFallsAndTheRunDirectoryIsComplete) {

@@ -131,6 +131,32 @@ TEST(GlpDepthHead, RejectsBadOptions) {
   EXPECT_THROW({ GlpDepthHead head(o); }, Error);
 }
 
+TEST(DepthFinetuneEncoderConfig, LayerNormEpsIsEachFamilysReference) {
+  // SimMIM pre-trains SwinV2 with nn.LayerNorm (1e-5); MIM-Depth fine-tunes it with LayerNormFP32(eps=1e-6).
+  EXPECT_DOUBLE_EQ(models::encoder_options("swinv2_base").ln_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(finetune_encoder_options("swinv2_base", DepthBenchmark::kitti).ln_eps, 1e-6);
+  EXPECT_DOUBLE_EQ(finetune_encoder_options("swinv2_base", DepthBenchmark::nyu).ln_eps, 1e-6);
+  EXPECT_DOUBLE_EQ(finetune_encoder_options("swin_base", DepthBenchmark::kitti).ln_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(finetune_encoder_options("vit_base_patch16_224", DepthBenchmark::kitti).ln_eps, 1e-6);
+
+  // Every LayerNorm of the encoder takes it: the patch embedding's, two per block, each PatchMerging's, the final one.
+  auto options = models::encoder_options("swinv2_test");
+  options.ln_eps = 1e-6;
+  const auto encoder = models::build_encoder(options);
+  int64_t norms = 0;
+  for (const auto& m : encoder->modules(/*include_self=*/false)) {
+    if (const auto* ln = dynamic_cast<const torch::nn::LayerNormImpl*>(m.get())) {
+      EXPECT_DOUBLE_EQ(ln->options.eps(), 1e-6);
+      ++norms;
+    }
+  }
+  int64_t blocks = 0;
+  for (auto d : options.depths) blocks += d;
+  EXPECT_EQ(norms, 1 + 2 * blocks + static_cast<int64_t>(options.depths.size() - 1) + 1);
+  options.ln_eps = 0;
+  EXPECT_THROW(options.validate(), Error);
+}
+
 TEST(DepthModel, GlpKeysAreEncoderDecoderAndLastLayer) {
   DepthModel model(tiny_glp_config());
   auto k = keyed(*model);

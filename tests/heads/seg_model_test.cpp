@@ -61,6 +61,8 @@ TEST(SegFinetuneEncoderConfig, WindowsAndShiftsPerFamily) {
   EXPECT_EQ(v2.effective_shift(2), 8);
   EXPECT_EQ(v2.effective_shift(3), 0);  // 16×16 stage = one window
   EXPECT_NO_THROW(v2.validate());
+  EXPECT_DOUBLE_EQ(v2.ln_eps, 1e-6);  // the SwinV2 downstream backbone's norms; pre-training used 1e-5
+  EXPECT_DOUBLE_EQ(v1.ln_eps, 1e-5);
 
   auto vit = seg_finetune_encoder_options("vit_base_patch16_224", 512, 0.1);
   EXPECT_EQ(vit.img_size, 512);

@@ -162,6 +162,40 @@ TEST(EncoderTransfer, SameWindowCopiesEverythingExactly) {
   EXPECT_EQ(resized, 0u);
 }
 
+TEST(EncoderTransfer, FinalNormStaysAtItsInitialValuesWhenAsked) {
+  // MIM-Depth never maps the pre-trained norm.* to its backbone's norm3.*: that norm starts at weight 1, bias 0.
+  auto pre = tiny_pretrainer(models::PretrainMethod::sgmim, "swinv2_test");
+  {
+    torch::NoGradGuard no_grad;  // a pre-trained norm that differs from the initial one
+    for (auto& p : pre->named_parameters()) {
+      if (p.key() == "encoder.norm.weight") p.value().uniform_(0.5, 1.5);
+      if (p.key() == "encoder.norm.bias") p.value().uniform_(-0.5, 0.5);
+    }
+  }
+  auto source = keyed(io::state_dict(*pre));
+  ASSERT_FALSE(torch::equal(source.at("encoder.norm.bias"), torch::zeros_like(source.at("encoder.norm.bias"))));
+  auto cfg = models::encoder_options("swinv2_test");
+  cfg.with_mask_token = false;
+  io::EncoderTransferOptions fresh;
+  fresh.final_norm = false;
+  auto target = models::build_encoder(cfg);
+  const auto report = io::transfer_encoder(*target, io::state_dict(*pre), fresh);
+  EXPECT_TRUE(report.clean()) << report.summary();
+  EXPECT_EQ(report.kept_initialised, (std::vector<std::string>{"norm.weight", "norm.bias"}));
+  EXPECT_NE(report.summary().find("the final norm kept at its initial values"), std::string::npos);
+  auto after = keyed(io::state_dict(*target));
+  EXPECT_TRUE(torch::equal(after["norm.weight"], torch::ones_like(after["norm.weight"])));
+  EXPECT_TRUE(torch::equal(after["norm.bias"], torch::zeros_like(after["norm.bias"])));
+  EXPECT_TRUE(torch::equal(after["layers.3.blocks.1.norm2.weight"],
+                           source["encoder.layers.3.blocks.1.norm2.weight"]));  // the other norms are copied
+
+  auto carried = models::build_encoder(cfg);  // the default: copied like every other tensor
+  const auto all = io::transfer_encoder(*carried, io::state_dict(*pre));
+  EXPECT_TRUE(all.kept_initialised.empty());
+  EXPECT_EQ(all.loaded, report.loaded + 2);
+  EXPECT_TRUE(torch::equal(keyed(io::state_dict(*carried))["norm.weight"], source["encoder.norm.weight"]));
+}
+
 TEST(EncoderTransfer, SwinV2CpbMlpTransfersAsIs) {
   auto pre = tiny_pretrainer(models::PretrainMethod::simmim, "swinv2_test");
   auto source = keyed(io::state_dict(*pre));

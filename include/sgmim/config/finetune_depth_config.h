@@ -28,6 +28,9 @@ struct DepthEncoderSection {
   /// windows (swinv2_base at 192: [12,12,12,6]), known to the torch side.
   std::optional<std::vector<int64_t>> pretrained_window_sizes;
   double drop_path_rate = 0.3;       ///< stochastic depth of fine-tuning (MIM-Depth 0.3 for Base)
+  /// The epsilon of every encoder LayerNorm; null: the family's fine-tuning reference (SwinV2 1e-6, MIM-Depth's
+  /// LayerNormFP32; Swin 1e-5; ViT 1e-6), heads::finetune_encoder_options.
+  std::optional<double> ln_eps;
   std::optional<int64_t> img_size;   ///< the encoder's square input; null: data.crop's side
   bool operator==(const DepthEncoderSection&) const = default;
 };
@@ -57,6 +60,8 @@ struct DepthModelSection {
   std::string pretrained;            ///< pre-training weights (`model.pth`; their `encoder.*`); empty: random init
   bool interpolate_position_bias = true;  ///< resize relative-position-bias tables to the fine-tuning windows
   RpeInterpolation rpe_interpolation = RpeInterpolation::geo;  ///< geo (SimMIM, MIM-Depth) | bicubic (Swin-Transformer)
+  /// Copy the pre-trained final norm (`encoder.norm.*`); false (MIM-Depth): it starts at weight 1, bias 0.
+  bool transfer_final_norm = false;
   bool operator==(const DepthModelSection&) const = default;
 };
 

@@ -20,6 +20,9 @@ struct SegEncoderSection {
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: the variant's segmentation windows
   std::optional<std::vector<int64_t>> pretrained_window_sizes;  ///< SwinV2 only; null: the variant's pre-training ones
   double drop_path_rate = 0.3;                       ///< mmseg Swin-B / MAE-B fine-tuning
+  /// The epsilon of every encoder LayerNorm; null: the family's fine-tuning value (SwinV2 1e-6, as the SwinV2
+  /// downstream backbone; Swin 1e-5; ViT 1e-6), heads::seg_finetune_encoder_options.
+  std::optional<double> ln_eps;
   std::optional<int64_t> img_size;                   ///< the encoder's nominal input side; null: data.crop's side
   bool operator==(const SegEncoderSection&) const = default;
 };

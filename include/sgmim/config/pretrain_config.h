@@ -19,6 +19,8 @@ struct EncoderSection {
   std::string name = "swin_base";                    ///< a variant of models::encoder_options() (see known_encoder_names())
   std::optional<double> drop_path_rate;              ///< stochastic depth; unset keeps the variant's (Swin 0, ViT 0.1)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin/SwinV2 per-stage windows; unset keeps the variant's
+  std::optional<double> ln_eps;                      ///< every LayerNorm's epsilon; unset keeps the variant's
+                                                     ///< (SimMIM: Swin and SwinV2 1e-5, ViT 1e-6)
   bool operator==(const EncoderSection&) const = default;
 };
 

@@ -29,6 +29,10 @@ struct EncoderTransferOptions {
   bool interpolate_position_bias = true;
   /// How to resize them: geo (SimMIM fine-tuning, MIM-Depth `rpe_interpolation='geo'`) or bicubic (Swin-Transformer).
   PositionBiasResize resize = PositionBiasResize::geo;
+  /// Copy the final norm (`norm.weight`, `norm.bias`). false leaves it as the encoder initialised it (weight 1, bias
+  /// 0), as MIM-Depth-Estimation's fine-tuning does: its strict=False load never maps the pre-trained `norm.*` to its
+  /// backbone's `norm3.*` (docs/reproducing.md).
+  bool final_norm = true;
   /// Throw sgmim::Error (and copy nothing) unless the report is clean(): an encoder tensor missing, a selected
   /// tensor without a place in the encoder, or a shape that cannot be resized.
   bool strict = true;
@@ -44,6 +48,7 @@ struct EncoderTransferReport {
   std::vector<std::string> unexpected;        ///< selected file tensors the encoder has no place for
   std::vector<std::string> shape_mismatch;    ///< "key: file [..] vs encoder [..]" that could not be resized
   std::vector<std::string> ignored_derived;   ///< derived buffers in the file, rebuilt by the encoder instead
+  std::vector<std::string> kept_initialised;  ///< encoder tensors left as initialised on purpose (final_norm = false)
   CheckpointKeyReport keys;                   ///< from a file: where its weights sat and how their names were mapped
   bool expanded_shared_bias = false;          ///< ViT: the file's shared table went into every block's own table
   bool clean() const { return missing.empty() && unexpected.empty() && shape_mismatch.empty(); }
