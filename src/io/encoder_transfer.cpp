@@ -59,10 +59,8 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
       continue;
     }
     auto local = name.substr(options.prefix.size());
-    // The SimMIM mask token and the unused SG-MIM v1 `depth_patch_embed` have no place in a fine-tuning encoder; the
-    // final norm stays behind when options.final_norm is false.
-    if (local == "mask_token" || text::starts_with(local, "depth_patch_embed.") ||
-        (!options.final_norm && is_final_norm(local))) {
+    // The SimMIM mask token and the unused SG-MIM v1 `depth_patch_embed` have no place in a fine-tuning encoder.
+    if (local == "mask_token" || text::starts_with(local, "depth_patch_embed.")) {
       report.dropped.push_back(raw_name);
       continue;
     }
@@ -94,7 +92,7 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
       if (it != selected.end()) report.ignored_derived.push_back(name);
       continue;
     }
-    if (!options.final_norm && is_final_norm(name)) {
+    if (!options.final_norm && is_final_norm(name)) {  // the file's entry is matched, but not copied
       report.kept_initialised.push_back(name);
       continue;
     }

@@ -9,6 +9,7 @@
 #include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/models/pretrainer.h"
+#include "sgmim/text.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -27,9 +28,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using test_support::temp_path;
-
-
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 
 models::Pretrainer tiny_pretrainer(models::PretrainMethod method, const std::string& variant = "swin_test") {
   models::PretrainerOptions cfg;
@@ -114,7 +112,7 @@ TEST(EncoderTransfer, SGMIMCheckpointKeepsOnlyTheEncoder) {
   std::set<std::string> dropped(report.dropped.begin(), report.dropped.end());
   for (const auto& kv : source) {
     const auto& k = kv.first;
-    const bool should_drop = !starts_with(k, "encoder.") || k == "encoder.mask_token";
+    const bool should_drop = !text::starts_with(k, "encoder.") || k == "encoder.mask_token";
     EXPECT_EQ(dropped.count(k) == 1, should_drop) << k;
   }
   for (const char* k : {"depth_encoder.depth_patch_embed.proj.weight", "fusion_blk_img.cross_attn.q.weight",
@@ -123,7 +121,7 @@ TEST(EncoderTransfer, SGMIMCheckpointKeepsOnlyTheEncoder) {
 
   // Stages 0 and 1 change window 4 → 8 (7² → 15² rows), two blocks each; stages 2 and 3 copy.
   EXPECT_EQ(report.interpolated.size(), 4u);
-  for (const auto& line : report.interpolated) EXPECT_TRUE(starts_with(line, "layers.0.") || starts_with(line, "layers.1.")) << line;
+  for (const auto& line : report.interpolated) EXPECT_TRUE(text::starts_with(line, "layers.0.") || text::starts_with(line, "layers.1.")) << line;
   size_t resized = 0;
   expect_encoder_matches(*target, source, &resized);
   EXPECT_EQ(resized, 4u);
@@ -230,7 +228,7 @@ TEST(EncoderTransfer, VitToALargerInputResizesTheSharedTable) {
   EXPECT_TRUE(report.clean()) << report.summary();
   EXPECT_FALSE(report.expanded_shared_bias);
   ASSERT_EQ(report.interpolated.size(), 1u);
-  EXPECT_TRUE(starts_with(report.interpolated[0], "rel_pos_bias.relative_position_bias_table")) << report.interpolated[0];
+  EXPECT_TRUE(text::starts_with(report.interpolated[0], "rel_pos_bias.relative_position_bias_table")) << report.interpolated[0];
   auto t = keyed(io::state_dict(*target));
   expect_geo_keeps_near_offsets(source["encoder.rel_pos_bias.relative_position_bias_table"],
                                 t["rel_pos_bias.relative_position_bias_table"], 3, "shared table");

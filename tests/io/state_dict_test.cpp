@@ -23,6 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using test_support::temp_path;
+
 Pretrainer tiny_sgmim() {
   PretrainerOptions cfg;
   cfg.encoder = encoder_options("swin_test");

@@ -31,9 +31,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using sgmim::test_support::contains;
+using sgmim::test_support::temp_path;
 using sgmim::test_support::torch_save_fixture;
-
-using test_support::temp_path;
 
 using Named = std::vector<std::pair<std::string, torch::Tensor>>;
 

@@ -9,7 +9,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cmath>
 
 namespace sgmim::test_support {
 
@@ -17,9 +16,6 @@ namespace sgmim::test_support {
 inline constexpr double kFloat32Rel = 1e-5;
 /// Relative agreement through a deep encoder or a whole model, where rounding differences compound layer by layer.
 inline constexpr double kFloat32DeepRel = 1e-4;
-
-/// The absolute bound for float32 results of magnitude up to `magnitude` that agree to `rel`.
-inline double float32_tolerance(double magnitude, double rel = kFloat32Rel) { return rel * std::abs(magnitude); }
 
 /// `actual` and `expected` (same shape) agree as two float32 computations do: |a − b| ≤ rel·scale + rel·|b| everywhere,
 /// with scale = the largest |value| of either side (so entries near zero are judged against the tensor's magnitude,
