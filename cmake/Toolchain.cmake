@@ -17,10 +17,13 @@ set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
 
 find_program(SGMIM_CCACHE ccache)
 if(SGMIM_CCACHE)
-  # PCH and ccache work together only when ccache ignores the PCH timestamps; the variable must be set when the
-  # compiler runs, so it travels in the launcher.
+  # PCH and ccache work together only when ccache ignores the PCH timestamps. CCACHE_BASEDIR makes the paths under
+  # the clone relative before hashing, so a clone in another folder (a CI run's fresh clone) hits the cache that an
+  # earlier clone filled; CCACHE_NOHASHDIR keeps the working directory out of the hash for the same reason. The
+  # variables must be set when the compiler runs, so they travel in the launcher.
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
-      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${SGMIM_CCACHE})
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} CCACHE_NOHASHDIR=true ${SGMIM_CCACHE})
 endif()
 
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")

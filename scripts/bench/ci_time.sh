@@ -7,7 +7,9 @@
 #                                          new venv (XDG_CACHE_HOME=WORK/cache: pip installs again)
 #   scripts/bench/ci_time.sh warm [WORK]   as CI on a machine that ran it before: the ccache and venv of the last run
 # The Debian packages are what the machine has: the debian-setup phase installs what is missing (apt, in its time).
-# WORK defaults to /tmp/sgmim-ci-time; the clone is WORK/clone, made anew each run. The suites run with CI=true.
+# WORK defaults to /tmp/sgmim-ci-time. The clone is made anew each run in a folder of its own name
+# (WORK/clone-<time>), as CI clones afresh, so a warm run shows what the cache gives a clone in another folder.
+# The suites run with CI=true.
 set -euo pipefail
 MODE="${1:?usage: ci_time.sh cold|warm [WORK]}"
 WORK="${2:-/tmp/sgmim-ci-time}"
@@ -18,12 +20,14 @@ case "$MODE" in
   *) echo "ci_time: the mode is cold or warm, not '$MODE'" >&2; exit 2 ;;
 esac
 export CCACHE_DIR="$WORK/ccache"
+command -v ccache > /dev/null && ccache -z > /dev/null || true  # the statistics at the end are this run's
 export CI=true XDG_CACHE_HOME="$WORK/cache"
 mkdir -p "$WORK"
-rm -rf "$WORK/clone"
-git clone --quiet "$SRC" "$WORK/clone"
-cd "$WORK/clone"
-echo "ci_time: $MODE run of $(git rev-parse --short HEAD) in $WORK/clone" >&2
+rm -rf "$WORK"/clone-*
+CLONE="$WORK/clone-$(date +%s)"
+git clone --quiet "$SRC" "$CLONE"
+cd "$CLONE"
+echo "ci_time: $MODE run of $(git rev-parse --short HEAD) in $CLONE" >&2
 
 declare -a NAMES SECONDS_TAKEN
 phase() {  # $1 = name, rest = command; its output goes to WORK/<name>.log
