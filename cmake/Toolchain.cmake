@@ -33,7 +33,7 @@ endif()
 # The build-speed settings of a torch-side target (docs/benchmarks.md "Build and test time"): `sgmim` precompiles
 # <torch/torch.h> (a translation unit from about 15 s to 7 s on 2 cores) and every other torch-side target reuses that
 # header; with SGMIM_UNITY_BUILD the target's sources compile in batches of SGMIM_UNITY_BATCH_SIZE (a test binary's
-# 14 sources from 91 s to 17 s). Sources with their own compile options stay out of the batches (CMake's rule).
+# 14 sources from 91 s to 17 s; sgmim_write_unity_batches below, once the directory has added every source).
 function(sgmim_torch_target target)
   if(SGMIM_USE_PCH)
     if(target STREQUAL "sgmim")
@@ -42,11 +42,54 @@ function(sgmim_torch_target target)
       target_precompile_headers(${target} REUSE_FROM sgmim)
     endif()
   endif()
-  set_target_properties(${target} PROPERTIES UNITY_BUILD ${SGMIM_UNITY_BUILD}
-                                             UNITY_BUILD_BATCH_SIZE ${SGMIM_UNITY_BATCH_SIZE})
-  # In a batch a source is an included file, so GCC warns for each class that holds a type of the source's anonymous
-  # namespace (say the trainer's State with its task): what is right in a source file.
-  if(SGMIM_UNITY_BUILD AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+  if(SGMIM_UNITY_BUILD)
+    # (a deferred call expands its arguments when it runs: the target's name goes in now, as a bracket argument)
+    cmake_language(EVAL CODE "cmake_language(DEFER CALL sgmim_write_unity_batches [[${target}]])")
+    # In a batch a source is an included file, so GCC warns for each class that holds a type of the source's
+    # anonymous namespace (say the trainer's State with its task): what is right in a source file.
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      target_compile_options(${target} PRIVATE -Wno-subobject-linkage)
+    endif()
   endif()
+endfunction()
+
+# Unity batches written here rather than by CMake's UNITY_BUILD, which (in CMake 3.25) includes each source by its
+# absolute path: a clone in another folder would compile other text and miss ccache. These batches include their
+# sources by paths relative to the batch file, the same text in every clone. As CMake's rule, C++ sources with their
+# own COMPILE_OPTIONS or SKIP_UNITY_BUILD_INCLUSION compile on their own. A batch file is rewritten only when its
+# content changes.
+function(sgmim_write_unity_batches target)
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(source_dir ${target} SOURCE_DIR)
+  get_target_property(binary_dir ${target} BINARY_DIR)
+  set(batch_dir ${binary_dir}/sgmim_unity/${target})
+  set(kept "")
+  set(batches "")
+  set(batch "")
+  set(in_batch 0)
+  foreach(source IN LISTS sources)
+    get_source_file_property(options ${source} COMPILE_OPTIONS)
+    get_source_file_property(skip ${source} SKIP_UNITY_BUILD_INCLUSION)
+    if(NOT source MATCHES "\\.(cpp|cc|cxx)$" OR options OR skip)
+      list(APPEND kept ${source})
+      continue()
+    endif()
+    get_filename_component(path ${source} ABSOLUTE BASE_DIR ${source_dir})
+    file(RELATIVE_PATH relative ${batch_dir} ${path})
+    string(APPEND batch "#include \"${relative}\"\n")
+    math(EXPR in_batch "${in_batch} + 1")
+    if(in_batch EQUAL SGMIM_UNITY_BATCH_SIZE)
+      list(LENGTH batches index)
+      file(CONFIGURE OUTPUT ${batch_dir}/unity_${index}.cpp CONTENT "${batch}")
+      list(APPEND batches ${batch_dir}/unity_${index}.cpp)
+      set(batch "")
+      set(in_batch 0)
+    endif()
+  endforeach()
+  if(in_batch GREATER 0)
+    list(LENGTH batches index)
+    file(CONFIGURE OUTPUT ${batch_dir}/unity_${index}.cpp CONTENT "${batch}")
+    list(APPEND batches ${batch_dir}/unity_${index}.cpp)
+  endif()
+  set_property(TARGET ${target} PROPERTY SOURCES ${kept} ${batches})
 endfunction()

@@ -1,5 +1,6 @@
 #include "sgmim/bench/loader_benchmark.h"
 
+#include "sgmim/bench/bench_support.h"
 #include "sgmim/data/image_decode.h"
 #include "sgmim/data/joint_transform.h"
 #include "sgmim/data/knowledge_loader.h"
@@ -16,8 +17,6 @@ namespace sgmim::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // FNV-1a over the bytes of a contiguous tensor, continuing from `hash`.
 uint64_t fnv1a(const torch::Tensor& tensor, uint64_t hash) {

@@ -1,5 +1,6 @@
 #include "sgmim/bench/seg_benchmark.h"
 
+#include "sgmim/bench/bench_support.h"
 #include "sgmim/compat.h"
 #include "sgmim/error.h"
 #include "sgmim/models/seg_cross_entropy.h"
@@ -10,12 +11,6 @@
 #include <tuple>
 
 namespace sgmim::bench {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-}  // namespace
 
 SegBenchResult run_seg_benchmark(const SegBenchOptions& options) {
   const auto device = resolve_bench_device(options.device);

@@ -7,6 +7,7 @@
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/depth_png.h"
 #include "sgmim/io/png_file.h"
+#include "sgmim/models/module_dtype.h"
 #include "sgmim/report/depth_contact_sheet.h"
 
 #include <opencv2/imgproc.hpp>
@@ -46,11 +47,12 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
   if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
 
   const bool was_training = model.is_training();
+  const auto dtype = models::floating_dtype(model);  // the images in the weights' dtype (train.precision: fp64)
   model.eval();
   torch::NoGradGuard no_grad;
   const eval::DepthPredictor predictor = [&](const torch::Tensor& x) {
     compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
-    return model.forward(x.to(device)).to(torch::kCPU, torch::kFloat);
+    return model.forward(x.to(device, dtype)).to(torch::kCPU, torch::kFloat);
   };
 
   std::vector<report::DepthSheetRow> sheet;

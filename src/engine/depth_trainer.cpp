@@ -16,6 +16,7 @@
 #include "sgmim/io/encoder_transfer.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
+#include "sgmim/models/module_dtype.h"
 #include "sgmim/models/silog_loss.h"
 #include "sgmim/report/progress.h"
 #include "sgmim/runtime.h"
@@ -100,6 +101,8 @@ class DepthTask : public TrainingTask {
                 "pre-trained model)");
     }
     model_->to(loop.device());
+    models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
+    dtype_ = loop.dtype();
     // Whole-batch BN statistics over the ranks (docs/depth.md "Multi-process fine-tuning"); the SILog below too.
     heads::set_process_group(*model_, loop.world() > 1 ? loop.group() : nullptr);
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
@@ -155,7 +158,7 @@ class DepthTask : public TrainingTask {
     auto batch = loader_->next();
     if (!batch) throw Error("internal: the loader ended before the epoch's last step");
     const bool nb = device.is_cuda();
-    auto image = batch->image.to(device, nb), depth = batch->depth.to(device, nb);
+    auto image = batch->image.to(device, dtype_, nb), depth = batch->depth.to(device, dtype_, nb);
     const models::SiLogLossOptions silog{cfg_.train.silog_lambda, 0.0};
     // Over the global batch: every rank gets the same loss, and the ranks' gradient mean is the one-process gradient.
     return {models::silog_loss(model_->forward(image), depth, silog, {}, loop_group_), {}};
@@ -210,6 +213,7 @@ class DepthTask : public TrainingTask {
   std::unique_ptr<PolySchedule> schedule_;
   DepthEvaluationOptions eval_options_;
   int64_t micro_batch_ = 0;
+  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
   distributed::ProcessGroup* loop_group_ = nullptr;  ///< the world of the SILog sums; nullptr in one process
 };
 

@@ -91,6 +91,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   const auto [start_epoch, start_step] = loop.resume(plan.resume, task.model(), task.optimizer(), task.parameters(),
                                                      per_epoch, accum, loop.loader_seed);
   result.resumed_from = loop.resumed_from;
+  if (hooks.before_training) hooks.before_training(task.model());
   if (loop.group()) loop.group()->broadcast_parameters(params);
   loop.prepare_run_directory([&](const std::string& path) { task.write_config(path); });
   loop.open_log(plan.tensorboard);
@@ -107,7 +108,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
               " of " + std::to_string(global_batch) + " images (" + std::to_string(loop.world()) + " process" +
               (loop.world() > 1 ? "es" : "") + " x " + std::to_string(plan.micro_batch) + " x " +
               std::to_string(accum) + " accumulation), device " + device.str() +
-              (loop.bf16() ? ", bf16 autocast" : ", fp32") + ", output " + loop.paths().dir);
+              (loop.bf16() ? ", bf16 autocast" : loop.dtype() == torch::kDouble ? ", fp64" : ", fp32") + ", output " + loop.paths().dir);
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
     loop.save(task.model(), task.optimizer(), task.parameters(), loop.loader_seed, [&] { return task.config_yaml(); },

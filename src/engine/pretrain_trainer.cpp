@@ -14,6 +14,7 @@
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
+#include "sgmim/models/module_dtype.h"
 #include "sgmim/models/pretrainer.h"
 #include "sgmim/report/progress.h"
 #include "sgmim/runtime.h"
@@ -57,6 +58,8 @@ class PretrainTask : public TrainingTask {
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = models::Pretrainer(to_pretrainer_options(cfg_));
     model_->to(loop.device());
+    models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
+    dtype_ = loop.dtype();
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);
 
@@ -115,7 +118,7 @@ class PretrainTask : public TrainingTask {
     auto batch = loader_->next();
     if (!batch) throw Error("internal: the loader ended before the epoch's last step");
     const bool nb = device.is_cuda();
-    auto out = model_->forward(batch->image.to(device, nb), batch->knowledge.to(device, nb),
+    auto out = model_->forward(batch->image.to(device, dtype_, nb), batch->knowledge.to(device, dtype_, nb),
                                batch->image_mask.to(device, nb), batch->knowledge_mask.to(device, nb));
     TaskLoss l;
     l.total = out.loss;
@@ -170,7 +173,7 @@ class PretrainTask : public TrainingTask {
     model_->eval();
     models::PretrainOutput out;
     try {
-      out = model_->forward(torch::stack(img).to(device), torch::stack(know).to(device), torch::cat(im).to(device),
+      out = model_->forward(torch::stack(img).to(device, dtype_), torch::stack(know).to(device, dtype_), torch::cat(im).to(device),
                             torch::cat(km).to(device));
     } catch (...) {
       model_->train();  // training goes on after a failed grid: in training mode
@@ -203,6 +206,7 @@ class PretrainTask : public TrainingTask {
   std::unique_ptr<LrSchedule> schedule_;
   ScheduleClock clock_;
   int64_t micro_batch_ = 0;
+  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
 };
 
 }  // namespace

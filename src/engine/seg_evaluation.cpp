@@ -8,6 +8,7 @@
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/io/seg_png.h"
 #include "sgmim/log.h"
+#include "sgmim/models/module_dtype.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -26,11 +27,12 @@ SegEvaluationResult evaluate_segmentation(heads::SegModelImpl& model, const data
   if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
 
   const bool was_training = model.is_training();
+  const auto dtype = models::floating_dtype(model);  // the images in the weights' dtype (train.precision: fp64)
   model.eval();
   torch::NoGradGuard no_grad;
   const eval::SegLogitsFn logits = [&](const torch::Tensor& x) {
     compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
-    return model.forward(x.to(device)).logits.to(torch::kFloat);
+    return model.forward(x.to(device, dtype)).logits.to(torch::kFloat);
   };
   auto inference = options.inference;
   inference.keep_probabilities = false;
@@ -49,7 +51,7 @@ SegEvaluationResult evaluate_segmentation(heads::SegModelImpl& model, const data
       if (progress) progress(++done, mine);
       continue;
     }
-    const auto pred = eval::predict_segmentation(sample.image.to(device), inference, logits).prediction.cpu();
+    const auto pred = eval::predict_segmentation(sample.image.to(device, dtype), inference, logits).prediction.cpu();
     areas.add(pred, sample.label);
     if (!options.predictions_dir.empty()) {
       char prefix[32];

@@ -12,6 +12,7 @@
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/io/encoder_transfer.h"
 #include "sgmim/log.h"
+#include "sgmim/models/module_dtype.h"
 #include "sgmim/models/seg_cross_entropy.h"
 #include "sgmim/synth/writers.h"
 
@@ -140,6 +141,8 @@ class SegTask : public TrainingTask {
                 "pre-trained model)");
     }
     model_->to(loop.device());
+    models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
+    dtype_ = loop.dtype();
     heads::set_process_group(model_, loop.world() > 1 ? loop.group() : nullptr);  // SyncBN statistics
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);
@@ -195,7 +198,7 @@ class SegTask : public TrainingTask {
     if (!batch) throw Error("internal: the loader ended before the epoch's last step");
     const bool nb = device.is_cuda();
     const auto label = batch->label.to(device, nb);
-    const auto out = model_->forward(batch->image.to(device, nb));
+    const auto out = model_->forward(batch->image.to(device, dtype_, nb));
     const bool avg = cfg_.train.avg_non_ignore;
     TaskLoss l;
     const auto decode = models::seg_cross_entropy(out.logits, label, 255, avg);
@@ -255,6 +258,7 @@ class SegTask : public TrainingTask {
   std::unique_ptr<WarmupPolySchedule> schedule_;
   SegEvaluationOptions eval_options_;
   int64_t micro_batch_ = 0;
+  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
 };
 
 }  // namespace

@@ -17,9 +17,16 @@ models::EncoderOptions finetune_encoder_options(const std::string& variant, Dept
   // SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`): one relative position bias per block, each started from the
   // pre-trained shared table (io::transfer_encoder).
   if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
-  // MIM-Depth's SwinV2 norms (eps 1e-6, models::kSwinV2FinetuneLnEps); Swin keeps 1e-5, ViT 1e-6.
-  if (c.family == models::EncoderFamily::swin_v2) c.ln_eps = models::kSwinV2FinetuneLnEps;
+  // MIM-Depth's SwinV2 norms (LayerNormFP32 with eps 1e-6, models::kSwinV2FinetuneLnEps); Swin keeps 1e-5, ViT 1e-6.
+  if (c.family == models::EncoderFamily::swin_v2) {
+    c.ln_eps = models::kSwinV2FinetuneLnEps;
+    c.norm_in_fp32 = true;
+  }
   if (c.family != models::EncoderFamily::vit) {
+    // MIM-Depth's backbone keeps every window and pads a smaller stage to one whole window (equal to the
+    // classification rule at 352 and 480, where each stage is a multiple of its window).
+    c.shrink_windows = false;
+    c.pad_to_window = true;
     const int64_t w = benchmark == DepthBenchmark::kitti ? 22 : 30;
     const auto stages = c.depths.size();
     c.window_sizes.assign(stages, w);

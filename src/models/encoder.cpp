@@ -121,12 +121,12 @@ int64_t EncoderOptions::stage_resolution(size_t s) const {
 
 int64_t EncoderOptions::effective_window(size_t s) const {
   const auto res = stage_resolution(s);
-  return res <= window_sizes[s] ? res : window_sizes[s];
+  return shrink_windows && res <= window_sizes[s] ? res : window_sizes[s];
 }
 
 int64_t EncoderOptions::effective_shift(size_t s) const {
   const auto res = stage_resolution(s);
-  if (res <= window_sizes[s] || !use_shift[s]) return 0;
+  if ((shrink_windows && res <= window_sizes[s]) || !use_shift[s]) return 0;
   return window_sizes[s] / 2;
 }
 
@@ -174,7 +174,7 @@ void EncoderOptions::validate() const {
                 "stage " + std::to_string(s) + " width " + std::to_string(dim) + " is not divisible by its heads");
     check_value(window_sizes[s] > 0, k + "window_sizes", text::bracketed(window_sizes), "must be positive");
     const auto res = stage_resolution(s), ws = effective_window(s);
-    if (pad_to_window) continue;
+    if (pad_to_window || !shrink_windows) continue;  // a stage that the window does not divide is padded
     check_value(res % ws == 0, k + "window_sizes", text::bracketed(window_sizes),
                 "window " + std::to_string(window_sizes[s]) + " does not divide stage " + std::to_string(s) +
                     " of " + std::to_string(res) + "x" + std::to_string(res) + " tokens at img_size " +

@@ -29,7 +29,7 @@ PatchEmbedImpl::PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patc
   proj = register_module(
       "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_chans, embed_dim, patch_size).stride(patch_size)));
   if (with_norm)
-    norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(ln_eps)));
+    norm = register_module("norm", LayerNorm(torch::nn::LayerNormOptions({embed_dim}).eps(ln_eps)));
 }
 
 torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
@@ -49,7 +49,7 @@ PatchMergingImpl::PatchMergingImpl(int64_t dim, bool post_norm, double ln_eps) :
   // Registration order mirrors each reference: v1 creates reduction then norm(4C); v2 reduction then norm(2C).
   reduction = register_module("reduction", torch::nn::Linear(torch::nn::LinearOptions(4 * dim, 2 * dim).bias(false)));
   norm = register_module(
-      "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({post_norm ? 2 * dim : 4 * dim}).eps(ln_eps)));
+      "norm", LayerNorm(torch::nn::LayerNormOptions({post_norm ? 2 * dim : 4 * dim}).eps(ln_eps)));
 }
 
 torch::Tensor PatchMergingImpl::forward(const torch::Tensor& x, int64_t H, int64_t W) {
@@ -127,6 +127,19 @@ void trunc_normal_(torch::Tensor t, double std, double a, double b) {
   t.erfinv_();
   t.mul_(std * std::sqrt(2.0));
   t.clamp_(a, b);
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  const auto type = x.scalar_type();
+  if (!in_fp32 || (type != torch::kHalf && type != torch::kBFloat16)) return torch::nn::LayerNormImpl::forward(x);
+  return torch::nn::LayerNormImpl::forward(x.to(torch::kFloat)).to(type);
+}
+
+void set_norms_in_fp32(torch::nn::Module& module, bool in_fp32) {
+  // Not modules(include_self = true): that needs a shared_ptr to `module`, which a constructor does not have yet.
+  if (auto* self = dynamic_cast<LayerNormImpl*>(&module)) self->in_fp32 = in_fp32;
+  for (auto& m : module.modules(/*include_self=*/false))
+    if (auto* ln = m->as<LayerNormImpl>()) ln->in_fp32 = in_fp32;
 }
 
 void init_linear_and_norm(torch::nn::Module& module, double std) {

@@ -2,6 +2,7 @@
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/layers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/module_dtype.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encoder_macs.cpp
   ${CMAKE_CURRENT_LIST_DIR}/swin.cpp

@@ -45,10 +45,10 @@ SwinBlockImpl::SwinBlockImpl(std::shared_ptr<WindowAttentionBase> attention, int
                              int64_t window_size, int64_t shift, double mlp_ratio, double drop_path_rate,
                              bool post_norm, double ln_eps)
     : H(H), W(W), window_size(window_size), shift(shift), post_norm(post_norm) {
-  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  norm1 = register_module("norm1", LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
   attn = register_module("attn", std::move(attention));
   drop_path = register_module("drop_path", DropPath(drop_path_rate));
-  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
+  norm2 = register_module("norm2", LayerNorm(torch::nn::LayerNormOptions({dim}).eps(ln_eps)));
   mlp = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * mlp_ratio)));
   // The mask of the built grid, padded to window multiples when the window does not divide it (pad_to_window).
   if (shift > 0) attn_mask = register_buffer("attn_mask", shifted_window_mask(padded(H), padded(W), window_size, shift));
@@ -147,7 +147,7 @@ SwinTransformerImpl::SwinTransformerImpl(EncoderOptions cfg) : ImageEncoderImpl(
     stages.emplace_back(std::move(blocks), merging, res, res);
     layers->push_back(stages.back());
   }
-  norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.num_features()}).eps(c.ln_eps)));
+  norm = register_module("norm", LayerNorm(torch::nn::LayerNormOptions({c.num_features()}).eps(c.ln_eps)));
 
   // Official init: trunc-normal(0.02) Linear weights (cpb_mlp included), zero biases, unit LayerNorms; then v2 zeroes
   // the post-norms of every block (`_init_respostnorm`).
@@ -162,6 +162,7 @@ SwinTransformerImpl::SwinTransformerImpl(EncoderOptions cfg) : ImageEncoderImpl(
           ln->bias.zero_();
         }
   }
+  set_norms_in_fp32(*this, c.norm_in_fp32);
 }
 
 torch::Tensor SwinTransformerImpl::embed(const torch::Tensor& x) { return patch_embed(x); }
@@ -171,7 +172,8 @@ void SwinTransformerImpl::add_output_norms() {
   for (size_t s = 0; s < stages.size(); ++s) {
     const auto dim = config_.embed_dim << static_cast<int64_t>(s);
     output_norms.push_back(register_module(
-        "norm" + std::to_string(s), torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(config_.ln_eps))));
+        "norm" + std::to_string(s), LayerNorm(torch::nn::LayerNormOptions({dim}).eps(config_.ln_eps))));
+    output_norms.back()->in_fp32 = config_.norm_in_fp32;
   }
   unregister_module("norm");
   norm = nullptr;

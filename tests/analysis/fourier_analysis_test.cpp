@@ -31,8 +31,8 @@ using namespace sgmim;
 
 namespace {
 
-torch::Tensor norm_map(torch::nn::LayerNorm& norm, const torch::Tensor& map) {
-  return norm(map.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
+torch::Tensor norm_map(torch::nn::LayerNormImpl& norm, const torch::Tensor& map) {
+  return norm.forward(map.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
 }
 
 using sgmim::test_support::ScratchDir;  // engine/scratch_dir.h
@@ -57,7 +57,7 @@ TEST(EveryBlockMap, SwinStageEndsAreTheStageOutputs) {
     for (size_t s = 0; s < 3; ++s)
       EXPECT_TRUE(torch::equal(maps[2 * s + 1], stages[s])) << name << " stage " << s;
     // The norm over a permuted (non-contiguous) map vs over the tokens: one LayerNorm, other memory layout.
-    EXPECT_TRUE(float32_close(norm_map(swin->norm, maps[7]), stages[3])) << name;
+    EXPECT_TRUE(float32_close(norm_map(*swin->norm, maps[7]), stages[3])) << name;
     EXPECT_EQ(maps[0].sizes(), (std::vector<int64_t>{2, 4, 16, 16}));
   }
 }
@@ -74,7 +74,7 @@ TEST(EveryBlockMap, VitBlocksEndInTheEncoderOutput) {
   const auto maps = encoder->every_block_map(x, &stage_of);
   ASSERT_EQ(maps.size(), 2u);
   EXPECT_EQ(stage_of, (std::vector<int64_t>{0, 0}));
-  EXPECT_TRUE(float32_close(norm_map(vit->norm, maps[1]), encoder->forward(x)));  // other layout, as above
+  EXPECT_TRUE(float32_close(norm_map(*vit->norm, maps[1]), encoder->forward(x)));  // other layout, as above
 }
 
 TEST(FourierCurve, EqualsTheProfileOfEveryBlockOverAllImages) {

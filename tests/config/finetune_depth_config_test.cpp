@@ -327,7 +327,7 @@ TEST(FinetuneDepthConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"train.accumulation_steps=0"}, "train.accumulation_steps = 0: must be > 0"},
       {{"train.total_batch_size=24", "train.accumulation_steps=5"},
        "train.total_batch_size = 24: must be divisible by train.accumulation_steps (5)"},
-      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16"},
+      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16, fp64"},
       {{"eval.crop=center"}, "eval.crop = \"center\": must be one of: garg, eigen, nyu_eigen, none"},
       {{"eval.gt_resolution=raw"}, "eval.gt_resolution = \"raw\": must be one of: kb_cropped, full"},
       {{"eval.min_depth=-1"}, "eval.min_depth = -1: must be >= 0"},

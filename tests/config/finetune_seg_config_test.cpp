@@ -64,7 +64,7 @@ TEST(FinetuneSegConfig, TheDemoIsValidAndRoundTrips) {
 TEST(FinetuneSegConfig, ErrorsNameTheKeyAndWhatWasExpected) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"eval.mode=tile"}, "eval.mode = \"tile\": must be one of: whole, slide"},
-      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16"},
+      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16, fp64"},
       {{"data.on_bad_sample=ignore"}, "data.on_bad_sample = \"ignore\": must be one of: error, skip"},
       {{"data.crop=[512, 640]"}, "data.crop = [512, 640]: must be square"},
       {{"data.scale=[512, 2048]"}, "data.scale = [512, 2048]: must be [long side, short side]"},

@@ -187,7 +187,7 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"model.knowledge_masking=complement"},
        "model.knowledge_masking = \"complement\": must be one of: selective, random"},
       {{"train.schedule=step"}, "train.schedule = \"step\": must be one of: cosine, multistep"},
-      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16"},
+      {{"train.precision=fp16"}, "train.precision = \"fp16\": must be one of: fp32, bf16, fp64"},
       {{"data.layout=flat"}, "data.layout = \"flat\": must be one of: multimae, mirror"},
       {{"data.channel_order=rbg"}, "data.channel_order = \"rbg\": must be one of: rgb, bgr"},
       {{"data.on_bad_sample=ignore"}, "data.on_bad_sample = \"ignore\": must be one of: error, skip"},

@@ -18,7 +18,8 @@ if("SGMIM_WITH_DATA=1" IN_LIST SGMIM_DEFINITIONS AND TARGET sgmim_synth)
     list(APPEND _depth_data_tests data/middlebury_test.cpp)
   endif()
   sgmim_test(depth_data_test ${_depth_data_tests})
-  target_compile_definitions(depth_data_test PRIVATE SGMIM_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/.deps/test-data")
+  sgmim_test_path(_test_data depth_data_test ${PROJECT_SOURCE_DIR}/.deps/test-data)
+  target_compile_definitions(depth_data_test PRIVATE SGMIM_TEST_DATA_DIR="${_test_data}")
   if("SGMIM_WITH_NPZ=1" IN_LIST SGMIM_DEFINITIONS)
     find_package(ZLIB REQUIRED)  # imported targets are directory-scoped: look it up here too
     target_link_libraries(depth_data_test PRIVATE ZLIB::ZLIB)  # the test re-derives the disparity with zlib itself

@@ -11,4 +11,4 @@ sgmim_test(distributed_test
   distributed/collective_check_test.cpp
 )
 add_dependencies(distributed_test distributed_worker)
-target_compile_definitions(distributed_test PRIVATE SGMIM_DIST_WORKER="$<TARGET_FILE:distributed_worker>")
+sgmim_test_apps(distributed_test SGMIM_DIST_WORKER distributed_worker)

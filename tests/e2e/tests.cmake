@@ -2,26 +2,21 @@
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
   sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp)
   add_dependencies(pretrain_e2e_test sgmim-pretrain sgmim-synth)
-  target_compile_definitions(pretrain_e2e_test PRIVATE SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
-                                                       SGMIM_SYNTH_BIN="$<TARGET_FILE:sgmim-synth>")
+  sgmim_test_apps(pretrain_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_SYNTH_BIN sgmim-synth)
 endif()
 
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
   sgmim_test(finetune_depth_e2e_test e2e/finetune_depth_e2e_test.cpp)
   add_dependencies(finetune_depth_e2e_test sgmim-pretrain sgmim-finetune-depth sgmim-eval)
-  target_compile_definitions(finetune_depth_e2e_test PRIVATE
-    SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
-    SGMIM_FINETUNE_BIN="$<TARGET_FILE:sgmim-finetune-depth>"
-    SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
+  sgmim_test_apps(finetune_depth_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_FINETUNE_BIN sgmim-finetune-depth
+                  SGMIM_EVAL_BIN sgmim-eval)
 endif()
 
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-finetune-seg)
   sgmim_test(finetune_seg_e2e_test e2e/finetune_seg_e2e_test.cpp)
   add_dependencies(finetune_seg_e2e_test sgmim-pretrain sgmim-finetune-seg sgmim-eval)
-  target_compile_definitions(finetune_seg_e2e_test PRIVATE
-    SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>"
-    SGMIM_FINETUNE_SEG_BIN="$<TARGET_FILE:sgmim-finetune-seg>"
-    SGMIM_EVAL_BIN="$<TARGET_FILE:sgmim-eval>")
+  sgmim_test_apps(finetune_seg_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_FINETUNE_SEG_BIN sgmim-finetune-seg
+                  SGMIM_EVAL_BIN sgmim-eval)
 endif()
 
 # The GPU check's dry run (scripts/device/gpu-check.sh --dry-run): the plan, every step and the documented table
@@ -32,7 +27,7 @@ add_test(NAME gpu_check_dry_run
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
   sgmim_test(analyze_e2e_test e2e/analyze_e2e_test.cpp)
   add_dependencies(analyze_e2e_test sgmim-analyze)
-  target_compile_definitions(analyze_e2e_test PRIVATE SGMIM_ANALYZE_BIN="$<TARGET_FILE:sgmim-analyze>")
+  sgmim_test_apps(analyze_e2e_test SGMIM_ANALYZE_BIN sgmim-analyze)
 endif()
 
 # The transfer experiment at its tiny scale (scripts/experiments/transfer.sh --scale tiny; docs/experiments.md).

@@ -11,7 +11,7 @@ sgmim_test(engine_test
   engine/fused_adamw_test.cpp
 )
 if(SGMIM_WITH_TRAINER)
-  sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp
+  sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp engine/five_steps_test.cpp
                           engine/depth_evaluation_test.cpp engine/depth_trainer_test.cpp
                           engine/seg_evaluation_test.cpp)
 endif()

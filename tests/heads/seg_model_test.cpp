@@ -50,8 +50,10 @@ TEST(SegFinetuneEncoderConfig, WindowsAndShiftsPerFamily) {
     EXPECT_EQ(v1.effective_shift(s), 3) << s;  // 128/64/32/16 tokens, all > 7
   }
   EXPECT_NO_THROW(v1.validate());
+  EXPECT_FALSE(v1.shrink_windows);  // mmseg's Swin keeps window 7 in a smaller stage (padded to one window)
   auto strict = v1;
   strict.pad_to_window = false;
+  strict.shrink_windows = true;
   EXPECT_THROW(strict.validate(), Error);  // 7 does not divide 128
 
   auto v2 = seg_finetune_encoder_options("swinv2_base");

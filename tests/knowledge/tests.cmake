@@ -7,11 +7,10 @@ if("SGMIM_WITH_KNOWLEDGE=1" IN_LIST SGMIM_DEFINITIONS)
   if(TARGET sgmim-prepare-knowledge)
     sgmim_test(knowledge_app_test knowledge/prepare_knowledge_app_test.cpp)
     add_dependencies(knowledge_app_test sgmim-prepare-knowledge)
-    target_compile_definitions(knowledge_app_test PRIVATE
-                               SGMIM_PREPARE_KNOWLEDGE_BIN="$<TARGET_FILE:sgmim-prepare-knowledge>")
+    sgmim_test_apps(knowledge_app_test SGMIM_PREPARE_KNOWLEDGE_BIN sgmim-prepare-knowledge)
     if(TARGET sgmim-pretrain)  # the demo's maps through a pre-training run, with the command the demo prints
       add_dependencies(knowledge_app_test sgmim-pretrain)
-      target_compile_definitions(knowledge_app_test PRIVATE SGMIM_PRETRAIN_BIN="$<TARGET_FILE:sgmim-pretrain>")
+      sgmim_test_apps(knowledge_app_test SGMIM_PRETRAIN_BIN sgmim-pretrain)
     endif()
     # The embedded demo, as a user runs it.
     add_test(NAME prepare_knowledge_demo

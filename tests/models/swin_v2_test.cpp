@@ -1,5 +1,6 @@
 // Swin v2: parameter count, log-spaced continuous position bias, post-norm init and per-stage windows
 // (docs/method.md §3.2, §7.8).
+#include "sgmim/models/layers.h"
 #include "sgmim/models/swin_v2.h"
 
 #include <gtest/gtest.h>
@@ -75,4 +76,38 @@ TEST(SwinV2, PretrainedWindowChangesOnlyTheCoordinateTable) {
   torch::NoGradGuard no_grad;
   auto y = enc->forward(torch::randn({1, 3, 64, 64}));
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 32, 2, 2}));
+}
+
+// MIM-Depth's LayerNormFP32 (EncoderOptions::norm_in_fp32, set for SwinV2 fine-tuning): a bfloat16 input is normalised
+// in float32 and comes back as bfloat16, rounded once from the float32 result; float32 and float64 inputs are
+// normalised as a plain LayerNorm does.
+TEST(SwinV2, Fp32NormsComputeReducedPrecisionInputsInFloat32) {
+  auto cfg = encoder_options("swinv2_test");
+  cfg.norm_in_fp32 = true;
+  auto enc = build_encoder(cfg);
+  int64_t norms = 0;
+  for (const auto& m : enc->modules(/*include_self=*/false))
+    if (auto* ln = m->as<LayerNormImpl>()) {
+      EXPECT_TRUE(ln->in_fp32);
+      ++norms;
+    }
+  EXPECT_EQ(norms, 1 + 8 * 2 + 3 + 1);  // patch embedding, two in each of the 8 blocks, 3 PatchMergings, final norm
+  auto plain = build_encoder(encoder_options("swinv2_test"));
+  for (const auto& m : plain->modules(false))
+    if (auto* ln = m->as<LayerNormImpl>()) EXPECT_FALSE(ln->in_fp32);
+
+  LayerNorm norm(torch::nn::LayerNormOptions({8}).eps(1e-6));
+  norm->in_fp32 = true;
+  {
+    torch::NoGradGuard no_grad;
+    norm->weight.uniform_(0.5, 1.5);
+    norm->bias.uniform_(-0.5, 0.5);
+  }
+  const auto x = torch::randn({3, 8}) * 4 + 1;
+  const auto bf = x.to(torch::kBFloat16);
+  const auto expected = torch::layer_norm(bf.to(torch::kFloat), {8}, norm->weight, norm->bias, 1e-6).to(torch::kBFloat16);
+  const auto y = norm(bf);
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(y, expected));
+  EXPECT_TRUE(torch::equal(norm(x), torch::layer_norm(x, {8}, norm->weight, norm->bias, 1e-6)));  // float32 as is
 }

@@ -4,6 +4,7 @@
 
 #include <torch/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,6 +13,11 @@ namespace sgmim::bench {
 
 /// "cpu", "cuda", "cuda:N" → a device; sgmim::Error (key `device`) for a bad name or CUDA that is not there.
 torch::Device resolve_bench_device(const std::string& name);
+
+/// Wall seconds since `start` (a steady clock).
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 /// Waits for the device's queued work (a no-op on the CPU).
 void synchronize(const torch::Device& device);

@@ -11,7 +11,8 @@
 
 namespace sgmim::config {
 
-enum class Precision { fp32, bf16 };
+/// train.precision: fp32 | bf16 (CUDA autocast) | fp64 (weights, batches and optimiser state in float64: reference checks)
+enum class Precision { fp32, bf16, fp64 };
 enum class DeviceChoice { automatic, cpu, cuda };  ///< runtime.device: auto (cuda when available) | cpu | cuda
 enum class PretrainMethod { simmim, sgmim };       ///< model.method (SimMIM is SG-MIM without the branch)
 enum class LrScheduleKind { cosine, multistep };   ///< train.schedule of pre-training
@@ -56,8 +57,8 @@ struct ChoiceNames;
 
 template <>
 struct ChoiceNames<Precision> {
-  static constexpr std::array<std::pair<Precision, std::string_view>, 2> values{
-      {{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}}};
+  static constexpr std::array<std::pair<Precision, std::string_view>, 3> values{
+      {{Precision::fp32, "fp32"}, {Precision::bf16, "bf16"}, {Precision::fp64, "fp64"}}};
 };
 template <>
 struct ChoiceNames<DeviceChoice> {

@@ -104,7 +104,7 @@ struct DepthTrainSection {
   double clip_grad = 0.0;                   ///< global L2 norm; 0: off (the reference has none)
   int64_t total_batch_size = 24;            ///< global batch incl. accumulation; 0: data.batch_size per process
   int64_t accumulation_steps = 1;
-  Precision precision = Precision::fp32;    ///< fp32 | bf16
+  Precision precision = Precision::fp32;    ///< fp32 | bf16 | fp64
   bool operator==(const DepthTrainSection&) const = default;
 };
 

@@ -83,7 +83,7 @@ struct SegTrainSection {
   bool avg_non_ignore = false;
   int64_t total_batch_size = 16;           ///< 8 GPUs × 2 in mmseg; 0: data.batch_size per process
   int64_t accumulation_steps = 1;
-  Precision precision = Precision::fp32;   ///< fp32 | bf16 (CUDA only)
+  Precision precision = Precision::fp32;   ///< fp32 | bf16 (CUDA only) | fp64
   bool operator==(const SegTrainSection&) const = default;
 };
 

@@ -98,7 +98,7 @@ struct TrainSection {
   int64_t accumulation_steps = 1;
   AccumulationMode accumulation_mode = AccumulationMode::exact;  ///< exact | reference (per-micro-batch clip and schedule)
   bool decay_rpb_tables = true;         ///< official quirk: relative-position-bias tables are weight-decayed
-  Precision precision = Precision::fp32;  ///< fp32 | bf16 (the official run used apex O1 fp16)
+  Precision precision = Precision::fp32;  ///< fp32 | bf16 (the official run used apex O1 fp16) | fp64
   bool operator==(const TrainSection&) const = default;
 };
 

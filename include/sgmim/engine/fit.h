@@ -18,6 +18,9 @@ namespace sgmim::engine {
 
 /// Test and fault-injection points; all optional (debug_hooks.h builds them from SGMIM_DEBUG_* variables).
 struct TrainerHooks {
+  /// After resume, before the weights are broadcast and the first step: may change the weights in place (the
+  /// five-step tests load a reference's starting weights into the task's model here).
+  std::function<void(torch::nn::Module& model)> before_training;
   std::function<void(int64_t global_step)> after_step;  ///< after each optimiser step (or skipped step)
   io::WriteProgress checkpoint_write;                   ///< while a checkpoint file is written
 };

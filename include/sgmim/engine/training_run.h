@@ -91,7 +91,7 @@ class TrainingLoop {
   struct Settings {
     std::string output_dir;
     config::DeviceChoice device = config::DeviceChoice::automatic;  ///< runtime.device
-    config::Precision precision = config::Precision::fp32;  ///< train.precision: bf16 autocast on CUDA only
+    config::Precision precision = config::Precision::fp32;  ///< train.precision: bf16 autocast on CUDA only; fp64
     int64_t threads = 0;              ///< runtime.threads
     int64_t seed = 0;                 ///< runtime.seed
     int64_t keep_last = 3;            ///< runtime.keep_last
@@ -109,6 +109,9 @@ class TrainingLoop {
   distributed::ProcessGroup* group() const { return group_.get(); }
   const torch::Device& device() const { return device_; }
   bool bf16() const { return bf16_; }
+  /// The dtype of the weights and of the floating-point batch tensors: float64 under train.precision = fp64, else
+  /// float32 (bf16 is autocast over float32 weights).
+  torch::Dtype dtype() const { return settings_.precision == config::Precision::fp64 ? torch::kDouble : torch::kFloat; }
   const RunPaths& paths() const { return paths_; }
   void barrier();
 

@@ -34,6 +34,15 @@ struct EncoderOptions {
   /// (the mmseg / Swin-Transformer-Semantic-Segmentation backbones, e.g. window 7 at 512). Inputs of any other size
   /// than img_size are always padded (docs/seg-model.md); this flag only relaxes validate() for img_size itself.
   bool pad_to_window = false;
+  /// Swin: a stage not larger than its window takes the stage's size as its window and does not shift (the
+  /// classification rule of microsoft/Swin-Transformer and SimMIM, used in pre-training). false: the dense-prediction
+  /// backbones' rule (MIM-Depth-Estimation models/swin_transformer_v2.py, mmseg's Swin): the window is kept, the
+  /// stage is zero-padded to whole windows and odd blocks shift by ws/2 where use_shift says so (docs/reproducing.md).
+  bool shrink_windows = true;
+  /// LayerNormFP32 (MIM-Depth-Estimation's SwinV2 norm_layer): every LayerNorm of the encoder computes a float16 or
+  /// bfloat16 input in float32 and returns the input's dtype (under bf16 autocast: bf16, where a plain LayerNorm
+  /// returns float32). false: torch's LayerNorm.
+  bool norm_in_fp32 = false;
   double mlp_ratio = 4.0;
   bool qkv_bias = true;
   double drop_path_rate = 0.0;
@@ -48,7 +57,8 @@ struct EncoderOptions {
   void validate() const;
   /// Resolution (tokens per side) of stage `s`.
   int64_t stage_resolution(size_t s) const;
-  /// Window and shift stage `s` really uses (the official rule: min(H,W) <= ws gives ws = min(H,W), shift 0).
+  /// Window and shift stage `s` really uses (shrink_windows: min(H,W) <= ws gives ws = min(H,W), shift 0; else the
+  /// configured window, and ws/2 in odd blocks where use_shift).
   int64_t effective_window(size_t s) const;
   int64_t effective_shift(size_t s) const;
   size_t num_stages() const { return family == EncoderFamily::vit ? 1 : depths.size(); }

@@ -24,6 +24,20 @@ class DropPathImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DropPath);
 
+/// torch's LayerNorm (same keys and values), optionally as MIM-Depth-Estimation's LayerNormFP32
+/// (models/swin_transformer_v2.py): with `in_fp32`, a float16 or bfloat16 input is normalised in float32 and the
+/// result returned in the input's dtype; other dtypes are normalised as they are. EncoderOptions::norm_in_fp32 sets it.
+class LayerNormImpl : public torch::nn::LayerNormImpl {
+ public:
+  explicit LayerNormImpl(torch::nn::LayerNormOptions options) : torch::nn::LayerNormImpl(std::move(options)) {}
+  torch::Tensor forward(const torch::Tensor& x);
+  bool in_fp32 = false;
+};
+TORCH_MODULE(LayerNorm);
+
+/// Sets LayerNormImpl::in_fp32 on every LayerNorm inside `module`.
+void set_norms_in_fp32(torch::nn::Module& module, bool in_fp32);
+
 /// fc1 → GELU (exact erf) → fc2, the transformer MLP. Keys `fc1.*`, `fc2.*`.
 class MlpImpl : public torch::nn::Module {
  public:
@@ -41,7 +55,7 @@ class PatchEmbedImpl : public torch::nn::Module {
   PatchEmbedImpl(int64_t in_chans, int64_t embed_dim, int64_t patch_size, bool with_norm, double ln_eps = 1e-5);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Conv2d proj{nullptr};
-  torch::nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
   int64_t patch_size;
   bool pad_to_patch = false;
 };
@@ -56,7 +70,7 @@ class PatchMergingImpl : public torch::nn::Module {
   PatchMergingImpl(int64_t dim, bool post_norm = false, double ln_eps = 1e-5);
   /// x [B, H·W, C] → [B, ⌈H/2⌉·⌈W/2⌉, 2C]
   torch::Tensor forward(const torch::Tensor& x, int64_t H, int64_t W);
-  torch::nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
   torch::nn::Linear reduction{nullptr};
   bool post_norm;
 };

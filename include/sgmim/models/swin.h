@@ -55,7 +55,7 @@ class SwinBlockImpl : public torch::nn::Module {
   /// buffer for the built grid, else computed once per size and cached.
   torch::Tensor shift_mask(int64_t hp, int64_t wp, const torch::TensorOptions& options);
 
-  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
   std::shared_ptr<WindowAttentionBase> attn;
   DropPath drop_path{nullptr};
   Mlp mlp{nullptr};
@@ -97,7 +97,7 @@ class SwinTransformerImpl : public ImageEncoderImpl {
   /// this call forward_features() returns norm_s(stage s) for every stage.
   void add_output_norms();
   /// The per-stage output norms (empty unless add_output_norms() was called).
-  std::vector<torch::nn::LayerNorm> output_norms;
+  std::vector<LayerNorm> output_norms;
 
   std::vector<torch::Tensor> forward_features(const torch::Tensor& x, const torch::Tensor& mask = {}) override;
   std::vector<torch::Tensor> every_block_map(const torch::Tensor& x, std::vector<int64_t>* stage_of = nullptr) override;
@@ -109,7 +109,7 @@ class SwinTransformerImpl : public ImageEncoderImpl {
   torch::Tensor mask_token;
   torch::nn::ModuleList layers{nullptr};
   std::vector<SwinStage> stages;
-  torch::nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 
  private:
   std::vector<torch::Tensor> run_stages(torch::Tensor x, int64_t grid_h, int64_t grid_w);
