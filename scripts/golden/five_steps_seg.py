@@ -52,6 +52,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from five_steps_depth import num_layer_for_swin  # noqa: E402  MIM-Depth's layer ids, written once
 from make_golden import (Mlp, WindowAttention, save_io, shifted_window_attn_mask,  # noqa: E402
                          window_partition, window_reverse)
 
@@ -309,20 +310,11 @@ def num_layers_for(depths):
 
 
 def swin_layer_id(name, num_layers, lps):
-    """get_num_layer_for_swin on a full model name (`backbone.` prefix)."""
-    if name in ("backbone.cls_token", "backbone.mask_token", "backbone.pos_embed", "backbone.absolute_pos_embed"):
-        return 0
-    if name.startswith("backbone.patch_embed"):
-        return 0
-    if name.startswith("backbone.layers"):
-        parts = name.split(".")
-        stage = int(parts[2])
-        if parts[3] == "blocks":
-            return int(parts[4]) + sum(lps[:stage]) + 1
-        if parts[3] == "downsample":
-            return sum(lps[:stage + 1])
+    """get_num_layer_for_swin on a full model name (`backbone.` prefix): five_steps_depth.num_layer_for_swin."""
+    layer_id = num_layer_for_swin(name, num_layers, lps)
+    if layer_id is None:
         raise ValueError("no layer id for " + name)  # the reference returns None here (then fails)
-    return num_layers - 1
+    return layer_id
 
 
 def reference_no_decay(name, param):

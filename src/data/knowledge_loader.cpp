@@ -107,7 +107,13 @@ KnowledgeLoader::Slot KnowledgeLoader::make_batch(int64_t epoch, const std::vect
     images.push_back(sample->image);
     maps.push_back(sample->knowledge);
     used.push_back(index);
-    if (options_.sample_masks) {
+    if (sample->image_mask.defined() || sample->knowledge_mask.defined()) {
+      TORCH_CHECK(sample->image_mask.defined() && sample->knowledge_mask.defined() && sample->image_mask.dim() == 3 &&
+                      sample->knowledge_mask.sizes() == sample->image_mask.sizes(),
+                  "a sample's own masks must be two [1, T, T] masks (", dataset_->describe(index), ")");
+      image_masks.push_back(sample->image_mask.to(torch::kLong));
+      knowledge_masks.push_back(sample->knowledge_mask.to(torch::kLong));
+    } else if (options_.sample_masks) {
       auto generator = at::detail::createCPUGenerator(mask_seed(sample_seed(options_.seed, epoch, index)));
       auto [image_mask, knowledge_mask] = options_.sample_masks(generator);
       TORCH_CHECK(image_mask.dim() == 3 && image_mask.size(0) == 1 && knowledge_mask.sizes() == image_mask.sizes(),

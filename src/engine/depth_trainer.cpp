@@ -76,6 +76,13 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   return o;
 }
 
+LayerDecayOptions to_layer_decay_options(const config::FinetuneDepthConfig& c) {
+  LayerDecayOptions o;
+  o.layer_decay = c.train.layer_decay;
+  o.weight_decay = c.train.weight_decay;
+  return o;
+}
+
 namespace {
 
 /// Depth fine-tuning as a task of the shared loop: DepthModel with the transferred encoder, layer-decay AdamW, the
@@ -108,10 +115,7 @@ class DepthTask : public TrainingTask {
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);
 
-    LayerDecayOptions ld;
-    ld.layer_decay = cfg_.train.layer_decay;
-    ld.weight_decay = cfg_.train.weight_decay;
-    groups_ = layer_decay_groups(*model_, model_->config().encoder, ld);
+    groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
     optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
                                         cfg_.train.eps);
 

@@ -108,6 +108,14 @@ std::vector<std::string> seg_class_names(const config::FinetuneSegConfig& c) {
   return names;
 }
 
+LayerDecayOptions to_layer_decay_options(const config::FinetuneSegConfig& c) {
+  LayerDecayOptions o;
+  o.layer_decay = c.train.layer_decay;
+  o.weight_decay = c.train.weight_decay;
+  o.encoder_prefix = "backbone.";
+  return o;
+}
+
 namespace {
 
 /// Segmentation fine-tuning as a task of the shared loop (iteration-based).
@@ -147,11 +155,7 @@ class SegTask : public TrainingTask {
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     named_params_ = trainable_parameters(*model_);
 
-    LayerDecayOptions ld;
-    ld.layer_decay = cfg_.train.layer_decay;
-    ld.weight_decay = cfg_.train.weight_decay;
-    ld.encoder_prefix = "backbone.";
-    groups_ = layer_decay_groups(*model_, model_->config().encoder, ld);
+    groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
     optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
                                         cfg_.train.eps);
     schedule_ = std::make_unique<WarmupPolySchedule>(WarmupPolyScheduleOptions{

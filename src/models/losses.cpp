@@ -28,7 +28,10 @@ at::Tensor masked_l1_loss(const at::Tensor& pred, const at::Tensor& target, cons
   const auto channels = static_cast<double>(target.size(1));
   auto w = weight.to(dtype);
   auto l1 = at::abs(target.to(dtype) - pred.to(dtype)) * w;
-  return l1.sum() / (w.sum() + 1e-5) / channels;
+  // The references' masks are integer tensors, so their Σm + 1e-5 is a float32 sum (simmim.py SimMIM.forward): a
+  // float64 run adds 1e-5 in float32 as well, to agree with them (float32 runs are unchanged).
+  const auto count = (w.sum().to(at::kFloat) + 1e-5).to(dtype);
+  return l1.sum() / count / channels;
 }
 
 at::Tensor truncated_standardize(const at::Tensor& x, double lower, double upper, double eps) {

@@ -266,6 +266,38 @@ TEST(KnowledgeLoader, WithoutMaskFunctionMasksAreUndefined) {
   EXPECT_EQ(epoch_batches(pinned, 0).size(), batches.size());
 }
 
+// A dataset that supplies its own masks (a reference's): mask i is filled with i % 2 and its complement.
+class OwnMasksDataset : public KnowledgeDataset {
+ public:
+  explicit OwnMasksDataset(std::shared_ptr<const KnowledgeDataset> inner) : inner_(std::move(inner)) {}
+  int64_t size() const override { return inner_->size(); }
+  KnowledgeSample get(int64_t index, uint64_t seed) const override {
+    auto s = inner_->get(index, seed);
+    s.image_mask = torch::full({1, 4, 4}, index % 2, torch::kLong);
+    s.knowledge_mask = 1 - s.image_mask;
+    return s;
+  }
+  std::string describe(int64_t index) const override { return inner_->describe(index); }
+
+ private:
+  std::shared_ptr<const KnowledgeDataset> inner_;
+};
+
+TEST(KnowledgeLoader, MasksASampleSuppliesAreUsedInsteadOfDrawnOnes) {
+  auto o = options(4, 1);  // sample_masks set: the samples' own masks take precedence
+  KnowledgeLoader loader(std::make_shared<OwnMasksDataset>(synthetic()), o);
+  const auto batches = epoch_batches(loader, 0);
+  ASSERT_FALSE(batches.empty());
+  for (const auto& b : batches) {
+    ASSERT_EQ(b.image_mask.sizes(), (std::vector<int64_t>{b.indices.size(0), 4, 4}));
+    for (int64_t i = 0; i < b.indices.size(0); ++i) {
+      const int64_t expected = b.indices[i].item<int64_t>() % 2;
+      EXPECT_TRUE(torch::equal(b.image_mask[i], torch::full({4, 4}, expected, torch::kLong)));
+      EXPECT_TRUE(torch::equal(b.knowledge_mask[i], torch::full({4, 4}, 1 - expected, torch::kLong)));
+    }
+  }
+}
+
 TEST(KnowledgeLoader, ErrorPolicyRethrowsTheErrorNamingTheFile) {
   DiskFixture f;
   const std::string bad_image = f.dataset->image_path(2);  // batch 1 (no shuffle, batch 2)

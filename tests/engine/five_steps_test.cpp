@@ -1,5 +1,7 @@
-// Five optimiser steps of each fine-tuning task through its real trainer, in float64 (train.precision: fp64), against
-// a faithful Python build of the reference loop: scripts/golden/five_steps_depth.py (MIM-Depth-Estimation train.py:
+// Five optimiser steps of each task through its real trainer, in float64 (train.precision: fp64), against a faithful
+// Python build of the reference loop: scripts/golden/five_steps_pretrain.py (microsoft/SimMIM main_simmim.py
+// train_one_epoch: its weight-decay groups, clipping, and timm's warm-up + cosine rate updated after each step, with the
+// reference's masks), scripts/golden/five_steps_depth.py (MIM-Depth-Estimation train.py:
 // its layer-decay AdamW groups, its poly rate and its timing) and scripts/golden/five_steps_seg.py (mmseg 0.x
 // EncoderDecoder + UPerHead + FCNHead under mmcv's IterBasedRunner, poly with linear warm-up set before each
 // iteration, MIM-Depth's layer-decay groups as sgmim uses them: docs/reproducing.md). Both sides start from the same
@@ -9,14 +11,18 @@
 // step-5 weights by more than 1e-6, so either fails here.
 #include "sgmim/config/finetune_depth_config.h"
 #include "sgmim/config/finetune_seg_config.h"
+#include "sgmim/config/pretrain_config.h"
 #include "sgmim/data/ade20k_dataset.h"
 #include "sgmim/data/depth_dataset.h"
+#include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/engine/depth_trainer.h"
 #include "sgmim/engine/layer_decay.h"
+#include "sgmim/engine/pretrain_trainer.h"
 #include "sgmim/engine/seg_trainer.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/io/state_dict.h"
+#include "sgmim/models/pretrainer.h"
 
 #include "engine/scratch_dir.h"
 
@@ -61,6 +67,23 @@ class GoldenDepthDataset : public data::DepthDataset {
 
  private:
   torch::Tensor image_, depth_;
+};
+
+/// The golden batch as a pre-training dataset, with the reference's masks (KnowledgeSample's own masks).
+class GoldenKnowledgeDataset : public data::KnowledgeDataset {
+ public:
+  explicit GoldenKnowledgeDataset(const Tensors& io)
+      : image_(io.at("image").to(torch::kFloat)), knowledge_(io.at("knowledge").to(torch::kFloat)),
+        image_mask_(io.at("image_mask")), knowledge_mask_(io.at("knowledge_mask")) {}
+  int64_t size() const override { return image_.size(0); }
+  data::KnowledgeSample get(int64_t index, uint64_t) const override {
+    return {image_[index].clone(), knowledge_[index].clone(), image_mask_[index].unsqueeze(0).clone(),
+            knowledge_mask_[index].unsqueeze(0).clone()};
+  }
+  std::string describe(int64_t index) const override { return "golden sample " + std::to_string(index); }
+
+ private:
+  torch::Tensor image_, knowledge_, image_mask_, knowledge_mask_;
 };
 
 /// The golden batch as a segmentation dataset: sample i is row i of `image` (normalised) and `label`.
@@ -159,6 +182,89 @@ void expect_groups_match(const std::vector<LayerDecayGroup>& groups, const Tenso
   EXPECT_EQ(checked, listed) << "the model and the reference group different sets of parameters";
 }
 
+/// The runtime of every five-step run: one thread, a metrics record per step, no TensorBoard, a fresh start.
+template <class Config>
+void five_step_runtime(Config& c, const std::string& output_dir) {
+  c.runtime.output_dir = output_dir;
+  c.runtime.threads = 1;
+  c.runtime.log_every = 1;
+  c.runtime.tensorboard = false;
+  c.runtime.resume = "none";
+}
+
+// A tiny SimMIM run (scripts/golden/five_steps_pretrain.py states the same values): swin_test at 64², 5 epochs of one
+// step, 2 of warm-up, rates scaled by 2/512 to 1e-3 (base), 1e-5 (warm-up start), 1e-4 (floor), clipping at 0.08
+// (active in steps 0-2, not in 3-4), the official weight-decay groups (position-bias tables decayed).
+config::PretrainConfig five_step_pretrain_config(const std::string& output_dir) {
+  auto c = config::default_pretrain_config();
+  c.model.method = config::PretrainMethod::simmim;
+  c.model.encoder.name = "swin_test";
+  c.model.encoder.drop_path_rate = 0.0;
+  c.model.norm_target = false;
+  c.model.mask_ratio = 0.6;
+  c.model.mask_patch_size = 32;
+  c.model.lambda_img = 1.0;
+  c.data.synthetic = 0;
+  c.data.root = "golden";  // not read: the trainer is handed the golden dataset
+  c.data.img_size = 64;
+  c.data.batch_size = 2;
+  c.data.num_workers = 0;
+  c.train.epochs = 5;
+  c.train.warmup_epochs = 2;
+  c.train.schedule = config::LrScheduleKind::cosine;
+  c.train.base_lr = 0.256;
+  c.train.warmup_lr = 0.00256;
+  c.train.min_lr = 0.0256;
+  c.train.base_batch_size = 512;
+  c.train.total_batch_size = 2;
+  c.train.weight_decay = 0.05;
+  c.train.clip_grad = 0.08;
+  c.train.accumulation_steps = 1;
+  c.train.decay_rpb_tables = true;
+  c.train.precision = config::Precision::fp64;
+  five_step_runtime(c, output_dir);
+  c.runtime.recon_every_epochs = 0;
+  c.runtime.checkpoint_every_minutes = 0;
+  return c;
+}
+
+TEST(FiveSteps, PretrainingMatchesTheSimMimTrainLoop) {
+  const auto io = load_golden("five_steps_pretrain_io.pth");
+  ScratchDir dir;
+  const auto cfg = five_step_pretrain_config(dir / "run");
+  torch::nn::Module* model = nullptr;
+  TrainerHooks hooks;
+  hooks.before_training = [&](torch::nn::Module& m) {
+    load_reference_weights(m, "five_steps_pretrain_weights.pth");
+    model = &m;
+    // The official weight-decay groups, parameter by parameter (no layer decay in pre-training).
+    const auto groups = weight_decay_groups(m, dynamic_cast<models::PretrainerImpl&>(m).no_weight_decay(),
+                                            cfg.train.weight_decay, cfg.train.decay_rpb_tables);
+    int64_t checked = 0;
+    for (const auto& group : groups)
+      for (const auto& name : group.param_names) {
+        const auto decay = io.find("group_weight_decay." + name);
+        ASSERT_NE(decay, io.end()) << name << " has no reference group";
+        EXPECT_EQ(group.weight_decay, decay->second.item<double>()) << name;
+        ++checked;
+      }
+    int64_t listed = 0;
+    for (const auto& entry : io) listed += entry.first.rfind("group_weight_decay.", 0) == 0;
+    EXPECT_EQ(checked, listed);
+  };
+  PretrainTrainer trainer(cfg, std::make_shared<GoldenKnowledgeDataset>(io), nullptr, hooks);
+  const auto result = trainer.run();
+  ASSERT_EQ(result.global_step, 5);
+  ASSERT_NE(model, nullptr);
+  expect_steps_match(result.output_dir, io);
+  const auto norms = logged(result.output_dir, "grad_norm");
+  const auto& expected_norms = io.at("grad_norm");
+  ASSERT_EQ(static_cast<int64_t>(norms.size()), expected_norms.numel());
+  for (int64_t i = 0; i < expected_norms.numel(); ++i)
+    EXPECT_NEAR(norms[i], expected_norms[i].item<double>(), 1e-12) << "the gradient norm of step " << i;
+  expect_state_matches(snapshot(*model), io, 5, 1e-10);
+}
+
 // The tiny twin of the shipped KITTI SwinV2 recipe (scripts/golden/five_steps_depth.py states the same values): the
 // swinv2_test encoder at 64² (stages of 16, 8, 4, 2 tokens under windows of 22, 22, 22, 11: every stage padded to one
 // whole window, shifted in the first two), the GLP head, 5 epochs of one step, the poly rate peaking after 2 epochs.
@@ -190,11 +296,7 @@ config::FinetuneDepthConfig five_step_depth_config(const std::string& output_dir
   c.train.clip_grad = 0.0;
   c.train.precision = config::Precision::fp64;
   c.eval.every_epochs = 0;
-  c.runtime.output_dir = output_dir;
-  c.runtime.threads = 1;
-  c.runtime.log_every = 1;
-  c.runtime.tensorboard = false;
-  c.runtime.resume = "none";
+  five_step_runtime(c, output_dir);
   return c;
 }
 
@@ -202,10 +304,7 @@ TEST(FiveSteps, DepthGroupsAreTheReferenceGroups) {
   const auto io = load_golden("five_steps_depth_io.pth");
   const auto cfg = config::resolve_depth_defaults(five_step_depth_config("unused"));
   heads::DepthModel model(to_depth_model_options(cfg));
-  LayerDecayOptions ld;
-  ld.layer_decay = cfg.train.layer_decay;
-  ld.weight_decay = cfg.train.weight_decay;
-  expect_groups_match(layer_decay_groups(*model, model->config().encoder, ld), io);
+  expect_groups_match(layer_decay_groups(*model, model->config().encoder, to_layer_decay_options(cfg)), io);
 }
 
 TEST(FiveSteps, DepthFineTuningMatchesTheMimDepthTrainLoop) {
@@ -260,11 +359,7 @@ config::FinetuneSegConfig five_step_seg_config(const std::string& output_dir) {
   c.train.avg_non_ignore = false;
   c.train.precision = config::Precision::fp64;
   c.eval.every_iters = 0;
-  c.runtime.output_dir = output_dir;
-  c.runtime.threads = 1;
-  c.runtime.log_every = 1;
-  c.runtime.tensorboard = false;
-  c.runtime.resume = "none";
+  five_step_runtime(c, output_dir);
   return c;
 }
 
@@ -272,11 +367,7 @@ TEST(FiveSteps, SegGroupsAreTheReferenceGroups) {
   const auto io = load_golden("five_steps_seg_io.pth");
   const auto cfg = config::resolve_seg_defaults(five_step_seg_config("unused"));
   heads::SegModel model(to_seg_model_options(cfg));
-  LayerDecayOptions ld;
-  ld.layer_decay = cfg.train.layer_decay;
-  ld.weight_decay = cfg.train.weight_decay;
-  ld.encoder_prefix = "backbone.";
-  expect_groups_match(layer_decay_groups(*model, model->config().encoder, ld), io);
+  expect_groups_match(layer_decay_groups(*model, model->config().encoder, to_layer_decay_options(cfg)), io);
 }
 
 TEST(FiveSteps, SegFineTuningMatchesTheMmsegIterationLoop) {

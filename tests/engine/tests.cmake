@@ -11,7 +11,9 @@ sgmim_test(engine_test
   engine/fused_adamw_test.cpp
 )
 if(SGMIM_WITH_TRAINER)
-  sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp engine/five_steps_test.cpp
+  sgmim_test(trainer_test engine/reconstruction_grid_test.cpp engine/pretrain_trainer_test.cpp
                           engine/depth_evaluation_test.cpp engine/depth_trainer_test.cpp
-                          engine/seg_evaluation_test.cpp)
+                          engine/seg_evaluation_test.cpp engine/five_steps_test.cpp engine/mim_depth_parity_test.cpp)
+  sgmim_test_path(_configs trainer_test ${PROJECT_SOURCE_DIR}/configs)
+  target_compile_definitions(trainer_test PRIVATE SGMIM_CONFIGS_DIR="${_configs}")
 endif()

@@ -30,7 +30,7 @@ namespace sgmim::data {
 struct Batch {
   torch::Tensor image;                       ///< [B, 3, S, S] float, normalised
   torch::Tensor knowledge;                   ///< [B, 1, S, S] float, as stored
-  torch::Tensor image_mask, knowledge_mask;  ///< [B, T, T] int64 (1 = masked); undefined without sample_masks
+  torch::Tensor image_mask, knowledge_mask;  ///< [B, T, T] int64 (1 = masked): the samples' own, else sample_masks'
   torch::Tensor indices;  ///< [B] int64: the dataset index of each sample (after any bad-sample substitution)
 };
 

@@ -22,6 +22,7 @@ struct DepthModelOptions;
 namespace sgmim::engine {
 
 struct DepthEvaluationOptions;
+struct LayerDecayOptions;
 
 struct DepthTrainResult {
   int64_t global_step = 0;
@@ -56,6 +57,9 @@ class DepthTrainer {
 
 /// The model a (resolved) config describes: the variant set up for fine-tuning, windows, shifts, head, max depth.
 heads::DepthModelOptions to_depth_model_options(const config::FinetuneDepthConfig& config);
+
+/// The layer-decay AdamW groups a config describes (train.layer_decay, train.weight_decay; the model's `encoder.`).
+LayerDecayOptions to_layer_decay_options(const config::FinetuneDepthConfig& config);
 
 /// The evaluation protocol and TTA a (resolved) config describes.
 DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthConfig& config);

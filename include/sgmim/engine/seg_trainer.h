@@ -24,6 +24,8 @@ struct SegModelOptions;
 
 namespace sgmim::engine {
 
+struct LayerDecayOptions;
+
 struct SegTrainResult {
   FitResult fit;
   std::optional<eval::SegMetricsSummary> before;  ///< validation of the starting weights (when asked for)
@@ -52,6 +54,9 @@ class SegTrainer {
 
 /// The model a config describes: the encoder set up for segmentation (windows, drop path, no mask token) and heads.
 heads::SegModelOptions to_seg_model_options(const config::FinetuneSegConfig& config);
+
+/// The layer-decay AdamW groups a config describes (train.layer_decay, train.weight_decay; the model's `backbone.`).
+LayerDecayOptions to_layer_decay_options(const config::FinetuneSegConfig& config);
 
 /// The test-time protocol a config describes (eval.mode, scale, stride with the crop as window, flip, ratios).
 SegEvaluationOptions to_seg_evaluation_options(const config::FinetuneSegConfig& config);

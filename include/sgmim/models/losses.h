@@ -10,7 +10,8 @@ namespace sgmim::models {
 /// Masked L1 over the whole batch: Σ|target − pred|·w / (Σw + 1e-5) / C, with w [B, 1, H, W] in pixels and C the
 /// number of channels of target (the sum of w counts pixels once, hence the division by C).
 ///   L_img = Σ|x−x̂|·m / (Σm + 1e-5) / 3        L_sk = Σ|y−ŷ|·k / (Σk + 1e-5)
-/// bf16/fp16 inputs are cast to fp32 (the result is fp32), fp64 stays fp64; autocast does not apply.
+/// bf16/fp16 inputs are cast to fp32 (the result is fp32), fp64 stays fp64; autocast does not apply. Σw + 1e-5 is a
+/// float32 sum in every dtype, as in the references (whose masks are integer tensors).
 at::Tensor masked_l1_loss(const at::Tensor& pred, const at::Tensor& target, const at::Tensor& weight);
 
 /// Per sample: sort the H·W values, keep indices [int(0.1·N), int(0.9·N)), then (d − μ)/sqrt(σ²_unbiased + 1e-6)
