@@ -155,7 +155,7 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
       }
     }
   }
-  return {out, map.contiguous()};
+  return {out, map.contiguous(), {}, {}};  // no masks of its own: the loader draws them
 }
 
 }  // namespace sgmim::data

@@ -118,6 +118,16 @@ TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::Proce
   bf16_ = bf16 && device_.is_cuda();
   if (bf16 && !device_.is_cuda() && leader())
     log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
+  // Before the task builds its loaders: they take loader_seed, which a resumed run takes from its checkpoint.
+  pending_ = find_resume_checkpoint(settings_.resume, paths_.checkpoints, leader());
+  if (pending_) adopt_seed(pending_->second);
+}
+
+void TrainingLoop::adopt_seed(const TrainingCheckpoint& checkpoint) {
+  if (checkpoint.loader_seed != loader_seed && leader())
+    log::warn("resume: the checkpoint's data seed " + std::to_string(checkpoint.loader_seed) +
+              " differs from runtime.seed; the checkpoint's is used");
+  loader_seed = checkpoint.loader_seed;
 }
 
 void TrainingLoop::barrier() {
@@ -161,7 +171,9 @@ std::pair<int64_t, int64_t> TrainingLoop::resume(const std::string& resume, torc
                                                  torch::optim::AdamW& optimizer, const NamedTensors& params,
                                                  int64_t steps_per_epoch, int64_t accumulation_steps,
                                                  uint64_t& loader_seed) {
-  auto found = find_resume_checkpoint(resume, paths_.checkpoints, leader());
+  auto found = resume == settings_.resume ? std::move(pending_)
+                                         : find_resume_checkpoint(resume, paths_.checkpoints, leader());
+  pending_.reset();
   if (!found) return {0, 0};
   resumed_from = found->first;
   const auto& ckpt = found->second;
@@ -169,10 +181,7 @@ std::pair<int64_t, int64_t> TrainingLoop::resume(const std::string& resume, torc
   global_step = ckpt.global_step;
   bad_steps = ckpt.bad_steps;
   elapsed_before_ = ckpt.elapsed_seconds;
-  if (ckpt.loader_seed != loader_seed && leader())
-    log::warn("resume: the checkpoint's data seed " + std::to_string(ckpt.loader_seed) +
-              " differs from runtime.seed; the checkpoint's is used");
-  loader_seed = ckpt.loader_seed;
+  adopt_seed(ckpt);
   if (ckpt.epoch * steps_per_epoch + ckpt.next_batch / accumulation_steps != global_step)
     throw Error("checkpoint '" + resumed_from + "' was written with another number of steps per epoch "
                 "(batch size, accumulation or process count changed); resume with the same settings",

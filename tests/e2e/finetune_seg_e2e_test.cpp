@@ -86,7 +86,8 @@ TEST(FinetuneSegApp, KillAndResumeIsBitExact) {
   const auto killed = run_app(finetune(dir / "killed", sets), "SGMIM_DEBUG_KILL_AT_STEP=7 ");
   ASSERT_EQ(killed.signal, SIGKILL) << killed.output;
   EXPECT_FALSE(fs::exists(dir / "killed/model.pth"));
-  const auto resumed = run_app(finetune(dir / "killed", sets + " runtime.resume=auto"));
+  // Resumed with another runtime.seed: the data order and augmentation go on with the checkpoint's seed.
+  const auto resumed = run_app(finetune(dir / "killed", sets + " runtime.resume=auto runtime.seed=7"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find(engine::checkpoint_filename(5)), std::string::npos) << resumed.output;
   EXPECT_EQ(max_weight_difference(dir / "straight/model.pth", dir / "killed/model.pth"), 0.0);

@@ -56,6 +56,8 @@ TEST(DepthTrainer, InterruptedRunResumesBitExactly) {
     auto [train, test] = make_depth_datasets(interrupted);
     EXPECT_THROW(DepthTrainer(interrupted, train, test, nullptr, hooks).run(), Interrupt);
   }
+  // Resumed with another runtime.seed: the data order and augmentation go on with the checkpoint's seed.
+  interrupted.runtime.seed += 1;
   auto [train, test] = make_depth_datasets(interrupted);
   const auto resumed = DepthTrainer(interrupted, train, test).run();
   EXPECT_NE(resumed.resumed_from.find(checkpoint_filename(3)), std::string::npos) << resumed.resumed_from;

@@ -181,7 +181,11 @@ TEST(PretrainTrainer, ResumeMidEpochIsBitExact) {
   };
   EXPECT_THROW(PretrainTrainer(interrupted, make_pretrain_dataset(interrupted), nullptr, hooks).run(), Interrupt);
   ASSERT_EQ(list_checkpoints(RunPaths(interrupted.runtime.output_dir).checkpoints).size(), 1u);
-  const auto resumed = PretrainTrainer(interrupted, make_pretrain_dataset(interrupted)).run();
+  // Resumed with another runtime.seed: the data order and augmentation go on with the checkpoint's seed (the same
+  // synthetic set: it is drawn from the seed too).
+  const auto data = make_pretrain_dataset(interrupted);
+  interrupted.runtime.seed += 1;
+  const auto resumed = PretrainTrainer(interrupted, data).run();
   EXPECT_EQ(resumed.resumed_from,
             (fs::path(RunPaths(interrupted.runtime.output_dir).checkpoints) / checkpoint_filename(5)).string());
   EXPECT_EQ(resumed.global_step, 16);

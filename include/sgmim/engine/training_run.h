@@ -98,8 +98,12 @@ class TrainingLoop {
     int64_t max_bad_steps = 10;       ///< runtime.max_bad_steps
     int64_t checkpoint_every_steps = 0;
     double checkpoint_every_minutes = 0;
+    /// runtime.resume (auto | none | a path): its checkpoint, if any, is read when the loop is built, so that its data
+    /// seed (loader_seed) reaches the loaders the task builds next; resume() then restores the rest of it.
+    std::string resume = "none";
   };
-  /// Sets the threads, picks the device (cuda:<local rank> when asked for / available) and says when bf16 is off.
+  /// Sets the threads, picks the device (cuda:<local rank> when asked for / available), says when bf16 is off, and
+  /// reads the checkpoint settings.resume names (taking its loader_seed).
   TrainingLoop(Settings settings, std::shared_ptr<distributed::ProcessGroup> group,
                io::WriteProgress checkpoint_write = {});
 
@@ -131,7 +135,8 @@ class TrainingLoop {
 
   /// Resumes per `resume` (auto | none | path): weights, optimizer state, RNG and counters. Returns the epoch and the
   /// step within it to start from ({0, 0} for a fresh run). Throws when the checkpoint was written with another
-  /// number of steps per epoch. `loader_seed` is replaced by the checkpoint's.
+  /// number of steps per epoch. `loader_seed` is replaced by the checkpoint's (which the loop took already when
+  /// `resume` is settings.resume: the checkpoint read then is used).
   std::pair<int64_t, int64_t> resume(const std::string& resume, torch::nn::Module& model,
                                      torch::optim::AdamW& optimizer, const NamedTensors& params,
                                      int64_t steps_per_epoch, int64_t accumulation_steps, uint64_t& loader_seed);
@@ -174,6 +179,10 @@ class TrainingLoop {
   double elapsed_before_ = 0;
   Clock::time_point started_ = Clock::now(), last_save_ = Clock::now();
   std::unique_ptr<RunLog> log_;
+  /// The checkpoint of settings.resume, read by the constructor, until resume() restores it.
+  std::optional<std::pair<std::string, TrainingCheckpoint>> pending_;
+  /// Takes the checkpoint's data seed, saying so when runtime.seed differs.
+  void adopt_seed(const TrainingCheckpoint& checkpoint);
 };
 
 /// The loop settings of a config with the shared `runtime` and `train.precision` keys (pre-training, depth).
@@ -189,6 +198,7 @@ TrainingLoop::Settings training_loop_settings(const Config& c) {
   t.max_bad_steps = c.runtime.max_bad_steps;
   t.checkpoint_every_steps = c.runtime.checkpoint_every_steps;
   t.checkpoint_every_minutes = c.runtime.checkpoint_every_minutes;
+  t.resume = c.runtime.resume;
   return t;
 }
 
