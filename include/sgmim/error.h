@@ -1,5 +1,5 @@
 // The one error type of sgmim: a message plus the context (file, key, value, what was expected) that lets a user
-// fix bad input. Apps catch it, print one line and exit non-zero (style.md, "Errors and logging").
+// fix bad input. Apps catch it, print one line and exit non-zero (docs/configs.md §3).
 #pragma once
 
 #include <stdexcept>

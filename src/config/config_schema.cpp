@@ -113,6 +113,10 @@ std::string shown(const YAML::Node& n) {
   return looks_typed(n.Scalar()) ? n.Scalar() : quoted(n.Scalar());
 }
 
+bool all_positive(const std::vector<int64_t>& v) {
+  return std::all_of(v.begin(), v.end(), [](int64_t x) { return x > 0; });
+}
+
 std::string int_list_text(const std::vector<int64_t>& v) { return "[" + join(v) + "]"; }
 
 std::string bool_list_text(const std::vector<bool>& v) {

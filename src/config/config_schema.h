@@ -1,5 +1,5 @@
 // Internal to sgmim_config: the machinery shared by the typed configs (pretrain_config.cpp,
-// finetune_depth_config.cpp). A config is a table of Fields, one per dotted key, each with a typed reader (YAML →
+// finetune_depth_config.cpp, finetune_seg_config.cpp). A config is a table of Fields, one per dotted key, each with a typed reader (YAML →
 // struct, throwing "<key> = <value>: expected ...") and a writer (struct → YAML text). From that table come the
 // unknown-key errors with suggestions, the resolved-YAML writer and the key list. Rules: docs/configs.md.
 #pragma once
@@ -50,6 +50,7 @@ std::string shown(const YAML::Node& n);
 
 using text::join;
 
+bool all_positive(const std::vector<int64_t>& v);  ///< every entry > 0
 std::string int_list_text(const std::vector<int64_t>& v);                  ///< [12, 12, 12, 6]
 std::string bool_list_text(const std::vector<bool>& v);                    ///< [true, true, false, false]
 std::string pair_text(const std::array<double, 2>& v);                     ///< [0.9, 0.999]

@@ -121,10 +121,6 @@ int64_t encoder_stride(const std::string& encoder) { return is_vit(encoder) ? 16
 
 std::string size_text(const Size& s) { return std::to_string(s[0]) + "x" + std::to_string(s[1]); }
 
-bool all_positive(const std::vector<int64_t>& v) {
-  return std::all_of(v.begin(), v.end(), [](int64_t x) { return x > 0; });
-}
-
 }  // namespace
 
 // -------------------------------------------------------------------------------------------------------------------

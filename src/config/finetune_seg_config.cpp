@@ -92,10 +92,6 @@ const std::vector<Field>& schema() {
 
 #undef SGMIM_FIELD
 
-bool all_positive(const std::vector<int64_t>& v) {
-  return std::all_of(v.begin(), v.end(), [](int64_t x) { return x > 0; });
-}
-
 }  // namespace
 
 FinetuneSegConfig resolve_seg_defaults(const FinetuneSegConfig& config) {

@@ -93,8 +93,11 @@ TEST(SwinV2, Fp32NormsComputeReducedPrecisionInputsInFloat32) {
     }
   EXPECT_EQ(norms, 1 + 8 * 2 + 3 + 1);  // patch embedding, two in each of the 8 blocks, 3 PatchMergings, final norm
   auto plain = build_encoder(encoder_options("swinv2_test"));
-  for (const auto& m : plain->modules(false))
-    if (auto* ln = m->as<LayerNormImpl>()) EXPECT_FALSE(ln->in_fp32);
+  for (const auto& m : plain->modules(false)) {
+    if (auto* ln = m->as<LayerNormImpl>()) {
+      EXPECT_FALSE(ln->in_fp32);
+    }
+  }
 
   LayerNorm norm(torch::nn::LayerNormOptions({8}).eps(1e-6));
   norm->in_fp32 = true;

@@ -1,4 +1,4 @@
-// The threaded, ordered, bounded-prefetch core shared by the data loaders (knowledge_loader.h, depth_loader.h), the
+// The threaded, ordered, bounded-prefetch core shared by the data loaders (knowledge_loader.h, depth_loader.h, seg_loader.h), the
 // C++ counterpart of PyTorch DataLoader's worker processes: jobs first … count−1 of an epoch are made by W threads
 // ahead of the consumer, at most `prefetch` per thread, and delivered strictly in job order.
 #pragma once

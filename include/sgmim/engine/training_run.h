@@ -1,6 +1,6 @@
-// The pieces every training loop of sgmim shares (pre-training, depth fine-tuning): the run directory, the device,
-// resuming from and capturing a checkpoint, the gradient norm with clipping, the check that data-parallel replicas
-// agree, and the rank-0 metric outputs (JSONL + TensorBoard).
+// The pieces every training loop of sgmim shares (pre-training, depth and segmentation fine-tuning): the run
+// directory, the device, resuming from and capturing a checkpoint, the gradient norm with clipping, the check that
+// data-parallel replicas agree, and the rank-0 metric outputs (JSONL + TensorBoard).
 #pragma once
 
 #include "sgmim/config/choices.h"
@@ -185,7 +185,7 @@ class TrainingLoop {
   void adopt_seed(const TrainingCheckpoint& checkpoint);
 };
 
-/// The loop settings of a config with the shared `runtime` and `train.precision` keys (pre-training, depth).
+/// The loop settings of a config with the shared `runtime` and `train.precision` keys (every task).
 template <class Config>
 TrainingLoop::Settings training_loop_settings(const Config& c) {
   TrainingLoop::Settings t;

@@ -1,5 +1,5 @@
 // Structured metrics as JSON Lines: one JSON object per line, appended with a single write(2) each, so a killed run
-// leaves only whole lines (style.md, "Errors and logging"). docs/metrics-and-logs.md describes the run files.
+// leaves only whole lines. docs/metrics-and-logs.md describes the run files.
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // Progress and ETA lines for long work (training epochs, evaluation): pure formatting functions plus a small
 // ProgressMeter that smooths the iteration time with an exponential moving average. Nothing here prints: the caller
-// logs the line (rank 0 only, style.md "Errors and logging").
+// logs the line (rank 0 only; docs/metrics-and-logs.md).
 #pragma once
 
 #include <cstdint>
