@@ -17,6 +17,19 @@ inline constexpr double kFloat32Rel = 1e-5;
 /// Relative agreement through a deep encoder or a whole model, where rounding differences compound layer by layer.
 inline constexpr double kFloat32DeepRel = 1e-4;
 
+/// Relative agreement of two float64 computations of other kernel sequences (sgmim in C++ against a Python reference
+/// on another torch and BLAS) through a whole model and a few optimiser steps: float64 rounding (1.1e-16 per op)
+/// compounds to about 1e-14 there, so 1e-10 holds on any CPU and still lies orders of magnitude below what a change
+/// of the recipe moves (a one-step shift of the rate: 1e-3 and more; one parameter in the other weight-decay group:
+/// 1e-6 and more; tests/engine/five_steps_test.cpp).
+inline constexpr double kFloat64Rel = 1e-10;
+
+/// max |actual − expected| / max |expected|, in float64: a difference relative to the magnitude of the reference.
+inline double max_relative_difference(const torch::Tensor& actual, const torch::Tensor& expected) {
+  const auto a = actual.detach().to(torch::kCPU, torch::kFloat64), b = expected.detach().to(torch::kCPU, torch::kFloat64);
+  return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-300);
+}
+
 /// `actual` and `expected` (same shape) agree as two float32 computations do: |a − b| ≤ rel·scale + rel·|b| everywhere,
 /// with scale = the largest |value| of either side (so entries near zero are judged against the tensor's magnitude,
 /// not their own). NaNs must sit at the same places. Both sides are compared in float64. Use as
