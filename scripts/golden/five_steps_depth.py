@@ -643,14 +643,20 @@ def case_padded_encoder(out):
     return d_rule, d_shift
 
 
-def main():
+def golden_output_folder():
+    """The --out folder of the five-step scripts (created), and one torch thread: deterministic float64 runs."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/golden")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out = ap.parse_args().out
+    os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     print("torch", torch.__version__)
-    lrs, losses, info, checks, bn_grads = case_five_steps(args.out)
+    return out
+
+
+def main():
+    out = golden_output_folder()
+    lrs, losses, info, checks, bn_grads = case_five_steps(out)
     print("five depth steps (float64): epochs %d, iterations/epoch %d, half_epoch %d"
           % (TRAIN["epochs"], TRAIN["iterations"], TRAIN["epochs"] // 2))
     for i, (lr, loss) in enumerate(zip(lrs, losses)):
@@ -664,12 +670,12 @@ def main():
     print("self-checks (max |diff| of the step-5 state):")
     for name, d in checks:
         print("  %-80s %.3e" % (name, d))
-    d_rule, d_shift = case_padded_encoder(args.out)
+    d_rule, d_shift = case_padded_encoder(out)
     print("padded encoder: |shrunk-window output - padded output| max %.3e, |no-shift - shift| max %.3e"
           % (d_rule, d_shift))
     for fn in ("five_steps_depth_weights.pth", "five_steps_depth_io.pth", "mim_depth_swinv2_padded_weights.pth",
                "mim_depth_swinv2_padded_io.pth"):
-        p = os.path.join(args.out, fn)
+        p = os.path.join(out, fn)
         print("%-40s %8d B  %d tensors" % (fn, os.path.getsize(p), len(torch.load(p))))
 
 

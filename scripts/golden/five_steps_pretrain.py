@@ -53,7 +53,6 @@ Rerun (a few seconds; Debian's python with torch when it has torch, else the tor
     ~/.cache/sgmim/torch2-venv/bin/python scripts/golden/five_steps_pretrain.py --out tests/golden
 """
 
-import argparse
 import math
 import os
 import sys
@@ -64,7 +63,7 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from five_steps_depth import make_adamw  # noqa: E402  torch.optim.AdamW, single-tensor path
+from five_steps_depth import golden_output_folder, make_adamw  # noqa: E402  torch.optim.AdamW, single-tensor path
 from make_golden import SwinTransformerForSimMIM, rerandomize, save_io, swin_test_kwargs  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -318,12 +317,7 @@ def timm_cross_check(rates):
 
 # ------------------------------------------------------------------------------------------------------------------
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="tests/golden")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    print("torch", torch.__version__)
+    out = golden_output_folder()
 
     torch.manual_seed(0)
     model = build_model()
@@ -384,7 +378,7 @@ def main():
     # --- files -------------------------------------------------------------------------------------------------
     weights = {ours(k): v.contiguous() for k, v in init_sd.items()}
     assert all(v.dtype in (torch.float64, torch.int64) for v in weights.values())
-    wpath = os.path.join(args.out, "five_steps_pretrain_weights.pth")
+    wpath = os.path.join(out, "five_steps_pretrain_weights.pth")
     torch.save(weights, wpath)
     io = dict(image=image, knowledge=knowledge, image_mask=image_mask, knowledge_mask=knowledge_mask,
               lr=torch.tensor(ref["rates"], dtype=torch.float64),
@@ -397,7 +391,7 @@ def main():
     for key, dec in ref["decayed"].items():
         io["group_weight_decay." + ours(key)] = torch.tensor(TRAIN["weight_decay"] if dec else 0.0,
                                                              dtype=torch.float64)
-    iopath = os.path.join(args.out, "five_steps_pretrain_io.pth")
+    iopath = os.path.join(out, "five_steps_pretrain_io.pth")
     save_io(io, iopath)
 
     # --- report ------------------------------------------------------------------------------------------------

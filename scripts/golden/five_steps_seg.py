@@ -42,7 +42,6 @@ torch 2.x venv):
     ~/.cache/sgmim/torch2-venv/bin/python scripts/golden/five_steps_seg.py --out tests/golden
 """
 
-import argparse
 import math
 import os
 import sys
@@ -52,7 +51,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from five_steps_depth import num_layer_for_swin  # noqa: E402  MIM-Depth's layer ids, written once
+from five_steps_depth import golden_output_folder, num_layer_for_swin  # noqa: E402  MIM-Depth's layer ids, written once
 from make_golden import (Mlp, WindowAttention, save_io, shifted_window_attn_mask,  # noqa: E402
                          window_partition, window_reverse)
 
@@ -510,11 +509,7 @@ def describe_windows():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="tests/golden")
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
+    out = golden_output_folder()
 
     check_backbone_against_simmim_swin()
 
@@ -539,7 +534,7 @@ def main():
     assert ref["num_layers"] == 13
 
     # --- files --------------------------------------------------------------------------------------------------
-    wpath = os.path.join(args.out, "five_steps_seg_weights.pth")
+    wpath = os.path.join(out, "five_steps_seg_weights.pth")
     torch.save({k: v.contiguous() for k, v in initial.items()}, wpath)
     io = dict(image=image, label=label,
               lr=torch.tensor(ref["rates"], dtype=torch.float64),
@@ -552,7 +547,7 @@ def main():
     for key, (scale, wd, _) in ref["per_param"].items():
         io["group_lr_scale." + key] = torch.tensor(scale, dtype=torch.float64)
         io["group_weight_decay." + key] = torch.tensor(wd, dtype=torch.float64)
-    ipath = os.path.join(args.out, "five_steps_seg_io.pth")
+    ipath = os.path.join(out, "five_steps_seg_io.pth")
     save_io(io, ipath)
 
     # --- summary ------------------------------------------------------------------------------------------------

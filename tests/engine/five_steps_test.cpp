@@ -18,7 +18,9 @@
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/engine/depth_trainer.h"
 #include "sgmim/engine/layer_decay.h"
+#include "sgmim/engine/param_groups.h"
 #include "sgmim/engine/pretrain_trainer.h"
+#include "sgmim/engine/pretrainer_from_config.h"
 #include "sgmim/engine/seg_trainer.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/heads/seg_model.h"
@@ -27,35 +29,31 @@
 
 #include "engine/scratch_dir.h"
 #include "support/float_tolerance.h"
+#include "support/golden_files.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
+#include <type_traits>
 
 namespace sgmim::engine {
 namespace {
 
+using test_support::golden_path;
 using test_support::kFloat64Rel;
+using test_support::load_golden;
 using test_support::ScratchDir;
 using Tensors = std::map<std::string, torch::Tensor>;
 
-std::string golden_file(const std::string& name) {
-  const char* dir = std::getenv("SGMIM_GOLDEN_DIR");
-  return std::string(dir && *dir ? dir : SGMIM_GOLDEN_DIR) + "/" + name;
-}
-
-Tensors load_golden(const std::string& name) {
-  Tensors out;
-  for (auto& [k, v] : io::load_tensors(golden_file(name))) out[k] = v;
-  return out;
-}
+/// Optimiser steps of every run: the references ran five.
+constexpr int64_t kSteps = 5;
 
 /// The golden batch as a dataset: sample i is row i of `image` and `depth`, with no augmentation.
 class GoldenDepthDataset : public data::DepthDataset {
@@ -161,29 +159,65 @@ void expect_steps_match(const std::string& run_dir, const Tensors& reference) {
 /// Loads the reference's starting weights: every tensor of the file goes into the model; the model's buffers that
 /// the reference rebuilds (position indices, shift masks) may be absent from it.
 void load_reference_weights(torch::nn::Module& model, const std::string& file) {
-  const auto report = io::load_state_dict(model, golden_file(file), /*strict=*/false);
+  const auto report = io::load_state_dict(model, golden_path(file), /*strict=*/false);
   EXPECT_TRUE(report.unexpected.empty() && report.shape_mismatch.empty()) << report.summary();
   for (const auto& key : report.missing)
     EXPECT_TRUE(key.find("relative_position_index") != std::string::npos || key.find("attn_mask") != std::string::npos)
         << key << " is not in " << file;
 }
 
-/// Each parameter's AdamW group (learning-rate scale and weight decay) against the reference's
-/// `group_lr_scale.<name>` and `group_weight_decay.<name>`, over the same set of parameters.
-void expect_groups_match(const std::vector<LayerDecayGroup>& groups, const Tensors& reference) {
+/// Each parameter's AdamW group against the reference's `group_weight_decay.<name>` and, for layer-decay groups,
+/// `group_lr_scale.<name>`, over the same set of parameters.
+template <class Group>
+void expect_groups_match(const std::vector<Group>& groups, const Tensors& reference) {
   int64_t checked = 0;
   for (const auto& group : groups)
     for (const auto& name : group.param_names) {
-      const auto scale = reference.find("group_lr_scale." + name), decay = reference.find("group_weight_decay." + name);
-      ASSERT_NE(scale, reference.end()) << name << " has no reference group";
-      ASSERT_NE(decay, reference.end()) << name;
-      EXPECT_NEAR(group.lr_scale, scale->second.item<double>(), kFloat64Rel * scale->second.item<double>()) << name;
-      EXPECT_EQ(group.weight_decay, decay->second.item<double>()) << name;
+      const auto decay = reference.find("group_weight_decay." + name);
+      ASSERT_NE(decay, reference.end()) << name << " has no reference group";
+      EXPECT_EQ(group.weight_decay, decay->second.item().toDouble()) << name;
+      if constexpr (std::is_base_of_v<LayerDecayGroup, Group>) {
+        const auto scale = reference.find("group_lr_scale." + name);
+        ASSERT_NE(scale, reference.end()) << name;
+        const double expected = scale->second.item().toDouble();
+        EXPECT_NEAR(group.lr_scale, expected, kFloat64Rel * expected) << name;
+      }
       ++checked;
     }
   int64_t listed = 0;
-  for (const auto& entry : reference) listed += entry.first.rfind("group_lr_scale.", 0) == 0;
+  for (const auto& entry : reference) listed += entry.first.rfind("group_weight_decay.", 0) == 0;
   EXPECT_EQ(checked, listed) << "the model and the reference group different sets of parameters";
+}
+
+/// What a five-step run leaves: its folder (metrics.jsonl) and every parameter and buffer after the last step.
+struct FiveStepRun {
+  std::string output_dir;
+  Tensors state;
+};
+
+/// Runs a trainer from the reference's starting weights (`weights`, loaded before the first step) and keeps the state
+/// after step kSteps. `train` builds the trainer with the hooks it is given, runs it and returns the run folder.
+FiveStepRun run_from_reference(const std::string& weights,
+                               const std::function<std::string(const TrainerHooks&)>& train) {
+  FiveStepRun run;
+  torch::nn::Module* model = nullptr;
+  TrainerHooks hooks;
+  hooks.before_training = [&](torch::nn::Module& m) {
+    load_reference_weights(m, weights);
+    model = &m;
+  };
+  hooks.after_step = [&](int64_t step) {
+    if (step == kSteps) run.state = snapshot(*model);
+  };
+  run.output_dir = train(hooks);
+  EXPECT_FALSE(run.state.empty()) << "the run ended before step " << kSteps;
+  return run;
+}
+
+/// The rate and loss of every step, and the state after the last one, against the reference.
+void expect_run_matches(const FiveStepRun& run, const Tensors& reference) {
+  expect_steps_match(run.output_dir, reference);
+  expect_state_matches(run.state, reference, kSteps);
 }
 
 /// The runtime of every five-step run: one thread, a metrics record per step, no TensorBoard, a fresh start.
@@ -232,42 +266,29 @@ config::PretrainConfig five_step_pretrain_config(const std::string& output_dir) 
   return c;
 }
 
+TEST(FiveSteps, PretrainGroupsAreTheReferenceGroups) {
+  const auto io = load_golden("five_steps_pretrain_io.pth");
+  const auto cfg = five_step_pretrain_config("unused");
+  models::Pretrainer model(to_pretrainer_options(cfg));
+  // The official weight-decay groups, as the trainer builds them (no layer decay in pre-training).
+  expect_groups_match(
+      weight_decay_groups(*model, model->no_weight_decay(), cfg.train.weight_decay, cfg.train.decay_rpb_tables), io);
+}
+
 TEST(FiveSteps, PretrainingMatchesTheSimMimTrainLoop) {
   const auto io = load_golden("five_steps_pretrain_io.pth");
   ScratchDir dir;
   const auto cfg = five_step_pretrain_config(dir / "run");
-  torch::nn::Module* model = nullptr;
-  TrainerHooks hooks;
-  hooks.before_training = [&](torch::nn::Module& m) {
-    load_reference_weights(m, "five_steps_pretrain_weights.pth");
-    model = &m;
-    // The official weight-decay groups, parameter by parameter (no layer decay in pre-training).
-    const auto groups = weight_decay_groups(m, dynamic_cast<models::PretrainerImpl&>(m).no_weight_decay(),
-                                            cfg.train.weight_decay, cfg.train.decay_rpb_tables);
-    int64_t checked = 0;
-    for (const auto& group : groups)
-      for (const auto& name : group.param_names) {
-        const auto decay = io.find("group_weight_decay." + name);
-        ASSERT_NE(decay, io.end()) << name << " has no reference group";
-        EXPECT_EQ(group.weight_decay, decay->second.item<double>()) << name;
-        ++checked;
-      }
-    int64_t listed = 0;
-    for (const auto& entry : io) listed += entry.first.rfind("group_weight_decay.", 0) == 0;
-    EXPECT_EQ(checked, listed);
-  };
-  PretrainTrainer trainer(cfg, std::make_shared<GoldenKnowledgeDataset>(io), nullptr, hooks);
-  const auto result = trainer.run();
-  ASSERT_EQ(result.global_step, 5);
-  ASSERT_NE(model, nullptr);
-  expect_steps_match(result.output_dir, io);
-  const auto norms = logged(result.output_dir, "grad_norm");
+  const auto run = run_from_reference("five_steps_pretrain_weights.pth", [&](const TrainerHooks& hooks) {
+    return PretrainTrainer(cfg, std::make_shared<GoldenKnowledgeDataset>(io), nullptr, hooks).run().output_dir;
+  });
+  expect_run_matches(run, io);
+  const auto norms = logged(run.output_dir, "grad_norm");
   const auto& expected_norms = io.at("grad_norm");
   ASSERT_EQ(static_cast<int64_t>(norms.size()), expected_norms.numel());
   for (int64_t i = 0; i < expected_norms.numel(); ++i)
     EXPECT_NEAR(norms[i], expected_norms[i].item<double>(), kFloat64Rel * expected_norms[i].item<double>())
         << "the gradient norm of step " << i;
-  expect_state_matches(snapshot(*model), io, 5);
 }
 
 // The tiny twin of the shipped KITTI SwinV2 recipe (scripts/golden/five_steps_depth.py states the same values): the
@@ -317,18 +338,11 @@ TEST(FiveSteps, DepthFineTuningMatchesTheMimDepthTrainLoop) {
   ScratchDir dir;
   const auto cfg = five_step_depth_config(dir / "run");
   auto train = std::make_shared<GoldenDepthDataset>(io.at("image").to(torch::kFloat), io.at("depth").to(torch::kFloat));
-  torch::nn::Module* model = nullptr;
-  TrainerHooks hooks;
-  hooks.before_training = [&](torch::nn::Module& m) {
-    load_reference_weights(m, "five_steps_depth_weights.pth");
-    model = &m;
-  };
-  DepthTrainer trainer(cfg, train, nullptr, nullptr, hooks);  // alive while `model` is read
-  const auto result = trainer.run();
-  ASSERT_EQ(result.global_step, 5);
-  ASSERT_NE(model, nullptr);
-  expect_steps_match(result.output_dir, io);
-  expect_state_matches(snapshot(*model), io, 5);
+  expect_run_matches(run_from_reference("five_steps_depth_weights.pth",
+                                        [&](const TrainerHooks& hooks) {
+                                          return DepthTrainer(cfg, train, nullptr, nullptr, hooks).run().output_dir;
+                                        }),
+                     io);
 }
 
 // The tiny twin of the ADE20K Swin recipe (scripts/golden/five_steps_seg.py states the same values): swin_test at
@@ -380,18 +394,11 @@ TEST(FiveSteps, SegFineTuningMatchesTheMmsegIterationLoop) {
   ScratchDir dir;
   const auto cfg = five_step_seg_config(dir / "run");
   auto train = std::make_shared<GoldenSegDataset>(io.at("image").to(torch::kFloat), io.at("label").to(torch::kLong));
-  torch::nn::Module* model = nullptr;
-  TrainerHooks hooks;
-  hooks.before_training = [&](torch::nn::Module& m) {
-    load_reference_weights(m, "five_steps_seg_weights.pth");
-    model = &m;
-  };
-  SegTrainer trainer(cfg, train, nullptr, nullptr, hooks);  // alive while `model` is read
-  const auto result = trainer.run();
-  ASSERT_EQ(result.fit.global_step, 5);
-  ASSERT_NE(model, nullptr);
-  expect_steps_match(result.fit.output_dir, io);
-  expect_state_matches(snapshot(*model), io, 5);
+  expect_run_matches(run_from_reference("five_steps_seg_weights.pth",
+                                        [&](const TrainerHooks& hooks) {
+                                          return SegTrainer(cfg, train, nullptr, nullptr, hooks).run().fit.output_dir;
+                                        }),
+                     io);
 }
 
 }  // namespace

@@ -10,24 +10,18 @@
 #include "sgmim/models/swin.h"
 
 #include "support/float_tolerance.h"
+#include "support/golden_files.h"
 #include "support/gradcheck.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <map>
 
 using namespace sgmim;
 using namespace sgmim::heads;
 
 namespace {
-
-/// The committed golden files, or those of the directory in SGMIM_GOLDEN_DIR (tests/interop/tests.cmake).
-std::string golden(const std::string& name) {
-  const char* dir = std::getenv("SGMIM_GOLDEN_DIR");
-  return std::string(dir && *dir ? dir : SGMIM_GOLDEN_DIR) + "/" + name;
-}
 
 std::map<std::string, torch::Tensor> keyed(const torch::nn::Module& m) {
   std::map<std::string, torch::Tensor> out;
@@ -306,13 +300,13 @@ TEST(FinetuneEncoderConfig, PaddedWindowsMatchTheMimDepthBackbone) {
   c.img_size = 64;
   auto encoder = models::build_encoder(c);
   models::set_floating_dtype(*encoder, torch::kDouble);
-  const auto report = io::load_state_dict(*encoder, golden("mim_depth_swinv2_padded_weights.pth"), /*strict=*/false);
+  const auto report =
+      io::load_state_dict(*encoder, test_support::golden_path("mim_depth_swinv2_padded_weights.pth"), /*strict=*/false);
   EXPECT_TRUE(report.unexpected.empty() && report.shape_mismatch.empty()) << report.summary();
   for (const auto& key : report.missing)  // buffers the reference rebuilds in its forward
     EXPECT_TRUE(key.find("relative_position_index") != std::string::npos || key.find("attn_mask") != std::string::npos)
         << key;
-  std::map<std::string, torch::Tensor> io;
-  for (auto& [k, v] : io::load_tensors(golden("mim_depth_swinv2_padded_io.pth"))) io[k] = v;
+  const auto io = test_support::load_golden("mim_depth_swinv2_padded_io.pth");
   encoder->eval();
   torch::NoGradGuard no_grad;
   const auto stages = encoder->forward_features(io.at("input"));

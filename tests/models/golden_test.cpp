@@ -7,11 +7,11 @@
 #include "sgmim/models/losses.h"
 #include "sgmim/models/pretrainer.h"
 #include "support/float_tolerance.h"
+#include "support/golden_files.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -19,17 +19,8 @@ using namespace sgmim;
 using namespace sgmim::models;
 
 namespace {
-/// The committed golden files, or those of the directory in SGMIM_GOLDEN_DIR: the 2.x lane regenerates them with
-/// torch 2.x and runs these tests on them (tests/interop/tests.cmake).
-std::string golden(const std::string& name) {
-  const char* dir = std::getenv("SGMIM_GOLDEN_DIR");
-  return std::string(dir && *dir ? dir : SGMIM_GOLDEN_DIR) + "/" + name;
-}
-
-std::map<std::string, torch::Tensor> load_io(const std::string& name) {
-  auto t = io::load_tensors(golden(name));
-  return {t.begin(), t.end()};
-}
+using test_support::golden_path;
+using test_support::load_golden;
 
 // The golden outputs are float32 from PyTorch in Python (another build, another BLAS): equal to float32 rounding
 // only, relative to the magnitude of the values; through a whole encoder or model that rounding compounds.
@@ -41,9 +32,9 @@ void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::str
 
 void check_encoder(const std::string& name) {
   auto enc = build_encoder(encoder_options(name));
-  auto report = io::load_state_dict(*enc, golden(name + "_weights.pth"), /*strict=*/true);
+  auto report = io::load_state_dict(*enc, golden_path(name + "_weights.pth"), /*strict=*/true);
   EXPECT_TRUE(report.clean()) << report.summary();
-  auto t = load_io(name + "_io.pth");
+  auto t = load_golden(name + "_io.pth");
   enc->eval();
   torch::NoGradGuard no_grad;
   for (auto path : {AttentionPath::matmul, AttentionPath::automatic}) {
@@ -65,9 +56,9 @@ TEST(Golden, SGMIMForwardAndLossesMatchReference) {
   PretrainerOptions cfg;
   cfg.encoder = encoder_options("swin_test");
   Pretrainer model(cfg);
-  auto report = io::load_state_dict(*model, golden("sgmim_swin_test_weights.pth"), true);
+  auto report = io::load_state_dict(*model, golden_path("sgmim_swin_test_weights.pth"), true);
   EXPECT_TRUE(report.clean()) << report.summary();
-  auto t = load_io("sgmim_swin_test_io.pth");
+  auto t = load_golden("sgmim_swin_test_io.pth");
   model->eval();
   torch::NoGradGuard no_grad;
   auto out = model->forward(t.at("image"), t.at("depth"), t.at("mask"));
@@ -93,12 +84,12 @@ TEST(Golden, SGMIMForwardAndLossesMatchReference) {
 }
 
 TEST(Golden, StandardizationMatchesReference) {
-  auto t = load_io("standardize_io.pth");
+  auto t = load_golden("standardize_io.pth");
   expect_close(truncated_standardize(t.at("input")), t.at("output"), "standardize", test_support::kFloat32Rel);
 }
 
 TEST(Golden, SwinBaseEncoderKeysEqualTheOfficialList) {
-  std::ifstream in(golden("swin_base_encoder_keys.txt"));
+  std::ifstream in(golden_path("swin_base_encoder_keys.txt"));
   ASSERT_TRUE(in) << "missing golden key list";
   std::vector<std::string> expected;
   for (std::string line; std::getline(in, line);)
