@@ -63,7 +63,7 @@ class StageClock {
 };
 
 // Each stage of ImageFolderKnowledgeDataset::get (image_decode.cpp's decoding, then JointTransform) and the collation
-// of KnowledgeLoader::make_batch, timed separately over every sample of the set in this thread. The decoding calls are
+// of Loader::make_batch, timed separately over every sample of the set in this thread. The decoding calls are
 // those of image_decode.cpp, spelled out here so that each gets its own clock; the two resizes inside the transform
 // are timed again on their own, and a JPEG decode at half size in the DCT domain shows what that would save. The
 // end-to-end get() is timed too, as a check that the stages add up, and its outputs are hashed into `checksum` (a change of the pipeline that should keep

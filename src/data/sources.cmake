@@ -1,6 +1,6 @@
 # The data pipelines (include/sgmim/data): image/knowledge-map decoding with OpenCV, the pre-training joint
-# augmentation, the ImageFolder/MultiMAE and synthetic datasets, the distributed sampler, the ordered prefetch pool and
-# the pre-training loader; the KITTI / NYU-v2 depth datasets, their augmentation and loader; the ADE20K segmentation
+# augmentation, the ImageFolder/MultiMAE and synthetic datasets, the distributed sampler, the one loader (ordered
+# prefetch pool, bad-sample policy) and the pre-training batch; the KITTI / NYU-v2 depth datasets, their augmentation and loader; the ADE20K segmentation
 # dataset, its mmseg transforms and loader; .npy/.npz reading (zlib)
 # for the Middlebury real-data fixture. It needs OpenCV (decoding) and sgmim_synth (the embedded synthetic dataset);
 # both come from libopencv-dev, which also brings zlib1g-dev.
@@ -12,6 +12,8 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
     ${CMAKE_CURRENT_LIST_DIR}/knowledge_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/distributed_sampler.cpp
     ${CMAKE_CURRENT_LIST_DIR}/sample_seed.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/stack_samples.cpp
     ${CMAKE_CURRENT_LIST_DIR}/knowledge_loader.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_augment.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_dataset.cpp

@@ -1,18 +1,17 @@
 #include "sgmim/engine/depth_evaluation.h"
 
 #include "sgmim/compat.h"
-#include "sgmim/data/depth_dataset.h"
+#include "sgmim/data/depth_loader.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/auxiliary_output.h"
+#include "sgmim/engine/evaluation_pass.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/depth_png.h"
 #include "sgmim/io/png_file.h"
-#include "sgmim/models/module_dtype.h"
 #include "sgmim/report/depth_contact_sheet.h"
 
 #include <opencv2/imgproc.hpp>
 
-#include <cstdio>
 #include <filesystem>
 
 namespace sgmim::engine {
@@ -40,31 +39,27 @@ cv::Mat to_bgr(const torch::Tensor& image) {
 eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::DepthDataset& dataset,
                                     const DepthEvaluationOptions& options, distributed::ProcessGroup* group,
                                     torch::Device device, const std::function<void(int64_t, int64_t)>& progress) {
-  const int rank = group ? group->rank() : 0;
-  const int world = group ? group->world_size() : 1;
-  int64_t total = dataset.size();
-  if (options.max_images > 0) total = std::min(total, options.max_images);
+  data::DepthLoader loader(unowned(dataset),
+                           evaluation_loader_options(group, options.num_workers, options.max_images));
   if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
-
-  const bool was_training = model.is_training();
-  const auto dtype = models::floating_dtype(model);  // the images in the weights' dtype (train.precision: fp64)
-  model.eval();
-  torch::NoGradGuard no_grad;
+  const EvaluationScope scope(model);
   const eval::DepthPredictor predictor = [&](const torch::Tensor& x) {
     compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
-    return model.forward(x.to(device, dtype)).to(torch::kCPU, torch::kFloat);
+    return model.forward(x.to(device, scope.dtype())).to(torch::kCPU, torch::kFloat);
   };
 
   std::vector<report::DepthSheetRow> sheet;
-  const bool want_sheet = rank == 0 && !options.contact_sheet_path.empty() && options.contact_sheet_rows > 0;
+  const bool want_sheet =
+      loader.options().rank == 0 && !options.contact_sheet_path.empty() && options.contact_sheet_rows > 0;
 
   eval::DepthMetricsAccumulator sums;
-  const int64_t mine = total > rank ? (total - rank + world - 1) / world : 0;
+  const int64_t mine = loader.sampler().num_samples();
   int64_t done = 0;
-  for (int64_t index = rank; index < total; index += world) {
-    const auto sample = dataset.get(index, /*sample_seed=*/0, /*position=*/0);
-    const auto gt = sample.depth.squeeze(0);  // [H, W]
-    auto image = sample.image.unsqueeze(0);
+  loader.start_epoch(0);
+  while (auto batch = loader.next()) {
+    const int64_t index = batch->indices[0].item<int64_t>();
+    const auto gt = batch->depth[0][0];  // [H, W]
+    const auto& image = batch->image;    // [1, 3, H, W]
     torch::Tensor pred;
     if (options.kb_crop_for_model) {
       const auto box = eval::kb_crop_box(image.size(2), image.size(3));
@@ -78,9 +73,7 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
     pred = eval::sanitize_prediction(pred, options.metrics);
     sums.add(eval::compute_depth_metrics(pred, gt, options.metrics));
     if (!options.predictions_dir.empty()) {
-      char prefix[32];
-      std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
-      const auto stem = prefix + fs::path(dataset.describe(index)).stem().string();
+      const auto stem = prediction_stem(index, dataset.describe(index));
       write_auxiliary_output("the prediction images of " + stem, [&] {
         io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale,
                             options.png_quantisation);
@@ -90,7 +83,7 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
     }
     if (want_sheet && static_cast<int64_t>(sheet.size()) < options.contact_sheet_rows)  // "<index> <file name>"
       sheet.push_back({std::to_string(index) + "  " + fs::path(dataset.describe(index)).filename().string(),
-                       to_bgr(sample.image), to_map(gt), to_map(pred)});
+                       to_bgr(image[0]), to_map(gt), to_map(pred)});
     if (progress) progress(++done, mine);
   }
   if (!sheet.empty()) {
@@ -100,12 +93,11 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
       io::write_png_atomically(report::make_depth_contact_sheet(sheet, sheet_options), options.contact_sheet_path);
     });
   }
-  if (group && world > 1) {
+  if (group && group->world_size() > 1) {
     auto t = sums.to_tensor();
     group->allreduce_sum(t);
     sums = eval::DepthMetricsAccumulator::from_tensor(t);
   }
-  if (was_training) model.train();
   return eval::MetricsSummary::from(sums);
 }
 

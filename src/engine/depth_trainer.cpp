@@ -11,12 +11,9 @@
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
-#include "sgmim/heads/sync_batch_norm.h"
 #include "sgmim/io/depth_png.h"
-#include "sgmim/io/encoder_transfer.h"
+#include "sgmim/engine/finetune_model.h"
 #include "sgmim/io/state_dict.h"
-#include "sgmim/log.h"
-#include "sgmim/models/module_dtype.h"
 #include "sgmim/models/silog_loss.h"
 #include "sgmim/report/progress.h"
 #include "sgmim/runtime.h"
@@ -68,6 +65,7 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
   o.tta.shift_size = *c.eval.shift_size;
   o.tta.windows_per_call = c.eval.windows_per_call;
   o.max_images = c.eval.max_images;
+  o.num_workers = c.data.num_workers;
   o.png_scale = c.data.dataset == config::DepthBenchmark::kitti ? 256.0 : 1000.0;  // the offline-eval convention of each benchmark
   o.png_quantisation = c.eval.round_pngs ? io::DepthPngQuantisation::round : io::DepthPngQuantisation::truncate;
   o.colour_max_depth = *c.eval.max_depth;
@@ -95,43 +93,19 @@ class DepthTask : public TrainingTask {
     if (!train_) throw Error("DepthTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = heads::DepthModel(to_depth_model_options(cfg_));
-    if (!cfg_.model.pretrained.empty()) {
-      io::EncoderTransferOptions t;
-      t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
-      t.resize = cfg_.model.rpe_interpolation == config::RpeInterpolation::geo ? io::PositionBiasResize::geo
-                                                                                : io::PositionBiasResize::bicubic;
-      t.final_norm = cfg_.model.transfer_final_norm;
-      const auto report = io::transfer_encoder(*model_->encoder, cfg_.model.pretrained, t);
-      if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
-    } else if (loop.leader()) {
-      log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
-                "pre-trained model)");
-    }
-    model_->to(loop.device());
-    models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
+    auto pretrained = pretrained_encoder(cfg_);
+    pretrained.transfer.final_norm = cfg_.model.transfer_final_norm;
+    prepare_finetune_model(*model_, *model_->encoder, pretrained, loop, cfg_.runtime.seed);
     dtype_ = loop.dtype();
-    // Whole-batch BN statistics over the ranks (docs/depth.md "Multi-process fine-tuning"); the SILog below too.
-    heads::set_process_group(*model_, loop.world() > 1 ? loop.group() : nullptr);
-    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
-    named_params_ = trainable_parameters(*model_);
-
+    parts.model = model_.ptr();
+    parts.parameters = trainable_parameters(*model_);
     groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
-    optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
-                                        cfg_.train.eps);
-
-    loop_group_ = loop.world() > 1 ? loop.group() : nullptr;
+    parts.optimizer = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+                                             cfg_.train.eps);
+    loop_group_ = loop.world() > 1 ? loop.group() : nullptr;  // the SILog sums over the ranks, as SyncBN's
     micro_batch_ = config::per_process_batch(cfg_, loop.world());
-    data::DepthLoaderOptions lo;
-    lo.batch_size = micro_batch_;
-    lo.num_workers = cfg_.data.num_workers;
-    lo.prefetch = cfg_.data.prefetch;
-    lo.shuffle = true;
-    lo.drop_last = true;
-    lo.seed = loop.loader_seed;
-    lo.world_size = loop.world();
-    lo.rank = loop.rank();
-    lo.pin_memory = loop.device().is_cuda();
-    loader_ = std::make_unique<data::DepthLoader>(train_, lo);
+    parts.loader = std::make_unique<data::DepthLoader>(
+        train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch));
     eval_options_ = to_depth_evaluation_options(cfg_);
   }
 
@@ -144,25 +118,17 @@ class DepthTask : public TrainingTask {
     schedule_ = std::make_unique<PolySchedule>(PolyScheduleOptions{
         cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power, steps_per_epoch * *cfg_.train.half_epochs});
   }
-  int64_t dataset_size() const { return train_->size(); }
-
-  torch::nn::Module& model() override { return *model_; }
-  torch::optim::AdamW& optimizer() override { return *optimizer_; }
-  const NamedTensors& parameters() const override { return named_params_; }
-  int64_t batches_per_epoch() const override { return loader_->batches_per_epoch(); }
-  void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
   double set_learning_rate(int64_t global_step) override {
     const double lr = schedule_->at(ScheduleClock{kDepthLrTiming}.point(global_step));
-    set_layer_decay_learning_rate(*optimizer_, groups_, lr);
+    set_layer_decay_learning_rate(*parts.optimizer, groups_, lr);
     return lr;
   }
 
   TaskLoss loss(const torch::Device& device) override {
-    auto batch = loader_->next();
-    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    const auto batch = next_batch<data::DepthLoader>();
     const bool nb = device.is_cuda();
-    auto image = batch->image.to(device, dtype_, nb), depth = batch->depth.to(device, dtype_, nb);
+    auto image = batch.image.to(device, dtype_, nb), depth = batch.depth.to(device, dtype_, nb);
     const models::SiLogLossOptions silog{cfg_.train.silog_lambda, 0.0};
     // Over the global batch: every rank gets the same loss, and the ranks' gradient mean is the one-process gradient.
     return {models::silog_loss(model_->forward(image), depth, silog, {}, loop_group_), {}};
@@ -210,10 +176,7 @@ class DepthTask : public TrainingTask {
   std::shared_ptr<const data::DepthDataset> train_, test_;
   bool validate_first_ = false;
   heads::DepthModel model_{nullptr};
-  NamedTensors named_params_;
   std::vector<LayerDecayGroup> groups_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::unique_ptr<data::DepthLoader> loader_;
   std::unique_ptr<PolySchedule> schedule_;
   DepthEvaluationOptions eval_options_;
   int64_t micro_batch_ = 0;
@@ -236,7 +199,7 @@ struct DepthTrainer::State {
       : cfg(config::resolve_depth_defaults(c)), hooks(std::move(h)),
         loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
         task(cfg, std::move(tr), std::move(te), v, loop), plan(task.plan()) {
-    task.set_schedule(steps_per_epoch(task, plan, task.dataset_size(), loop.world()));
+    task.set_schedule(steps_per_epoch(task, plan, loop.world()));
   }
 };
 

@@ -21,8 +21,25 @@ namespace fs = std::filesystem;
 
 namespace sgmim::engine {
 
-int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int64_t samples, int world) {
-  const int64_t steps = task.batches_per_epoch() / std::max<int64_t>(plan.accumulation_steps, 1);
+data::LoaderOptions training_loader_options(const TrainingLoop& loop, int64_t micro_batch, int64_t num_workers,
+                                           int64_t prefetch, config::BadSamplePolicy on_bad_sample) {
+  data::LoaderOptions o;
+  o.batch_size = micro_batch;
+  o.num_workers = num_workers;
+  o.prefetch = prefetch;
+  o.shuffle = true;
+  o.drop_last = true;
+  o.seed = loop.loader_seed;
+  o.world_size = loop.world();
+  o.rank = loop.rank();
+  o.on_bad_sample = on_bad_sample;
+  o.pin_memory = loop.device().is_cuda();
+  return o;
+}
+
+int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int world) {
+  const int64_t samples = task.parts.loader->sampler().dataset_size();
+  const int64_t steps = task.parts.loader->batches_per_epoch() / std::max<int64_t>(plan.accumulation_steps, 1);
   if (steps <= 0)
     throw Error("the dataset (" + std::to_string(samples) + " samples) gives no full step of " +
                     std::to_string(plan.micro_batch * plan.accumulation_steps * world) +
@@ -74,9 +91,10 @@ AccumulatedStep accumulate_gradients(const std::vector<torch::Tensor>& params, i
 FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const TrainerHooks& hooks) {
   if ((plan.epochs > 0) == (plan.iterations > 0))
     throw Error("internal: a fit plan needs exactly one of epochs and iterations");
+  TrainingParts& parts = task.parts;
   const auto device = loop.device();
   const int64_t accum = std::max<int64_t>(plan.accumulation_steps, 1);
-  const int64_t per_epoch = task.batches_per_epoch() / accum;
+  const int64_t per_epoch = parts.loader->batches_per_epoch() / accum;
   if (per_epoch <= 0) throw Error("internal: fit() of a task without one full step per epoch");
   const int64_t total_steps = plan.epochs > 0 ? plan.epochs * per_epoch : plan.iterations;
   const int64_t epochs = plan.epochs > 0 ? plan.epochs : (total_steps + per_epoch - 1) / per_epoch;
@@ -85,13 +103,13 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   result.output_dir = loop.paths().dir;
   result.total_steps = total_steps;
   std::vector<torch::Tensor> params;
-  for (const auto& [name, p] : task.parameters()) params.push_back(p);
+  for (const auto& [name, p] : parts.parameters) params.push_back(p);
 
   // ---- resume, run directory, log ------------------------------------------------------------------------------
-  const auto [start_epoch, start_step] = loop.resume(plan.resume, task.model(), task.optimizer(), task.parameters(),
+  const auto [start_epoch, start_step] = loop.resume(plan.resume, *parts.model, *parts.optimizer, parts.parameters,
                                                      per_epoch, accum, loop.loader_seed);
   result.resumed_from = loop.resumed_from;
-  if (hooks.before_training) hooks.before_training(task.model());
+  if (hooks.before_training) hooks.before_training(*parts.model);
   if (loop.group()) loop.group()->broadcast_parameters(params);
   loop.prepare_run_directory([&](const std::string& path) { task.write_config(path); });
   loop.open_log(plan.tensorboard);
@@ -111,7 +129,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
               (loop.bf16() ? ", bf16 autocast" : loop.dtype() == torch::kDouble ? ", fp64" : ", fp32") + ", output " + loop.paths().dir);
 
   auto save = [&](int64_t epoch, int64_t step_in_epoch) {
-    loop.save(task.model(), task.optimizer(), task.parameters(), loop.loader_seed, [&] { return task.config_yaml(); },
+    loop.save(*parts.model, *parts.optimizer, parts.parameters, loop.loader_seed, [&] { return task.config_yaml(); },
               epoch, step_in_epoch, accum);
   };
 
@@ -121,11 +139,11 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
 
   for (int64_t epoch = start_epoch; epoch < epochs && loop.global_step < total_steps; ++epoch) {
     const int64_t first = epoch == start_epoch ? start_step : 0;
-    task.start_epoch(epoch, first * accum);
+    parts.loader->start_epoch(epoch, first * accum);
     for (int64_t step = first; step < per_epoch && loop.global_step < total_steps; ++step) {
       // The rate of this step as the task's reference times it (TrainingTask::set_learning_rate, LrTiming).
       const double lr = task.set_learning_rate(loop.global_step);
-      compat::zero_grad(task.model());
+      compat::zero_grad(*parts.model);
       const auto step_grads = accumulate_gradients(
           params, accum, plan.accumulation_mode, plan.clip_grad, loop.group(), part_names.size(), [&] {
             compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, loop.bf16());
@@ -135,10 +153,10 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
       bool finite = step_grads.finite;
       if (loop.group()) finite = loop.group()->all_ranks_agree(finite);
       if (finite) {
-        task.optimizer().step();
+        parts.optimizer->step();
         window.add(loss, step_grads.parts);
       } else {
-        compat::zero_grad(task.model());
+        compat::zero_grad(*parts.model);
       }
       loop.record_step(finite, std::isfinite(loss) ? "gradient norm" : "loss");
       const bool last = loop.global_step == total_steps;
@@ -203,7 +221,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   // Data parallelism keeps one model: check that every rank still holds the same weights.
   check_replicas_agree(loop.group(), params, loop.global_step);
   if (loop.leader() && loop.global_step == total_steps) {
-    io::save_state_dict(task.model(), loop.paths().weights);
+    io::save_state_dict(*parts.model, loop.paths().weights);
     log::info("weights " + loop.paths().weights + " (torch.load reads it)");
   }
   if (loop.leader() && fs::exists(loop.paths().metrics)) {
@@ -216,7 +234,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   loop.barrier();
   result.global_step = loop.global_step;
   result.skipped_steps = loop.skipped;
-  result.bad_samples = task.bad_samples();
+  result.bad_samples = parts.loader->bad_samples();
   result.checkpoint = loop.last_checkpoint;
   return result;
 }

@@ -3,6 +3,7 @@
 #include "sgmim/compat.h"
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/data/knowledge_loader.h"
+#include "sgmim/data/sample_seed.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/checkpoint.h"
@@ -61,26 +62,20 @@ class PretrainTask : public TrainingTask {
     models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
     dtype_ = loop.dtype();
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
-    named_params_ = trainable_parameters(*model_);
-
+    parts.model = model_.ptr();
+    parts.parameters = trainable_parameters(*model_);
     const auto groups = weight_decay_groups(*model_, model_->no_weight_decay(), cfg_.train.weight_decay,
                                             cfg_.train.decay_rpb_tables);
-    optimizer_ = make_adamw(groups, cfg_.train.base_lr, {cfg_.train.betas[0], cfg_.train.betas[1]}, cfg_.train.eps);
+    parts.optimizer =
+        make_adamw(groups, cfg_.train.base_lr, {cfg_.train.betas[0], cfg_.train.betas[1]}, cfg_.train.eps);
 
     micro_batch_ = config::per_process_batch(cfg_, loop.world());
-    data::LoaderOptions lo;
-    lo.batch_size = micro_batch_;
-    lo.num_workers = cfg_.data.num_workers;
-    lo.prefetch = cfg_.data.prefetch;
-    lo.shuffle = true;
-    lo.drop_last = true;
-    lo.seed = loop.loader_seed;
-    lo.world_size = loop.world();
-    lo.rank = loop.rank();
-    lo.on_bad_sample = cfg_.data.on_bad_sample;
-    lo.pin_memory = loop.device().is_cuda();
-    lo.sample_masks = [model = model_](at::Generator g) { return model->sample_masks(1, std::move(g)); };
-    loader_ = std::make_unique<data::KnowledgeLoader>(dataset_, lo);
+    const data::KnowledgeCollate collate{
+        [model = model_](at::Generator g) { return model->sample_masks(1, std::move(g)); }};
+    parts.loader = std::make_unique<data::KnowledgeLoader>(
+        dataset_,
+        training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch, cfg_.data.on_bad_sample),
+        collate);
   }
 
   FitPlan plan() const {
@@ -97,29 +92,21 @@ class PretrainTask : public TrainingTask {
     clock_.steps_per_epoch = steps_per_epoch;
     const bool micro = cfg_.train.accumulation_mode == config::AccumulationMode::reference;
     clock_.units_per_step = micro ? std::max<int64_t>(cfg_.train.accumulation_steps, 1) : 1;
-    clock_.units_per_epoch = micro ? loader_->batches_per_epoch() : steps_per_epoch;
+    clock_.units_per_epoch = micro ? parts.loader->batches_per_epoch() : steps_per_epoch;
     schedule_ = std::make_unique<LrSchedule>(to_lr_schedule(cfg_, clock_.units_per_epoch, world));
   }
-  int64_t dataset_size() const { return dataset_->size(); }
-
-  torch::nn::Module& model() override { return *model_; }
-  torch::optim::AdamW& optimizer() override { return *optimizer_; }
-  const NamedTensors& parameters() const override { return named_params_; }
-  int64_t batches_per_epoch() const override { return loader_->batches_per_epoch(); }
-  void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
   double set_learning_rate(int64_t global_step) override {
     const double lr = schedule_->at(clock_.point(global_step));
-    engine::set_learning_rate(*optimizer_, lr);
+    engine::set_learning_rate(*parts.optimizer, lr);
     return lr;
   }
 
   TaskLoss loss(const torch::Device& device) override {
-    auto batch = loader_->next();
-    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    const auto batch = next_batch<data::KnowledgeLoader>();
     const bool nb = device.is_cuda();
-    auto out = model_->forward(batch->image.to(device, dtype_, nb), batch->knowledge.to(device, dtype_, nb),
-                               batch->image_mask.to(device, nb), batch->knowledge_mask.to(device, nb));
+    auto out = model_->forward(batch.image.to(device, dtype_, nb), batch.knowledge.to(device, dtype_, nb),
+                               batch.image_mask.to(device, nb), batch.knowledge_mask.to(device, nb));
     TaskLoss l;
     l.total = out.loss;
     l.parts.push_back(out.loss_img);
@@ -143,7 +130,6 @@ class PretrainTask : public TrainingTask {
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
   void write_config(const std::string& path) const override { config::save_pretrain_config(cfg_, path); }
-  int64_t bad_samples() const override { return loader_->bad_samples(); }
 
  private:
   /// The grid of the first 4 readable samples. Under data.on_bad_sample = skip a bad one is passed over, as the
@@ -200,9 +186,6 @@ class PretrainTask : public TrainingTask {
   std::shared_ptr<const data::KnowledgeDataset> dataset_;
   bool sgmim_ = false;
   models::Pretrainer model_{nullptr};
-  NamedTensors named_params_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::unique_ptr<data::KnowledgeLoader> loader_;
   std::unique_ptr<LrSchedule> schedule_;
   ScheduleClock clock_;
   int64_t micro_batch_ = 0;
@@ -223,7 +206,7 @@ struct PretrainTrainer::State {
       : cfg((c.validate(), std::move(c))), hooks(std::move(h)),
         loop(training_loop_settings(cfg), std::move(g), hooks.checkpoint_write), task(cfg, std::move(d), loop),
         plan(task.plan()) {
-    task.set_schedule(steps_per_epoch(task, plan, task.dataset_size(), loop.world()), loop.world());
+    task.set_schedule(steps_per_epoch(task, plan, loop.world()), loop.world());
   }
 };
 

@@ -10,9 +10,7 @@
 #include "sgmim/engine/warmup_poly_schedule.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/seg_model.h"
-#include "sgmim/io/encoder_transfer.h"
-#include "sgmim/log.h"
-#include "sgmim/models/module_dtype.h"
+#include "sgmim/engine/finetune_model.h"
 #include "sgmim/models/seg_cross_entropy.h"
 #include "sgmim/synth/writers.h"
 
@@ -21,7 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <regex>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
@@ -55,6 +52,7 @@ SegEvaluationOptions to_seg_evaluation_options(const config::FinetuneSegConfig& 
   o.inference.ratios = c.eval.ratios;
   o.num_classes = c.model.num_classes;
   o.max_images = c.eval.max_images;
+  o.num_workers = c.data.num_workers;
   o.bf16 = c.train.precision == config::Precision::bf16;
   o.skip_bad_samples = c.data.on_bad_sample == config::BadSamplePolicy::skip;
   return o;
@@ -127,54 +125,24 @@ class SegTask : public TrainingTask {
     if (!train_) throw Error("SegTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = heads::SegModel(to_seg_model_options(cfg_));
-    if (!cfg_.model.pretrained.empty()) {
-      io::EncoderTransferOptions t;
-      t.interpolate_position_bias = cfg_.model.interpolate_position_bias;
-      t.resize = cfg_.model.rpe_interpolation == config::RpeInterpolation::geo ? io::PositionBiasResize::geo
-                                                                                : io::PositionBiasResize::bicubic;
-      t.strict = false;  // the per-stage output norms (backbone.norm0..3) are new, the final `norm` is unused
-      const auto report = io::transfer_encoder(*model_->backbone, cfg_.model.pretrained, t);
-      const std::regex output_norm(R"(norm[0-3]\..*)");
-      std::vector<std::string> missing;
-      for (const auto& k : report.missing)
-        if (!std::regex_match(k, output_norm)) missing.push_back(k);
-      if (!missing.empty() || !report.shape_mismatch.empty())
-        throw Error("model.pretrained = " + cfg_.model.pretrained + ": not an encoder of " +
-                        cfg_.model.encoder.name + " (" + std::to_string(missing.size()) + " tensors missing, " +
-                        std::to_string(report.shape_mismatch.size()) + " of another shape):\n" + report.summary(),
-                    cfg_.model.pretrained, "model.pretrained", cfg_.model.pretrained);
-      if (loop.leader()) log::info("encoder from " + cfg_.model.pretrained + ": " + report.summary());
-    } else if (loop.leader()) {
-      log::warn("model.pretrained is empty: the encoder starts from random weights (not a fine-tuning of a "
-                "pre-trained model)");
-    }
-    model_->to(loop.device());
-    models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
+    auto pretrained = pretrained_encoder(cfg_);
+    pretrained.transfer.strict = false;  // the per-stage output norms (backbone.norm0..3) are new, `norm` is unused
+    pretrained.may_lack = R"(norm[0-3]\..*)";
+    prepare_finetune_model(*model_, *model_->backbone, pretrained, loop, cfg_.runtime.seed);
     dtype_ = loop.dtype();
-    heads::set_process_group(model_, loop.world() > 1 ? loop.group() : nullptr);  // SyncBN statistics
-    torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
-    named_params_ = trainable_parameters(*model_);
-
+    parts.model = model_.ptr();
+    parts.parameters = trainable_parameters(*model_);
     groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
-    optimizer_ = make_layer_decay_adamw(groups_, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
-                                        cfg_.train.eps);
+    parts.optimizer = make_layer_decay_adamw(groups_, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+                                             cfg_.train.eps);
     schedule_ = std::make_unique<WarmupPolySchedule>(WarmupPolyScheduleOptions{
         cfg_.train.lr, cfg_.train.min_lr, cfg_.train.power, cfg_.train.iterations, cfg_.train.warmup_iters,
         cfg_.train.warmup_ratio});
 
     micro_batch_ = config::per_process_batch(cfg_, loop.world());
-    data::SegLoaderOptions lo;
-    lo.batch_size = micro_batch_;
-    lo.num_workers = cfg_.data.num_workers;
-    lo.prefetch = cfg_.data.prefetch;
-    lo.shuffle = true;
-    lo.drop_last = true;
-    lo.seed = loop.loader_seed;
-    lo.world_size = loop.world();
-    lo.rank = loop.rank();
-    lo.on_bad_sample = cfg_.data.on_bad_sample;
-    lo.pin_memory = loop.device().is_cuda();
-    loader_ = std::make_unique<data::SegLoader>(train_, lo);
+    parts.loader = std::make_unique<data::SegLoader>(
+        train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch,
+                                        cfg_.data.on_bad_sample));
     eval_options_ = to_seg_evaluation_options(cfg_);
   }
 
@@ -183,26 +151,18 @@ class SegTask : public TrainingTask {
     p.iterations = cfg_.train.iterations;
     return p;
   }
-  int64_t dataset_size() const { return train_->size(); }
-
-  torch::nn::Module& model() override { return *model_; }
-  torch::optim::AdamW& optimizer() override { return *optimizer_; }
-  const NamedTensors& parameters() const override { return named_params_; }
-  int64_t batches_per_epoch() const override { return loader_->batches_per_epoch(); }
-  void start_epoch(int64_t epoch, int64_t first_batch) override { loader_->start_epoch(epoch, first_batch); }
 
   double set_learning_rate(int64_t global_step) override {
     const double lr = schedule_->at(ScheduleClock{kSegLrTiming}.point(global_step));
-    set_layer_decay_learning_rate(*optimizer_, groups_, lr);
+    set_layer_decay_learning_rate(*parts.optimizer, groups_, lr);
     return lr;
   }
 
   TaskLoss loss(const torch::Device& device) override {
-    auto batch = loader_->next();
-    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    const auto batch = next_batch<data::SegLoader>();
     const bool nb = device.is_cuda();
-    const auto label = batch->label.to(device, nb);
-    const auto out = model_->forward(batch->image.to(device, dtype_, nb));
+    const auto label = batch.label.to(device, nb);
+    const auto out = model_->forward(batch.image.to(device, dtype_, nb));
     const bool avg = cfg_.train.avg_non_ignore;
     TaskLoss l;
     const auto decode = models::seg_cross_entropy(out.logits, label, 255, avg);
@@ -230,7 +190,6 @@ class SegTask : public TrainingTask {
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
   void write_config(const std::string& path) const override { config::save_finetune_seg_config(cfg_, path); }
-  int64_t bad_samples() const override { return loader_->bad_samples(); }
 
   std::optional<eval::SegMetricsSummary> before, last;
 
@@ -255,10 +214,7 @@ class SegTask : public TrainingTask {
   std::shared_ptr<const data::SegDataset> train_, val_;
   bool validate_first_ = false;
   heads::SegModel model_{nullptr};
-  NamedTensors named_params_;
   std::vector<LayerDecayGroup> groups_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  std::unique_ptr<data::SegLoader> loader_;
   std::unique_ptr<WarmupPolySchedule> schedule_;
   SegEvaluationOptions eval_options_;
   int64_t micro_batch_ = 0;
@@ -280,7 +236,7 @@ struct SegTrainer::State {
       : cfg(config::resolve_seg_defaults(c)), hooks(std::move(h)),
         loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
         task(cfg, std::move(tr), std::move(va), v, loop), plan(task.plan()) {
-    steps_per_epoch(task, plan, task.dataset_size(), loop.world());  // throws when not one step fits
+    steps_per_epoch(task, plan, loop.world());  // throws when not one step fits
   }
 };
 

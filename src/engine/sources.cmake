@@ -23,6 +23,8 @@ if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_
     ${CMAKE_CURRENT_LIST_DIR}/reconstruction_grid.cpp
     ${CMAKE_CURRENT_LIST_DIR}/training_run.cpp
     ${CMAKE_CURRENT_LIST_DIR}/fit.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/finetune_model.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/evaluation_pass.cpp
     ${CMAKE_CURRENT_LIST_DIR}/synthetic_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/pretrain_trainer.cpp
     ${CMAKE_CURRENT_LIST_DIR}/depth_evaluation.cpp

@@ -1,6 +1,7 @@
 // The depth loader (depth_loader.h) and the prefetch pool under it (prefetch_pool.h): batches independent of the
 // number of workers, evaluation shards without padding, resume = skip, errors in order; the sampler's unpadded mode.
 #include "sgmim/data/depth_loader.h"
+#include "sgmim/data/sample_seed.h"
 
 #include "data/depth_fixtures.h"
 #include "sgmim/data/prefetch_pool.h"
@@ -43,8 +44,8 @@ struct NyuFixture {
   }
 };
 
-DepthLoaderOptions train_options(int64_t batch, int64_t workers) {
-  DepthLoaderOptions o;
+LoaderOptions train_options(int64_t batch, int64_t workers) {
+  LoaderOptions o;
   o.batch_size = batch;
   o.num_workers = workers;
   o.seed = 11;
@@ -151,7 +152,7 @@ TEST(DepthLoaderTest, CutDepthFallsOnEveryFourthPositionOfEachEpochsOrder) {
   for (int64_t epoch : {0, 1}) {
     std::set<int64_t> cut;
     for (int64_t rank = 0; rank < 2; ++rank) {
-      DepthLoaderOptions ro = train_options(/*batch=*/12, /*workers=*/1);
+      LoaderOptions ro = train_options(/*batch=*/12, /*workers=*/1);
       ro.world_size = 2;
       ro.rank = rank;
       DepthLoader ranked(data, ro);
@@ -186,7 +187,7 @@ TEST(DepthLoaderTest, EvaluationShardsHaveNoPaddingAndNoDuplicates) {
   std::vector<int64_t> all;
   std::vector<int64_t> counts;
   for (int64_t rank = 0; rank < 3; ++rank) {
-    DepthLoader loader(test, DepthLoaderOptions::evaluation(/*batch=*/2, /*world=*/3, rank, /*workers=*/2));
+    DepthLoader loader(test, LoaderOptions::for_evaluation(/*batch=*/2, /*world=*/3, rank, /*workers=*/2));
     const auto batches = epoch_batches(loader, 0);
     const auto mine = indices_of(batches);
     std::vector<int64_t> want;
@@ -202,11 +203,11 @@ TEST(DepthLoaderTest, EvaluationShardsHaveNoPaddingAndNoDuplicates) {
   for (int64_t i = 0; i < 7; ++i) every[static_cast<std::size_t>(i)] = i;
   EXPECT_EQ(all, every);
   // With more ranks than frames, the extra ranks simply have nothing.
-  DepthLoader empty(test, DepthLoaderOptions::evaluation(2, /*world=*/9, /*rank=*/8));
+  DepthLoader empty(test, LoaderOptions::for_evaluation(2, /*world=*/9, /*rank=*/8));
   EXPECT_EQ(empty.batches_per_epoch(), 0);
   EXPECT_TRUE(epoch_batches(empty, 0).empty());
   // The training default pads instead: every rank has ceil(7/3) = 3 samples.
-  DepthLoaderOptions padded = train_options(3, 0);
+  LoaderOptions padded = train_options(3, 0);
   padded.world_size = 3;
   padded.rank = 2;
   EXPECT_EQ(DepthLoader(test, padded).sampler().num_samples(), 3);
@@ -220,7 +221,7 @@ TEST(DepthLoaderTest, KittiTestFramesWithoutGtAreFlagged) {
   o.gt_path = (dir / "data_depth_annotated").string();
   o.list_file = (dir / "train_test_inputs/eigen_test_files_with_gt.txt").string();
   o.kb_crop = false;  // the tiny fixture is smaller than the KB crop
-  DepthLoader loader(std::make_shared<const KittiDepthDataset>(o), DepthLoaderOptions::evaluation(4));
+  DepthLoader loader(std::make_shared<const KittiDepthDataset>(o), LoaderOptions::for_evaluation(4));
   const auto batches = epoch_batches(loader, 0);
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_TRUE(torch::equal(batches[0].has_gt, torch::tensor({false, true, true, true})));
@@ -233,7 +234,7 @@ TEST(DepthLoaderTest, AWorkerErrorIsRethrownNamingTheFile) {
   const auto test = f.test();
   const std::string gt = std::static_pointer_cast<const NyuDepthDataset>(test)->depth_path(4);
   fs::remove(gt);
-  DepthLoader loader(test, DepthLoaderOptions::evaluation(2, 1, 0, /*workers=*/3));
+  DepthLoader loader(test, LoaderOptions::for_evaluation(2, 1, 0, /*workers=*/3));
   loader.start_epoch(0);
   ASSERT_TRUE(loader.next().has_value());  // indices 0, 1
   ASSERT_TRUE(loader.next().has_value());  // 2, 3

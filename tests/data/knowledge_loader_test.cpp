@@ -1,6 +1,7 @@
 // The threaded loader (knowledge_loader.h): batches depend only on (seed, epoch, index), not on the number of
 // workers nor on the world size; resuming mid-epoch; bad-sample policies; clean shutdown mid-epoch.
 #include "sgmim/data/knowledge_loader.h"
+#include "sgmim/data/sample_seed.h"
 
 #include "data/data_fixtures.h"
 #include "sgmim/masking/mask_generator.h"
@@ -48,9 +49,15 @@ LoaderOptions options(int64_t batch, int64_t workers) {
   o.num_workers = workers;
   o.prefetch = 2;
   o.seed = 7;
-  o.sample_masks = selective_masks;
   return o;
 }
+
+// The loader of these tests: SG-MIM's selective masks drawn for every sample unless a test gives other masks.
+class TestLoader : public KnowledgeLoader {
+ public:
+  TestLoader(std::shared_ptr<const KnowledgeDataset> dataset, LoaderOptions o, SampleMasks masks = selective_masks)
+      : KnowledgeLoader(std::move(dataset), std::move(o), KnowledgeCollate{std::move(masks)}) {}
+};
 
 std::vector<Batch> epoch_batches(KnowledgeLoader& loader, int64_t epoch, int64_t first_batch = 0) {
   loader.start_epoch(epoch, first_batch);
@@ -110,7 +117,7 @@ std::vector<int64_t> indices_of(const Batch& b) {
 }  // namespace
 
 TEST(KnowledgeLoader, BatchesHoldTheSamplesOfTheirSeeds) {
-  KnowledgeLoader loader(synthetic(), options(4, 2));
+  TestLoader loader(synthetic(), options(4, 2));
   EXPECT_EQ(loader.batches_per_epoch(), 3);
   const auto batches = epoch_batches(loader, 2);
   ASSERT_EQ(batches.size(), 3u);
@@ -145,13 +152,13 @@ TEST(KnowledgeLoader, BatchesHoldTheSamplesOfTheirSeeds) {
 
 TEST(KnowledgeLoader, SameBatchesForAnyNumberOfWorkers) {
   for (int64_t epoch : {0, 1}) {
-    KnowledgeLoader inline_loader(synthetic(), options(4, 0));
+    TestLoader inline_loader(synthetic(), options(4, 0));
     const auto reference = epoch_batches(inline_loader, epoch);
     ASSERT_EQ(reference.size(), 3u);
     for (int64_t workers : {1, 3}) {
       auto o = options(4, workers);
       o.prefetch = 1;
-      KnowledgeLoader loader(synthetic(), o);
+      TestLoader loader(synthetic(), o);
       const auto batches = epoch_batches(loader, epoch);
       ASSERT_EQ(batches.size(), reference.size());
       for (std::size_t k = 0; k < batches.size(); ++k)
@@ -159,20 +166,20 @@ TEST(KnowledgeLoader, SameBatchesForAnyNumberOfWorkers) {
     }
   }
   // Epochs differ.
-  KnowledgeLoader loader(synthetic(), options(4, 2));
+  TestLoader loader(synthetic(), options(4, 2));
   const auto e0 = epoch_batches(loader, 0), e1 = epoch_batches(loader, 1);
   EXPECT_FALSE(torch::equal(e0[0].indices, e1[0].indices));
 }
 
 TEST(KnowledgeLoader, TwoRanksTogetherEqualOneRankWithTheDoubleBatch) {
-  KnowledgeLoader single(synthetic(), options(4, 2));
+  TestLoader single(synthetic(), options(4, 2));
   const auto whole = epoch_batches(single, 5);
   std::vector<std::vector<Batch>> ranks;
   for (int64_t r = 0; r < 2; ++r) {
     auto o = options(2, 2);
     o.world_size = 2;
     o.rank = r;
-    KnowledgeLoader loader(synthetic(), o);
+    TestLoader loader(synthetic(), o);
     EXPECT_EQ(loader.batches_per_epoch(), 3);
     ranks.push_back(epoch_batches(loader, 5));
   }
@@ -193,10 +200,10 @@ TEST(KnowledgeLoader, TwoRanksTogetherEqualOneRankWithTheDoubleBatch) {
 }
 
 TEST(KnowledgeLoader, ResumingMidEpochEqualsSkippingAndDecodesNothingBefore) {
-  KnowledgeLoader full(synthetic(), options(4, 2));
+  TestLoader full(synthetic(), options(4, 2));
   const auto all = epoch_batches(full, 3);
   auto counting = std::make_shared<CountingDataset>(synthetic());
-  KnowledgeLoader resumed(counting, options(4, 2));
+  TestLoader resumed(counting, options(4, 2));
   const auto rest = epoch_batches(resumed, 3, 2);
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_TRUE(same_batch(rest[0], all[2]));
@@ -208,13 +215,13 @@ TEST(KnowledgeLoader, ResumingMidEpochEqualsSkippingAndDecodesNothingBefore) {
 TEST(KnowledgeLoader, LastPartialBatchWithoutDropLast) {
   auto o = options(5, 2);
   o.drop_last = false;
-  KnowledgeLoader loader(synthetic(), o);
+  TestLoader loader(synthetic(), o);
   EXPECT_EQ(loader.batches_per_epoch(), 3);
   const auto batches = epoch_batches(loader, 0);
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(batches[2].image.size(0), 2);
   o.drop_last = true;
-  EXPECT_EQ(KnowledgeLoader(synthetic(), o).batches_per_epoch(), 2);
+  EXPECT_EQ(TestLoader(synthetic(), o).batches_per_epoch(), 2);
 }
 
 TEST(KnowledgeLoader, DestructionMidEpochJoinsTheWorkers) {
@@ -222,16 +229,16 @@ TEST(KnowledgeLoader, DestructionMidEpochJoinsTheWorkers) {
     auto o = options(2, workers);
     o.prefetch = 1;
     {
-      KnowledgeLoader loader(synthetic(), o);
+      TestLoader loader(synthetic(), o);
       loader.start_epoch(0);
       ASSERT_TRUE(loader.next().has_value());
     }  // workers blocked on full queues must be woken and joined
     {
-      KnowledgeLoader loader(synthetic(), o);
+      TestLoader loader(synthetic(), o);
       loader.start_epoch(0);  // destroyed before any next()
     }
     {
-      KnowledgeLoader loader(synthetic(), o);
+      TestLoader loader(synthetic(), o);
       loader.start_epoch(0);
       ASSERT_TRUE(loader.next().has_value());
       loader.start_epoch(1);  // restarting mid-epoch stops the old workers
@@ -242,27 +249,26 @@ TEST(KnowledgeLoader, DestructionMidEpochJoinsTheWorkers) {
 
 TEST(KnowledgeLoader, InvalidUseIsAnError) {
   auto o = options(100, 1);
-  EXPECT_EQ(error_of([&] { KnowledgeLoader l(synthetic(), o); }).key(), "data.batch_size");
+  EXPECT_EQ(error_of([&] { TestLoader l(synthetic(), o); }).key(), "data.batch_size");
   o = options(4, 1);
   o.prefetch = 0;
-  EXPECT_EQ(error_of([&] { KnowledgeLoader l(synthetic(), o); }).key(), "data.prefetch");
+  EXPECT_EQ(error_of([&] { TestLoader l(synthetic(), o); }).key(), "data.prefetch");
   o = options(4, -1);
-  EXPECT_EQ(error_of([&] { KnowledgeLoader l(synthetic(), o); }).key(), "data.num_workers");
-  error_of([&] { KnowledgeLoader l(nullptr, options(4, 1)); });
-  KnowledgeLoader loader(synthetic(), options(4, 1));
+  EXPECT_EQ(error_of([&] { TestLoader l(synthetic(), o); }).key(), "data.num_workers");
+  error_of([&] { TestLoader l(nullptr, options(4, 1)); });
+  TestLoader loader(synthetic(), options(4, 1));
   error_of([&] { loader.next(); });  // before start_epoch
 }
 
 TEST(KnowledgeLoader, WithoutMaskFunctionMasksAreUndefined) {
   auto o = options(4, 1);
-  o.sample_masks = nullptr;
-  KnowledgeLoader loader(synthetic(), o);
+  TestLoader loader(synthetic(), o, /*masks=*/nullptr);
   const auto batches = epoch_batches(loader, 0);
   ASSERT_FALSE(batches.empty());
   EXPECT_FALSE(batches[0].image_mask.defined());
   EXPECT_FALSE(batches[0].knowledge_mask.defined());
   o.pin_memory = true;  // ignored without CUDA; must not fail either way
-  KnowledgeLoader pinned(synthetic(), o);
+  TestLoader pinned(synthetic(), o, nullptr);
   EXPECT_EQ(epoch_batches(pinned, 0).size(), batches.size());
 }
 
@@ -285,7 +291,7 @@ class OwnMasksDataset : public KnowledgeDataset {
 
 TEST(KnowledgeLoader, MasksASampleSuppliesAreUsedInsteadOfDrawnOnes) {
   auto o = options(4, 1);  // sample_masks set: the samples' own masks take precedence
-  KnowledgeLoader loader(std::make_shared<OwnMasksDataset>(synthetic()), o);
+  TestLoader loader(std::make_shared<OwnMasksDataset>(synthetic()), o);
   const auto batches = epoch_batches(loader, 0);
   ASSERT_FALSE(batches.empty());
   for (const auto& b : batches) {
@@ -302,7 +308,7 @@ TEST(KnowledgeLoader, ErrorPolicyRethrowsTheErrorNamingTheFile) {
   DiskFixture f;
   const std::string bad_image = f.dataset->image_path(2);  // batch 1 (no shuffle, batch 2)
   truncate_file(bad_image, 0.5);
-  KnowledgeLoader loader(f.dataset, f.loader_options(BadSamplePolicy::error));
+  TestLoader loader(f.dataset, f.loader_options(BadSamplePolicy::error));
   loader.start_epoch(0);
   ASSERT_TRUE(loader.next().has_value());
   auto e = error_of([&] { loader.next(); });
@@ -332,7 +338,7 @@ TEST(KnowledgeLoader, SkipPolicySubstitutesCountsAndLogsOnce) {
   ::testing::internal::CaptureStderr();
   std::vector<std::vector<Batch>> epochs;
   {
-    KnowledgeLoader loader(f.dataset, o);
+    TestLoader loader(f.dataset, o);
     epochs.push_back(epoch_batches(loader, 0));
     EXPECT_EQ(loader.bad_samples(), 2);
     epochs.push_back(epoch_batches(loader, 1));
@@ -356,7 +362,7 @@ TEST(KnowledgeLoader, SkipPolicySubstitutesCountsAndLogsOnce) {
 
   // Same result with a single worker and inline decoding.
   o.num_workers = 0;
-  KnowledgeLoader inline_loader(f.dataset, o);
+  TestLoader inline_loader(f.dataset, o);
   const auto again = epoch_batches(inline_loader, 0);
   for (std::size_t k = 0; k < again.size(); ++k)
     EXPECT_TRUE(torch::equal(again[k].image, epochs[0][k].image) &&
@@ -372,7 +378,7 @@ TEST(KnowledgeLoader, EverySampleBadIsAnErrorUnderSkip) {
     ::testing::internal::CaptureStdout();
     ::testing::internal::CaptureStderr();
     {
-      KnowledgeLoader loader(f.dataset, o);
+      TestLoader loader(f.dataset, o);
       loader.start_epoch(0);
       const auto e = error_of([&] { loader.next(); });
       EXPECT_NE(std::string(e.what()).find("every one of the 8 samples"), std::string::npos) << e.what();

@@ -1,6 +1,7 @@
 // The segmentation loader (seg_loader.h): batches independent of the number of workers, two ranks together equal to
 // one rank, whole-image evaluation shards, and the skip|error bad-sample policy naming the file.
 #include "sgmim/data/seg_loader.h"
+#include "sgmim/data/sample_seed.h"
 
 #include "data/seg_fixtures.h"
 
@@ -36,8 +37,8 @@ struct AdeFixture {
   }
 };
 
-SegLoaderOptions train_options(int64_t batch, int64_t workers) {
-  SegLoaderOptions o;
+LoaderOptions train_options(int64_t batch, int64_t workers) {
+  LoaderOptions o;
   o.batch_size = batch;
   o.num_workers = workers;
   o.seed = 13;
@@ -105,7 +106,7 @@ TEST(SegLoaderTest, TwoRanksTogetherEqualOneRank) {
   const auto whole = epoch_batches(single, 3);
   ASSERT_EQ(whole.size(), 2u);
   for (int64_t rank = 0; rank < 2; ++rank) {
-    SegLoaderOptions o = train_options(3, rank == 0 ? 1 : 3);
+    LoaderOptions o = train_options(3, rank == 0 ? 1 : 3);
     o.world_size = 2;
     o.rank = rank;
     SegLoader loader(data, o);
@@ -128,7 +129,7 @@ TEST(SegLoaderTest, EvaluationOfTheRealSampleIsWholeImagesOncePerRank) {
   std::vector<int64_t> all;
   const std::vector<std::vector<int64_t>> sizes{{683, 512}, {500, 364}, {400, 300}};
   for (int64_t rank = 0; rank < 2; ++rank) {
-    SegLoader loader(data, SegLoaderOptions::evaluation(1, /*world=*/2, rank, /*workers=*/2));
+    SegLoader loader(data, LoaderOptions::for_evaluation(1, /*world=*/2, rank, /*workers=*/2));
     const auto batches = epoch_batches(loader, 0);
     ASSERT_EQ(batches.size(), rank == 0 ? 2u : 1u);
     for (const auto& b : batches) {
@@ -142,7 +143,7 @@ TEST(SegLoaderTest, EvaluationOfTheRealSampleIsWholeImagesOncePerRank) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<int64_t>{0, 1, 2}));
   // Different sizes in one batch: an error naming both images.
-  SegLoader two(data, SegLoaderOptions::evaluation(2, 1, 0, 0));
+  SegLoader two(data, LoaderOptions::for_evaluation(2, 1, 0, 0));
   two.start_epoch(0);
   const std::string m = error_of([&] { two.next(); }).what();
   EXPECT_NE(m.find("ADE_val_00000001.jpg"), std::string::npos) << m;
@@ -161,7 +162,7 @@ TEST(SegLoaderTest, BadSamplesFollowThePolicy) {
   const auto data = f.train();
 
   // error: the first bad file in order is named, and again on the next call.
-  SegLoaderOptions e = train_options(4, 2);
+  LoaderOptions e = train_options(4, 2);
   e.shuffle = false;
   SegLoader strict(data, e);
   strict.start_epoch(0);
@@ -173,7 +174,7 @@ TEST(SegLoaderTest, BadSamplesFollowThePolicy) {
 
   // skip: 5 → 6 and 8 → 9, counted each time, logged once.
   for (int64_t workers : {0, 3}) {
-    SegLoaderOptions s = e;
+    LoaderOptions s = e;
     s.num_workers = workers;
     s.on_bad_sample = BadSamplePolicy::skip;
     SegLoader lenient(data, s);
@@ -184,4 +185,43 @@ TEST(SegLoaderTest, BadSamplesFollowThePolicy) {
     EXPECT_EQ(lenient.bad_samples(), 4);
     EXPECT_EQ(lenient.skipped_files().size(), 2u);
   }
+}
+
+// The evaluation mode of data::Loader (loader.h): a bad sample under skip is left out, not replaced (a substitute
+// would be counted twice), a batch of bad samples only is not delivered, and max_samples cuts the set.
+TEST(SegLoaderTest, EvaluationLeavesBadSamplesOutAndStopsAtMaxSamples) {
+  AdeFixture f;
+  const auto probe = f.train();
+  truncate_file(probe->image_path(5), 0.5);
+  truncate_file(probe->image_path(8), 0.5);
+  const auto data = f.train();
+  std::vector<int64_t> all;
+  int64_t bad = 0;
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    for (int64_t batch : {1, 2}) {
+      LoaderOptions o = LoaderOptions::for_evaluation(batch, /*world=*/2, rank, /*workers=*/2);
+      o.on_bad_sample = BadSamplePolicy::skip;
+      o.max_samples = 10;
+      SegLoader loader(data, o);
+      const auto batches = epoch_batches(loader, 0);
+      const auto mine = indices_of(batches);
+      // rank 0: 0 2 4 6 8(bad); rank 1: 1 3 5(bad) 7 9.
+      EXPECT_EQ(mine, rank == 0 ? (std::vector<int64_t>{0, 2, 4, 6}) : (std::vector<int64_t>{1, 3, 7, 9}));
+      EXPECT_EQ(loader.bad_samples(), 1);
+      if (batch == 1) {
+        EXPECT_EQ(batches.size(), 4u);  // the bad sample's batch is not delivered
+        all.insert(all.end(), mine.begin(), mine.end());
+        bad += loader.bad_samples();
+      }
+    }
+  }
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<int64_t>{0, 1, 2, 3, 4, 6, 7, 9}));
+  EXPECT_EQ(bad, 2);
+  // The error policy names the file, as in training.
+  SegLoader strict(data, LoaderOptions::for_evaluation(1, 1, 0, 0));
+  strict.start_epoch(0);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(strict.next().has_value());
+  const std::string m = error_of([&] { strict.next(); }).what();
+  EXPECT_NE(m.find(fs::path(probe->image_path(5)).filename().string()), std::string::npos) << m;
 }

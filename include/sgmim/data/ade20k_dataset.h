@@ -3,6 +3,7 @@
 // LoadAnnotations), the training transforms of seg_transforms.h, and the whole-image test mode.
 #pragma once
 
+#include "sgmim/data/sample_context.h"
 #include "sgmim/data/seg_transforms.h"
 
 #include <opencv2/core.hpp>
@@ -24,12 +25,15 @@ struct SegSample {
 /// A dataset of segmentation samples addressed by index. Implementations must be safe to call from several threads.
 class SegDataset {
  public:
+  using Sample = SegSample;
   virtual ~SegDataset() = default;
   virtual int64_t size() const = 0;
   /// Train: augmentation drawn from `sample_seed`; test: deterministic (the seed is ignored). Throws sgmim::Error
   /// naming the file for a missing or bad image or annotation.
   virtual SegSample get(int64_t index, uint64_t sample_seed) const = 0;
   virtual std::string describe(int64_t index) const = 0;  ///< the image path
+  /// get() as data::Loader calls it.
+  SegSample sample(int64_t index, const SampleContext& context) const { return get(index, context.seed); }
 };
 
 /// mmseg reduce_zero_label on raw ADE20K ids (CV_8UC1): label[label == 0] = 255; label = label − 1;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sgmim/data/depth_augment.h"
+#include "sgmim/data/sample_context.h"
 
 #include <torch/torch.h>
 
@@ -23,6 +24,7 @@ struct DepthSample {
 /// A dataset of depth samples addressed by index. Implementations must be safe to call from several threads at once.
 class DepthDataset {
  public:
+  using Sample = DepthSample;
   virtual ~DepthDataset() = default;
   virtual int64_t size() const = 0;
   /// Train: augmentation drawn from `sample_seed`, CutDepth chosen by `position`, the sample's position in the
@@ -30,6 +32,10 @@ class DepthDataset {
   /// ignored). Throws sgmim::Error naming the file for a missing or bad image or ground truth.
   virtual DepthSample get(int64_t index, uint64_t sample_seed, int64_t position) const = 0;
   virtual std::string describe(int64_t index) const = 0;  ///< e.g. the image path
+  /// get() as data::Loader calls it.
+  DepthSample sample(int64_t index, const SampleContext& context) const {
+    return get(index, context.seed, context.position);
+  }
 };
 
 /// One line of a depth list file (or one scanned pair), paths as written (a leading '/' removed).

@@ -7,6 +7,7 @@
 
 #include "sgmim/data/image_decode.h"
 #include "sgmim/data/joint_transform.h"
+#include "sgmim/data/sample_context.h"
 
 #include <torch/torch.h>
 
@@ -20,12 +21,15 @@ namespace sgmim::data {
 /// A dataset of samples addressed by index. Implementations must be safe to call from several threads at once.
 class KnowledgeDataset {
  public:
+  using Sample = KnowledgeSample;
   virtual ~KnowledgeDataset() = default;
   virtual int64_t size() const = 0;
   /// Decodes and transforms sample `index` with the randomness of `sample_seed` (crop, flip). Throws sgmim::Error
   /// naming the file for a bad sample.
   virtual KnowledgeSample get(int64_t index, uint64_t sample_seed) const = 0;
   virtual std::string describe(int64_t index) const = 0;  ///< e.g. the image path
+  /// get() as data::Loader calls it.
+  KnowledgeSample sample(int64_t index, const SampleContext& context) const { return get(index, context.seed); }
 };
 
 /// Where the knowledge maps live relative to the images.

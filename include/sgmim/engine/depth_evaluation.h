@@ -31,6 +31,7 @@ struct DepthEvaluationOptions {
   eval::DepthEvalOptions metrics = eval::DepthEvalOptions::kitti();
   eval::DepthTtaOptions tta = eval::DepthTtaOptions::kitti();
   int64_t max_images = 0;       ///< the first N images of the set; 0: all
+  int64_t num_workers = 2;      ///< decoding threads ahead of the model (data.num_workers); 0: decode inline
   std::string predictions_dir;  ///< where to write <index>_<stem>.png (uint16) and <index>_<stem>_color.png; empty: none
   double png_scale = 256;       ///< value = depth · scale: 256 KITTI, 1000 NYU
   /// truncate as the reference (MIM-Depth-Estimation test.py `astype(np.uint16)`), or round (eval.round_pngs)
@@ -48,9 +49,10 @@ struct DepthEvaluationOptions {
   int64_t contact_sheet_rows = 8;
 };
 
-/// Evaluates `model` (switched to eval mode for the call, restored after) on `dataset`: rank r takes images
-/// r, r + world, …; the metric sums are all-reduced so every rank returns the same summary. `progress(done, total)`
-/// is called on each rank after each of its images.
+/// Evaluates `model` (switched to eval mode for the call, restored after) on `dataset`, read by data::Loader in its
+/// evaluation mode: rank r takes images r, r + world, …, decoded ahead by options.num_workers threads; the metric
+/// sums are all-reduced so every rank returns the same summary. `progress(done, total)` is called on each rank after
+/// each of its images.
 eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::DepthDataset& dataset,
                                     const DepthEvaluationOptions& options, distributed::ProcessGroup* group,
                                     torch::Device device,

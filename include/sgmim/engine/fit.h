@@ -87,9 +87,9 @@ struct FitResult {
   std::string resumed_from;     ///< the checkpoint this run started from, or empty
 };
 
-/// Steps per epoch of a task for a plan: batches_per_epoch / accumulation. Throws sgmim::Error (key
-/// data.batch_size) when not one full step fits, with the dataset size `samples` in the message.
-int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int64_t samples, int world);
+/// Steps per epoch of a task for a plan: its loader's batches_per_epoch / accumulation. Throws sgmim::Error (key
+/// data.batch_size) when not one full step fits, with the dataset size in the message.
+int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int world);
 
 /// Trains `task` per `plan` with the bookkeeping of `loop` (rank, device, counters, checkpoints). Throws
 /// sgmim::Error for bad input, or after runtime.max_bad_steps consecutive non-finite steps (the last good

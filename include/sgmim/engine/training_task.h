@@ -1,10 +1,13 @@
 // What a task (pre-training, depth fine-tuning, segmentation fine-tuning) is to the shared training loop (fit.h):
-// its model, optimiser and data, the loss of one micro-batch, the learning rate of a step, and the points where it
-// validates or writes images. The loop owns everything else: accumulation, the gradient all-reduce, clipping, the
-// NaN/Inf guard, the log window, checkpoints and resume (docs/architecture.md, "One training loop").
+// the parts it builds (model, optimiser, loader), the loss of one micro-batch, the learning rate of a step, and the
+// points where it validates or writes images. The loop drives the parts and owns everything else: accumulation, the
+// gradient all-reduce, clipping, the NaN/Inf guard, the log window, checkpoints and resume (docs/architecture.md,
+// "One training loop").
 #pragma once
 
+#include "sgmim/data/loader.h"
 #include "sgmim/engine/checkpoint.h"
+#include "sgmim/error.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/adamw.h>
@@ -25,19 +28,26 @@ struct TaskLoss {
   std::vector<torch::Tensor> parts;
 };
 
+/// What a task builds and the loop drives (fit.h): the model, its trainable parameters, the optimiser and the loader.
+struct TrainingParts {
+  std::shared_ptr<torch::nn::Module> model;
+  /// The trainable parameters by name, in state-dict order (checkpoints store the optimiser state by these names).
+  NamedTensors parameters;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<data::LoaderCore> loader;  ///< this rank's training loader (data::Loader, loader.h)
+};
+
+/// The options of a task's training loader: `micro_batch` images, data.num_workers threads, data.prefetch, shuffled,
+/// the last incomplete batch dropped, the loop's data seed, rank and world, pinned on CUDA.
+data::LoaderOptions training_loader_options(const TrainingLoop& loop, int64_t micro_batch, int64_t num_workers,
+                                           int64_t prefetch,
+                                           config::BadSamplePolicy on_bad_sample = config::BadSamplePolicy::error);
+
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
 
-  virtual torch::nn::Module& model() = 0;
-  virtual torch::optim::AdamW& optimizer() = 0;
-  /// The trainable parameters by name, in state-dict order (checkpoints store the optimiser state by these names).
-  virtual const NamedTensors& parameters() const = 0;
-
-  /// Batches of one epoch of this rank's loader.
-  virtual int64_t batches_per_epoch() const = 0;
-  /// (Re)positions the loader at batch `first_batch` of `epoch`.
-  virtual void start_epoch(int64_t epoch, int64_t first_batch) = 0;
+  TrainingParts parts;  ///< set by the task's constructor
 
   /// Sets the learning rates that optimiser step `global_step` (0-based) runs at, timed as the task's reference sets
   /// them relative to its optimiser step (lr_schedule.h, LrTiming), and returns the base rate to log.
@@ -62,8 +72,15 @@ class TrainingTask {
   virtual std::string config_yaml() const = 0;
   virtual void write_config(const std::string& path) const = 0;
 
-  /// Samples skipped under data.on_bad_sample = skip, so far.
-  virtual int64_t bad_samples() const { return 0; }
+ protected:
+  /// The next batch of the task's loader (parts.loader, of type `Loader`); an sgmim::Error when the epoch ended
+  /// before the loop's last step of it.
+  template <class Loader>
+  typename Loader::Batch next_batch() {
+    auto batch = static_cast<Loader&>(*parts.loader).next();
+    if (!batch) throw Error("internal: the loader ended before the epoch's last step");
+    return std::move(*batch);
+  }
 };
 
 }  // namespace sgmim::engine
