@@ -8,6 +8,7 @@
 #include "sgmim/engine/layer_decay.h"
 #include "sgmim/engine/poly_schedule.h"
 #include "sgmim/engine/synthetic_dataset.h"
+#include "sgmim/engine/task_run.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
@@ -87,8 +88,8 @@ namespace {
 /// poly schedule (the reference counts steps from 1), SILog on valid pixels, validation every N epochs.
 class DepthTask : public TrainingTask {
  public:
-  DepthTask(const config::FinetuneDepthConfig& cfg, std::shared_ptr<const data::DepthDataset> train,
-            std::shared_ptr<const data::DepthDataset> test, bool validate_first, TrainingLoop& loop)
+  DepthTask(const config::FinetuneDepthConfig& cfg, TrainingLoop& loop, std::shared_ptr<const data::DepthDataset> train,
+            std::shared_ptr<const data::DepthDataset> test, bool validate_first)
       : cfg_(cfg), train_(std::move(train)), test_(std::move(test)), validate_first_(validate_first) {
     if (!train_) throw Error("DepthTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
@@ -107,6 +108,7 @@ class DepthTask : public TrainingTask {
     parts.loader = std::make_unique<data::DepthLoader>(
         train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch));
     eval_options_ = to_depth_evaluation_options(cfg_);
+    set_schedule(steps_per_epoch(*this, plan(), loop.world()));
   }
 
   FitPlan plan() const {
@@ -114,7 +116,7 @@ class DepthTask : public TrainingTask {
     p.epochs = cfg_.train.epochs;
     return p;
   }
-  void set_schedule(int64_t steps_per_epoch) {
+  void set_schedule(int64_t steps_per_epoch) {  // known once the loader exists
     schedule_ = std::make_unique<PolySchedule>(PolyScheduleOptions{
         cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power, steps_per_epoch * *cfg_.train.half_epochs});
   }
@@ -186,33 +188,20 @@ class DepthTask : public TrainingTask {
 
 }  // namespace
 
-struct DepthTrainer::State {
-  config::FinetuneDepthConfig cfg;
-  TrainerHooks hooks;
-  TrainingLoop loop;
-  DepthTask task;
-  FitPlan plan;
-
-  State(config::FinetuneDepthConfig c, std::shared_ptr<const data::DepthDataset> tr,
-        std::shared_ptr<const data::DepthDataset> te, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
-        bool v)
-      : cfg(config::resolve_depth_defaults(c)), hooks(std::move(h)),
-        loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
-        task(cfg, std::move(tr), std::move(te), v, loop), plan(task.plan()) {
-    task.set_schedule(steps_per_epoch(task, plan, loop.world()));
-  }
+struct DepthTrainer::State : TaskRun<config::FinetuneDepthConfig, DepthTask> {
+  using TaskRun::TaskRun;
 };
 
 DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
                            std::shared_ptr<const data::DepthDataset> test,
                            std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks, bool validate_first)
-    : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(test), std::move(group),
-                                 std::move(hooks), validate_first)) {}
+    : s_(std::make_unique<State>(config::resolve_depth_defaults(config), std::move(group), std::move(hooks),
+                                 std::move(train), std::move(test), validate_first)) {}
 
 DepthTrainer::~DepthTrainer() = default;
 
 DepthTrainResult DepthTrainer::run() {
-  const auto r = fit(s_->loop, s_->task, s_->plan, s_->hooks);
+  const auto r = s_->fit();
   DepthTrainResult result;
   result.global_step = r.global_step;
   result.skipped_steps = r.skipped_steps;

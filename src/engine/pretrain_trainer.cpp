@@ -11,6 +11,7 @@
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/engine/pretrainer_from_config.h"
 #include "sgmim/engine/reconstruction_grid.h"
+#include "sgmim/engine/task_run.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/io/state_dict.h"
@@ -41,8 +42,8 @@ namespace {
 /// schedule per iteration, the knowledge loader with per-sample masks, reconstruction grids after epochs.
 class PretrainTask : public TrainingTask {
  public:
-  PretrainTask(const config::PretrainConfig& cfg, std::shared_ptr<const data::KnowledgeDataset> dataset,
-               TrainingLoop& loop)
+  PretrainTask(const config::PretrainConfig& cfg, TrainingLoop& loop,
+               std::shared_ptr<const data::KnowledgeDataset> dataset)
       : cfg_(cfg), dataset_(std::move(dataset)), sgmim_(cfg.model.method == config::PretrainMethod::sgmim) {
     if (!dataset_) throw Error("PretrainTrainer: no dataset");
     // The same initial weights on every rank (and broadcast by the loop, for safety), then a per-rank random
@@ -76,6 +77,7 @@ class PretrainTask : public TrainingTask {
         dataset_,
         training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch, cfg_.data.on_bad_sample),
         collate);
+    set_schedule(steps_per_epoch(*this, plan(), loop.world()), loop.world());
   }
 
   FitPlan plan() const {
@@ -194,29 +196,17 @@ class PretrainTask : public TrainingTask {
 
 }  // namespace
 
-struct PretrainTrainer::State {
-  config::PretrainConfig cfg;
-  TrainerHooks hooks;
-  TrainingLoop loop;
-  PretrainTask task;
-  FitPlan plan;
-
-  State(config::PretrainConfig c, std::shared_ptr<const data::KnowledgeDataset> d,
-        std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h)
-      : cfg((c.validate(), std::move(c))), hooks(std::move(h)),
-        loop(training_loop_settings(cfg), std::move(g), hooks.checkpoint_write), task(cfg, std::move(d), loop),
-        plan(task.plan()) {
-    task.set_schedule(steps_per_epoch(task, plan, loop.world()), loop.world());
-  }
+struct PretrainTrainer::State : TaskRun<config::PretrainConfig, PretrainTask> {
+  using TaskRun::TaskRun;
 };
 
 PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<const data::KnowledgeDataset> dataset,
                                  std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks)
-    : s_(std::make_unique<State>(std::move(config), std::move(dataset), std::move(group), std::move(hooks))) {}
+    : s_(std::make_unique<State>(std::move(config), std::move(group), std::move(hooks), std::move(dataset))) {}
 
 PretrainTrainer::~PretrainTrainer() = default;
 
-TrainResult PretrainTrainer::run() { return fit(s_->loop, s_->task, s_->plan, s_->hooks); }
+TrainResult PretrainTrainer::run() { return s_->fit(); }
 
 std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config::PretrainConfig& cfg) {
   data::JointTransformOptions t;

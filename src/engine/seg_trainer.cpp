@@ -6,6 +6,7 @@
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/layer_decay.h"
 #include "sgmim/engine/synthetic_dataset.h"
+#include "sgmim/engine/task_run.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/engine/warmup_poly_schedule.h"
 #include "sgmim/error.h"
@@ -119,8 +120,8 @@ namespace {
 /// Segmentation fine-tuning as a task of the shared loop (iteration-based).
 class SegTask : public TrainingTask {
  public:
-  SegTask(const config::FinetuneSegConfig& cfg, std::shared_ptr<const data::SegDataset> train,
-          std::shared_ptr<const data::SegDataset> val, bool validate_first, TrainingLoop& loop)
+  SegTask(const config::FinetuneSegConfig& cfg, TrainingLoop& loop, std::shared_ptr<const data::SegDataset> train,
+          std::shared_ptr<const data::SegDataset> val, bool validate_first)
       : cfg_(cfg), train_(std::move(train)), val_(std::move(val)), validate_first_(validate_first) {
     if (!train_) throw Error("SegTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
@@ -144,6 +145,7 @@ class SegTask : public TrainingTask {
         train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch,
                                         cfg_.data.on_bad_sample));
     eval_options_ = to_seg_evaluation_options(cfg_);
+    steps_per_epoch(*this, plan(), loop.world());  // throws when not one step fits
   }
 
   FitPlan plan() const {
@@ -223,34 +225,21 @@ class SegTask : public TrainingTask {
 
 }  // namespace
 
-struct SegTrainer::State {
-  config::FinetuneSegConfig cfg;
-  TrainerHooks hooks;
-  TrainingLoop loop;
-  SegTask task;
-  FitPlan plan;
-
-  State(config::FinetuneSegConfig c, std::shared_ptr<const data::SegDataset> tr,
-        std::shared_ptr<const data::SegDataset> va, std::shared_ptr<distributed::ProcessGroup> g, TrainerHooks h,
-        bool v)
-      : cfg(config::resolve_seg_defaults(c)), hooks(std::move(h)),
-        loop((cfg.validate(), training_loop_settings(cfg)), std::move(g), hooks.checkpoint_write),
-        task(cfg, std::move(tr), std::move(va), v, loop), plan(task.plan()) {
-    steps_per_epoch(task, plan, loop.world());  // throws when not one step fits
-  }
+struct SegTrainer::State : TaskRun<config::FinetuneSegConfig, SegTask> {
+  using TaskRun::TaskRun;
 };
 
 SegTrainer::SegTrainer(config::FinetuneSegConfig config, std::shared_ptr<const data::SegDataset> train,
                        std::shared_ptr<const data::SegDataset> val, std::shared_ptr<distributed::ProcessGroup> group,
                        TrainerHooks hooks, bool validate_first)
-    : s_(std::make_unique<State>(std::move(config), std::move(train), std::move(val), std::move(group),
-                                 std::move(hooks), validate_first)) {}
+    : s_(std::make_unique<State>(config::resolve_seg_defaults(config), std::move(group), std::move(hooks),
+                                 std::move(train), std::move(val), validate_first)) {}
 
 SegTrainer::~SegTrainer() = default;
 
 SegTrainResult SegTrainer::run() {
   SegTrainResult r;
-  r.fit = fit(s_->loop, s_->task, s_->plan, s_->hooks);
+  r.fit = s_->fit();
   r.before = s_->task.before;
   r.last = s_->task.last;
   return r;
