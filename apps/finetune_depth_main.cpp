@@ -58,14 +58,14 @@ int main(int argc, char** argv) {
                                         sgmim::engine::debug_hooks_from_environment(world.env.rank), validate_first);
     const auto r = trainer.run();
     if (world.leader()) {
-      std::printf("done: %lld steps; silog %.4f -> %.4f\n", static_cast<long long>(r.global_step), r.first_loss,
-                  r.last_loss);
+      std::printf("done: %lld steps; silog %.4f -> %.4f\n", static_cast<long long>(r.fit.global_step), r.fit.first_loss,
+                  r.fit.last_loss);
       if (r.before && r.last)
         std::printf("validation rmse %.4f -> %.4f, abs_rel %.4f -> %.4f, d1 %.4f -> %.4f\n", r.before->mean.rmse,
                     r.last->mean.rmse, r.before->mean.abs_rel, r.last->mean.abs_rel, r.before->mean.d1,
                     r.last->mean.d1);
-      if (!r.checkpoint.empty()) std::printf("checkpoint: %s\n", r.checkpoint.c_str());
-      std::printf("weights:    %s\n", sgmim::engine::RunPaths(r.output_dir).weights.c_str());
+      if (!r.fit.checkpoint.empty()) std::printf("checkpoint: %s\n", r.fit.checkpoint.c_str());
+      std::printf("weights:    %s\n", sgmim::engine::RunPaths(r.fit.output_dir).weights.c_str());
     }
   } catch (const std::exception& e) {
     std::cerr << "sgmim-finetune-depth: error: " << e.what() << std::endl;

@@ -201,18 +201,11 @@ DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<c
 DepthTrainer::~DepthTrainer() = default;
 
 DepthTrainResult DepthTrainer::run() {
-  const auto r = s_->fit();
-  DepthTrainResult result;
-  result.global_step = r.global_step;
-  result.skipped_steps = r.skipped_steps;
-  result.first_loss = r.first_loss;
-  result.last_loss = r.last_loss;
-  result.checkpoint = r.checkpoint;
-  result.output_dir = r.output_dir;
-  result.resumed_from = r.resumed_from;
-  result.before = s_->task.before;
-  result.last = s_->task.last;
-  return result;
+  DepthTrainResult r;
+  r.fit = s_->fit();
+  r.before = s_->task.before;
+  r.last = s_->task.last;
+  return r;
 }
 
 namespace {

@@ -42,7 +42,7 @@ TEST(DepthTrainer, InterruptedRunResumesBitExactly) {
   {
     auto [train, test] = make_depth_datasets(straight);
     const auto r = DepthTrainer(straight, train, test).run();
-    EXPECT_EQ(r.global_step, 8);
+    EXPECT_EQ(r.fit.global_step, 8);
     ASSERT_TRUE(r.last.has_value());
     EXPECT_EQ(r.last->images, 2);
   }
@@ -60,8 +60,8 @@ TEST(DepthTrainer, InterruptedRunResumesBitExactly) {
   interrupted.runtime.seed += 1;
   auto [train, test] = make_depth_datasets(interrupted);
   const auto resumed = DepthTrainer(interrupted, train, test).run();
-  EXPECT_NE(resumed.resumed_from.find(checkpoint_filename(3)), std::string::npos) << resumed.resumed_from;
-  EXPECT_EQ(resumed.global_step, 8);
+  EXPECT_NE(resumed.fit.resumed_from.find(checkpoint_filename(3)), std::string::npos) << resumed.fit.resumed_from;
+  EXPECT_EQ(resumed.fit.global_step, 8);
 
   const auto a = io::load_tensors(RunPaths(straight.runtime.output_dir).weights);
   const auto b = io::load_tensors(RunPaths(interrupted.runtime.output_dir).weights);

@@ -340,7 +340,7 @@ TEST(FiveSteps, DepthFineTuningMatchesTheMimDepthTrainLoop) {
   auto train = std::make_shared<GoldenDepthDataset>(io.at("image").to(torch::kFloat), io.at("depth").to(torch::kFloat));
   expect_run_matches(run_from_reference("five_steps_depth_weights.pth",
                                         [&](const TrainerHooks& hooks) {
-                                          return DepthTrainer(cfg, train, nullptr, nullptr, hooks).run().output_dir;
+                                          return DepthTrainer(cfg, train, nullptr, nullptr, hooks).run().fit.output_dir;
                                         }),
                      io);
 }

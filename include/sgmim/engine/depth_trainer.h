@@ -24,14 +24,7 @@ namespace sgmim::engine {
 struct DepthEvaluationOptions;
 struct LayerDecayOptions;
 
-struct DepthTrainResult {
-  int64_t global_step = 0;
-  int64_t skipped_steps = 0;
-  double first_loss = 0, last_loss = 0;        ///< mean SILog of the first and last logged windows of this run
-  std::optional<eval::MetricsSummary> before;  ///< validation of the starting weights (when asked for)
-  std::optional<eval::MetricsSummary> last;    ///< the last validation
-  std::string checkpoint, output_dir, resumed_from;
-};
+using DepthTrainResult = ValidatedFitResult<eval::MetricsSummary>;
 
 /// Depth fine-tuning sets the rate before each step from a 1-based step count, as MIM-Depth-Estimation train.py
 /// train() does (`global_step += 1`, then the poly rate): step t runs at lr(t + 1) (lr_schedule.h).

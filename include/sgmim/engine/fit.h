@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace sgmim::engine {
@@ -85,6 +86,14 @@ struct FitResult {
   std::string checkpoint;       ///< the last checkpoint written (rank 0), or empty
   std::string output_dir;
   std::string resumed_from;     ///< the checkpoint this run started from, or empty
+};
+
+/// What a fine-tuning run reports: the fit, and its validations (`Summary`: the task's metrics).
+template <class Summary>
+struct ValidatedFitResult {
+  FitResult fit;
+  std::optional<Summary> before;  ///< validation of the starting weights (when asked for)
+  std::optional<Summary> last;    ///< the last validation
 };
 
 /// Steps per epoch of a task for a plan: its loader's batches_per_epoch / accumulation. Throws sgmim::Error (key

@@ -26,11 +26,7 @@ namespace sgmim::engine {
 
 struct LayerDecayOptions;
 
-struct SegTrainResult {
-  FitResult fit;
-  std::optional<eval::SegMetricsSummary> before;  ///< validation of the starting weights (when asked for)
-  std::optional<eval::SegMetricsSummary> last;    ///< the last validation
-};
+using SegTrainResult = ValidatedFitResult<eval::SegMetricsSummary>;
 
 /// Segmentation sets the rate before each iteration, as mmcv's LrUpdaterHook.before_train_iter does under
 /// mmsegmentation's IterBasedRunner: step t runs at lr(t) (lr_schedule.h).
