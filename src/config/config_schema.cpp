@@ -259,7 +259,12 @@ void check_non_empty(const std::string& key, const std::string& v) {
   check_value(!v.empty(), key, quoted(v), "must not be empty");
 }
 
-bool is_vit(const std::string& encoder) { return encoder.rfind("vit", 0) == 0; }
+const models::EncoderVariant& checked_encoder(const std::string& name) {
+  const auto* variant = models::find_encoder_variant(name);
+  if (!variant)
+    raise_invalid_value("model.encoder.name", quoted(name), "must be one of: " + join(models::encoder_variant_names()));
+  return *variant;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations

@@ -7,6 +7,7 @@
 #include "sgmim/config/choices.h"
 #include "sgmim/config/yaml_tree.h"
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_registry.h"
 #include "sgmim/text.h"
 
 #include <yaml-cpp/yaml.h>
@@ -264,7 +265,9 @@ void check_non_negative(const std::string& key, double v);  ///< "must be >= 0"
 void check_open_unit(const std::string& key, double v);     ///< "must be in (0, 1)"
 void check_ln_eps(const std::string& key, double v);        ///< a LayerNorm epsilon: "must be in (0, 0.01]"
 void check_non_empty(const std::string& key, const std::string& v);
-bool is_vit(const std::string& encoder);  ///< `vit_*` variants (patch 16, no windows)
+/// The registered variant `model.encoder.name` names; throws "model.encoder.name = "x": must be one of: <the
+/// registered names>" for another name.
+const models::EncoderVariant& checked_encoder(const std::string& name);
 
 /// The checks of the common runtime keys (common_runtime_fields), in that order.
 template <class Section>

@@ -114,11 +114,6 @@ const std::vector<Field>& schema() {
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-bool is_swinv2(const std::string& encoder) { return encoder.rfind("swinv2", 0) == 0; }
-
-/// Pixels per token of the last stage: Swin 4·2³ = 32, ViT 16.
-int64_t encoder_stride(const std::string& encoder) { return is_vit(encoder) ? 16 : 32; }
-
 std::string size_text(const Size& s) { return std::to_string(s[0]) + "x" + std::to_string(s[1]); }
 
 }  // namespace
@@ -129,7 +124,8 @@ FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config) {
   FinetuneDepthConfig c = config;
   const bool kitti = c.data.dataset == DepthBenchmark::kitti;
   auto& enc = c.model.encoder;
-  if (!is_vit(enc.name)) {
+  const auto* variant = models::find_encoder_variant(enc.name);
+  if (variant && variant->traits().windowed) {
     // MIM-Depth: [w, w, w, w/2] with w = 22 (KITTI) / 30 (NYU), shifted windows in the first two stages only.
     if (!enc.window_sizes)
       enc.window_sizes = kitti ? std::vector<int64_t>{22, 22, 22, 11} : std::vector<int64_t>{30, 30, 30, 15};
@@ -166,24 +162,24 @@ std::optional<Size> depth_image_size(const FinetuneDepthConfig& config) {
 void FinetuneDepthConfig::validate() const {
   // model
   const auto& enc = model.encoder;
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), enc.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(enc.name), "must be one of: " + join(encoders));
-  const bool vit = is_vit(enc.name);
+  const auto& variant = checked_encoder(enc.name);
+  const bool vit = variant.family == models::EncoderFamily::vit;
   if (enc.window_sizes) {
     const auto& w = *enc.window_sizes;
-    check_value(!vit, "model.encoder.window_sizes", int_list_text(w), "a ViT encoder has no windows (set it to null)");
+    check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(w),
+                "a ViT encoder has no windows (set it to null)");
     check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
                 "must be a non-empty list of positive integers");
   }
   if (enc.use_shift) {
     const auto& s = *enc.use_shift;
-    check_value(!vit, "model.encoder.use_shift", bool_list_text(s), "a ViT encoder has no windows (set it to null)");
+    check_value(variant.traits().windowed, "model.encoder.use_shift", bool_list_text(s),
+                "a ViT encoder has no windows (set it to null)");
     check_value(!s.empty(), "model.encoder.use_shift", bool_list_text(s), "must be a non-empty list of true/false");
   }
   if (enc.pretrained_window_sizes) {
     const auto& w = *enc.pretrained_window_sizes;
-    check_value(is_swinv2(enc.name), "model.encoder.pretrained_window_sizes", int_list_text(w),
+    check_value(variant.traits().continuous_position_bias, "model.encoder.pretrained_window_sizes", int_list_text(w),
                 "only SwinV2 encoders have pre-training windows (set it to null)");
     check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x >= 0; }),
                 "model.encoder.pretrained_window_sizes", int_list_text(w),
@@ -305,7 +301,7 @@ void FinetuneDepthConfig::validate() const {
   const std::string side_value = enc.img_size ? std::to_string(*enc.img_size) : int_pair_text(*r.data.crop);
   check_value((*r.data.crop)[0] == side, "model.encoder.img_size", std::to_string(side),
               "must equal the side of data.crop " + int_pair_text(*r.data.crop));
-  const int64_t multiple = model.head == DepthHeadKind::dpt ? 32 : encoder_stride(enc.name);
+  const int64_t multiple = model.head == DepthHeadKind::dpt ? 32 : variant.stride();
   check_value(side % multiple == 0, side_key, side_value,
               "the encoder input side must be a multiple of " + std::to_string(multiple) +
                   (model.head == DepthHeadKind::dpt ? " for the DPT head" : " (the encoder's stride)"));

@@ -102,18 +102,16 @@ FinetuneSegConfig resolve_seg_defaults(const FinetuneSegConfig& config) {
 
 void FinetuneSegConfig::validate() const {
   const auto& enc = model.encoder;
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), enc.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(enc.name), "must be one of: " + join(encoders));
-  const bool vit = is_vit(enc.name);
+  const auto& variant = checked_encoder(enc.name);
+  const bool vit = variant.family == models::EncoderFamily::vit;
   if (enc.window_sizes) {
-    check_value(!vit, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
+    check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
                 "a ViT encoder has no windows (set it to null)");
     check_value(!enc.window_sizes->empty() && all_positive(*enc.window_sizes), "model.encoder.window_sizes",
                 int_list_text(*enc.window_sizes), "must be a non-empty list of positive integers");
   }
   if (enc.pretrained_window_sizes)
-    check_value(enc.name.rfind("swinv2", 0) == 0, "model.encoder.pretrained_window_sizes",
+    check_value(variant.traits().continuous_position_bias, "model.encoder.pretrained_window_sizes",
                 int_list_text(*enc.pretrained_window_sizes),
                 "only SwinV2 encoders have pre-training windows (set it to null)");
   check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
@@ -194,8 +192,8 @@ void FinetuneSegConfig::validate() const {
   const int64_t side = *r.model.encoder.img_size;
   check_value(data.crop[0] == side && data.crop[1] == side, "data.crop", int_pair_text(data.crop),
               "must be square and equal model.encoder.img_size (" + std::to_string(side) + ")");
-  check_value(side % (vit ? 16 : 32) == 0, "model.encoder.img_size", std::to_string(side),
-              std::string("must be a multiple of the encoder's stride (") + (vit ? "16)" : "32)"));
+  check_value(side % variant.stride() == 0, "model.encoder.img_size", std::to_string(side),
+              "must be a multiple of the encoder's stride (" + std::to_string(variant.stride()) + ")");
 }
 
 std::vector<std::string> finetune_seg_config_keys() { return schema_keys(schema()); }

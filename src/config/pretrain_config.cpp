@@ -97,33 +97,24 @@ const std::vector<Field>& schema() {
 
 // -------------------------------------------------------------------------------------------------------------------
 
-std::vector<std::string> known_encoder_names() {
-  // Mirrors the registry in src/models/encoder.cpp (config_test checks that the two agree).
-  return {"swin_tiny", "swin_small", "swin_base", "swin_large", "swinv2_base", "vit_base_patch16_224",
-          "swin_mini", "swin_test", "swinv2_test", "vit_test"};
-}
-
 void PretrainConfig::validate() const {
   // model
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), model.encoder.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(model.encoder.name), "must be one of: " + join(encoders));
+  const auto& encoder = checked_encoder(model.encoder.name).traits();
   if (model.encoder.drop_path_rate) {
     const double d = *model.encoder.drop_path_rate;
     check_value(d >= 0 && d < 1, "model.encoder.drop_path_rate", number_text(d), "must be in [0, 1)");
   }
   if (model.encoder.window_sizes) {
     const auto& w = *model.encoder.window_sizes;
-    check_value(!is_vit(model.encoder.name), "model.encoder.window_sizes", int_list_text(w),
+    check_value(encoder.windowed, "model.encoder.window_sizes", int_list_text(w),
                 "a ViT encoder has no windows (set it to null)");
-    check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x > 0; }),
-                "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
+    check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
   }
   if (model.encoder.ln_eps) check_ln_eps("model.encoder.ln_eps", *model.encoder.ln_eps);
   check_open_unit("model.mask_ratio", model.mask_ratio);
   check_open_unit("model.knowledge_mask_ratio", model.knowledge_mask_ratio);
   check_positive("model.mask_patch_size", static_cast<double>(model.mask_patch_size));
-  const int64_t model_patch = is_vit(model.encoder.name) ? 16 : 4;
+  const int64_t model_patch = encoder.patch_size;
   check_value(model.mask_patch_size % model_patch == 0, "model.mask_patch_size", std::to_string(model.mask_patch_size),
               "must be a multiple of the encoder's patch size " + std::to_string(model_patch));
   check_non_negative("model.lambda_img", model.lambda_img);

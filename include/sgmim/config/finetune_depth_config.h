@@ -5,7 +5,7 @@
 // engine::PolyScheduleOptions; the torch side converts them. Keys: docs/configs.md, "Depth fine-tuning and evaluation".
 #pragma once
 
-#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, known_encoder_names, suggest_key
+#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, suggest_key
 #include "sgmim/config/yaml_tree.h"
 
 #include <array>
@@ -21,7 +21,7 @@ namespace sgmim::config {
 
 /// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_options).
 struct DepthEncoderSection {
-  std::string name = "swin_base";  ///< a variant of known_encoder_names() (the pre-training one of model.pretrained)
+  std::string name = "swin_base";  ///< a variant of models::encoder_variants() (the pre-training one of model.pretrained)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: [22,22,22,11] KITTI, [30,30,30,15] NYU
   std::optional<std::vector<bool>> use_shift;        ///< Swin: per stage; null: [true, true, false, false]
   /// SwinV2 only: the windows of pre-training (continuous position bias); null: the variant's effective pre-training

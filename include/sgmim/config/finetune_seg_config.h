@@ -4,7 +4,7 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
-#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, known_encoder_names
+#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin
 
 #include <array>
 #include <cstdint>

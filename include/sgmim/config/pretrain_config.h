@@ -16,7 +16,7 @@ namespace sgmim::config {
 
 /// `model.encoder`: a registered encoder variant plus the overrides the paper's recipes need.
 struct EncoderSection {
-  std::string name = "swin_base";                    ///< a variant of models::encoder_options() (see known_encoder_names())
+  std::string name = "swin_base";                    ///< a variant of models::encoder_variants()
   std::optional<double> drop_path_rate;              ///< stochastic depth; unset keeps the variant's (Swin 0, ViT 0.1)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin/SwinV2 per-stage windows; unset keeps the variant's
   std::optional<double> ln_eps;                      ///< every LayerNorm's epsilon; unset keeps the variant's
@@ -165,9 +165,6 @@ PretrainConfig default_pretrain_config();
 
 /// Every valid dotted key, in to_yaml() order.
 std::vector<std::string> pretrain_config_keys();
-
-/// Encoder variant names accepted by `model.encoder.name` (mirrors models::encoder_names(); the torch side rechecks).
-std::vector<std::string> known_encoder_names();
 
 /// Per-process batch for `world_size` processes: total_batch_size / (world · accumulation_steps) when
 /// total_batch_size > 0 (throws sgmim::Error when that does not divide), else data.batch_size.
