@@ -98,15 +98,18 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(bool, "eval.round_pngs", eval.round_pngs),
       SGMIM_FIELD(int, "eval.max_images", eval.max_images),
   };
-  append_section_fields(fields, &FinetuneDepthConfig::runtime, common_runtime_fields<DepthRuntimeSection>());
-  fields.push_back(SGMIM_FIELD(bool, "runtime.tensorboard", runtime.tensorboard));
-  append_section_fields(fields, &FinetuneDepthConfig::dist, dist_fields<DistSection>());
+  append_runtime_and_dist(fields);
   return fields;
 }
 
-const std::vector<Field>& schema() {
-  static const std::vector<Field> fields = make_schema();
-  return fields;
+const ConfigFile<FinetuneDepthConfig>& depth_config_file() {
+  static const ConfigFile<FinetuneDepthConfig> f{
+      make_schema(),
+      "# sgmim depth fine-tuning config, resolved (bases and overrides applied; every key; null = by data.dataset). "
+      "Reference: docs/configs.md §8",
+      default_finetune_depth_config, "data.data_path",
+      [](const FinetuneDepthConfig& c) -> const std::string& { return c.data.data_path; }};
+  return f;
 }
 
 #undef SGMIM_FIELD
@@ -253,19 +256,10 @@ void FinetuneDepthConfig::validate() const {
                 "must be in [1, train.epochs = " + std::to_string(train.epochs) + "]");
   check_value(train.layer_decay > 0 && train.layer_decay <= 1, "train.layer_decay", number_text(train.layer_decay),
               "must be in (0, 1]");
-  check_non_negative("train.weight_decay", train.weight_decay);
-  for (double b : train.betas)
-    check_value(b >= 0 && b < 1, "train.betas", pair_text(train.betas), "each must be in [0, 1)");
-  check_positive("train.eps", train.eps);
   // λ ≤ 1 keeps mean(d²) − λ·mean(d)² ≥ 0 (Jensen), so the square root is defined.
   check_value(train.silog_lambda >= 0 && train.silog_lambda <= 1, "train.silog_lambda",
               number_text(train.silog_lambda), "must be in [0, 1]");
-  check_non_negative("train.clip_grad", train.clip_grad);
-  check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
-  check_positive("train.accumulation_steps", static_cast<double>(train.accumulation_steps));
-  check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
-              std::to_string(train.total_batch_size),
-              "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
+  train.validate();
 
   // eval
   if (eval.crop) {
@@ -289,9 +283,8 @@ void FinetuneDepthConfig::validate() const {
   check_non_negative("eval.every_epochs", static_cast<double>(eval.every_epochs));
   check_non_negative("eval.max_images", static_cast<double>(eval.max_images));
 
-  // runtime, dist
-  validate_common_runtime(runtime);
-  validate_dist(dist);
+  runtime.validate();
+  dist.validate();
 
   // Across sections, on the values the run will use (nulls resolved by dataset).
   const FinetuneDepthConfig r = resolve_depth_defaults(*this);
@@ -341,31 +334,14 @@ void FinetuneDepthConfig::validate() const {
                 "must equal the encoder's input side " + std::to_string(side) + " (or 0: the image height)");
 }
 
-std::vector<std::string> finetune_depth_config_keys() { return schema_keys(schema()); }
-
-FinetuneDepthConfig finetune_depth_config_from_tree(const ConfigTree& tree) {
-  return config_from_tree(tree, schema());
-}
-
+std::vector<std::string> finetune_depth_config_keys() { return depth_config_file().keys(); }
+FinetuneDepthConfig finetune_depth_config_from_tree(const ConfigTree& tree) { return depth_config_file().from_tree(tree); }
 FinetuneDepthConfig load_finetune_depth_config(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_depth_config()), kDefaultOrigin)
-                                 : load_yaml_tree(path);
-  apply_overrides(tree, overrides);
-  auto config = finetune_depth_config_from_tree(tree);
-  if (path.empty())
-    rethrow_in_file(tree, "data.data_path", [&] { reject_path_for_demo("data.data_path", config.data.data_path, config.data.synthetic); });
-  return config;
+  return depth_config_file().load(path, overrides);
 }
-
-std::string to_yaml(const FinetuneDepthConfig& config) {
-  return schema_to_yaml(
-      "# sgmim depth fine-tuning config, resolved (bases and overrides applied; every key; null = by data.dataset). "
-      "Reference: docs/configs.md §8",
-      schema(), config);
-}
-
+std::string to_yaml(const FinetuneDepthConfig& config) { return depth_config_file().to_yaml(config); }
 void save_finetune_depth_config(const FinetuneDepthConfig& config, const std::string& path) {
-  save_text(to_yaml(config), path);
+  depth_config_file().save(config, path);
 }
 
 FinetuneDepthConfig default_finetune_depth_config() {
@@ -395,11 +371,6 @@ FinetuneDepthConfig default_finetune_depth_config() {
   c.runtime.keep_last = 2;
   c.runtime.resume = "none";
   return c;
-}
-
-int64_t per_process_batch(const FinetuneDepthConfig& config, int64_t world_size) {
-  const auto& t = config.train;
-  return split_total_batch(t.total_batch_size, t.accumulation_steps, config.data.batch_size, world_size);
 }
 
 }  // namespace sgmim::config
