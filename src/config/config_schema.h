@@ -350,7 +350,8 @@ struct ConfigFile {
   std::vector<Field<Config>> fields;
   std::string yaml_header;  ///< the `# ...` line above the resolved YAML
   Config (*demo)();         ///< the embedded demo, loaded when no file is given
-  std::string demo_path_key;  ///< the demo's dataset path (data.root, data.data_path): an error when set (reject_path_for_demo)
+  /// The demo's dataset path (data.root, data.data_path): an error when set (reject_path_for_demo).
+  std::string demo_path_key;
   std::function<const std::string&(const Config&)> demo_path;
 
   std::vector<std::string> keys() const { return schema_keys(fields); }

@@ -107,7 +107,8 @@ void PretrainConfig::validate() const {
     const auto& w = *model.encoder.window_sizes;
     check_value(encoder.windowed, "model.encoder.window_sizes", int_list_text(w),
                 "a ViT encoder has no windows (set it to null)");
-    check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
+    check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
+                "must be a non-empty list of positive integers");
   }
   if (model.encoder.ln_eps) check_ln_eps("model.encoder.ln_eps", *model.encoder.ln_eps);
   check_open_unit("model.mask_ratio", model.mask_ratio);

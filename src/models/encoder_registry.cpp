@@ -27,7 +27,8 @@ const std::vector<EncoderVariant>& encoder_variants() {
       {"swin_tiny", F::swin, 192, 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 6, std::nullopt},
       {"swin_small", F::swin, 192, 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 6, std::nullopt},
       {"swin_base", F::swin, 192, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 6, std::nullopt},
-      // Official SimMIM/SG-MIM swin_large pre-training: window 12 at 192 px (simmim_pretrain__swin_large__img192_window12).
+      // Official SimMIM/SG-MIM swin_large pre-training: window 12 at 192 px
+      // (simmim_pretrain__swin_large__img192_window12).
       {"swin_large", F::swin, 192, 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 12, std::nullopt},
       {"swinv2_base", F::swin_v2, 192, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 12, std::nullopt},
       {"vit_base_patch16_224", F::vit, 224, 768, {12}, {12}, 0, std::nullopt},

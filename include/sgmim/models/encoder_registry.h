@@ -37,7 +37,7 @@ struct EncoderVariant {
   std::optional<double> drop_path_rate;    ///< unset: the family's
 
   const EncoderFamilyTraits& traits() const { return family_traits(family); }
-  /// Pixels per token of the last stage: patch · 2^(stages − 1) for a windowed family (Swin 32), else the patch (16).
+  /// Pixels per token of the last stage: patch · 2^(stages − 1) for a windowed family (Swin: 32), else the patch.
   int64_t stride() const;
 };
 
