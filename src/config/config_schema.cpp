@@ -259,7 +259,12 @@ void check_non_empty(const std::string& key, const std::string& v) {
   check_value(!v.empty(), key, quoted(v), "must not be empty");
 }
 
-bool is_vit(const std::string& encoder) { return encoder.rfind("vit", 0) == 0; }
+const models::EncoderVariant& checked_encoder(const std::string& name) {
+  const auto* variant = models::find_encoder_variant(name);
+  if (!variant)
+    raise_invalid_value("model.encoder.name", quoted(name), "must be one of: " + join(models::encoder_variant_names()));
+  return *variant;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations
@@ -335,16 +340,6 @@ std::string nested_yaml(const std::string& header, const std::vector<std::pair<s
     out << std::string(2 * sections.size(), ' ') << parts.back() << ": " << value << "\n";
   }
   return out.str();
-}
-
-int64_t split_total_batch(int64_t total_batch_size, int64_t accumulation_steps, int64_t batch_size,
-                          int64_t world_size) {
-  if (total_batch_size <= 0) return batch_size;
-  const int64_t share = std::max<int64_t>(world_size, 1) * accumulation_steps;
-  check_value(total_batch_size % share == 0, "train.total_batch_size", std::to_string(total_batch_size),
-              "must be divisible by world size " + std::to_string(world_size) + " x train.accumulation_steps " +
-                  std::to_string(accumulation_steps));
-  return total_batch_size / share;
 }
 
 void save_text(const std::string& text, const std::string& path) {

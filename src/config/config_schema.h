@@ -5,8 +5,10 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
+#include "sgmim/config/common_sections.h"
 #include "sgmim/config/yaml_tree.h"
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_registry.h"
 #include "sgmim/text.h"
 
 #include <yaml-cpp/yaml.h>
@@ -213,9 +215,9 @@ Field<Config> optional_choice_field(std::string key, Get get) {
   ::sgmim::config::detail::kind##_field<Config>(key, [](Config& c) -> auto& { return c.member; })
 
 /// Rows of a section struct shared by several configs (DistSection), with their full dotted keys, placed in a config
-/// whose member `member` holds that section.
-template <class Config, class Section>
-void append_section_fields(std::vector<Field<Config>>& out, Section Config::*member,
+/// whose member `member` holds that section (or a struct derived from it).
+template <class Config, class Member, class Section>
+void append_section_fields(std::vector<Field<Config>>& out, Member Config::*member,
                            const std::vector<Field<Section>>& fields) {
   for (const auto& f : fields)
     out.push_back({f.key, [member, read = f.read](Config& c, const YAML::Node& n) { read(c.*member, n); },
@@ -223,36 +225,38 @@ void append_section_fields(std::vector<Field<Config>>& out, Section Config::*mem
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Sections shared by every app config: `runtime` (the common keys) and `dist`.
+// Sections shared by every app config (common_sections.h): `runtime` and `dist`.
 
-/// The `runtime` rows every app has, for any section struct with these members: output_dir, seed, threads,
-/// log_every, device, checkpoint_every_{epochs,steps,minutes}, keep_last, resume, max_bad_steps (in this order;
-/// an app's own runtime keys and runtime.tensorboard follow).
-template <class Section>
-std::vector<Field<Section>> common_runtime_fields() {
-  return {
-      SGMIM_CONFIG_FIELD(Section, string, "runtime.output_dir", output_dir),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.seed", seed),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.threads", threads),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.log_every", log_every),
-      SGMIM_CONFIG_FIELD(Section, choice, "runtime.device", device),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_epochs", checkpoint_every_epochs),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.checkpoint_every_steps", checkpoint_every_steps),
-      SGMIM_CONFIG_FIELD(Section, real, "runtime.checkpoint_every_minutes", checkpoint_every_minutes),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.keep_last", keep_last),
-      SGMIM_CONFIG_FIELD(Section, string, "runtime.resume", resume),
-      SGMIM_CONFIG_FIELD(Section, int, "runtime.max_bad_steps", max_bad_steps),
-  };
-}
-
-/// The `dist` rows (DistSection of pretrain_config.h).
-template <class Section>
-std::vector<Field<Section>> dist_fields() {
-  return {
-      SGMIM_CONFIG_FIELD(Section, string, "dist.backend", backend),
-      SGMIM_CONFIG_FIELD(Section, int, "dist.timeout_s", timeout_s),
-      SGMIM_CONFIG_FIELD(Section, real, "dist.bucket_mb", bucket_mb),
-  };
+/// The rows of `runtime` and `dist` of a config whose members `runtime` (a RuntimeSection or one derived from it) and
+/// `dist` hold them, in the resolved-YAML order: the shared runtime keys, the config's `own_runtime` rows,
+/// runtime.tensorboard, then dist.
+template <class Config>
+void append_runtime_and_dist(std::vector<Field<Config>>& out, const std::vector<Field<Config>>& own_runtime = {}) {
+  append_section_fields(out, &Config::runtime,
+                        std::vector<Field<RuntimeSection>>{
+                            SGMIM_CONFIG_FIELD(RuntimeSection, string, "runtime.output_dir", output_dir),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.seed", seed),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.threads", threads),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.log_every", log_every),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, choice, "runtime.device", device),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.checkpoint_every_epochs",
+                                               checkpoint_every_epochs),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.checkpoint_every_steps",
+                                               checkpoint_every_steps),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, real, "runtime.checkpoint_every_minutes",
+                                               checkpoint_every_minutes),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.keep_last", keep_last),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, string, "runtime.resume", resume),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.max_bad_steps", max_bad_steps),
+                        });
+  out.insert(out.end(), own_runtime.begin(), own_runtime.end());
+  out.push_back(SGMIM_CONFIG_FIELD(Config, bool, "runtime.tensorboard", runtime.tensorboard));
+  append_section_fields(out, &Config::dist,
+                        std::vector<Field<DistSection>>{
+                            SGMIM_CONFIG_FIELD(DistSection, string, "dist.backend", backend),
+                            SGMIM_CONFIG_FIELD(DistSection, int, "dist.timeout_s", timeout_s),
+                            SGMIM_CONFIG_FIELD(DistSection, real, "dist.bucket_mb", bucket_mb),
+                        });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -264,29 +268,9 @@ void check_non_negative(const std::string& key, double v);  ///< "must be >= 0"
 void check_open_unit(const std::string& key, double v);     ///< "must be in (0, 1)"
 void check_ln_eps(const std::string& key, double v);        ///< a LayerNorm epsilon: "must be in (0, 0.01]"
 void check_non_empty(const std::string& key, const std::string& v);
-bool is_vit(const std::string& encoder);  ///< `vit_*` variants (patch 16, no windows)
-
-/// The checks of the common runtime keys (common_runtime_fields), in that order.
-template <class Section>
-void validate_common_runtime(const Section& r) {
-  check_non_empty("runtime.output_dir", r.output_dir);
-  check_non_negative("runtime.seed", static_cast<double>(r.seed));
-  check_non_negative("runtime.threads", static_cast<double>(r.threads));
-  check_positive("runtime.log_every", static_cast<double>(r.log_every));
-  check_non_negative("runtime.checkpoint_every_epochs", static_cast<double>(r.checkpoint_every_epochs));
-  check_non_negative("runtime.checkpoint_every_steps", static_cast<double>(r.checkpoint_every_steps));
-  check_non_negative("runtime.checkpoint_every_minutes", r.checkpoint_every_minutes);
-  check_non_negative("runtime.keep_last", static_cast<double>(r.keep_last));
-  check_non_empty("runtime.resume", r.resume);
-  check_non_negative("runtime.max_bad_steps", static_cast<double>(r.max_bad_steps));
-}
-
-template <class Section>
-void validate_dist(const Section& d) {
-  check_choice("dist.backend", d.backend, {"auto", "gloo", "nccl"});
-  check_positive("dist.timeout_s", static_cast<double>(d.timeout_s));
-  check_positive("dist.bucket_mb", d.bucket_mb);
-}
+/// The registered variant `model.encoder.name` names; throws "model.encoder.name = "x": must be one of: <the
+/// registered names>" for another name.
+const models::EncoderVariant& checked_encoder(const std::string& name);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations over a schema.
@@ -356,13 +340,34 @@ std::string schema_to_yaml(const std::string& header, const std::vector<Field<Co
   return nested_yaml(header, entries);
 }
 
-/// The per-process batch of `world_size` processes: total_batch_size / (world · accumulation_steps) when
-/// total_batch_size > 0 (throws sgmim::Error keyed `train.total_batch_size` when that does not divide), else
-/// batch_size (the per-process `data.batch_size`).
-int64_t split_total_batch(int64_t total_batch_size, int64_t accumulation_steps, int64_t batch_size,
-                          int64_t world_size);
-
 /// Writes `text` to `path`, creating its folder; throws sgmim::Error "<path>: cannot write the resolved config".
 void save_text(const std::string& text, const std::string& path);
+
+/// A typed config as a file: its schema, the first line of its resolved YAML and its embedded demo give the load,
+/// from_tree, to_yaml, save and keys functions of every config header.
+template <class Config>
+struct ConfigFile {
+  std::vector<Field<Config>> fields;
+  std::string yaml_header;  ///< the `# ...` line above the resolved YAML
+  Config (*demo)();         ///< the embedded demo, loaded when no file is given
+  /// The demo's dataset path (data.root, data.data_path): an error when set (reject_path_for_demo).
+  std::string demo_path_key;
+  std::function<const std::string&(const Config&)> demo_path;
+
+  std::vector<std::string> keys() const { return schema_keys(fields); }
+  Config from_tree(const ConfigTree& tree) const { return config_from_tree(tree, fields); }
+  std::string to_yaml(const Config& config) const { return schema_to_yaml(yaml_header, fields, config); }
+  void save(const Config& config, const std::string& path) const { save_text(to_yaml(config), path); }
+  /// A YAML file (with `_base_`), or the demo when `path` is empty, with `--set` overrides applied; validated.
+  Config load(const std::string& path, const std::vector<std::string>& overrides) const {
+    ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(demo()), kDefaultOrigin) : load_yaml_tree(path);
+    apply_overrides(tree, overrides);
+    Config config = from_tree(tree);
+    if (path.empty())
+      rethrow_in_file(tree, demo_path_key,
+                      [&] { reject_path_for_demo(demo_path_key, demo_path(config), config.data.synthetic); });
+    return config;
+  }
+};
 
 }  // namespace sgmim::config::detail

@@ -98,26 +98,24 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(bool, "eval.round_pngs", eval.round_pngs),
       SGMIM_FIELD(int, "eval.max_images", eval.max_images),
   };
-  append_section_fields(fields, &FinetuneDepthConfig::runtime, common_runtime_fields<DepthRuntimeSection>());
-  fields.push_back(SGMIM_FIELD(bool, "runtime.tensorboard", runtime.tensorboard));
-  append_section_fields(fields, &FinetuneDepthConfig::dist, dist_fields<DistSection>());
+  append_runtime_and_dist(fields);
   return fields;
 }
 
-const std::vector<Field>& schema() {
-  static const std::vector<Field> fields = make_schema();
-  return fields;
+const ConfigFile<FinetuneDepthConfig>& depth_config_file() {
+  static const ConfigFile<FinetuneDepthConfig> f{
+      make_schema(),
+      "# sgmim depth fine-tuning config, resolved (bases and overrides applied; every key; null = by data.dataset). "
+      "Reference: docs/configs.md §8",
+      default_finetune_depth_config, "data.data_path",
+      [](const FinetuneDepthConfig& c) -> const std::string& { return c.data.data_path; }};
+  return f;
 }
 
 #undef SGMIM_FIELD
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-bool is_swinv2(const std::string& encoder) { return encoder.rfind("swinv2", 0) == 0; }
-
-/// Pixels per token of the last stage: Swin 4·2³ = 32, ViT 16.
-int64_t encoder_stride(const std::string& encoder) { return is_vit(encoder) ? 16 : 32; }
 
 std::string size_text(const Size& s) { return std::to_string(s[0]) + "x" + std::to_string(s[1]); }
 
@@ -129,7 +127,8 @@ FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config) {
   FinetuneDepthConfig c = config;
   const bool kitti = c.data.dataset == DepthBenchmark::kitti;
   auto& enc = c.model.encoder;
-  if (!is_vit(enc.name)) {
+  const auto* variant = models::find_encoder_variant(enc.name);
+  if (variant && variant->traits().windowed) {
     // MIM-Depth: [w, w, w, w/2] with w = 22 (KITTI) / 30 (NYU), shifted windows in the first two stages only.
     if (!enc.window_sizes)
       enc.window_sizes = kitti ? std::vector<int64_t>{22, 22, 22, 11} : std::vector<int64_t>{30, 30, 30, 15};
@@ -166,24 +165,24 @@ std::optional<Size> depth_image_size(const FinetuneDepthConfig& config) {
 void FinetuneDepthConfig::validate() const {
   // model
   const auto& enc = model.encoder;
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), enc.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(enc.name), "must be one of: " + join(encoders));
-  const bool vit = is_vit(enc.name);
+  const auto& variant = checked_encoder(enc.name);
+  const bool vit = variant.family == models::EncoderFamily::vit;
   if (enc.window_sizes) {
     const auto& w = *enc.window_sizes;
-    check_value(!vit, "model.encoder.window_sizes", int_list_text(w), "a ViT encoder has no windows (set it to null)");
+    check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(w),
+                "a ViT encoder has no windows (set it to null)");
     check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
                 "must be a non-empty list of positive integers");
   }
   if (enc.use_shift) {
     const auto& s = *enc.use_shift;
-    check_value(!vit, "model.encoder.use_shift", bool_list_text(s), "a ViT encoder has no windows (set it to null)");
+    check_value(variant.traits().windowed, "model.encoder.use_shift", bool_list_text(s),
+                "a ViT encoder has no windows (set it to null)");
     check_value(!s.empty(), "model.encoder.use_shift", bool_list_text(s), "must be a non-empty list of true/false");
   }
   if (enc.pretrained_window_sizes) {
     const auto& w = *enc.pretrained_window_sizes;
-    check_value(is_swinv2(enc.name), "model.encoder.pretrained_window_sizes", int_list_text(w),
+    check_value(variant.traits().continuous_position_bias, "model.encoder.pretrained_window_sizes", int_list_text(w),
                 "only SwinV2 encoders have pre-training windows (set it to null)");
     check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x >= 0; }),
                 "model.encoder.pretrained_window_sizes", int_list_text(w),
@@ -257,19 +256,10 @@ void FinetuneDepthConfig::validate() const {
                 "must be in [1, train.epochs = " + std::to_string(train.epochs) + "]");
   check_value(train.layer_decay > 0 && train.layer_decay <= 1, "train.layer_decay", number_text(train.layer_decay),
               "must be in (0, 1]");
-  check_non_negative("train.weight_decay", train.weight_decay);
-  for (double b : train.betas)
-    check_value(b >= 0 && b < 1, "train.betas", pair_text(train.betas), "each must be in [0, 1)");
-  check_positive("train.eps", train.eps);
   // λ ≤ 1 keeps mean(d²) − λ·mean(d)² ≥ 0 (Jensen), so the square root is defined.
   check_value(train.silog_lambda >= 0 && train.silog_lambda <= 1, "train.silog_lambda",
               number_text(train.silog_lambda), "must be in [0, 1]");
-  check_non_negative("train.clip_grad", train.clip_grad);
-  check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
-  check_positive("train.accumulation_steps", static_cast<double>(train.accumulation_steps));
-  check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
-              std::to_string(train.total_batch_size),
-              "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
+  train.validate();
 
   // eval
   if (eval.crop) {
@@ -293,9 +283,8 @@ void FinetuneDepthConfig::validate() const {
   check_non_negative("eval.every_epochs", static_cast<double>(eval.every_epochs));
   check_non_negative("eval.max_images", static_cast<double>(eval.max_images));
 
-  // runtime, dist
-  validate_common_runtime(runtime);
-  validate_dist(dist);
+  runtime.validate();
+  dist.validate();
 
   // Across sections, on the values the run will use (nulls resolved by dataset).
   const FinetuneDepthConfig r = resolve_depth_defaults(*this);
@@ -305,7 +294,7 @@ void FinetuneDepthConfig::validate() const {
   const std::string side_value = enc.img_size ? std::to_string(*enc.img_size) : int_pair_text(*r.data.crop);
   check_value((*r.data.crop)[0] == side, "model.encoder.img_size", std::to_string(side),
               "must equal the side of data.crop " + int_pair_text(*r.data.crop));
-  const int64_t multiple = model.head == DepthHeadKind::dpt ? 32 : encoder_stride(enc.name);
+  const int64_t multiple = model.head == DepthHeadKind::dpt ? 32 : variant.stride();
   check_value(side % multiple == 0, side_key, side_value,
               "the encoder input side must be a multiple of " + std::to_string(multiple) +
                   (model.head == DepthHeadKind::dpt ? " for the DPT head" : " (the encoder's stride)"));
@@ -345,31 +334,14 @@ void FinetuneDepthConfig::validate() const {
                 "must equal the encoder's input side " + std::to_string(side) + " (or 0: the image height)");
 }
 
-std::vector<std::string> finetune_depth_config_keys() { return schema_keys(schema()); }
-
-FinetuneDepthConfig finetune_depth_config_from_tree(const ConfigTree& tree) {
-  return config_from_tree(tree, schema());
-}
-
+std::vector<std::string> finetune_depth_config_keys() { return depth_config_file().keys(); }
+FinetuneDepthConfig finetune_depth_config_from_tree(const ConfigTree& tree) { return depth_config_file().from_tree(tree); }
 FinetuneDepthConfig load_finetune_depth_config(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_depth_config()), kDefaultOrigin)
-                                 : load_yaml_tree(path);
-  apply_overrides(tree, overrides);
-  auto config = finetune_depth_config_from_tree(tree);
-  if (path.empty())
-    rethrow_in_file(tree, "data.data_path", [&] { reject_path_for_demo("data.data_path", config.data.data_path, config.data.synthetic); });
-  return config;
+  return depth_config_file().load(path, overrides);
 }
-
-std::string to_yaml(const FinetuneDepthConfig& config) {
-  return schema_to_yaml(
-      "# sgmim depth fine-tuning config, resolved (bases and overrides applied; every key; null = by data.dataset). "
-      "Reference: docs/configs.md §8",
-      schema(), config);
-}
-
+std::string to_yaml(const FinetuneDepthConfig& config) { return depth_config_file().to_yaml(config); }
 void save_finetune_depth_config(const FinetuneDepthConfig& config, const std::string& path) {
-  save_text(to_yaml(config), path);
+  depth_config_file().save(config, path);
 }
 
 FinetuneDepthConfig default_finetune_depth_config() {
@@ -399,11 +371,6 @@ FinetuneDepthConfig default_finetune_depth_config() {
   c.runtime.keep_last = 2;
   c.runtime.resume = "none";
   return c;
-}
-
-int64_t per_process_batch(const FinetuneDepthConfig& config, int64_t world_size) {
-  const auto& t = config.train;
-  return split_total_batch(t.total_batch_size, t.accumulation_steps, config.data.batch_size, world_size);
 }
 
 }  // namespace sgmim::config

@@ -79,15 +79,18 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(int, "eval.every_iters", eval.every_iters),
       SGMIM_FIELD(int, "eval.max_images", eval.max_images),
   };
-  append_section_fields(fields, &FinetuneSegConfig::runtime, common_runtime_fields<SegRuntimeSection>());
-  fields.push_back(SGMIM_FIELD(bool, "runtime.tensorboard", runtime.tensorboard));
-  append_section_fields(fields, &FinetuneSegConfig::dist, dist_fields<DistSection>());
+  append_runtime_and_dist(fields);
   return fields;
 }
 
-const std::vector<Field>& schema() {
-  static const std::vector<Field> fields = make_schema();
-  return fields;
+const ConfigFile<FinetuneSegConfig>& seg_config_file() {
+  static const ConfigFile<FinetuneSegConfig> f{
+      make_schema(),
+      "# sgmim segmentation fine-tuning config, resolved (bases and overrides applied; every key). "
+      "Reference: docs/configs.md",
+      default_finetune_seg_config, "data.root",
+      [](const FinetuneSegConfig& c) -> const std::string& { return c.data.root; }};
+  return f;
 }
 
 #undef SGMIM_FIELD
@@ -102,18 +105,16 @@ FinetuneSegConfig resolve_seg_defaults(const FinetuneSegConfig& config) {
 
 void FinetuneSegConfig::validate() const {
   const auto& enc = model.encoder;
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), enc.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(enc.name), "must be one of: " + join(encoders));
-  const bool vit = is_vit(enc.name);
+  const auto& variant = checked_encoder(enc.name);
+  const bool vit = variant.family == models::EncoderFamily::vit;
   if (enc.window_sizes) {
-    check_value(!vit, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
+    check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
                 "a ViT encoder has no windows (set it to null)");
     check_value(!enc.window_sizes->empty() && all_positive(*enc.window_sizes), "model.encoder.window_sizes",
                 int_list_text(*enc.window_sizes), "must be a non-empty list of positive integers");
   }
   if (enc.pretrained_window_sizes)
-    check_value(enc.name.rfind("swinv2", 0) == 0, "model.encoder.pretrained_window_sizes",
+    check_value(variant.traits().continuous_position_bias, "model.encoder.pretrained_window_sizes",
                 int_list_text(*enc.pretrained_window_sizes),
                 "only SwinV2 encoders have pre-training windows (set it to null)");
   check_value(enc.drop_path_rate >= 0 && enc.drop_path_rate < 1, "model.encoder.drop_path_rate",
@@ -161,16 +162,7 @@ void FinetuneSegConfig::validate() const {
               number_text(train.warmup_ratio), "must be in (0, 1]");
   check_value(train.layer_decay > 0 && train.layer_decay <= 1, "train.layer_decay", number_text(train.layer_decay),
               "must be in (0, 1]");
-  check_non_negative("train.weight_decay", train.weight_decay);
-  for (double b : train.betas)
-    check_value(b >= 0 && b < 1, "train.betas", pair_text(train.betas), "each must be in [0, 1)");
-  check_positive("train.eps", train.eps);
-  check_non_negative("train.clip_grad", train.clip_grad);
-  check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
-  check_positive("train.accumulation_steps", static_cast<double>(train.accumulation_steps));
-  check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
-              std::to_string(train.total_batch_size),
-              "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
+  train.validate();
 
   check_value(eval.scale[0] >= eval.scale[1] && eval.scale[1] > 0, "eval.scale", int_pair_text(eval.scale),
               "must be [long side, short side] with long >= short > 0");
@@ -187,40 +179,25 @@ void FinetuneSegConfig::validate() const {
   check_value(!vit || eval.mode == SegEvalMode::slide, "eval.mode", quoted(std::string(choice_name(eval.mode))),
               "a ViT encoder takes fixed-size inputs: use slide");
 
-  validate_common_runtime(runtime);
-  validate_dist(dist);
+  runtime.validate();
+  dist.validate();
 
   const auto r = resolve_seg_defaults(*this);
   const int64_t side = *r.model.encoder.img_size;
   check_value(data.crop[0] == side && data.crop[1] == side, "data.crop", int_pair_text(data.crop),
               "must be square and equal model.encoder.img_size (" + std::to_string(side) + ")");
-  check_value(side % (vit ? 16 : 32) == 0, "model.encoder.img_size", std::to_string(side),
-              std::string("must be a multiple of the encoder's stride (") + (vit ? "16)" : "32)"));
+  check_value(side % variant.stride() == 0, "model.encoder.img_size", std::to_string(side),
+              "must be a multiple of the encoder's stride (" + std::to_string(variant.stride()) + ")");
 }
 
-std::vector<std::string> finetune_seg_config_keys() { return schema_keys(schema()); }
-
-FinetuneSegConfig finetune_seg_config_from_tree(const ConfigTree& tree) { return config_from_tree(tree, schema()); }
-
+std::vector<std::string> finetune_seg_config_keys() { return seg_config_file().keys(); }
+FinetuneSegConfig finetune_seg_config_from_tree(const ConfigTree& tree) { return seg_config_file().from_tree(tree); }
 FinetuneSegConfig load_finetune_seg_config(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigTree tree = path.empty() ? yaml_tree_from_string(to_yaml(default_finetune_seg_config()), kDefaultOrigin)
-                                 : load_yaml_tree(path);
-  apply_overrides(tree, overrides);
-  auto config = finetune_seg_config_from_tree(tree);
-  if (path.empty())
-    rethrow_in_file(tree, "data.root", [&] { reject_path_for_demo("data.root", config.data.root, config.data.synthetic); });
-  return config;
+  return seg_config_file().load(path, overrides);
 }
-
-std::string to_yaml(const FinetuneSegConfig& config) {
-  return schema_to_yaml(
-      "# sgmim segmentation fine-tuning config, resolved (bases and overrides applied; every key). "
-      "Reference: docs/configs.md",
-      schema(), config);
-}
-
+std::string to_yaml(const FinetuneSegConfig& config) { return seg_config_file().to_yaml(config); }
 void save_finetune_seg_config(const FinetuneSegConfig& config, const std::string& path) {
-  save_text(to_yaml(config), path);
+  seg_config_file().save(config, path);
 }
 
 FinetuneSegConfig default_finetune_seg_config() {
@@ -253,11 +230,6 @@ FinetuneSegConfig default_finetune_seg_config() {
   c.runtime.keep_last = 2;
   c.runtime.resume = "none";
   return c;
-}
-
-int64_t per_process_batch(const FinetuneSegConfig& config, int64_t world_size) {
-  const auto& t = config.train;
-  return split_total_batch(t.total_batch_size, t.accumulation_steps, config.data.batch_size, world_size);
 }
 
 }  // namespace sgmim::config

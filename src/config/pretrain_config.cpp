@@ -78,17 +78,16 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(bool, "train.decay_rpb_tables", train.decay_rpb_tables),
       SGMIM_FIELD(choice, "train.precision", train.precision),
   };
-  // runtime: the keys every app shares, then pre-training's own, then tensorboard (the resolved-YAML order).
-  append_section_fields(fields, &PretrainConfig::runtime, common_runtime_fields<RuntimeSection>());
-  fields.push_back(SGMIM_FIELD(int, "runtime.recon_every_epochs", runtime.recon_every_epochs));
-  fields.push_back(SGMIM_FIELD(bool, "runtime.tensorboard", runtime.tensorboard));
-  append_section_fields(fields, &PretrainConfig::dist, dist_fields<DistSection>());
+  append_runtime_and_dist(fields, {SGMIM_FIELD(int, "runtime.recon_every_epochs", runtime.recon_every_epochs)});
   return fields;
 }
 
-const std::vector<Field>& schema() {
-  static const std::vector<Field> fields = make_schema();
-  return fields;
+const ConfigFile<PretrainConfig>& pretrain_config_file() {
+  static const ConfigFile<PretrainConfig> f{
+      make_schema(),
+      "# sgmim pre-training config, resolved (bases and overrides applied; every key). Reference: docs/configs.md",
+      default_pretrain_config, "data.root", [](const PretrainConfig& c) -> const std::string& { return c.data.root; }};
+  return f;
 }
 
 #undef SGMIM_FIELD
@@ -97,33 +96,25 @@ const std::vector<Field>& schema() {
 
 // -------------------------------------------------------------------------------------------------------------------
 
-std::vector<std::string> known_encoder_names() {
-  // Mirrors the registry in src/models/encoder.cpp (config_test checks that the two agree).
-  return {"swin_tiny", "swin_small", "swin_base", "swin_large", "swinv2_base", "vit_base_patch16_224",
-          "swin_mini", "swin_test", "swinv2_test", "vit_test"};
-}
-
 void PretrainConfig::validate() const {
   // model
-  const auto encoders = known_encoder_names();
-  if (std::find(encoders.begin(), encoders.end(), model.encoder.name) == encoders.end())
-    raise_invalid_value("model.encoder.name", quoted(model.encoder.name), "must be one of: " + join(encoders));
+  const auto& encoder = checked_encoder(model.encoder.name).traits();
   if (model.encoder.drop_path_rate) {
     const double d = *model.encoder.drop_path_rate;
     check_value(d >= 0 && d < 1, "model.encoder.drop_path_rate", number_text(d), "must be in [0, 1)");
   }
   if (model.encoder.window_sizes) {
     const auto& w = *model.encoder.window_sizes;
-    check_value(!is_vit(model.encoder.name), "model.encoder.window_sizes", int_list_text(w),
+    check_value(encoder.windowed, "model.encoder.window_sizes", int_list_text(w),
                 "a ViT encoder has no windows (set it to null)");
-    check_value(!w.empty() && std::all_of(w.begin(), w.end(), [](int64_t x) { return x > 0; }),
-                "model.encoder.window_sizes", int_list_text(w), "must be a non-empty list of positive integers");
+    check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
+                "must be a non-empty list of positive integers");
   }
   if (model.encoder.ln_eps) check_ln_eps("model.encoder.ln_eps", *model.encoder.ln_eps);
   check_open_unit("model.mask_ratio", model.mask_ratio);
   check_open_unit("model.knowledge_mask_ratio", model.knowledge_mask_ratio);
   check_positive("model.mask_patch_size", static_cast<double>(model.mask_patch_size));
-  const int64_t model_patch = is_vit(model.encoder.name) ? 16 : 4;
+  const int64_t model_patch = encoder.patch_size;
   check_value(model.mask_patch_size % model_patch == 0, "model.mask_patch_size", std::to_string(model.mask_patch_size),
               "must be a multiple of the encoder's patch size " + std::to_string(model_patch));
   check_non_negative("model.lambda_img", model.lambda_img);
@@ -168,7 +159,6 @@ void PretrainConfig::validate() const {
   check_value(train.min_lr >= 0 && train.min_lr <= train.base_lr, "train.min_lr", number_text(train.min_lr),
               "must be in [0, train.base_lr]");
   check_positive("train.base_batch_size", static_cast<double>(train.base_batch_size));
-  check_non_negative("train.total_batch_size", static_cast<double>(train.total_batch_size));
   if (train.schedule == LrScheduleKind::multistep) {
     const auto& m = train.milestones;
     bool ok = !m.empty();
@@ -177,45 +167,20 @@ void PretrainConfig::validate() const {
                 "multistep needs increasing epochs in (0, train.epochs = " + std::to_string(train.epochs) + ")");
   }
   check_value(train.gamma > 0 && train.gamma <= 1, "train.gamma", number_text(train.gamma), "must be in (0, 1]");
-  for (double b : train.betas)
-    check_value(b >= 0 && b < 1, "train.betas", pair_text(train.betas), "each must be in [0, 1)");
-  check_positive("train.eps", train.eps);
-  check_non_negative("train.weight_decay", train.weight_decay);
-  check_non_negative("train.clip_grad", train.clip_grad);
-  check_positive("train.accumulation_steps", static_cast<double>(train.accumulation_steps));
-  check_value(train.total_batch_size % train.accumulation_steps == 0, "train.total_batch_size",
-              std::to_string(train.total_batch_size),
-              "must be divisible by train.accumulation_steps (" + std::to_string(train.accumulation_steps) + ")");
+  train.validate();
 
-  // runtime
-  validate_common_runtime(runtime);
+  runtime.validate();
   check_non_negative("runtime.recon_every_epochs", static_cast<double>(runtime.recon_every_epochs));
-
-  // dist
-  validate_dist(dist);
+  dist.validate();
 }
 
-std::vector<std::string> pretrain_config_keys() { return schema_keys(schema()); }
-
-PretrainConfig pretrain_config_from_tree(const ConfigTree& tree) { return config_from_tree(tree, schema()); }
-
+std::vector<std::string> pretrain_config_keys() { return pretrain_config_file().keys(); }
+PretrainConfig pretrain_config_from_tree(const ConfigTree& tree) { return pretrain_config_file().from_tree(tree); }
 PretrainConfig load_pretrain_config(const std::string& path, const std::vector<std::string>& overrides) {
-  ConfigTree tree =
-      path.empty() ? yaml_tree_from_string(to_yaml(default_pretrain_config()), kDefaultOrigin) : load_yaml_tree(path);
-  apply_overrides(tree, overrides);
-  auto config = pretrain_config_from_tree(tree);
-  if (path.empty())
-    rethrow_in_file(tree, "data.root", [&] { reject_path_for_demo("data.root", config.data.root, config.data.synthetic); });
-  return config;
+  return pretrain_config_file().load(path, overrides);
 }
-
-std::string to_yaml(const PretrainConfig& config) {
-  return schema_to_yaml(
-      "# sgmim pre-training config, resolved (bases and overrides applied; every key). Reference: docs/configs.md",
-      schema(), config);
-}
-
-void save_pretrain_config(const PretrainConfig& config, const std::string& path) { save_text(to_yaml(config), path); }
+std::string to_yaml(const PretrainConfig& config) { return pretrain_config_file().to_yaml(config); }
+void save_pretrain_config(const PretrainConfig& config, const std::string& path) { pretrain_config_file().save(config, path); }
 
 PretrainConfig default_pretrain_config() {
   PretrainConfig c;
@@ -243,11 +208,6 @@ PretrainConfig default_pretrain_config() {
   c.runtime.resume = "none";
   c.runtime.recon_every_epochs = 20;
   return c;
-}
-
-int64_t per_process_batch(const PretrainConfig& config, int64_t world_size) {
-  const auto& t = config.train;
-  return split_total_batch(t.total_batch_size, t.accumulation_steps, config.data.batch_size, world_size);
 }
 
 double lr_scale(const PretrainConfig& config, int64_t world_size) {

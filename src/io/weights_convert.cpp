@@ -4,6 +4,7 @@
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
+#include "sgmim/models/encoder_registry.h"
 #include "sgmim/text.h"
 
 #include <algorithm>
@@ -224,7 +225,9 @@ std::vector<std::pair<std::string, torch::Tensor>> encoder_export_tensors(
     throw Error("'" + source + "': the encoder under '" + report.prefix +
                     "' is neither a Swin (layers.*) nor a ViT (blocks.*)",
                 source);
-  report.family = vit ? "vit" : (v2 ? "swin_v2" : "swin");
+  using models::EncoderFamily;
+  const auto family = vit ? EncoderFamily::vit : v2 ? EncoderFamily::swin_v2 : EncoderFamily::swin;
+  report.family = models::family_traits(family).name;
   if (vit && layout == EncoderLayout::mim_depth)
     throw Error("'" + source + "': MIM-Depth-Estimation's model is a Swin backbone (models/model.py); a ViT encoder "
                     "has no layout there (export it with --layout timm)",

@@ -5,114 +5,29 @@
 #include "sgmim/models/vit.h"
 #include "sgmim/text.h"
 
-#include <functional>
-#include <map>
-#include <sstream>
-
 namespace sgmim::models {
 
-namespace {
-
-
-EncoderOptions swin(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
-                   int64_t window) {
-  EncoderOptions c;
-  c.name = name;
-  c.family = EncoderFamily::swin;
-  c.img_size = 192;
-  c.patch_size = 4;
-  c.embed_dim = dim;
-  c.depths = std::move(depths);
-  c.num_heads = std::move(heads);
-  c.window_sizes.assign(c.depths.size(), window);
-  c.pretrained_window_sizes.assign(c.depths.size(), 0);
-  c.use_shift.assign(c.depths.size(), true);
-  return c;
-}
-
-EncoderOptions swinv2(const std::string& name, int64_t dim, std::vector<int64_t> depths, std::vector<int64_t> heads,
-                     int64_t window) {
-  auto c = swin(name, dim, std::move(depths), std::move(heads), window);
-  c.family = EncoderFamily::swin_v2;
-  return c;
-}
-
-EncoderOptions vit(const std::string& name, int64_t img, int64_t dim, int64_t depth, int64_t heads) {
-  EncoderOptions c;
-  c.name = name;
-  c.family = EncoderFamily::vit;
-  c.img_size = img;
-  c.patch_size = 16;
-  c.embed_dim = dim;
-  c.depths = {depth};
-  c.num_heads = {heads};
-  c.window_sizes = {};
-  c.pretrained_window_sizes = {};
-  c.use_shift = {};
-  c.ln_eps = 1e-6;
-  c.drop_path_rate = 0.1;  // SimMIM ViT-B pre-training config
-  return c;
-}
-
-// Variants registered by name, as timm's @register_model list (docs/method.md §1.6, §1.8, §3).
-const std::map<std::string, std::function<EncoderOptions()>>& registry() {
-  static const std::map<std::string, std::function<EncoderOptions()>> r = {
-      {"swin_tiny", [] { return swin("swin_tiny", 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 6); }},
-      {"swin_small", [] { return swin("swin_small", 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 6); }},
-      {"swin_base", [] { return swin("swin_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 6); }},
-      // Official SimMIM/SG-MIM swin_large pre-training: window 12 at 192 px (simmim_pretrain__swin_large__img192_window12).
-      {"swin_large", [] { return swin("swin_large", 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 12); }},
-      {"swinv2_base", [] { return swinv2("swinv2_base", 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 12); }},
-      {"vit_base_patch16_224", [] { return vit("vit_base_patch16_224", 224, 768, 12, 12); }},
-      // Tiny variants for unit tests and the CPU demo: the same code paths (shifted windows in the first two stages,
-      // down-sampling, the unshifted min(H,W) <= ws rule in the last) at a fraction of the cost.
-      // A small Swin for CPU experiments (scripts/experiments/transfer.sh, docs/experiments.md): large enough to learn
-      // something transferable at 64 px, small enough for dozens of runs in an hour on 2 cores.
-      {"swin_mini",
-       [] {
-         auto c = swin("swin_mini", 32, {2, 2, 4, 2}, {1, 2, 4, 8}, 4);
-         c.img_size = 64;
-         return c;
-       }},
-      {"swin_test",
-       [] {
-         auto c = swin("swin_test", 4, {2, 2, 2, 2}, {1, 1, 2, 4}, 4);
-         c.img_size = 64;
-         return c;
-       }},
-      {"swinv2_test",
-       [] {
-         auto c = swinv2("swinv2_test", 4, {2, 2, 2, 2}, {1, 1, 2, 4}, 4);
-         c.img_size = 64;
-         return c;
-       }},
-      {"vit_test",
-       [] {
-         auto c = vit("vit_test", 64, 32, 2, 2);
-         c.drop_path_rate = 0.0;
-         return c;
-       }},
-  };
-  return r;
-}
-
-}  // namespace
-
 EncoderOptions encoder_options(const std::string& name) {
-  const auto& r = registry();
-  auto it = r.find(name);
-  if (it == r.end()) {
-    std::string known;
-    for (const auto& kv : r) known += (known.empty() ? "" : ", ") + kv.first;
-    throw Error("unknown encoder variant '" + name + "'; known variants: " + known, {}, "model.encoder", name);
-  }
-  return it->second();
-}
-
-std::vector<std::string> encoder_names() {
-  std::vector<std::string> names;
-  for (const auto& kv : registry()) names.push_back(kv.first);
-  return names;
+  const EncoderVariant* v = find_encoder_variant(name);
+  if (!v)
+    throw Error("unknown encoder variant '" + name + "'; known variants: " + text::join(encoder_variant_names()), {},
+                "model.encoder", name);
+  const auto& family = v->traits();
+  EncoderOptions c;
+  c.name = v->name;
+  c.family = v->family;
+  c.img_size = v->img_size;
+  c.patch_size = family.patch_size;
+  c.embed_dim = v->embed_dim;
+  c.depths = v->depths;
+  c.num_heads = v->num_heads;
+  const size_t windowed_stages = family.windowed ? c.depths.size() : 0;
+  c.window_sizes.assign(windowed_stages, v->window);
+  c.pretrained_window_sizes.assign(windowed_stages, 0);
+  c.use_shift.assign(windowed_stages, true);
+  c.ln_eps = family.ln_eps;
+  c.drop_path_rate = v->drop_path_rate.value_or(family.drop_path_rate);
+  return c;
 }
 
 int64_t EncoderOptions::stage_resolution(size_t s) const {

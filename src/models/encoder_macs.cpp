@@ -104,27 +104,10 @@ PretrainerMacs pretrainer_macs(const PretrainerOptions& config) {
   out.image_decoder = latent * C * stride2 * 3;  // Conv 1×1 C → stride²·3
   if (config.method != PretrainMethod::sgmim) return out;
   out.knowledge_decoder = latent * C * stride2 * 1;
-  const int64_t grid = enc.img_size / enc.patch_size;
-  const int64_t knowledge_embed = grid * grid * enc.embed_dim * enc.patch_size * enc.patch_size;  // 1 channel
-  int64_t context = C;
-  switch (config.guidance) {
-    case GuidanceKind::mlp:
-      out.guidance = knowledge_embed;
-      if (enc.family != EncoderFamily::vit) out.guidance += out.encoder.patch_merging;
-      break;
-    case GuidanceKind::transformer:
-    case GuidanceKind::siamese: {
-      // The same stages as the image encoder on the knowledge tokens, after a 1-channel patch embedding.
-      const auto& e = out.encoder;
-      out.guidance = knowledge_embed + e.attention_linear + e.attention_matmul + e.mlp + e.patch_merging;
-      out.per_forward += e.per_forward;  // Swin v2: the branch's blocks evaluate their cpb_mlp too
-      break;
-    }
-    case GuidanceKind::sparse_resnet18:
-      out.guidance = sparse_resnet_macs(sparse_resnet18_options(enc), enc.img_size);
-      context = sparse_resnet18_options(enc).widths().back();
-      break;
-  }
+  const GuidanceMacs branch = guidance_macs(config.guidance, enc, out.encoder);
+  out.guidance = branch.per_image;
+  out.per_forward += branch.per_forward;  // Swin v2: the branch's blocks evaluate their cpb_mlp too
+  const int64_t context = branch.context_dim;
   // Fusion: q and proj Linear(C, C), k and v Linear(C_ctx, C) on the latent tokens (the HEAD branch's C_ctx = 1024),
   // attention over latent² pairs, MLP.
   out.fusion = latent * (2 * C * C + 2 * context * C) + 2 * latent * latent * C +

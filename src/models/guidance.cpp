@@ -1,27 +1,17 @@
 #include "sgmim/models/guidance.h"
 
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_macs.h"
 
 namespace sgmim::models {
 
 GuidanceKind parse_guidance_kind(const std::string& name) {
-  if (name == "mlp") return GuidanceKind::mlp;
-  if (name == "transformer") return GuidanceKind::transformer;
-  if (name == "siamese") return GuidanceKind::siamese;
-  if (name == "sparse_resnet18") return GuidanceKind::sparse_resnet18;
-  throw Error("model.guidance.kind = " + name + ": expected one of mlp, transformer, siamese, sparse_resnet18", {},
+  if (const auto kind = config::parse_choice<GuidanceKind>(name)) return *kind;
+  throw Error("model.guidance.kind = " + name + ": expected one of " + config::choice_list<GuidanceKind>(), {},
               "model.guidance.kind", name);
 }
 
-std::string to_string(GuidanceKind kind) {
-  switch (kind) {
-    case GuidanceKind::mlp: return "mlp";
-    case GuidanceKind::transformer: return "transformer";
-    case GuidanceKind::siamese: return "siamese";
-    case GuidanceKind::sparse_resnet18: return "sparse_resnet18";
-  }
-  return "?";
-}
+std::string to_string(GuidanceKind kind) { return std::string(config::choice_name(kind)); }
 
 SparseResNetOptions sparse_resnet18_options(const EncoderOptions& enc) {
   SparseResNetOptions o;
@@ -81,6 +71,31 @@ GuidanceBranchImpl::GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& 
 }
 
 int64_t GuidanceBranchImpl::out_dim() const { return feature_dim; }
+
+GuidanceMacs guidance_macs(GuidanceKind kind, const EncoderOptions& enc, const EncoderMacs& encoder) {
+  const int64_t grid = enc.img_size / enc.patch_size;
+  const int64_t knowledge_embed = grid * grid * enc.embed_dim * enc.patch_size * enc.patch_size;  // 1 channel
+  GuidanceMacs out{0, 0, enc.num_features()};
+  switch (kind) {
+    case GuidanceKind::mlp:
+      out.per_image = knowledge_embed;
+      if (enc.family != EncoderFamily::vit) out.per_image += encoder.patch_merging;
+      break;
+    case GuidanceKind::transformer:
+    case GuidanceKind::siamese: {
+      // The same stages as the image encoder on the knowledge tokens, after a 1-channel patch embedding.
+      const auto& e = encoder;
+      out.per_image = knowledge_embed + e.attention_linear + e.attention_matmul + e.mlp + e.patch_merging;
+      out.per_forward = e.per_forward;
+      break;
+    }
+    case GuidanceKind::sparse_resnet18:
+      out.per_image = sparse_resnet_macs(sparse_resnet18_options(enc), enc.img_size);
+      out.context_dim = sparse_resnet18_options(enc).widths().back();
+      break;
+  }
+  return out;
+}
 
 torch::Tensor GuidanceBranchImpl::forward(const torch::Tensor& knowledge, const torch::Tensor& visible) {
   // u = PatchEmbed(y)·v: knowledge tokens kept where visible (where the image is masked, in selective mode), zero

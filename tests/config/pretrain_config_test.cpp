@@ -1,17 +1,14 @@
 // The typed pre-training config: defaults, every kind of config error with its exact message and origin, the
-// resolved-YAML round trip, batch/LR scaling, and two drift checks (docs/configs.md, the encoder registry).
+// resolved-YAML round trip, batch/LR scaling, and a drift check against docs/configs.md.
 #include "sgmim/config/pretrain_config.h"
 
 #include "sgmim/error.h"
 #include "temp_dir.h"
-#include "support/fixture_required.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
-#include <set>
 #include <sstream>
 
 namespace sgmim::config {
@@ -340,18 +337,6 @@ TEST(PretrainConfig, EveryKeyIsDocumented) {
   ASSERT_FALSE(doc.empty()) << "docs/configs.md is missing";
   for (const auto& key : pretrain_config_keys())
     EXPECT_NE(doc.find("`" + key + "`"), std::string::npos) << key << " is not documented in docs/configs.md";
-}
-
-TEST(PretrainConfig, KnownEncoderNamesMatchTheTorchRegistry) {
-  // The config library is torch-free, so it mirrors the names of src/models/encoder.cpp; this catches drift.
-  const std::string source = read_text(std::string(SGMIM_CONFIGS_DIR) + "/../src/models/encoder.cpp");
-  if (source.empty()) SGMIM_MISSING_FIXTURE("src/models/encoder.cpp not found");
-  std::set<std::string> registered;
-  const std::regex entry(R"re(\{"([A-Za-z0-9_]+)",\s*\[\])re");
-  for (auto it = std::sregex_iterator(source.begin(), source.end(), entry); it != std::sregex_iterator(); ++it)
-    registered.insert((*it)[1]);
-  const auto known = known_encoder_names();
-  EXPECT_EQ(registered, std::set<std::string>(known.begin(), known.end()));
 }
 
 }  // namespace

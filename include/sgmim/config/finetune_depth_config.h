@@ -5,7 +5,8 @@
 // engine::PolyScheduleOptions; the torch side converts them. Keys: docs/configs.md, "Depth fine-tuning and evaluation".
 #pragma once
 
-#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, known_encoder_names, suggest_key
+#include "sgmim/config/common_sections.h"
+#include "sgmim/config/pretrain_config.h"  // suggest_key
 #include "sgmim/config/yaml_tree.h"
 
 #include <array>
@@ -21,7 +22,7 @@ namespace sgmim::config {
 
 /// `model.encoder`: a registered encoder variant, set up for fine-tuning (heads::finetune_encoder_options).
 struct DepthEncoderSection {
-  std::string name = "swin_base";  ///< a variant of known_encoder_names() (the pre-training one of model.pretrained)
+  std::string name = "swin_base";  ///< a variant of models::encoder_variants() (the pre-training one of model.pretrained)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin: per stage; null: [22,22,22,11] KITTI, [30,30,30,15] NYU
   std::optional<std::vector<bool>> use_shift;        ///< Swin: per stage; null: [true, true, false, false]
   /// SwinV2 only: the windows of pre-training (continuous position bias); null: the variant's effective pre-training
@@ -90,21 +91,14 @@ struct DepthDataSection {
 
 /// `train`: AdamW with layer-wise LR decay, the poly schedule and the SILog loss (docs/method.md §4.2, §4.3).
 /// LRs are absolute (not scaled with the batch), as in MIM-Depth.
-struct DepthTrainSection {
+struct DepthTrainSection : SharedTrainKeys {
   int64_t epochs = 25;
   double max_lr = 5e-4;                     ///< poly peak (engine::PolyScheduleOptions)
   double min_lr = 3e-5;                     ///< poly start and floor
   double power = 0.9;                       ///< poly exponent
-  std::optional<int64_t> half_epochs;       ///< epochs to the peak (P = iters/epoch · half_epochs); null: epochs / 2
+  std::optional<int64_t> half_epochs{};     ///< epochs to the peak (P = iters/epoch · half_epochs); null: epochs / 2
   double layer_decay = 0.9;                 ///< lr_scale = layer_decay^(num_ids − 1 − id)
-  double weight_decay = 0.05;
-  std::array<double, 2> betas{0.9, 0.999};  ///< AdamW
-  double eps = 1e-8;
   double silog_lambda = 0.5;                ///< L = sqrt(mean(d²) − λ·mean(d)²)
-  double clip_grad = 0.0;                   ///< global L2 norm; 0: off (the reference has none)
-  int64_t total_batch_size = 24;            ///< global batch incl. accumulation; 0: data.batch_size per process
-  int64_t accumulation_steps = 1;
-  Precision precision = Precision::fp32;    ///< fp32 | bf16 | fp64
   bool operator==(const DepthTrainSection&) const = default;
 };
 
@@ -127,23 +121,6 @@ struct DepthEvalSection {
   bool operator==(const DepthEvalSection&) const = default;
 };
 
-/// `runtime`: run directory, logging, checkpoints, recovery (the pre-training keys without reconstructions).
-struct DepthRuntimeSection {
-  std::string output_dir = "runs/finetune_depth";
-  int64_t seed = 0;
-  int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
-  int64_t log_every = 100;                ///< iterations between progress lines / metric records
-  DeviceChoice device = DeviceChoice::automatic;  ///< auto (cuda when available) | cpu | cuda
-  int64_t checkpoint_every_epochs = 1;    ///< 0: only the final checkpoint
-  int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
-  double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables
-  int64_t keep_last = 3;                  ///< checkpoints kept; 0 keeps all
-  std::string resume = "auto";            ///< auto (latest in output_dir, if any) | none | a checkpoint path
-  int64_t max_bad_steps = 10;             ///< consecutive non-finite steps skipped before the run aborts
-  bool tensorboard = true;                ///< TensorBoard events next to metrics.jsonl
-  bool operator==(const DepthRuntimeSection&) const = default;
-};
-
 /// The whole fine-tuning / evaluation configuration. Default-constructed, it is the MIM-Depth-Estimation recipe for
 /// Swin-B + GLP on KITTI with every dataset-dependent key null (by dataset);
 /// configs/depth/glp_swin-base_sgmim-100ep_kitti_25ep.yaml resolves to the same values apart from the paths, the
@@ -151,9 +128,9 @@ struct DepthRuntimeSection {
 struct FinetuneDepthConfig {
   DepthModelSection model;
   DepthDataSection data;
-  DepthTrainSection train;
+  DepthTrainSection train{{.total_batch_size = 24}};  ///< no clipping (the reference has none)
   DepthEvalSection eval;
-  DepthRuntimeSection runtime;
+  RuntimeSection runtime{.output_dir = "runs/finetune_depth"};
   DistSection dist;
 
   /// Throws sgmim::Error "<key> = <value>: <what was expected>" (key() and value() set) for the first invalid value.
@@ -197,9 +174,5 @@ FinetuneDepthConfig resolve_depth_defaults(const FinetuneDepthConfig& config);
 /// fixes it: KITTI with kb_crop 352×1216, real NYU 480×640, synthetic sets their synthetic_size (KB-cropped for
 /// KITTI); nullopt for real KITTI without the KB crop (raw frame sizes vary around 375×1242).
 std::optional<std::array<int64_t, 2>> depth_image_size(const FinetuneDepthConfig& config);
-
-/// Per-process batch for `world_size` processes: total_batch_size / (world · accumulation_steps) when
-/// total_batch_size > 0 (throws sgmim::Error when that does not divide), else data.batch_size.
-int64_t per_process_batch(const FinetuneDepthConfig& config, int64_t world_size);
 
 }  // namespace sgmim::config

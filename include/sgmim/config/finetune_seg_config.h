@@ -4,7 +4,8 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
-#include "sgmim/config/pretrain_config.h"  // DistSection, kDefaultOrigin, known_encoder_names
+#include "sgmim/config/common_sections.h"
+#include "sgmim/config/yaml_tree.h"
 
 #include <array>
 #include <cstdint>
@@ -66,7 +67,7 @@ struct SegDataSection {
 };
 
 /// `train`: AdamW with layer-wise LR decay, mmcv's poly schedule with a linear warm-up, iteration-based.
-struct SegTrainSection {
+struct SegTrainSection : SharedTrainKeys {
   int64_t iterations = 160000;
   double lr = 1e-4;
   double min_lr = 0.0;
@@ -74,16 +75,9 @@ struct SegTrainSection {
   int64_t warmup_iters = 1500;
   double warmup_ratio = 1e-6;
   double layer_decay = 0.9;
-  double weight_decay = 0.05;
-  std::array<double, 2> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double clip_grad = 0.0;
   /// Cross-entropy mean over the labelled pixels only; false (mmseg's default, avg_non_ignore=False): over every
   /// pixel, the ignored ones counting 0.
   bool avg_non_ignore = false;
-  int64_t total_batch_size = 16;           ///< 8 GPUs × 2 in mmseg; 0: data.batch_size per process
-  int64_t accumulation_steps = 1;
-  Precision precision = Precision::fp32;   ///< fp32 | bf16 (CUDA only) | fp64
   bool operator==(const SegTrainSection&) const = default;
 };
 
@@ -99,30 +93,17 @@ struct SegEvalSection {
   bool operator==(const SegEvalSection&) const = default;
 };
 
-/// `runtime`: run directory, logging, checkpoints, recovery.
-struct SegRuntimeSection {
-  std::string output_dir = "runs/finetune_seg";
-  int64_t seed = 0;
-  int64_t threads = 0;
-  int64_t log_every = 50;
-  DeviceChoice device = DeviceChoice::automatic;
-  int64_t checkpoint_every_epochs = 0;    ///< passes over the data; iteration-based runs use the step period
-  int64_t checkpoint_every_steps = 16000;
-  double checkpoint_every_minutes = 30;
-  int64_t keep_last = 3;
-  std::string resume = "auto";
-  int64_t max_bad_steps = 10;
-  bool tensorboard = true;
-  bool operator==(const SegRuntimeSection&) const = default;
-};
-
 /// The whole segmentation configuration. Default-constructed it is the Swin-B UperNet 160k recipe of docs/seg.md.
 struct FinetuneSegConfig {
   SegModelSection model;
   SegDataSection data;
-  SegTrainSection train;
+  SegTrainSection train{{.total_batch_size = 16}};  ///< 8 GPUs × 2 in mmseg
   SegEvalSection eval;
-  SegRuntimeSection runtime;
+  /// Iteration-based: checkpoints by the step period (checkpoint_every_epochs counts passes over the data).
+  RuntimeSection runtime{.output_dir = "runs/finetune_seg",
+                         .log_every = 50,
+                         .checkpoint_every_epochs = 0,
+                         .checkpoint_every_steps = 16000};
   DistSection dist;
 
   /// Throws sgmim::Error "<key> = <value>: <what was expected>" for the first invalid value.
@@ -143,8 +124,5 @@ FinetuneSegConfig default_finetune_seg_config();
 
 /// model.encoder.img_size resolved (data.crop's side when null).
 FinetuneSegConfig resolve_seg_defaults(const FinetuneSegConfig& config);
-
-/// Per-process batch for `world_size` processes (as per_process_batch of the other configs).
-int64_t per_process_batch(const FinetuneSegConfig& config, int64_t world_size);
 
 }  // namespace sgmim::config

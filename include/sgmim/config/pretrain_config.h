@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
+#include "sgmim/config/common_sections.h"
 #include "sgmim/config/yaml_tree.h"
 
 #include <array>
@@ -16,7 +17,7 @@ namespace sgmim::config {
 
 /// `model.encoder`: a registered encoder variant plus the overrides the paper's recipes need.
 struct EncoderSection {
-  std::string name = "swin_base";                    ///< a variant of models::encoder_options() (see known_encoder_names())
+  std::string name = "swin_base";                    ///< a variant of models::encoder_variants()
   std::optional<double> drop_path_rate;              ///< stochastic depth; unset keeps the variant's (Swin 0, ViT 0.1)
   std::optional<std::vector<int64_t>> window_sizes;  ///< Swin/SwinV2 per-stage windows; unset keeps the variant's
   std::optional<double> ln_eps;                      ///< every LayerNorm's epsilon; unset keeps the variant's
@@ -79,53 +80,25 @@ struct DataSection {
 };
 
 /// `train`: optimisation (docs/configs.md, `train`). LRs are per `base_batch_size` images and scaled linearly.
-struct TrainSection {
+struct TrainSection : SharedTrainKeys {
   int64_t epochs = 100;
   int64_t warmup_epochs = 10;
   double base_lr = 2e-4;
   double warmup_lr = 1e-6;
   double min_lr = 1e-5;
   int64_t base_batch_size = 512;        ///< lr = base_lr · (effective total batch) / base_batch_size
-  int64_t total_batch_size = 1024;      ///< global batch incl. accumulation (the paper's 1024); 0: data.batch_size
-                                        ///< per process decides
   LrScheduleKind schedule = LrScheduleKind::cosine;  ///< cosine | multistep
-  std::vector<int64_t> milestones;      ///< multistep: epochs at which lr *= gamma, increasing, in (0, epochs)
+  std::vector<int64_t> milestones{};    ///< multistep: epochs at which lr *= gamma, increasing, in (0, epochs)
   double gamma = 0.1;
-  std::array<double, 2> betas{0.9, 0.999};  ///< AdamW
-  double eps = 1e-8;
-  double weight_decay = 0.05;
-  double clip_grad = 5.0;               ///< global L2 norm; 0 disables clipping
-  int64_t accumulation_steps = 1;
   AccumulationMode accumulation_mode = AccumulationMode::exact;  ///< exact | reference (per-micro-batch clip and schedule)
   bool decay_rpb_tables = true;         ///< official quirk: relative-position-bias tables are weight-decayed
-  Precision precision = Precision::fp32;  ///< fp32 | bf16 (the official run used apex O1 fp16) | fp64
   bool operator==(const TrainSection&) const = default;
 };
 
-/// `runtime`: run directory, logging, checkpoints, recovery.
-struct RuntimeSection {
-  std::string output_dir = "runs/pretrain";
-  int64_t seed = 0;
-  int64_t threads = 0;                    ///< intra-op threads per process; 0: LibTorch's default
-  int64_t log_every = 100;                ///< iterations between progress lines / metric records
-  DeviceChoice device = DeviceChoice::automatic;  ///< auto (cuda when available) | cpu | cuda
-  int64_t checkpoint_every_epochs = 5;    ///< 0: only the final checkpoint
-  int64_t checkpoint_every_steps = 0;     ///< extra checkpoint every N optimiser steps; 0 disables
-  double checkpoint_every_minutes = 30;   ///< extra time-based checkpoint (preemption); 0 disables
-  int64_t keep_last = 3;                  ///< checkpoints kept; 0 keeps all
-  std::string resume = "auto";            ///< auto (latest in output_dir, if any) | none | a checkpoint path
-  int64_t max_bad_steps = 10;             ///< consecutive non-finite steps skipped before the run aborts
+/// `runtime`: the shared keys and pre-training's reconstruction images.
+struct PretrainRuntimeSection : RuntimeSection {
   int64_t recon_every_epochs = 10;        ///< write reconstruction images every N epochs; 0 disables
-  bool tensorboard = true;                ///< TensorBoard events next to metrics.jsonl
-  bool operator==(const RuntimeSection&) const = default;
-};
-
-/// `dist`: multi-process data parallelism.
-struct DistSection {
-  std::string backend = "auto";  ///< auto (nccl on CUDA, else gloo) | gloo | nccl
-  int64_t timeout_s = 1800;      ///< collective timeout
-  double bucket_mb = 25;         ///< gradient all-reduce bucket size
-  bool operator==(const DistSection&) const = default;
+  bool operator==(const PretrainRuntimeSection&) const = default;
 };
 
 /// The whole pre-training configuration. Default-constructed, it is the official SG-MIM Swin-B 100-epoch recipe
@@ -133,17 +106,15 @@ struct DistSection {
 struct PretrainConfig {
   ModelSection model;
   DataSection data;
-  TrainSection train;
-  RuntimeSection runtime;
+  /// The paper's global batch of 1024 (incl. accumulation; 0: data.batch_size per process decides), clipped at 5.
+  TrainSection train{{.clip_grad = 5.0, .total_batch_size = 1024}};
+  PretrainRuntimeSection runtime{{.output_dir = "runs/pretrain", .checkpoint_every_epochs = 5}};
   DistSection dist;
 
   /// Throws sgmim::Error "<key> = <value>: <what was expected>" (key() and value() set) for the first invalid value.
   void validate() const;
   bool operator==(const PretrainConfig&) const = default;
 };
-
-/// The origin used for the embedded default when load_pretrain_config() is given no file.
-inline constexpr const char* kDefaultOrigin = "<default>";
 
 /// Loads a YAML config (with `_base_`), applies `--set` overrides, converts and validates. An empty `path` starts
 /// from default_pretrain_config(). Errors name the file (or `--set`) that set the offending key.
@@ -165,13 +136,6 @@ PretrainConfig default_pretrain_config();
 
 /// Every valid dotted key, in to_yaml() order.
 std::vector<std::string> pretrain_config_keys();
-
-/// Encoder variant names accepted by `model.encoder.name` (mirrors models::encoder_names(); the torch side rechecks).
-std::vector<std::string> known_encoder_names();
-
-/// Per-process batch for `world_size` processes: total_batch_size / (world · accumulation_steps) when
-/// total_batch_size > 0 (throws sgmim::Error when that does not divide), else data.batch_size.
-int64_t per_process_batch(const PretrainConfig& config, int64_t world_size);
 
 /// The linear LR scaling factor: per_process_batch · world · accumulation_steps / base_batch_size
 /// (applied to base_lr, warmup_lr and min_lr, as the official main_simmim.py does).

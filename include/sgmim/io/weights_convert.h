@@ -57,7 +57,7 @@ EncoderLayout parse_encoder_layout(const std::string& name);
 
 struct EncoderExportReport {
   std::string prefix;                 ///< where the encoder sat in the file ("encoder.", "backbone." or "")
-  std::string family;                 ///< "swin", "swin_v2" or "vit"
+  std::string family;                 ///< "swin", "swin_v2" or "vit" (models::family_traits' name)
   size_t exported = 0;
   std::vector<std::string> dropped;   ///< encoder keys the target layout has no place for, or rebuilds itself
   std::vector<std::string> renamed;   ///< "ours -> theirs" where the target's names differ from ours

@@ -1,6 +1,8 @@
 // The image-encoder interface shared by Swin v1, Swin v2 and ViT (SimMIM variants), their plain-data configuration,
-// and the registry of named variants (`swin_base`, `vit_base_patch16_224`, `*_test`, ...).
+// and the options of a named variant of the registry (models/encoder_registry.h).
 #pragma once
+
+#include "sgmim/models/encoder_registry.h"
 
 #include <torch/nn/module.h>
 
@@ -9,8 +11,6 @@
 #include <vector>
 
 namespace sgmim::models {
-
-enum class EncoderFamily { swin, swin_v2, vit };
 
 /// The LayerNorm epsilon of SwinV2 in fine-tuning: Microsoft's SwinV2 downstream backbone, which MIM-Depth-Estimation
 /// uses, builds every norm with eps 1e-6 (models/swin_transformer_v2.py, SwinTransformerV2 `norm_layer`), while
@@ -68,10 +68,9 @@ struct EncoderOptions {
   int64_t total_stride() const;
 };
 
-/// Named variants. Throws sgmim::Error listing the known names for an unknown one.
+/// The options of a registered variant (encoder_variants()). Throws sgmim::Error listing the known names for an
+/// unknown one.
 EncoderOptions encoder_options(const std::string& name);
-/// The registered variant names.
-std::vector<std::string> encoder_names();
 
 /// The SimMIM-style image encoder. Submodule and parameter names follow the official code exactly.
 class ImageEncoderImpl : public torch::nn::Module {

@@ -20,7 +20,7 @@ namespace sgmim::models {
 
 using GuidanceKind = config::GuidanceKind;  ///< mlp | transformer | siamese (paper Table 5) | sparse_resnet18 (HEAD)
 
-/// "mlp" / "transformer" / "siamese" / "sparse_resnet18"; throws sgmim::Error for another name.
+/// A name of config::ChoiceNames<GuidanceKind>; throws sgmim::Error for another name.
 GuidanceKind parse_guidance_kind(const std::string& name);
 std::string to_string(GuidanceKind kind);
 
@@ -55,5 +55,16 @@ class GuidanceBranchImpl : public torch::nn::Module {
 /// 4·2^k with k <= 3.
 SparseResNetOptions sparse_resnet18_options(const EncoderOptions& encoder);
 TORCH_MODULE(GuidanceBranch);
+
+struct EncoderMacs;  // models/encoder_macs.h
+
+/// The branch's share of models::pretrainer_macs (models/encoder_macs.h, same conventions).
+struct GuidanceMacs {
+  int64_t per_image = 0;    ///< the branch's products per image (sparse_resnet18: all sites, dense)
+  int64_t per_forward = 0;  ///< batch-independent products (Swin v2: the cpb_mlp of the branch's own blocks)
+  int64_t context_dim = 0;  ///< the width of its features, which the fusion's k and v project
+};
+/// The MACs of a `kind` branch for the image encoder `encoder` whose own MACs are `encoder_macs`.
+GuidanceMacs guidance_macs(GuidanceKind kind, const EncoderOptions& encoder, const EncoderMacs& encoder_macs);
 
 }  // namespace sgmim::models
