@@ -50,6 +50,16 @@ void write_metrics_file(const CheckpointEvaluationOptions& options, const std::s
   io::write_file_atomically(std::vector<char>(text.begin(), text.end()), path);
 }
 
+/// The checkpoint's weights, strictly, into `model`, which then moves to the device of `choice` and the local rank.
+/// Returns that device and the number of tensors loaded.
+std::pair<torch::Device, size_t> load_checkpoint(torch::nn::Module& model, const std::string& checkpoint,
+                                                 config::DeviceChoice choice, int local_rank) {
+  const auto device = resolve_device(choice, local_rank);
+  const auto loaded = io::load_state_dict(model, checkpoint, /*strict=*/true).loaded;
+  model.to(device);
+  return {device, loaded};
+}
+
 /// The first max_images images of a set of `size` (0: all).
 int64_t evaluated_images(int64_t max_images, int64_t size) {
   return max_images > 0 ? std::min(max_images, size) : size;
@@ -60,12 +70,10 @@ int64_t evaluated_images(int64_t max_images, int64_t size) {
 CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneDepthConfig& config,
                                                const CheckpointEvaluationOptions& options,
                                                const distributed::DistEnv& env, distributed::ProcessGroup* group) {
-  const bool leader = env.rank == 0;
-  const auto device = resolve_device(config.runtime.device, env.local_rank);
   heads::DepthModel model(to_depth_model_options(config));
-  const auto report = io::load_state_dict(*model, options.checkpoint, /*strict=*/true);
-  model->to(device);
+  const auto [device, loaded] = load_checkpoint(*model, options.checkpoint, config.runtime.device, env.local_rank);
   auto [train, test] = make_depth_datasets(config, /*need_train=*/false);
+  const bool leader = env.rank == 0;
 
   auto r = result_paths(options);
   auto evaluation = to_depth_evaluation_options(config);
@@ -76,7 +84,7 @@ CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneDepthConfig
   }
   const std::string dataset(config::choice_name(config.data.dataset));
   if (leader)
-    std::printf("evaluating %s (%zu tensors) on %lld %s test images\n", options.checkpoint.c_str(), report.loaded,
+    std::printf("evaluating %s (%zu tensors) on %lld %s test images\n", options.checkpoint.c_str(), loaded,
                 static_cast<long long>(evaluated_images(evaluation.max_images, test->size())), dataset.c_str());
   auto summary = evaluate_depth(*model, *test, evaluation, group, device, progress_lines(leader));
   summary.info["checkpoint"] = options.checkpoint;
@@ -93,10 +101,8 @@ CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneSegConfig& 
                                                const CheckpointEvaluationOptions& options,
                                                const distributed::DistEnv& env, distributed::ProcessGroup* group) {
   const bool leader = env.rank == 0;
-  const auto device = resolve_device(config.runtime.device, env.local_rank);
   heads::SegModel model(to_seg_model_options(config));
-  const auto report = io::load_state_dict(*model, options.checkpoint, /*strict=*/true);
-  model->to(device);
+  const auto [device, loaded] = load_checkpoint(*model, options.checkpoint, config.runtime.device, env.local_rank);
   auto [train, val] = make_seg_datasets(config, /*need_train=*/false);
   const auto names = seg_class_names(config);
 
@@ -106,7 +112,7 @@ CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneSegConfig& 
   const auto& inference = evaluation.inference;
   if (leader)
     std::printf("evaluating %s (%zu tensors) on %lld images of %s, %s inference%s\n", options.checkpoint.c_str(),
-                report.loaded, static_cast<long long>(evaluated_images(evaluation.max_images, val->size())),
+                loaded, static_cast<long long>(evaluated_images(evaluation.max_images, val->size())),
                 config.data.val_split.c_str(), std::string(config::choice_name(inference.mode)).c_str(),
                 inference.flip ? " + flip" : "");
   const auto pass = evaluate_segmentation(*model, *val, evaluation, group, device, progress_lines(leader));
