@@ -1,6 +1,6 @@
 // The matrix-multiply peak of a device: square n×n·n×n products in one dtype, timed after a warm-up with the device
-// synchronised around each timed run. The engine behind `sgmim-bench gemm`; its TFLOP/s is the peak the MFU of
-// `sgmim-bench step --peak-tflops` is measured against (docs/gpu.md). The result reports itself as that command prints it.
+// synchronised around each timed run. The engine behind `sgmim-bench gemm`, and its report; its TFLOP/s is the peak
+// the MFU of `sgmim-bench step --peak-tflops` is measured against (docs/gpu.md).
 #pragma once
 
 #include "sgmim/bench/bench_support.h"

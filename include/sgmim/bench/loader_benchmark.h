@@ -1,8 +1,9 @@
 // Times the pre-training data pipeline exactly as sgmim-pretrain runs it (data/knowledge_loader.h over
 // data/knowledge_dataset.h: JPEG decode, 16-bit knowledge PNG decode, joint RandomResizedCrop + flip + normalise,
 // collation) over an ImageFolder + knowledge-map tree, for one or more worker counts, and optionally the cost of each
-// stage of one sample. The engine behind `sgmim-bench loader`, and its report; figures go to docs/benchmarks.md ("Data loading against
-// torchvision"), beside scripts/bench/loader_torchvision.py, which does the same work with torchvision/PIL.
+// stage of one sample. The engine behind `sgmim-bench loader`, and its report; figures go to docs/benchmarks.md
+// ("Data loading against torchvision"), beside scripts/bench/loader_torchvision.py, which does the same work with
+// torchvision/PIL.
 #pragma once
 
 #include "sgmim/bench/bench_support.h"
