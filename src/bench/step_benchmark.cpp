@@ -1,6 +1,5 @@
 #include "sgmim/bench/step_benchmark.h"
 
-#include "sgmim/bench/bench_support.h"
 #include "sgmim/bench/gemm_benchmark.h"
 #include "sgmim/compat.h"
 #include "sgmim/config/choices.h"
@@ -58,6 +57,7 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   result.model_macs_per_image = macs.per_image();
   reset_peak_memory(device);
   std::unique_ptr<OpProfiler> profiler;
+  std::vector<double> step_seconds;
   for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
     if (options.profile && i == options.warmup) profiler = std::make_unique<OpProfiler>();
     auto [m, k] = model->sample_masks(options.batch);
@@ -75,15 +75,12 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
     optimizer.step();
     synchronize(device);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (i >= options.warmup) result.step_seconds.push_back(seconds);
+    if (i >= options.warmup) step_seconds.push_back(seconds);
     result.last_loss = loss.item<double>();
   }
   if (profiler) result.profile = profiler->stop();
-  const auto timing = summarize(result.step_seconds);
-  result.median_s = timing.median_s;
-  result.min_s = timing.min_s;
-  result.max_s = timing.max_s;
-  result.images_per_second = static_cast<double>(options.batch) / result.median_s;
+  result.timing = summarize(step_seconds);
+  result.images_per_second = static_cast<double>(options.batch) / result.timing.median_s;
   std::tie(result.peak_memory_bytes, result.memory_kind) = peak_memory(device);
   if (options.peak_tflops > 0)
     result.mfu = model_flops_utilisation(static_cast<double>(result.encoder_macs_per_image), result.images_per_second,
@@ -103,10 +100,10 @@ std::string StepBenchResult::to_json() const {
                       {"device", device_name},
                       {"bf16", options.bf16},
                       {"parameters", parameters},
-                      {"step_seconds", step_seconds},
-                      {"median_s", median_s},
-                      {"min_s", min_s},
-                      {"max_s", max_s},
+                      {"step_seconds", timing.seconds},
+                      {"median_s", timing.median_s},
+                      {"min_s", timing.min_s},
+                      {"max_s", timing.max_s},
                       {"images_per_s", images_per_second},
                       {"peak_memory_bytes", peak_memory_bytes},
                       {"memory_kind", memory_kind},
@@ -126,8 +123,8 @@ std::string StepBenchResult::to_text() const {
                    m.encoder.name.c_str(), std::string(config::choice_name(m.method)).c_str(),
                    models::to_string(m.guidance).c_str(), static_cast<long long>(parameters), device_name.c_str(),
                    threads, static_cast<long long>(options.batch), options.bf16 ? "  bf16" : "") +
-         formatted("step time  median %.4f s  min %.4f s  max %.4f s  (%lld timed, %lld warm-up)\n", median_s, min_s,
-                   max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup)) +
+         formatted("step time  median %.4f s  min %.4f s  max %.4f s  (%lld timed, %lld warm-up)\n", timing.median_s,
+                   timing.min_s, timing.max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup)) +
          formatted("throughput %.2f img/s   peak memory %.1f MiB (%s)   last loss %.4f\n", images_per_second,
                    peak_memory_bytes / 1048576.0, memory_kind.c_str(), last_loss) +
          formatted("forward MACs per image  encoder %.3f G  model %.3f G", encoder_macs_per_image / 1e9,

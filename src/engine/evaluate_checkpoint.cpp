@@ -52,8 +52,8 @@ void write_metrics_file(const CheckpointEvaluationOptions& options, const std::s
 
 /// The checkpoint's weights, strictly, into `model`, which then moves to the device of `choice` and the local rank.
 /// Returns that device and the number of tensors loaded.
-std::pair<torch::Device, size_t> load_checkpoint(torch::nn::Module& model, const std::string& checkpoint,
-                                                 config::DeviceChoice choice, int local_rank) {
+std::pair<torch::Device, size_t> load_onto_device(torch::nn::Module& model, const std::string& checkpoint,
+                                         config::DeviceChoice choice, int local_rank) {
   const auto device = resolve_device(choice, local_rank);
   const auto loaded = io::load_state_dict(model, checkpoint, /*strict=*/true).loaded;
   model.to(device);
@@ -71,7 +71,7 @@ CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneDepthConfig
                                                const CheckpointEvaluationOptions& options,
                                                const distributed::DistEnv& env, distributed::ProcessGroup* group) {
   heads::DepthModel model(to_depth_model_options(config));
-  const auto [device, loaded] = load_checkpoint(*model, options.checkpoint, config.runtime.device, env.local_rank);
+  const auto [device, loaded] = load_onto_device(*model, options.checkpoint, config.runtime.device, env.local_rank);
   auto [train, test] = make_depth_datasets(config, /*need_train=*/false);
   const bool leader = env.rank == 0;
 
@@ -102,7 +102,7 @@ CheckpointEvaluationResult evaluate_checkpoint(const config::FinetuneSegConfig& 
                                                const distributed::DistEnv& env, distributed::ProcessGroup* group) {
   const bool leader = env.rank == 0;
   heads::SegModel model(to_seg_model_options(config));
-  const auto [device, loaded] = load_checkpoint(*model, options.checkpoint, config.runtime.device, env.local_rank);
+  const auto [device, loaded] = load_onto_device(*model, options.checkpoint, config.runtime.device, env.local_rank);
   auto [train, val] = make_seg_datasets(config, /*need_train=*/false);
   const auto names = seg_class_names(config);
 

@@ -2,6 +2,7 @@
 // `sgmim-bench step`, and its report. A tool, not a test: figures go to docs/benchmarks.md.
 #pragma once
 
+#include "sgmim/bench/bench_support.h"
 #include "sgmim/bench/op_profile.h"
 #include "sgmim/models/pretrainer.h"
 
@@ -28,8 +29,7 @@ models::PretrainerOptions pretrainer_options_by_name(const std::string& model, c
                                                      const std::string& guidance);
 
 struct StepBenchResult {
-  std::vector<double> step_seconds;  ///< each timed step
-  double median_s = 0, min_s = 0, max_s = 0;
+  Timing timing;                     ///< each timed step's seconds, their median, min and max
   double images_per_second = 0;      ///< batch / median
   int64_t peak_memory_bytes = 0;     ///< max RSS on CPU, CUDA allocator peak on GPU
   std::string memory_kind;           ///< "max_rss" or "cuda_peak_allocated"
