@@ -8,14 +8,13 @@
 #ifdef SGMIM_WITH_DATA
 #include "sgmim/bench/loader_benchmark.h"
 #endif
+#include "sgmim/bench/macs_report.h"
 #include "sgmim/bench/seg_benchmark.h"
 #include "sgmim/bench/step_benchmark.h"
 #include "sgmim/error.h"
-#include "sgmim/models/encoder_macs.h"
 #include "sgmim/runtime.h"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -33,6 +32,12 @@ int exit_code_of(Body&& body) {
     std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
     return 1;
   }
+}
+
+/// Prints a result as it reports itself: one JSON line (--json) or its text.
+template <class Result>
+void print(const Result& result, bool json) {
+  std::cout << (json ? result.to_json() + "\n" : result.to_text()) << std::flush;
 }
 }  // namespace
 
@@ -61,8 +66,7 @@ int main(int argc, char** argv) {
   step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   step->add_flag("--json", json, "Print one JSON object instead of the table");
   step->add_flag("--profile", options.profile, "Print the operators by self CPU time over the timed steps (stderr)");
-  double peak_tflops = 0;
-  step->add_option("--peak-tflops", peak_tflops,
+  step->add_option("--peak-tflops", options.peak_tflops,
                    "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak");
 
   auto* gemm = app.add_subcommand("gemm", "Measure the matmul peak: square n×n products, TFLOP/s = 2·n³ / time");
@@ -144,87 +148,19 @@ int main(int argc, char** argv) {
 #endif
   CLI11_PARSE(app, argc, argv);
 
-  if (macs->parsed()) {
-    return exit_code_of([&] {
-      sgmim::models::PretrainerOptions o;
-      o.encoder = sgmim::models::encoder_options(macs_model);
-      const auto m = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(macs_method);
-      if (!m)
-        throw sgmim::Error("--method " + macs_method + ": must be one of: " +
-                               sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", macs_method);
-      o.method = *m;
-      o.guidance = sgmim::models::parse_guidance_kind(macs_guidance);
-      o.fusion_pos_embed = o.fusion_drop_empty_context = o.guidance == sgmim::models::GuidanceKind::sparse_resnet18;
-      const auto r = sgmim::models::pretrainer_macs(o);
-      if (json) {
-        nlohmann::json j = {{"model", macs_model},
-                            {"method", macs_method},
-                            {"guidance", macs_guidance},
-                            {"img_size", o.encoder.img_size},
-                            {"encoder_macs_per_image", r.encoder.per_image()},
-                            {"encoder_macs_per_forward", r.encoder.per_forward},
-                            {"model_macs_per_image", r.per_image()},
-                            {"model_macs_per_forward", r.per_forward},
-                            {"patch_embed", r.encoder.patch_embed},
-                            {"attention_linear", r.encoder.attention_linear},
-                            {"attention_matmul", r.encoder.attention_matmul},
-                            {"mlp", r.encoder.mlp},
-                            {"patch_merging", r.encoder.patch_merging},
-                            {"image_decoder", r.image_decoder},
-                            {"knowledge_decoder", r.knowledge_decoder},
-                            {"guidance_branch", r.guidance},
-                            {"fusion", r.fusion}};
-        std::cout << j.dump() << std::endl;
-      } else {
-        std::printf("%s %s at %lld²: encoder %.3f GMAC per image, model %.3f GMAC per image (+%lld per forward)\n",
-                    macs_model.c_str(), macs_method.c_str(), static_cast<long long>(o.encoder.img_size),
-                    r.encoder.per_image() / 1e9, r.per_image() / 1e9, static_cast<long long>(r.per_forward));
-      }
-    });
-  }
-
-  if (gemm->parsed()) {
-    return exit_code_of([&] {
-      const int used_threads = sgmim::configure_threads(threads);
-      const auto r = sgmim::bench::run_gemm_benchmark(gemm_options);
-      if (json) {
-        nlohmann::json j = {{"device", r.device_name}, {"dtype", r.dtype},         {"size", r.size},
-                            {"matmuls", r.matmuls},    {"threads", used_threads},  {"median_s", r.timing.median_s},
-                            {"min_s", r.timing.min_s}, {"max_s", r.timing.max_s}, {"tflops", r.tflops}};
-        std::cout << j.dump() << std::endl;
-      } else {
-        std::printf("gemm %s %lld×%lld (%lld per run)  device %s  threads %d  median %.4f s  %.4g TFLOP/s\n",
-                    r.dtype.c_str(), static_cast<long long>(r.size), static_cast<long long>(r.size),
-                    static_cast<long long>(r.matmuls), r.device_name.c_str(), used_threads, r.timing.median_s,
-                    r.tflops);
-      }
-    });
-  }
-
-  if (nccl->parsed()) {
-    return exit_code_of([&] {
-      const auto r = sgmim::bench::run_collective_check(nccl_options);
-      if (json) {
-        nlohmann::json j = {{"device", r.device_name},         {"backend", r.backend},
-                            {"world_size", r.world_size},      {"broadcast_tensors", r.broadcast_tensors},
-                            {"allreduce_parameters", r.allreduce_parameters},
-                            {"allreduce_elements", r.allreduce_elements},
-                            {"seconds", r.seconds},            {"ok", true}};
-        std::cout << j.dump() << std::endl;
-      } else {
-        std::printf("nccl ok  backend %s  world %d  device %s  broadcast %lld tensors  all-reduce %lld parameters "
-                    "(%lld elements)  %.3f s\n",
-                    r.backend.c_str(), r.world_size, r.device_name.c_str(),
-                    static_cast<long long>(r.broadcast_tensors), static_cast<long long>(r.allreduce_parameters),
-                    static_cast<long long>(r.allreduce_elements), r.seconds);
-      }
-    });
-  }
-
+  return exit_code_of([&] {
+    if (macs->parsed()) {
+      const auto o = sgmim::bench::pretrainer_options_by_name(macs_model, macs_method, macs_guidance);
+      return print(sgmim::bench::MacsReport{o, sgmim::models::pretrainer_macs(o)}, json);
+    }
+    if (gemm->parsed()) {
+      sgmim::configure_threads(threads);
+      return print(sgmim::bench::run_gemm_benchmark(gemm_options), json);
+    }
+    if (nccl->parsed()) return print(sgmim::bench::run_collective_check(nccl_options), json);
 #ifdef SGMIM_WITH_DATA
-  if (loader->parsed()) {
-    return exit_code_of([&] {
-      const int used_threads = sgmim::configure_threads(loader_threads);
+    if (loader->parsed()) {
+      sgmim::configure_threads(loader_threads);
       loader_options.dataset.root = root;
       loader_options.dataset.layout = sgmim::data::parse_knowledge_layout(layout);
       loader_options.workers.clear();
@@ -237,59 +173,11 @@ int main(int argc, char** argv) {
                              "workers", workers_text);
         }
       }
-      const auto r = sgmim::bench::run_loader_benchmark(loader_options);
-      if (json) {
-        nlohmann::json configs = nlohmann::json::array();
-        for (const auto& c : r.configs)
-          configs.push_back({{"workers", c.workers},
-                             {"median_s", c.timing.median_s},
-                             {"min_s", c.timing.min_s},
-                             {"max_s", c.timing.max_s},
-                             {"run_seconds", c.timing.seconds},
-                             {"images_per_s", c.images_per_second}});
-        nlohmann::json stages = nlohmann::json::array();
-        for (const auto& s : r.stages) stages.push_back({{"stage", s.name}, {"ms_per_image", s.ms_per_image}});
-        nlohmann::json j = {{"pipeline", "sgmim"},
-                            {"root", root},
-                            {"dataset_images", r.dataset_size},
-                            {"images", r.images},
-                            {"batch", loader_options.batch},
-                            {"size", loader_options.dataset.transform.size},
-                            {"threads_per_worker", used_threads},
-                            {"repeats", loader_options.repeats},
-                            {"configs", configs}};
-        if (!r.stages.empty()) {
-          j["stages"] = stages;
-          j["stages_total_ms"] = r.stages_total_ms;
-          char hex[17];
-          std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r.samples_checksum));
-          j["samples_checksum"] = hex;
-        }
-        std::cout << j.dump() << std::endl;
-      } else {
-        std::printf("loader  %s  %lld images  batch %lld  size %lld  intra-op threads %d  %lld timed images x %lld runs\n",
-                    root.c_str(), static_cast<long long>(r.dataset_size), static_cast<long long>(loader_options.batch),
-                    static_cast<long long>(loader_options.dataset.transform.size), used_threads,
-                    static_cast<long long>(r.images), static_cast<long long>(loader_options.repeats));
-        for (const auto& c : r.configs)
-          std::printf("workers %lld  median %.3f s  min %.3f s  max %.3f s  %.1f img/s\n",
-                      static_cast<long long>(c.workers), c.timing.median_s, c.timing.min_s, c.timing.max_s,
-                      c.images_per_second);
-        if (!r.stages.empty()) {
-          std::printf("breakdown (one thread, mean per image over the set)\n");
-          for (const auto& s : r.stages) std::printf("  %-36s %7.3f ms\n", s.name.c_str(), s.ms_per_image);
-          std::printf("  %-36s %7.3f ms\n", "sum of the stages", r.stages_total_ms);
-          std::printf("samples checksum (FNV-1a of every get() output) %016llx\n",
-                      static_cast<unsigned long long>(r.samples_checksum));
-        }
-      }
-    });
-  }
+      return print(sgmim::bench::run_loader_benchmark(loader_options), json);
+    }
 #endif
-
-  if (seg->parsed()) {
-    return exit_code_of([&] {
-      const int used_threads = sgmim::configure_threads(threads);
+    if (seg->parsed()) {
+      sgmim::configure_threads(threads);
       seg_options.model.encoder = sgmim::heads::seg_finetune_encoder_options(seg_model, crop);
       int h = 0, w = 0;
       if (std::sscanf(infer_size.c_str(), "%dx%d", &h, &w) != 2 || h < 32 || w < 32)
@@ -303,94 +191,13 @@ int main(int argc, char** argv) {
       seg_options.inference.mode = *parsed_mode;
       seg_options.inference.crop_size = {crop, crop};
       seg_options.inference.stride = {stride, stride};
-      const auto r = sgmim::bench::run_seg_benchmark(seg_options);
-      if (json) {
-        nlohmann::json j = {{"model", seg_model},
-                            {"crop", crop},
-                            {"batch", seg_options.batch},
-                            {"threads", used_threads},
-                            {"device", r.device_name},
-                            {"bf16", seg_options.bf16},
-                            {"parameters", r.parameters},
-                            {"train_median_s", r.train.median_s},
-                            {"train_images_per_s", r.train_images_per_second},
-                            {"train_peak_memory_bytes", r.train_peak_memory_bytes},
-                            {"infer_mode", mode},
-                            {"infer_size", infer_size},
-                            {"infer_windows", r.windows},
-                            {"infer_median_s", r.infer.median_s},
-                            {"infer_images_per_s", r.infer_images_per_second},
-                            {"infer_peak_memory_bytes", r.infer_peak_memory_bytes},
-                            {"memory_kind", r.memory_kind}};
-        std::cout << j.dump() << std::endl;
-      } else {
-        std::printf("model %s + UperNet  params %lld  device %s  threads %d  crop %lld%s\n", seg_model.c_str(),
-                    static_cast<long long>(r.parameters), r.device_name.c_str(), used_threads,
-                    static_cast<long long>(crop), seg_options.bf16 ? "  bf16" : "");
-        std::printf("train step (batch %lld)  median %.4f s  min %.4f s  max %.4f s  %.2f img/s  peak %.1f MiB (%s)\n",
-                    static_cast<long long>(seg_options.batch), r.train.median_s, r.train.min_s, r.train.max_s,
-                    r.train_images_per_second, r.train_peak_memory_bytes / 1048576.0, r.memory_kind.c_str());
-        std::printf("inference %s %s (%lld model calls)  median %.4f s  %.2f img/s  peak %.1f MiB\n", mode.c_str(),
-                    infer_size.c_str(), static_cast<long long>(r.windows), r.infer.median_s,
-                    r.infer_images_per_second, r.infer_peak_memory_bytes / 1048576.0);
-      }
-    });
-  }
-
-  try {
-    const int used_threads = sgmim::configure_threads(threads);
-    options.model.encoder = sgmim::models::encoder_options(model);
-    const auto parsed_method = sgmim::config::parse_choice<sgmim::config::PretrainMethod>(method);
-    if (!parsed_method)
-      throw sgmim::Error("--method " + method + ": must be one of: " +
-                             sgmim::config::choice_list<sgmim::config::PretrainMethod>(), {}, "method", method);
-    options.model.method = *parsed_method;
-    options.model.guidance = sgmim::models::parse_guidance_kind(guidance);
-    // The HEAD branch comes with the HEAD fusion, as in the configs sgmim-head_*.
-    options.model.fusion_pos_embed = options.model.fusion_drop_empty_context =
-        options.model.guidance == sgmim::models::GuidanceKind::sparse_resnet18;
+      return print(sgmim::bench::run_seg_benchmark(seg_options), json);
+    }
+    sgmim::configure_threads(threads);
+    options.model = sgmim::bench::pretrainer_options_by_name(model, method, guidance);
     options.device = device;
     const auto r = sgmim::bench::run_step_benchmark(options);
-    const bool with_mfu = peak_tflops > 0;
-    const double mfu = with_mfu ? sgmim::bench::model_flops_utilisation(
-                                      static_cast<double>(r.encoder_macs_per_image), r.images_per_second, peak_tflops)
-                                : 0.0;
     if (options.profile) std::cerr << sgmim::bench::format_op_table(r.profile, 25);
-    if (json) {
-      nlohmann::json j = {{"model", model},           {"method", method},
-                          {"guidance", guidance},     {"batch", options.batch},
-                          {"steps", options.steps},   {"warmup", options.warmup},
-                          {"threads", used_threads},  {"device", r.device_name},
-                          {"bf16", options.bf16},     {"parameters", r.parameters},
-                          {"step_seconds", r.step_seconds},
-                          {"median_s", r.median_s},   {"min_s", r.min_s},
-                          {"max_s", r.max_s},         {"images_per_s", r.images_per_second},
-                          {"peak_memory_bytes", r.peak_memory_bytes},
-                          {"memory_kind", r.memory_kind},
-                          {"last_loss", r.last_loss},
-                          {"encoder_macs_per_image", r.encoder_macs_per_image},
-                          {"model_macs_per_image", r.model_macs_per_image}};
-      if (with_mfu) {
-        j["peak_tflops"] = peak_tflops;
-        j["mfu"] = mfu;
-      }
-      std::cout << j.dump() << std::endl;
-    } else {
-      std::printf("model %s  method %s  guidance %s  params %lld  device %s  threads %d  batch %lld%s\n", model.c_str(),
-                  method.c_str(), guidance.c_str(), static_cast<long long>(r.parameters), r.device_name.c_str(),
-                  used_threads, static_cast<long long>(options.batch), options.bf16 ? "  bf16" : "");
-      std::printf("step time  median %.4f s  min %.4f s  max %.4f s  (%lld timed, %lld warm-up)\n", r.median_s,
-                  r.min_s, r.max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup));
-      std::printf("throughput %.2f img/s   peak memory %.1f MiB (%s)   last loss %.4f\n", r.images_per_second,
-                  r.peak_memory_bytes / 1048576.0, r.memory_kind.c_str(), r.last_loss);
-      std::printf("forward MACs per image  encoder %.3f G  model %.3f G", r.encoder_macs_per_image / 1e9,
-                  r.model_macs_per_image / 1e9);
-      if (with_mfu) std::printf("   MFU %.1f%% of %.1f TFLOP/s (3·2·encoder MACs·img/s)", 100.0 * mfu, peak_tflops);
-      std::printf("\n");
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "sgmim-bench: error: " << e.what() << std::endl;
-    return 1;
-  }
-  return 0;
+    print(r, json);
+  });
 }

@@ -32,30 +32,24 @@ checkpoints/ckpt_<step>.pth, model.pth. Keys: docs/configs.md; the protocol: doc
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription};
-  sgmim::cli::RunOptions run;
+  sgmim::cli::FinetuneOptions run;
   sgmim::cli::LaunchOptions launch;
-  std::string pretrained;
-  bool validate_first = false;
-  sgmim::cli::add_run_options(app, run, "YAML config (configs/depth/...); omitted: the embedded demo");
-  app.add_option("--pretrained", pretrained, "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt or .safetensors)");
-  app.add_flag("--validate-first", validate_first, "Evaluate the starting weights before training (a baseline)");
+  sgmim::cli::add_finetune_options(app, run, "YAML config (configs/depth/...); omitted: the embedded demo");
   sgmim::cli::add_launch_options(app, launch);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto overrides = run.overrides();
-    if (!pretrained.empty()) overrides.push_back("model.pretrained=" + pretrained);
-    const auto config = sgmim::config::load_finetune_depth_config(run.config_path, overrides);
-    if (run.print_config) {
-      std::cout << sgmim::config::to_yaml(sgmim::config::resolve_depth_defaults(config));
-      return 0;
-    }
-    if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
-    const auto world =
-        sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
+    const auto config = sgmim::config::load_finetune_depth_config(run.run.config_path, run.overrides());
+    const auto resolved_yaml = [](const auto& c) {
+      return sgmim::config::to_yaml(sgmim::config::resolve_depth_defaults(c));
+    };
+    const auto start = sgmim::cli::start_run(run.run, launch, config, resolved_yaml, argc, argv);
+    if (start.exit_status) return *start.exit_status;
+    const auto& world = start.world;
     auto [train, test] = sgmim::engine::make_depth_datasets(config);
     sgmim::engine::DepthTrainer trainer(config, train, test, world.group,
-                                        sgmim::engine::debug_hooks_from_environment(world.env.rank), validate_first);
+                                        sgmim::engine::debug_hooks_from_environment(world.env.rank),
+                                        run.validate_first);
     const auto r = trainer.run();
     if (world.leader()) {
       std::printf("done: %lld steps; silog %.4f -> %.4f\n", static_cast<long long>(r.fit.global_step), r.fit.first_loss,

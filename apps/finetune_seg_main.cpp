@@ -33,41 +33,28 @@ Keys: docs/configs.md §9; the protocol: docs/seg.md)";
 
 int main(int argc, char** argv) {
   CLI::App app{kDescription};
-  sgmim::cli::RunOptions run;
+  sgmim::cli::FinetuneOptions run;
   sgmim::cli::LaunchOptions launch;
-  std::string pretrained;
-  bool validate_first = false;
-  sgmim::cli::add_run_options(app, run, "YAML config (configs/seg/...); omitted: the embedded demo");
-  app.add_option("--pretrained", pretrained, "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt or .safetensors)");
-  app.add_flag("--validate-first", validate_first, "Evaluate the starting weights before training (a baseline)");
+  sgmim::cli::add_finetune_options(app, run, "YAML config (configs/seg/...); omitted: the embedded demo");
   sgmim::cli::add_launch_options(app, launch);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto overrides = run.overrides();
-    if (!pretrained.empty()) overrides.push_back("model.pretrained=" + pretrained);
-    const auto config = sgmim::config::load_finetune_seg_config(run.config_path, overrides);
-    if (run.print_config) {
-      std::cout << sgmim::config::to_yaml(sgmim::config::resolve_seg_defaults(config));
-      return 0;
-    }
-    if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
-    const auto world =
-        sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
-    const bool demo = run.config_path.empty();
-    if (demo && world.leader()) {
-      if (config.data.synthetic > 0)
-        std::printf("sgmim-finetune-seg: no --config, running the embedded demo (tiny Swin + UperNet on %lld "
-                    "generated ADE20K-format images); --help for real runs\n",
-                    static_cast<long long>(config.data.synthetic));
-      else
-        std::printf("sgmim-finetune-seg: no --config, running the embedded demo's tiny Swin + UperNet on %s\n",
-                    config.data.root.c_str());
-    }
+    const auto config = sgmim::config::load_finetune_seg_config(run.run.config_path, run.overrides());
+    const auto resolved_yaml = [](const auto& c) {
+      return sgmim::config::to_yaml(sgmim::config::resolve_seg_defaults(c));
+    };
+    const auto start = sgmim::cli::start_run(run.run, launch, config, resolved_yaml, argc, argv);
+    if (start.exit_status) return *start.exit_status;
+    const auto& world = start.world;
+    const bool demo = run.run.config_path.empty();
+    if (demo && world.leader())
+      sgmim::cli::print_demo_line("sgmim-finetune-seg", "tiny Swin + UperNet", config.data.synthetic,
+                                  "generated ADE20K-format images", config.data.root);
     auto [train, val] = sgmim::engine::make_seg_datasets(config);
     sgmim::engine::SegTrainer trainer(config, train, val, world.group,
                                       sgmim::engine::debug_hooks_from_environment(world.env.rank),
-                                      validate_first || demo);
+                                      run.validate_first || demo);
     const auto r = trainer.run();
     if (world.leader()) {
       std::printf("done: %lld steps; ce %.4f -> %.4f", static_cast<long long>(r.fit.global_step), r.fit.first_loss,

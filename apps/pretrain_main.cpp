@@ -40,22 +40,13 @@ int main(int argc, char** argv) {
 
   try {
     const auto config = sgmim::config::load_pretrain_config(run.config_path, run.overrides());
-    if (run.print_config) {
-      std::cout << sgmim::config::to_yaml(config);
-      return 0;
-    }
-    if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
-    const auto world =
-        sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
-    if (run.config_path.empty() && world.leader()) {
-      if (config.data.synthetic > 0)
-        std::printf("sgmim-pretrain: no --config, running the embedded demo (tiny Swin SG-MIM on %lld synthetic "
-                    "scenes); --help for real runs\n",
-                    static_cast<long long>(config.data.synthetic));
-      else
-        std::printf("sgmim-pretrain: no --config, running the embedded demo's tiny Swin SG-MIM on %s\n",
-                    config.data.root.c_str());
-    }
+    const auto start =
+        sgmim::cli::start_run(run, launch, config, [](const auto& c) { return sgmim::config::to_yaml(c); }, argc, argv);
+    if (start.exit_status) return *start.exit_status;
+    const auto& world = start.world;
+    if (run.config_path.empty() && world.leader())
+      sgmim::cli::print_demo_line("sgmim-pretrain", "tiny Swin SG-MIM", config.data.synthetic, "synthetic scenes",
+                                  config.data.root);
     auto dataset = sgmim::engine::make_pretrain_dataset(config);
     sgmim::engine::PretrainTrainer trainer(config, dataset, world.group,
                                            sgmim::engine::debug_hooks_from_environment(world.env.rank));

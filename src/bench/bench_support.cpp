@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 
 #ifdef SGMIM_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -14,6 +16,17 @@
 #endif
 
 namespace sgmim::bench {
+
+std::string formatted(const char* format, ...) {
+  va_list args, size_args;
+  va_start(args, format);
+  va_copy(size_args, args);
+  std::string out(static_cast<size_t>(std::vsnprintf(nullptr, 0, format, size_args)), '\0');
+  va_end(size_args);
+  std::vsnprintf(out.data(), out.size() + 1, format, args);
+  va_end(args);
+  return out;
+}
 
 torch::Device resolve_bench_device(const std::string& name) {
   torch::Device device(torch::kCPU);

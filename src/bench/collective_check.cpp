@@ -6,6 +6,7 @@
 #include "sgmim/models/pretrainer.h"
 
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -85,6 +86,22 @@ CollectiveCheckResult run_collective_check(const CollectiveCheckOptions& options
   r.broadcast_tensors = static_cast<int64_t>(state.size());
   pg.shutdown();
   return r;
+}
+
+std::string CollectiveCheckResult::to_json() const {
+  const nlohmann::json j = {{"device", device_name},         {"backend", backend},
+                            {"world_size", world_size},      {"broadcast_tensors", broadcast_tensors},
+                            {"allreduce_parameters", allreduce_parameters},
+                            {"allreduce_elements", allreduce_elements},
+                            {"seconds", seconds},            {"ok", true}};
+  return j.dump();
+}
+
+std::string CollectiveCheckResult::to_text() const {
+  return formatted("nccl ok  backend %s  world %d  device %s  broadcast %lld tensors  all-reduce %lld parameters "
+                   "(%lld elements)  %.3f s\n",
+                   backend.c_str(), world_size, device_name.c_str(), static_cast<long long>(broadcast_tensors),
+                   static_cast<long long>(allreduce_parameters), static_cast<long long>(allreduce_elements), seconds);
 }
 
 }  // namespace sgmim::bench

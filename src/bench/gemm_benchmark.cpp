@@ -2,6 +2,8 @@
 
 #include "sgmim/error.h"
 
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -46,7 +48,21 @@ GemmBenchResult run_gemm_benchmark(const GemmBenchOptions& options) {
   r.device_name = device.str();
   r.timing = summarize(std::move(seconds));
   r.tflops = gemm_flops(n) * static_cast<double>(matmuls) / r.timing.median_s / 1e12;
+  r.threads = at::get_num_threads();
   return r;
+}
+
+std::string GemmBenchResult::to_json() const {
+  const nlohmann::json j = {{"device", device_name},   {"dtype", dtype},         {"size", size},
+                            {"matmuls", matmuls},      {"threads", threads},     {"median_s", timing.median_s},
+                            {"min_s", timing.min_s},   {"max_s", timing.max_s},  {"tflops", tflops}};
+  return j.dump();
+}
+
+std::string GemmBenchResult::to_text() const {
+  return formatted("gemm %s %lld×%lld (%lld per run)  device %s  threads %d  median %.4f s  %.4g TFLOP/s\n",
+                   dtype.c_str(), static_cast<long long>(size), static_cast<long long>(size),
+                   static_cast<long long>(matmuls), device_name.c_str(), threads, timing.median_s, tflops);
 }
 
 double model_flops_utilisation(double macs_per_image, double images_per_second, double peak_tflops) {

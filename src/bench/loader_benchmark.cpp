@@ -7,6 +7,8 @@
 #include "sgmim/data/sample_seed.h"
 #include "sgmim/error.h"
 
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -142,6 +144,8 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
 
   auto dataset = std::make_shared<const data::ImageFolderKnowledgeDataset>(options.dataset);
   LoaderBenchResult result;
+  result.options = options;
+  result.threads = at::get_num_threads();
   result.dataset_size = dataset->size();
   const int64_t per_epoch = dataset->size() / options.batch;  // drop_last, one rank
   check_value(per_epoch > options.warmup_batches, "batch", std::to_string(options.batch),
@@ -182,6 +186,52 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
       if (stage.name.front() != '(') result.stages_total_ms += stage.ms_per_image;
   }
   return result;
+}
+
+std::string LoaderBenchResult::to_json() const {
+  nlohmann::json config_list = nlohmann::json::array();
+  for (const auto& c : configs)
+    config_list.push_back({{"workers", c.workers},
+                           {"median_s", c.timing.median_s},
+                           {"min_s", c.timing.min_s},
+                           {"max_s", c.timing.max_s},
+                           {"run_seconds", c.timing.seconds},
+                           {"images_per_s", c.images_per_second}});
+  nlohmann::json j = {{"pipeline", "sgmim"},
+                      {"root", options.dataset.root},
+                      {"dataset_images", dataset_size},
+                      {"images", images},
+                      {"batch", options.batch},
+                      {"size", options.dataset.transform.size},
+                      {"threads_per_worker", threads},
+                      {"repeats", options.repeats},
+                      {"configs", config_list}};
+  if (!stages.empty()) {
+    nlohmann::json stage_list = nlohmann::json::array();
+    for (const auto& s : stages) stage_list.push_back({{"stage", s.name}, {"ms_per_image", s.ms_per_image}});
+    j["stages"] = stage_list;
+    j["stages_total_ms"] = stages_total_ms;
+    j["samples_checksum"] = formatted("%016llx", static_cast<unsigned long long>(samples_checksum));
+  }
+  return j.dump();
+}
+
+std::string LoaderBenchResult::to_text() const {
+  auto text = formatted("loader  %s  %lld images  batch %lld  size %lld  intra-op threads %d  %lld timed images x %lld "
+                        "runs\n",
+                        options.dataset.root.c_str(), static_cast<long long>(dataset_size),
+                        static_cast<long long>(options.batch), static_cast<long long>(options.dataset.transform.size),
+                        threads, static_cast<long long>(images), static_cast<long long>(options.repeats));
+  for (const auto& c : configs)
+    text += formatted("workers %lld  median %.3f s  min %.3f s  max %.3f s  %.1f img/s\n",
+                      static_cast<long long>(c.workers), c.timing.median_s, c.timing.min_s, c.timing.max_s,
+                      c.images_per_second);
+  if (stages.empty()) return text;
+  text += "breakdown (one thread, mean per image over the set)\n";
+  for (const auto& s : stages) text += formatted("  %-36s %7.3f ms\n", s.name.c_str(), s.ms_per_image);
+  return text + formatted("  %-36s %7.3f ms\n", "sum of the stages", stages_total_ms) +
+         formatted("samples checksum (FNV-1a of every get() output) %016llx\n",
+                   static_cast<unsigned long long>(samples_checksum));
 }
 
 }  // namespace sgmim::bench

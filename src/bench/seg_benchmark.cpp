@@ -5,6 +5,8 @@
 #include "sgmim/error.h"
 #include "sgmim/models/seg_cross_entropy.h"
 
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -32,6 +34,8 @@ SegBenchResult run_seg_benchmark(const SegBenchOptions& options) {
                               torch::TensorOptions(device).dtype(torch::kLong));
 
   SegBenchResult result;
+  result.options = options;
+  result.threads = at::get_num_threads();
   result.parameters = models::count_parameters(*model);
   result.device_name = device.str();
 
@@ -89,6 +93,47 @@ SegBenchResult run_seg_benchmark(const SegBenchOptions& options) {
   result.infer_images_per_second = 1.0 / result.infer.median_s;
   result.infer_peak_memory_bytes = peak_memory(device).first;
   return result;
+}
+
+namespace {
+/// The inference mode and image size as `sgmim-bench seg` takes them: "slide", "512x683".
+std::string infer_mode(const SegBenchOptions& o) { return std::string(config::choice_name(o.inference.mode)); }
+std::string infer_size(const SegBenchOptions& o) {
+  return formatted("%lldx%lld", static_cast<long long>(o.infer_size[0]), static_cast<long long>(o.infer_size[1]));
+}
+}  // namespace
+
+std::string SegBenchResult::to_json() const {
+  const nlohmann::json j = {{"model", options.model.encoder.name},
+                            {"crop", options.model.encoder.img_size},
+                            {"batch", options.batch},
+                            {"threads", threads},
+                            {"device", device_name},
+                            {"bf16", options.bf16},
+                            {"parameters", parameters},
+                            {"train_median_s", train.median_s},
+                            {"train_images_per_s", train_images_per_second},
+                            {"train_peak_memory_bytes", train_peak_memory_bytes},
+                            {"infer_mode", infer_mode(options)},
+                            {"infer_size", infer_size(options)},
+                            {"infer_windows", windows},
+                            {"infer_median_s", infer.median_s},
+                            {"infer_images_per_s", infer_images_per_second},
+                            {"infer_peak_memory_bytes", infer_peak_memory_bytes},
+                            {"memory_kind", memory_kind}};
+  return j.dump();
+}
+
+std::string SegBenchResult::to_text() const {
+  return formatted("model %s + UperNet  params %lld  device %s  threads %d  crop %lld%s\n",
+                   options.model.encoder.name.c_str(), static_cast<long long>(parameters), device_name.c_str(),
+                   threads, static_cast<long long>(options.model.encoder.img_size), options.bf16 ? "  bf16" : "") +
+         formatted("train step (batch %lld)  median %.4f s  min %.4f s  max %.4f s  %.2f img/s  peak %.1f MiB (%s)\n",
+                   static_cast<long long>(options.batch), train.median_s, train.min_s, train.max_s,
+                   train_images_per_second, train_peak_memory_bytes / 1048576.0, memory_kind.c_str()) +
+         formatted("inference %s %s (%lld model calls)  median %.4f s  %.2f img/s  peak %.1f MiB\n",
+                   infer_mode(options).c_str(), infer_size(options).c_str(), static_cast<long long>(windows),
+                   infer.median_s, infer_images_per_second, infer_peak_memory_bytes / 1048576.0);
 }
 
 }  // namespace sgmim::bench

@@ -1,11 +1,14 @@
 #include "sgmim/bench/step_benchmark.h"
 
-#include "sgmim/bench/bench_support.h"
+#include "sgmim/bench/gemm_benchmark.h"
 #include "sgmim/compat.h"
+#include "sgmim/config/choices.h"
 #include "sgmim/engine/fused_adamw.h"
 #include "sgmim/error.h"
 #include "sgmim/models/encoder_macs.h"
 
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -13,6 +16,20 @@
 #include <tuple>
 
 namespace sgmim::bench {
+
+models::PretrainerOptions pretrainer_options_by_name(const std::string& model, const std::string& method,
+                                                     const std::string& guidance) {
+  models::PretrainerOptions o;
+  o.encoder = models::encoder_options(model);
+  const auto parsed_method = config::parse_choice<config::PretrainMethod>(method);
+  if (!parsed_method)
+    throw Error("--method " + method + ": must be one of: " + config::choice_list<config::PretrainMethod>(), {},
+                "method", method);
+  o.method = *parsed_method;
+  o.guidance = models::parse_guidance_kind(guidance);
+  o.fusion_pos_embed = o.fusion_drop_empty_context = o.guidance == models::GuidanceKind::sparse_resnet18;
+  return o;
+}
 
 StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   const auto device = resolve_bench_device(options.device);
@@ -31,6 +48,8 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   auto knowledge = torch::rand({options.batch, 1, size, size}, torch::TensorOptions(device));
 
   StepBenchResult result;
+  result.options = options;
+  result.threads = at::get_num_threads();
   result.parameters = models::count_parameters(*model);
   result.device_name = device.str();
   const auto macs = models::pretrainer_macs(options.model);
@@ -38,6 +57,7 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   result.model_macs_per_image = macs.per_image();
   reset_peak_memory(device);
   std::unique_ptr<OpProfiler> profiler;
+  std::vector<double> step_seconds;
   for (int64_t i = 0; i < options.warmup + options.steps; ++i) {
     if (options.profile && i == options.warmup) profiler = std::make_unique<OpProfiler>();
     auto [m, k] = model->sample_masks(options.batch);
@@ -55,17 +75,64 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
     optimizer.step();
     synchronize(device);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (i >= options.warmup) result.step_seconds.push_back(seconds);
+    if (i >= options.warmup) step_seconds.push_back(seconds);
     result.last_loss = loss.item<double>();
   }
   if (profiler) result.profile = profiler->stop();
-  const auto timing = summarize(result.step_seconds);
-  result.median_s = timing.median_s;
-  result.min_s = timing.min_s;
-  result.max_s = timing.max_s;
-  result.images_per_second = static_cast<double>(options.batch) / result.median_s;
+  result.timing = summarize(step_seconds);
+  result.images_per_second = static_cast<double>(options.batch) / result.timing.median_s;
   std::tie(result.peak_memory_bytes, result.memory_kind) = peak_memory(device);
+  if (options.peak_tflops > 0)
+    result.mfu = model_flops_utilisation(static_cast<double>(result.encoder_macs_per_image), result.images_per_second,
+                                         options.peak_tflops);
   return result;
+}
+
+std::string StepBenchResult::to_json() const {
+  const auto& m = options.model;
+  nlohmann::json j = {{"model", m.encoder.name},
+                      {"method", config::choice_name(m.method)},
+                      {"guidance", models::to_string(m.guidance)},
+                      {"batch", options.batch},
+                      {"steps", options.steps},
+                      {"warmup", options.warmup},
+                      {"threads", threads},
+                      {"device", device_name},
+                      {"bf16", options.bf16},
+                      {"parameters", parameters},
+                      {"step_seconds", timing.seconds},
+                      {"median_s", timing.median_s},
+                      {"min_s", timing.min_s},
+                      {"max_s", timing.max_s},
+                      {"images_per_s", images_per_second},
+                      {"peak_memory_bytes", peak_memory_bytes},
+                      {"memory_kind", memory_kind},
+                      {"last_loss", last_loss},
+                      {"encoder_macs_per_image", encoder_macs_per_image},
+                      {"model_macs_per_image", model_macs_per_image}};
+  if (options.peak_tflops > 0) {
+    j["peak_tflops"] = options.peak_tflops;
+    j["mfu"] = mfu;
+  }
+  return j.dump();
+}
+
+std::string StepBenchResult::to_text() const {
+  const auto& m = options.model;
+  return formatted("model %s  method %s  guidance %s  params %lld  device %s  threads %d  batch %lld%s\n",
+                   m.encoder.name.c_str(), std::string(config::choice_name(m.method)).c_str(),
+                   models::to_string(m.guidance).c_str(), static_cast<long long>(parameters), device_name.c_str(),
+                   threads, static_cast<long long>(options.batch), options.bf16 ? "  bf16" : "") +
+         formatted("step time  median %.4f s  min %.4f s  max %.4f s  (%lld timed, %lld warm-up)\n", timing.median_s,
+                   timing.min_s, timing.max_s, static_cast<long long>(options.steps), static_cast<long long>(options.warmup)) +
+         formatted("throughput %.2f img/s   peak memory %.1f MiB (%s)   last loss %.4f\n", images_per_second,
+                   peak_memory_bytes / 1048576.0, memory_kind.c_str(), last_loss) +
+         formatted("forward MACs per image  encoder %.3f G  model %.3f G", encoder_macs_per_image / 1e9,
+                   model_macs_per_image / 1e9) +
+         (options.peak_tflops > 0 ? formatted("   MFU %.1f%% of %.1f TFLOP/s (3·2·encoder MACs·img/s)", 100.0 * mfu,
+                                              options.peak_tflops)
+                                  : std::string()) +
+         "\n";
 }
 
 }  // namespace sgmim::bench

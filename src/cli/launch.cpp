@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdio>
 
 namespace sgmim::cli {
 
@@ -23,6 +24,19 @@ void add_run_options(CLI::App& app, RunOptions& o, const std::string& config_hel
   app.add_flag("--print-config", o.print_config, "Print the resolved config and exit");
   app.add_option("--output-dir", o.output_dir, "Same as --set runtime.output_dir=DIR");
   app.add_option("--resume", o.resume, "Same as --set runtime.resume=auto|none|PATH");
+}
+
+std::vector<std::string> FinetuneOptions::overrides() const {
+  auto out = run.overrides();
+  if (!pretrained.empty()) out.push_back("model.pretrained=" + pretrained);
+  return out;
+}
+
+void add_finetune_options(CLI::App& app, FinetuneOptions& o, const std::string& config_help) {
+  add_run_options(app, o.run, config_help);
+  app.add_option("--pretrained", o.pretrained,
+                 "Same as --set model.pretrained=PATH (a pre-training model.pth/ckpt or .safetensors)");
+  app.add_flag("--validate-first", o.validate_first, "Evaluate the starting weights before training (a baseline)");
 }
 
 void add_launch_options(CLI::App& app, LaunchOptions& o, bool full) {
@@ -49,6 +63,15 @@ World join_world(const LaunchOptions& o, const std::string& backend, int64_t tim
   if (w.env.distributed())
     w.group = std::make_shared<distributed::ProcessGroup>(w.env, backend, std::chrono::seconds(timeout_s), bucket_mb);
   return w;
+}
+
+void print_demo_line(const std::string& app, const std::string& model, int64_t synthetic, const std::string& samples,
+                     const std::string& root) {
+  if (synthetic > 0)
+    std::printf("%s: no --config, running the embedded demo (%s on %lld %s); --help for real runs\n", app.c_str(),
+                model.c_str(), static_cast<long long>(synthetic), samples.c_str());
+  else
+    std::printf("%s: no --config, running the embedded demo's %s on %s\n", app.c_str(), model.c_str(), root.c_str());
 }
 
 }  // namespace sgmim::cli

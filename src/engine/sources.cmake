@@ -1,6 +1,7 @@
 # The training engine: schedules, parameter groups and layer decay, checkpoints and optimizer state, fault injection
 # always; the config bridge where the config library exists; the shared loop, the tasks (pre-training, depth,
-# segmentation) and their evaluation passes where the data pipeline (OpenCV), the config and the run reports exist.
+# segmentation), their evaluation passes and sgmim-eval's use case (evaluate_checkpoint) where the data pipeline
+# (OpenCV), the config and the run reports exist.
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/lr_schedule.cpp
   ${CMAKE_CURRENT_LIST_DIR}/param_groups.cpp
@@ -31,6 +32,7 @@ if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_config AND TARGET sgmim_
     ${CMAKE_CURRENT_LIST_DIR}/depth_trainer.cpp
     ${CMAKE_CURRENT_LIST_DIR}/seg_evaluation.cpp
     ${CMAKE_CURRENT_LIST_DIR}/seg_trainer.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/evaluate_checkpoint.cpp
   )
   target_link_libraries(sgmim PUBLIC sgmim_report)
   target_link_libraries(sgmim PRIVATE nlohmann_json::nlohmann_json)

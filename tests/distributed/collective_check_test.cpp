@@ -70,3 +70,12 @@ TEST(CollectiveCheck, NcclNeedsACudaDevice) {
     EXPECT_EQ(e.key(), "device");
   }
 }
+
+// What `sgmim-bench nccl` prints (the GPU check's nccl.json is read by scripts/device/gpu_check_table.py).
+TEST(CollectiveCheck, ReportsItselfAsSgmimBenchNccl) {
+  bench::CollectiveCheckResult r{"nccl", "cuda:0", 1, 400, 350, 90000000, 0.5};
+  EXPECT_EQ(r.to_text(), "nccl ok  backend nccl  world 1  device cuda:0  broadcast 400 tensors  all-reduce 350 "
+                         "parameters (90000000 elements)  0.500 s\n");
+  EXPECT_EQ(r.to_json(), R"({"allreduce_elements":90000000,"allreduce_parameters":350,"backend":"nccl",)"
+                         R"("broadcast_tensors":400,"device":"cuda:0","ok":true,"seconds":0.5,"world_size":1})");
+}

@@ -1,5 +1,6 @@
 // What every benchmark of `sgmim-bench` shares: the device check, synchronisation before a clock read, the median /
-// min / max of timed runs, and peak memory (max RSS on the CPU, the CUDA caching allocator's peak on a GPU).
+// min / max of timed runs, peak memory (max RSS on the CPU, the CUDA caching allocator's peak on a GPU) and the printf
+// of their text reports.
 #pragma once
 
 #include <torch/types.h>
@@ -13,6 +14,9 @@ namespace sgmim::bench {
 
 /// "cpu", "cuda", "cuda:N" → a device; sgmim::Error (key `device`) for a bad name or CUDA that is not there.
 torch::Device resolve_bench_device(const std::string& name);
+
+/// printf into a string: the text reports of the benchmarks.
+std::string formatted(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 /// Wall seconds since `start` (a steady clock).
 inline double seconds_since(std::chrono::steady_clock::time_point start) {

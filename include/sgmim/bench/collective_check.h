@@ -23,6 +23,9 @@ struct CollectiveCheckResult {
   int64_t allreduce_parameters = 0;  ///< parameters with a gradient, all-reduced
   int64_t allreduce_elements = 0;    ///< their gradient elements
   double seconds = 0;                ///< the collectives' wall time (model set-up and backward excluded)
+
+  std::string to_json() const;  ///< `sgmim-bench nccl --json`: one JSON object on one line (no newline)
+  std::string to_text() const;  ///< `sgmim-bench nccl`: one line
 };
 
 /// Connects, runs broadcast_parameters, allreduce_gradients, allreduce_sum and all_ranks_agree, and compares every

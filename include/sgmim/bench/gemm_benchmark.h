@@ -1,6 +1,6 @@
 // The matrix-multiply peak of a device: square n×n·n×n products in one dtype, timed after a warm-up with the device
-// synchronised around each timed run. The engine behind `sgmim-bench gemm`; its TFLOP/s is the peak the MFU of
-// `sgmim-bench step --peak-tflops` is measured against (docs/gpu.md).
+// synchronised around each timed run. The engine behind `sgmim-bench gemm`, and its report; its TFLOP/s is the peak
+// the MFU of `sgmim-bench step --peak-tflops` is measured against (docs/gpu.md).
 #pragma once
 
 #include "sgmim/bench/bench_support.h"
@@ -23,6 +23,10 @@ struct GemmBenchResult {
   std::string dtype, device_name;
   Timing timing;        ///< seconds per timed run of `matmuls` products
   double tflops = 0;    ///< 2·n³·matmuls / median / 10¹²
+  int threads = 0;      ///< LibTorch's intra-op threads during the run
+
+  std::string to_json() const;  ///< one JSON object on one line (no newline)
+  std::string to_text() const;  ///< one line
 };
 
 /// FLOPs of one n×n·n×n product: 2·n³ (a multiply and an add per MAC).

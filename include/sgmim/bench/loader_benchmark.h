@@ -1,8 +1,9 @@
 // Times the pre-training data pipeline exactly as sgmim-pretrain runs it (data/knowledge_loader.h over
 // data/knowledge_dataset.h: JPEG decode, 16-bit knowledge PNG decode, joint RandomResizedCrop + flip + normalise,
 // collation) over an ImageFolder + knowledge-map tree, for one or more worker counts, and optionally the cost of each
-// stage of one sample. The engine behind `sgmim-bench loader`; figures go to docs/benchmarks.md ("Data loading against
-// torchvision"), beside scripts/bench/loader_torchvision.py, which does the same work with torchvision/PIL.
+// stage of one sample. The engine behind `sgmim-bench loader`, and its report; figures go to docs/benchmarks.md
+// ("Data loading against torchvision"), beside scripts/bench/loader_torchvision.py, which does the same work with
+// torchvision/PIL.
 #pragma once
 
 #include "sgmim/bench/bench_support.h"
@@ -48,6 +49,13 @@ struct LoaderBenchResult {
   /// With breakdown: FNV-1a of the bytes of every sample's image and knowledge tensors (ImageFolderKnowledgeDataset::
   /// get of index 0 … N−1, epoch 0), so two builds can be shown to give bit-identical samples.
   uint64_t samples_checksum = 0;
+  int threads = 0;             ///< LibTorch's intra-op threads at the start of the run (of each decoding thread)
+  LoaderBenchOptions options;  ///< what ran
+
+  /// One JSON object on one line (no newline); stages, their total and the checksum only with breakdown.
+  std::string to_json() const;
+  /// The table `sgmim-bench loader` prints: a line of the set, one per worker count, then the breakdown.
+  std::string to_text() const;
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable dataset or options (naming the option).

@@ -1,6 +1,6 @@
 // Times segmentation fine-tuning on random inputs: full training steps of a SegModel (forward, CE + auxiliary loss,
 // backward, AdamW) on crop² images, then test-time inference of one image in whole or slide mode (eval/
-// seg_inference.h). The engine behind `sgmim-bench seg`; figures go to docs/benchmarks.md.
+// seg_inference.h). The engine behind `sgmim-bench seg`, and its report; figures go to docs/benchmarks.md.
 #pragma once
 
 #include "sgmim/bench/bench_support.h"
@@ -33,6 +33,13 @@ struct SegBenchResult {
   int64_t windows = 1;  ///< model calls per inference (slide windows)
   double last_loss = 0;
   std::string device_name;
+  int threads = 0;          ///< LibTorch's intra-op threads during the run
+  SegBenchOptions options;  ///< what ran
+
+  /// One JSON object on one line (no newline); infer_size as HxW.
+  std::string to_json() const;
+  /// The table `sgmim-bench seg` prints: three lines.
+  std::string to_text() const;
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable device or options.

@@ -1,7 +1,8 @@
 // Times full pre-training steps (forward, backward, AdamW step) on random inputs: the engine behind
-// `sgmim-bench step`. A tool, not a test: figures go to docs/benchmarks.md.
+// `sgmim-bench step`, and its report. A tool, not a test: figures go to docs/benchmarks.md.
 #pragma once
 
+#include "sgmim/bench/bench_support.h"
 #include "sgmim/bench/op_profile.h"
 #include "sgmim/models/pretrainer.h"
 
@@ -19,11 +20,16 @@ struct StepBenchOptions {
   bool bf16 = false;     ///< bf16 autocast (CUDA only)
   uint64_t seed = 0;
   bool profile = false;  ///< record operator self times over the timed steps (OpProfiler)
+  double peak_tflops = 0;  ///< the device's matmul peak (sgmim-bench gemm); > 0: the result has the MFU against it
 };
 
+/// The model of `sgmim-bench step` and `macs` by names: an encoder variant, sgmim | simmim and a guidance kind; the
+/// HEAD branch (sparse_resnet18) comes with the HEAD fusion, as in the configs sgmim-head_*. Throws sgmim::Error.
+models::PretrainerOptions pretrainer_options_by_name(const std::string& model, const std::string& method,
+                                                     const std::string& guidance);
+
 struct StepBenchResult {
-  std::vector<double> step_seconds;  ///< each timed step
-  double median_s = 0, min_s = 0, max_s = 0;
+  Timing timing;                     ///< each timed step's seconds, their median, min and max
   double images_per_second = 0;      ///< batch / median
   int64_t peak_memory_bytes = 0;     ///< max RSS on CPU, CUDA allocator peak on GPU
   std::string memory_kind;           ///< "max_rss" or "cuda_peak_allocated"
@@ -34,6 +40,12 @@ struct StepBenchResult {
   /// pre-training model (decoders, guidance branch, fusion). MFU (gemm_benchmark.h) counts the encoder's.
   int64_t encoder_macs_per_image = 0, model_macs_per_image = 0;
   std::vector<OpTime> profile;       ///< operators by self time over the timed steps (options.profile)
+  double mfu = 0;                    ///< model_flops_utilisation against options.peak_tflops (when > 0)
+  int threads = 0;                   ///< LibTorch's intra-op threads during the run
+  StepBenchOptions options;          ///< what ran
+
+  std::string to_json() const;  ///< one JSON object on one line (no newline); peak_tflops and mfu with a peak only
+  std::string to_text() const;  ///< the table `sgmim-bench step` prints: four lines
 };
 
 /// Runs the benchmark. Throws sgmim::Error for an unusable device.
