@@ -34,7 +34,8 @@ template <class Config>
 int evaluate(const Config& config, const sgmim::engine::CheckpointEvaluationOptions& options,
              const sgmim::cli::LaunchOptions& launch, int argc, char** argv) {
   if (auto status = sgmim::cli::relaunch_if_asked(launch, argc, argv)) return *status;
-  const auto world = sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
+  const auto world = sgmim::cli::join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb,
+                                            config.dist.rendezvous_timeout_s);
   const auto r = sgmim::engine::evaluate_checkpoint(config, options, world.env, world.group.get());
   if (world.leader()) {
     std::printf("%s\n", r.table.c_str());

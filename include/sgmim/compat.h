@@ -44,6 +44,11 @@ constexpr bool has_fused_attention() { return SGMIM_HAS_FUSED_ATTENTION != 0; }
 /// Where true, training with that branch on the CPU switches MKLDNN off.
 constexpr bool mkldnn_breaks_sparse_branch_gradients() { return !SGMIM_TORCH_AT_LEAST(2, 0); }
 
+/// LibTorch 1.13's TCPStore client cannot talk to the agent store of a torch 2.x torchrun: it blocks in its
+/// constructor past its own timeout (docs/distributed.md "Waiting and timeouts").
+constexpr bool store_client_predates_torch2() { return !SGMIM_TORCH_AT_LEAST(2, 0); }
+inline const char* libtorch_version() { return TORCH_VERSION; }
+
 /// `c10::optional` is its own class in 1.13 and an alias of std::optional in 2.x.
 template <typename T>
 using optional = c10::optional<T>;

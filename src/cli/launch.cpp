@@ -57,11 +57,18 @@ std::optional<int> relaunch_if_asked(const LaunchOptions& o, int argc, char** ar
   return distributed::relaunch_with_local_workers(o.nproc_per_node, argc, argv, o.dist.master_port);
 }
 
-World join_world(const LaunchOptions& o, const std::string& backend, int64_t timeout_s, double bucket_mb) {
+World join_world(const LaunchOptions& o, const std::string& backend, int64_t timeout_s, double bucket_mb,
+                 int64_t rendezvous_timeout_s) {
   World w;
   w.env = distributed::resolve_dist_env(o.dist);
-  if (w.env.distributed())
-    w.group = std::make_shared<distributed::ProcessGroup>(w.env, backend, std::chrono::seconds(timeout_s), bucket_mb);
+  if (w.env.distributed()) {
+    distributed::ProcessGroupOptions options;
+    options.backend = backend;
+    options.timeout = std::chrono::seconds(timeout_s);
+    options.rendezvous_timeout = std::chrono::seconds(rendezvous_timeout_s);
+    options.bucket_mb = bucket_mb;
+    w.group = std::make_shared<distributed::ProcessGroup>(w.env, options);
+  }
   return w;
 }
 

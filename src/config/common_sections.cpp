@@ -26,6 +26,7 @@ void RuntimeSection::validate() const {
 void DistSection::validate() const {
   check_choice("dist.backend", backend, {"auto", "gloo", "nccl"});
   check_positive("dist.timeout_s", static_cast<double>(timeout_s));
+  check_positive("dist.rendezvous_timeout_s", static_cast<double>(rendezvous_timeout_s));
   check_positive("dist.bucket_mb", bucket_mb);
 }
 

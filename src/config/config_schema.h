@@ -255,6 +255,7 @@ void append_runtime_and_dist(std::vector<Field<Config>>& out, const std::vector<
                         std::vector<Field<DistSection>>{
                             SGMIM_CONFIG_FIELD(DistSection, string, "dist.backend", backend),
                             SGMIM_CONFIG_FIELD(DistSection, int, "dist.timeout_s", timeout_s),
+                            SGMIM_CONFIG_FIELD(DistSection, int, "dist.rendezvous_timeout_s", rendezvous_timeout_s),
                             SGMIM_CONFIG_FIELD(DistSection, real, "dist.bucket_mb", bucket_mb),
                         });
 }

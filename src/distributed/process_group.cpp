@@ -1,6 +1,7 @@
 #include "sgmim/distributed/process_group.h"
 
 #include "sgmim/compat.h"
+#include "sgmim/distributed/rendezvous_watch.h"
 #include "sgmim/error.h"
 #include "sgmim/log.h"
 
@@ -264,6 +265,10 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& option
   const std::string backend = choose_backend(options.backend);
 
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
+  RendezvousWatchOptions watch_options;
+  watch_options.timeout = options.rendezvous_timeout;
+  watch_options.first_notice = options.rendezvous_first_notice;
+  RendezvousWatch watch(env, watch_options);
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(env.master_port);
@@ -271,7 +276,7 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& option
     o.isServer = env.rank == 0 && !env.use_agent_store;
     o.numWorkers = static_cast<std::size_t>(env.world_size);
     o.waitWorkers = true;
-    o.timeout = options.timeout;
+    o.timeout = std::min(options.timeout, options.rendezvous_timeout);
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
     // Keys of a restarted attempt must not meet the previous attempt's on a long-lived agent store.
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("sgmim/attempt_" + std::to_string(env.restart_count), tcp);
@@ -279,12 +284,15 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& option
     std::string host = options.gloo_hostname;
     if (host.empty() && env.local_world_size >= env.world_size) host = env.master_addr;
     s.connect(prefixed, backend, host);
+    tcp->setTimeout(options.timeout);  // after the meeting, the store serves at the collectives' pace
     s.collective = true;
+    watch.done();
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(s.prefix() + "rendezvous with " + where + " (" + env.source + ", timeout " +
-                std::to_string(options.timeout.count() / 1000) + " s) failed: " + message_of(e));
+    throw Error(s.prefix() + "rendezvous with " + where + " (" + store_owner(env) + ", " + env.source +
+                ", timeout " + std::to_string(std::min(options.timeout, options.rendezvous_timeout).count() / 1000) +
+                " s) failed: " + message_of(e) + "; " + rendezvous_hint(env));
   }
   if (s.rank == 0)
     log::info("distributed: " + to_string(env) + ", backend " + s.backend_name + ", timeout " +

@@ -7,6 +7,7 @@
 target_sources(sgmim PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/dist_env.cpp
   ${CMAKE_CURRENT_LIST_DIR}/process_group.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/rendezvous_watch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/local_launcher.cpp
 )
 

@@ -12,7 +12,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
@@ -271,4 +275,45 @@ TEST(ProcessGroup, StalledRankTimesOut) {
   const std::string message = read_text(dir + "/rank0.txt");
   EXPECT_NE(message.find("rank 0: collective all-reduce (sum) failed (timeout 5 s)"), std::string::npos) << message;
   fs::remove_all(dir);
+}
+
+// A store that accepts the connection and never answers: what a LibTorch 1.13 client meets at the agent store of a
+// torch 2.x torchrun (docs/distributed.md "Waiting and timeouts"). The rendezvous says it is waiting, then ends within
+// dist.rendezvous_timeout_s with one line naming the store, whose it is and the way out, whichever of the store's
+// own timeout and the watch comes first.
+TEST(ProcessGroup, ASilentStoreEndsTheRendezvousWithOneLineWithinItsTimeout) {
+  if (!has_gloo()) SGMIM_MISSING_FIXTURE("no Gloo in this build (libgloo-dev)");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto rendezvous = [] {
+    const int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    if (::bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(server, 8) != 0)
+      std::_Exit(5);
+    socklen_t length = sizeof address;
+    ::getsockname(server, reinterpret_cast<sockaddr*>(&address), &length);
+    ::dup2(2, 1);  // the waiting lines (stdout) where the death test reads (stderr)
+    DistEnv env;
+    env.world_size = 2;
+    env.rank = 1;
+    env.master_port = ntohs(address.sin_port);
+    env.use_agent_store = true;
+    env.source = "torchrun";
+    ProcessGroupOptions options;
+    options.backend = "gloo";
+    options.timeout = std::chrono::seconds(60);
+    options.rendezvous_timeout = std::chrono::seconds(3);
+    options.rendezvous_first_notice = std::chrono::milliseconds(300);
+    try {
+      ProcessGroup pg(env, options);
+    } catch (const sgmim::Error& e) {
+      std::fprintf(stderr, "%s\n", e.what());
+    }
+    std::_Exit(3);
+  };
+  EXPECT_EXIT(rendezvous(), ::testing::ExitedWithCode(3),
+              "waiting for the rendezvous at 127\\.0\\.0\\.1:[0-9]+ \\(torchrun's agent store, torchrun\\).*"
+              "rendezvous with 127\\.0\\.0\\.1:[0-9]+ \\(torchrun's agent store, torchrun");
 }

@@ -63,9 +63,10 @@ struct World {
 /// Otherwise nullopt: the caller continues as one worker.
 std::optional<int> relaunch_if_asked(const LaunchOptions& options, int argc, char** argv);
 
-/// Resolves the environment and creates the process group (backend, timeout and bucket size of the config's
+/// Resolves the environment and creates the process group (backend, timeouts and bucket size of the config's
 /// `dist` section) when the world has more than one process.
-World join_world(const LaunchOptions& options, const std::string& backend, int64_t timeout_s, double bucket_mb);
+World join_world(const LaunchOptions& options, const std::string& backend, int64_t timeout_s, double bucket_mb,
+                 int64_t rendezvous_timeout_s = 300);
 
 /// A training run once its config is loaded: exit_status is set when the app is done (--print-config printed the
 /// config; --nproc-per-node N > 1 ran N local workers), else the process has joined `world`.
@@ -82,7 +83,8 @@ RunStart start_run(const RunOptions& run, const LaunchOptions& launch, const Con
     std::cout << resolved_yaml(config);
     start.exit_status = 0;
   } else if (!(start.exit_status = relaunch_if_asked(launch, argc, argv))) {
-    start.world = join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb);
+    start.world = join_world(launch, config.dist.backend, config.dist.timeout_s, config.dist.bucket_mb,
+                             config.dist.rendezvous_timeout_s);
   }
   return start;
 }

@@ -37,6 +37,7 @@ struct RuntimeSection {
 struct DistSection {
   std::string backend = "auto";  ///< auto (nccl on CUDA, else gloo) | gloo | nccl
   int64_t timeout_s = 1800;      ///< collective timeout
+  int64_t rendezvous_timeout_s = 300;  ///< the processes' first meeting (docs/distributed.md "Waiting and timeouts")
   double bucket_mb = 25;         ///< gradient all-reduce bucket size
   void validate() const;
   bool operator==(const DistSection&) const = default;

@@ -17,7 +17,11 @@ namespace sgmim::distributed {
 
 struct ProcessGroupOptions {
   std::string backend = "auto";               ///< auto (nccl when CUDA and NCCL are there, else gloo) | gloo | nccl
-  std::chrono::milliseconds timeout{1800000};  ///< rendezvous and every collective (dist.timeout_s)
+  std::chrono::milliseconds timeout{1800000};  ///< every collective (dist.timeout_s)
+  /// The first meeting (store and backend connection): waiting lines, then an error line and exit at this timeout
+  /// (dist.rendezvous_timeout_s; distributed/rendezvous_watch.h).
+  std::chrono::milliseconds rendezvous_timeout{300000};
+  std::chrono::milliseconds rendezvous_first_notice{5000};  ///< the first waiting line
   double bucket_mb = 25;                       ///< gradient all-reduce bucket (dist.bucket_mb), as DDP's bucket_cap_mb
   double first_bucket_mb = 1;                  ///< the first bucket is small so that its all-reduce starts early (DDP)
   double broadcast_bucket_mb = 250;            ///< parameter broadcast bucket
