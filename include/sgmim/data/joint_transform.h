@@ -21,7 +21,7 @@ struct KnowledgeSample {
   torch::Tensor image;      ///< [3, S, S] float, normalised with the ImageNet mean/std
   torch::Tensor knowledge;  ///< [1, S, S] float, as stored (value/65536), not normalised (the model standardises it)
   /// Masks the dataset supplies ([1, T, T], 1 = masked), e.g. a reference's for a check against it; undefined (the
-  /// datasets of sgmim): the loader draws them (data::LoaderOptions::sample_masks). Both or neither.
+  /// datasets of sgmim): the loader draws them (data::KnowledgeCollate::sample_masks). Both or neither.
   torch::Tensor image_mask, knowledge_mask;
 };
 
