@@ -5,26 +5,8 @@
 # for the Middlebury real-data fixture. It needs OpenCV (decoding) and sgmim_synth (the embedded synthetic dataset);
 # both come from libopencv-dev, which also brings zlib1g-dev.
 if(OpenCV_FOUND AND TARGET sgmim_synth)
-  target_sources(sgmim PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/image_decode.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/joint_transform.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/image_folder.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/knowledge_dataset.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/distributed_sampler.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/sample_seed.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/stack_samples.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/knowledge_loader.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/depth_augment.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/depth_dataset.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/kitti_depth_dataset.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/nyu_depth_dataset.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/depth_loader.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/seg_transforms.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/ade20k_classes.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/ade20k_dataset.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/seg_loader.cpp
-  )
+  sgmim_folder_sources(_sources EXCEPT npy.cpp middlebury.cpp)
+  target_sources(sgmim PRIVATE ${_sources})
   target_include_directories(sgmim SYSTEM PUBLIC ${OpenCV_INCLUDE_DIRS})
   target_link_libraries(sgmim PUBLIC opencv_core opencv_imgproc opencv_imgcodecs sgmim_synth)
   target_link_libraries(sgmim PRIVATE nlohmann_json::nlohmann_json)

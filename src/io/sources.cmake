@@ -1,16 +1,7 @@
 # Files in and out: .pth and .safetensors weight files (and their conversion), atomic writes, the pre-training → fine-tuning encoder transfer; with OpenCV the
 # depth PNGs (uint16, colourised; SGMIM_WITH_DEPTH_PNG) and segmentation label PNGs and overlays (SGMIM_WITH_SEG_PNG).
-target_sources(sgmim PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/state_dict.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/torch_pickle.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/torch_save.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/weights_convert.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/checkpoint_keys.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/atomic_file.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/encoder_transfer.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/position_bias_resize.cpp
-)
+sgmim_folder_sources(_sources EXCEPT png_file.cpp depth_png.cpp seg_png.cpp)
+target_sources(sgmim PRIVATE ${_sources})
 target_link_libraries(sgmim PRIVATE nlohmann_json::nlohmann_json)  # the safetensors header
 if(OpenCV_FOUND AND TARGET sgmim_contact_sheet)  # the report component's colouring (report/depth_contact_sheet.h)
   target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/png_file.cpp ${CMAKE_CURRENT_LIST_DIR}/depth_png.cpp

@@ -2,13 +2,8 @@
 # 16-bit map encoding, the TorchScript runner, sgmim-prepare-knowledge's engine and its demo. It needs the data
 # pipeline (decoding, the ImageFolder index), the synthetic generator and the contact sheet (demo).
 if(OpenCV_FOUND AND TARGET sgmim_synth AND TARGET sgmim_contact_sheet)
-  target_sources(sgmim PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/input_contract.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/map_encoding.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/scripted_depth_model.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/prepare_knowledge.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/demo.cpp
-  )
+  sgmim_folder_sources(_sources)
+  target_sources(sgmim PRIVATE ${_sources})
   target_link_libraries(sgmim PUBLIC sgmim_contact_sheet)
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_KNOWLEDGE=1)
 else()

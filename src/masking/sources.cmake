@@ -1,2 +1,3 @@
 # SimMIM's image masks and SG-MIM's selective / random knowledge masks.
-target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/mask_generator.cpp)
+sgmim_folder_sources(_sources)
+target_sources(sgmim PRIVATE ${_sources})
