@@ -90,7 +90,7 @@ class DepthTask : public TrainingTask {
  public:
   DepthTask(const config::FinetuneDepthConfig& cfg, TrainingLoop& loop, std::shared_ptr<const data::DepthDataset> train,
             std::shared_ptr<const data::DepthDataset> test, bool validate_first)
-      : cfg_(cfg), train_(std::move(train)), test_(std::move(test)), validate_first_(validate_first) {
+      : cfg_(cfg), train_(std::move(train)), test_(std::move(test)) {
     if (!train_) throw Error("DepthTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = heads::DepthModel(to_depth_model_options(cfg_));
@@ -109,6 +109,7 @@ class DepthTask : public TrainingTask {
         train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch));
     eval_options_ = to_depth_evaluation_options(cfg_);
     set_schedule(steps_per_epoch(*this, plan(), loop.world()));
+    add_validation(validate_first);
   }
 
   FitPlan plan() const {
@@ -137,12 +138,12 @@ class DepthTask : public TrainingTask {
   }
   std::string loss_label() const override { return "silog"; }
 
-  void before_training(TrainingLoop& loop) override {
-    if (validate_first_ && test_ && loop.global_step == 0) before = validate(loop, 0);
-  }
-  void after_epoch(TrainingLoop& loop, int64_t done, bool last) override {
-    if (test_ && ((cfg_.eval.every_epochs > 0 && done % cfg_.eval.every_epochs == 0) || last))
-      this->last = validate(loop, done, last);
+  void add_validation(bool validate_first) {
+    if (!test_) return;
+    periodic.push_back({PeriodicHook::Unit::epoch, cfg_.eval.every_epochs, validate_first,
+                        [this](TrainingLoop& loop, int64_t done, bool last) {
+                          (done == 0 ? before : this->last) = validate(loop, done, last);
+                        }});
   }
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
@@ -157,26 +158,18 @@ class DepthTask : public TrainingTask {
     if (last)
       options.contact_sheet_path = (std::filesystem::path(loop.paths().plots) / "depth_predictions.png").string();
     auto summary = evaluate_depth(*model_, *test_, options, loop.group(), loop.device());
-    if (loop.leader()) {
-      std::printf("validation after epoch %lld (%lld images):\n%s\n", static_cast<long long>(epoch_done),
-                  static_cast<long long>(summary.images), eval::format_metrics_table(summary.mean).c_str());
-      std::fflush(stdout);
-      nlohmann::json rec = {{"step", loop.global_step}, {"epoch", epoch_done}, {"split", "val"},
-                            {"images", summary.images}};
-      std::map<std::string, double> scalars;
-      const auto values = summary.mean.to_array();
-      for (size_t i = 0; i < values.size(); ++i) {
-        rec[eval::DepthMetrics::names()[i]] = values[i];
-        scalars[std::string("val/") + eval::DepthMetrics::names()[i]] = values[i];
-      }
-      loop.log().write(rec, scalars, loop.global_step);
-    }
+    std::vector<std::pair<std::string, double>> metrics;
+    const auto values = summary.mean.to_array();
+    for (size_t i = 0; i < values.size(); ++i) metrics.emplace_back(eval::DepthMetrics::names()[i], values[i]);
+    report_validation(loop,
+                      "validation after epoch " + std::to_string(epoch_done) + " (" + std::to_string(summary.images) +
+                          " images):\n" + eval::format_metrics_table(summary.mean) + "\n",
+                      metrics, {{"epoch", epoch_done}, {"images", summary.images}});
     return summary;
   }
 
   const config::FinetuneDepthConfig& cfg_;
   std::shared_ptr<const data::DepthDataset> train_, test_;
-  bool validate_first_ = false;
   heads::DepthModel model_{nullptr};
   std::vector<LayerDecayGroup> groups_;
   std::unique_ptr<PolySchedule> schedule_;

@@ -88,6 +88,22 @@ AccumulatedStep accumulate_gradients(const std::vector<torch::Tensor>& params, i
   return r;
 }
 
+void report_validation(TrainingLoop& loop, const std::string& text,
+                       const std::vector<std::pair<std::string, double>>& metrics, const nlohmann::json& fields) {
+  if (!loop.leader()) return;
+  std::printf("%s\n", text.c_str());
+  std::fflush(stdout);
+  nlohmann::json record = fields;
+  record["step"] = loop.global_step;
+  record["split"] = "val";
+  std::map<std::string, double> scalars;
+  for (const auto& [name, value] : metrics) {
+    record[name] = value;
+    scalars["val/" + name] = value;
+  }
+  loop.log().write(record, scalars, loop.global_step);
+}
+
 FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const TrainerHooks& hooks) {
   if ((plan.epochs > 0) == (plan.iterations > 0))
     throw Error("internal: a fit plan needs exactly one of epochs and iterations");
@@ -113,7 +129,14 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
   if (loop.group()) loop.group()->broadcast_parameters(params);
   loop.prepare_run_directory([&](const std::string& path) { task.write_config(path); });
   loop.open_log(plan.tensorboard);
-  task.before_training(loop);
+  using Unit = PeriodicHook::Unit;
+  auto run_hooks = [&](Unit unit, int64_t count, bool last) {
+    for (const auto& h : task.periodic)
+      if (h.unit == unit && (last || (h.every > 0 && count % h.every == 0))) h.run(loop, count, last);
+  };
+  if (loop.global_step == 0)
+    for (const auto& h : task.periodic)
+      if (h.before_training) h.run(loop, 0, false);
 
   const int64_t global_batch = plan.micro_batch * accum * loop.world();
   auto progress = loop.start_progress(total_steps, per_epoch, global_batch);
@@ -201,7 +224,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
         }
       }
 
-      task.after_step(loop, last);
+      run_hooks(Unit::iteration, loop.global_step, last);
       const bool epoch_ends = step + 1 == per_epoch;
       // Mid-epoch checkpoints: every N steps or M minutes (none during a run of non-finite steps); the last step of
       // an iteration-based run that ends inside an epoch.
@@ -211,7 +234,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
     if (loop.global_step % per_epoch != 0 && loop.global_step == total_steps) break;  // ended inside the epoch
     const int64_t done = epoch + 1;
     const bool last = loop.global_step == total_steps;
-    task.after_epoch(loop, done, last);
+    run_hooks(Unit::epoch, done, last);
     if (loop.bad_steps == 0 &&
         ((plan.checkpoint_every_epochs > 0 && done % plan.checkpoint_every_epochs == 0) || last ||
          (plan.checkpoint_every_steps > 0 && loop.global_step % plan.checkpoint_every_steps == 0)))

@@ -78,6 +78,9 @@ class PretrainTask : public TrainingTask {
         training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch, cfg_.data.on_bad_sample),
         collate);
     set_schedule(steps_per_epoch(*this, plan(), loop.world()), loop.world());
+    if (cfg_.runtime.recon_every_epochs > 0)
+      periodic.push_back({PeriodicHook::Unit::epoch, cfg_.runtime.recon_every_epochs, false,
+                          [this](TrainingLoop& loop, int64_t done, bool) { write_epoch_grid(loop, done); }});
   }
 
   FitPlan plan() const {
@@ -119,9 +122,9 @@ class PretrainTask : public TrainingTask {
     return sgmim_ ? std::vector<std::string>{"img", "sk"} : std::vector<std::string>{"img"};
   }
 
-  void after_epoch(TrainingLoop& loop, int64_t done, bool last) override {
-    const int64_t every = cfg_.runtime.recon_every_epochs;
-    if (every <= 0 || !(done % every == 0 || last) || !loop.leader()) return;
+  /// <run>/reconstructions/epoch_NNNN.png after `done` epochs (rank 0).
+  void write_epoch_grid(TrainingLoop& loop, int64_t done) {
+    if (!loop.leader()) return;
     char name[64];
     std::snprintf(name, sizeof name, "epoch_%04lld.png", static_cast<long long>(done));
     const auto path = (fs::path(loop.paths().reconstructions) / name).string();

@@ -122,7 +122,7 @@ class SegTask : public TrainingTask {
  public:
   SegTask(const config::FinetuneSegConfig& cfg, TrainingLoop& loop, std::shared_ptr<const data::SegDataset> train,
           std::shared_ptr<const data::SegDataset> val, bool validate_first)
-      : cfg_(cfg), train_(std::move(train)), val_(std::move(val)), validate_first_(validate_first) {
+      : cfg_(cfg), train_(std::move(train)), val_(std::move(val)) {
     if (!train_) throw Error("SegTrainer: no training set");
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed));
     model_ = heads::SegModel(to_seg_model_options(cfg_));
@@ -146,6 +146,7 @@ class SegTask : public TrainingTask {
                                         cfg_.data.on_bad_sample));
     eval_options_ = to_seg_evaluation_options(cfg_);
     steps_per_epoch(*this, plan(), loop.world());  // throws when not one step fits
+    add_validation(validate_first);
   }
 
   FitPlan plan() const {
@@ -182,12 +183,10 @@ class SegTask : public TrainingTask {
     return cfg_.model.aux ? std::vector<std::string>{"decode", "aux"} : std::vector<std::string>{"decode"};
   }
 
-  void before_training(TrainingLoop& loop) override {
-    if (validate_first_ && val_ && loop.global_step == 0) before = validate(loop);
-  }
-  void after_step(TrainingLoop& loop, bool last) override {
-    const int64_t every = cfg_.eval.every_iters;
-    if (val_ && (last || (every > 0 && loop.global_step % every == 0))) this->last = validate(loop);
+  void add_validation(bool validate_first) {
+    if (!val_) return;
+    periodic.push_back({PeriodicHook::Unit::iteration, cfg_.eval.every_iters, validate_first,
+                        [this](TrainingLoop& loop, int64_t step, bool) { (step == 0 ? before : last) = validate(loop); }});
   }
 
   std::string config_yaml() const override { return config::to_yaml(cfg_); }
@@ -199,22 +198,17 @@ class SegTask : public TrainingTask {
   eval::SegMetricsSummary validate(TrainingLoop& loop) {
     const auto r = evaluate_segmentation(*model_, *val_, eval_options_, loop.group(), loop.device());
     const auto& s = r.summary;
-    if (loop.leader()) {
-      std::printf("validation at iteration %lld (%lld images): aAcc %.2f  mIoU %.2f  mAcc %.2f\n",
-                  static_cast<long long>(loop.global_step), static_cast<long long>(s.images), s.aAcc, s.mIoU,
-                  s.mAcc);
-      std::fflush(stdout);
-      nlohmann::json rec = {{"step", loop.global_step}, {"split", "val"}, {"images", s.images},
-                            {"aAcc", s.aAcc},          {"mIoU", s.mIoU},  {"mAcc", s.mAcc}};
-      if (r.skipped) rec["skipped_images"] = r.skipped;
-      loop.log().write(rec, {{"val/aAcc", s.aAcc}, {"val/mIoU", s.mIoU}, {"val/mAcc", s.mAcc}}, loop.global_step);
-    }
+    char text[160];
+    std::snprintf(text, sizeof text, "validation at iteration %lld (%lld images): aAcc %.2f  mIoU %.2f  mAcc %.2f",
+                  static_cast<long long>(loop.global_step), static_cast<long long>(s.images), s.aAcc, s.mIoU, s.mAcc);
+    nlohmann::json fields = {{"images", s.images}};
+    if (r.skipped) fields["skipped_images"] = r.skipped;
+    report_validation(loop, text, {{"aAcc", s.aAcc}, {"mIoU", s.mIoU}, {"mAcc", s.mAcc}}, fields);
     return s;
   }
 
   const config::FinetuneSegConfig& cfg_;
   std::shared_ptr<const data::SegDataset> train_, val_;
-  bool validate_first_ = false;
   heads::SegModel model_{nullptr};
   std::vector<LayerDecayGroup> groups_;
   std::unique_ptr<WarmupPolySchedule> schedule_;

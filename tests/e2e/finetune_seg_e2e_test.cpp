@@ -96,12 +96,19 @@ TEST(FinetuneSegApp, KillAndResumeIsBitExact) {
 TEST(FinetuneSegApp, TwoProcessesTrainOneModel) {
   ScratchDir dir;
   const auto r = run_app(finetune(dir / "ddp", "data.batch_size=2 train.iterations=4 train.warmup_iters=1 "
-                                               "eval.every_iters=0 eval.max_images=2 runtime.threads=1 "
+                                               "eval.every_iters=3 eval.max_images=2 runtime.threads=1 "
                                                "dist.timeout_s=60") +
                          " --nproc-per-node 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("all 2 ranks hold identical weights"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("done: 4 steps"), std::string::npos) << r.output;
+  // Validation, a periodic hook of the loop: before the first step (the app's baseline), every 3 iterations and after
+  // the last, printed once (rank 0).
+  std::vector<std::string> validations;
+  const std::regex line("validation at iteration ([0-9]+) \\(2 images\\)");
+  for (std::sregex_iterator it(r.output.begin(), r.output.end(), line), end; it != end; ++it)
+    validations.push_back((*it)[1]);
+  EXPECT_EQ(validations, (std::vector<std::string>{"0", "3", "4"})) << r.output;
 }
 
 TEST(FinetuneSegApp, HelpTeachesAndBadInputIsOneClearLine) {

@@ -78,5 +78,28 @@ TEST(DepthTrainer, InterruptedRunResumesBitExactly) {
   EXPECT_EQ(val, 1);
 }
 
+// Validation is a periodic hook of the loop: before the first step when asked, every eval.every_epochs epochs, and
+// after the last epoch (3 epochs, every 2: after epochs 0, 2 and 3), each one record at its step.
+TEST(DepthTrainer, ValidationRunsFirstEveryNEpochsAndAtTheEnd) {
+  ScratchDir dir;
+  auto c = tiny_depth_config(dir / "run");
+  c.data.synthetic = 8;  // 2 steps per epoch
+  c.train.epochs = 3;
+  c.eval.every_epochs = 2;
+  c.eval.max_images = 1;
+  c.runtime.checkpoint_every_steps = 0;
+  auto [train, test] = make_depth_datasets(c);
+  const auto r = DepthTrainer(c, train, test, nullptr, {}, /*validate_first=*/true).run();
+  EXPECT_EQ(r.fit.global_step, 6);
+  ASSERT_TRUE(r.before.has_value());
+  ASSERT_TRUE(r.last.has_value());
+  EXPECT_NE(r.before->mean.rmse, r.last->mean.rmse);  // the weights changed between the two
+  std::vector<std::pair<int64_t, int64_t>> seen;  // (epoch, step) of each validation record
+  for (const auto& rec : report::read_jsonl(RunPaths(c.runtime.output_dir).metrics))
+    if (rec["split"] == "val") seen.emplace_back(rec["epoch"].get<int64_t>(), rec["step"].get<int64_t>());
+  const std::vector<std::pair<int64_t, int64_t>> expected{{0, 0}, {2, 4}, {3, 6}};
+  EXPECT_EQ(seen, expected);
+}
+
 }  // namespace
 }  // namespace sgmim::engine

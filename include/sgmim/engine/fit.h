@@ -96,6 +96,11 @@ struct ValidatedFitResult {
   std::optional<Summary> last;    ///< the last validation
 };
 
+/// A validation's report on rank 0: `text` on stdout, and one metrics.jsonl record (`fields`, the step, split "val" and
+/// each metric) with each metric as val/<name> in TensorBoard.
+void report_validation(TrainingLoop& loop, const std::string& text,
+                       const std::vector<std::pair<std::string, double>>& metrics, const nlohmann::json& fields);
+
 /// Steps per epoch of a task for a plan: its loader's batches_per_epoch / accumulation. Throws sgmim::Error (key
 /// data.batch_size) when not one full step fits, with the dataset size in the message.
 int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int world);

@@ -1,6 +1,6 @@
 // What a task (pre-training, depth fine-tuning, segmentation fine-tuning) is to the shared training loop (fit.h):
-// the parts it builds (model, optimiser, loader), the loss of one micro-batch, the learning rate of a step, and the
-// points where it validates or writes images. The loop drives the parts and owns everything else: accumulation, the
+// the parts it builds (model, optimiser, loader), the loss of one micro-batch, the learning rate of a step, and its
+// periodic hooks (validation, images). The loop drives the parts and owns everything else: accumulation, the
 // gradient all-reduce, clipping, the NaN/Inf guard, the log window, checkpoints and resume (docs/architecture.md,
 // "One training loop").
 #pragma once
@@ -13,6 +13,7 @@
 #include <torch/optim/adamw.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,18 @@ data::LoaderOptions training_loader_options(const TrainingLoop& loop, int64_t mi
                                            int64_t prefetch,
                                            config::BadSamplePolicy on_bad_sample = config::BadSamplePolicy::error);
 
+/// Something a task does on a period of the loop, as detectron2's HookBase or mmengine's interval hooks: after every
+/// `every` epochs or optimiser steps, after the run's last step, and optionally before the first step.
+struct PeriodicHook {
+  enum class Unit { epoch, iteration };
+  Unit unit = Unit::epoch;
+  int64_t every = 0;             ///< 0: only after the last step
+  bool before_training = false;  ///< also once before the first step of a run that starts at step 0 (a baseline)
+  /// `count`: epochs done (Unit::epoch) or optimiser steps taken (Unit::iteration), 0 before training; `last`: after
+  /// the run's last step. Runs on every rank.
+  std::function<void(TrainingLoop& loop, int64_t count, bool last)> run;
+};
+
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
@@ -61,12 +74,8 @@ class TrainingTask {
   /// Names of TaskLoss::parts ("img", "sk"): logged as <name> on the progress line, loss_<name> in the JSONL.
   virtual std::vector<std::string> part_names() const { return {}; }
 
-  /// After resume and the run directory, before the first step (e.g. a baseline validation).
-  virtual void before_training(TrainingLoop& loop) {}
-  /// After every optimiser step (skipped ones included); `last` on the run's last step. Iteration-based validation.
-  virtual void after_step(TrainingLoop& loop, bool last) {}
-  /// After each complete epoch, before its checkpoint; `epoch_done` counts from 1. Epoch-based validation, images.
-  virtual void after_epoch(TrainingLoop& loop, int64_t epoch_done, bool last) {}
+  /// What the task does on a period (validation, reconstruction images), run by the loop (PeriodicHook).
+  std::vector<PeriodicHook> periodic;
 
   /// The resolved configuration: YAML text stored in checkpoints, and written to <run>/config.yaml.
   virtual std::string config_yaml() const = 0;
