@@ -163,7 +163,7 @@ class DepthTask : public TrainingTask {
     for (size_t i = 0; i < values.size(); ++i) metrics.emplace_back(eval::DepthMetrics::names()[i], values[i]);
     report_validation(loop,
                       "validation after epoch " + std::to_string(epoch_done) + " (" + std::to_string(summary.images) +
-                          " images):\n" + eval::format_metrics_table(summary.mean) + "\n",
+                          " images):\n" + eval::format_metrics_table(summary.mean),
                       metrics, {{"epoch", epoch_done}, {"images", summary.images}});
     return summary;
   }
