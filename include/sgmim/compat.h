@@ -49,6 +49,14 @@ constexpr bool mkldnn_breaks_sparse_branch_gradients() { return !SGMIM_TORCH_AT_
 constexpr bool store_client_predates_torch2() { return !SGMIM_TORCH_AT_LEAST(2, 0); }
 inline const char* libtorch_version() { return TORCH_VERSION; }
 
+/// bf16 autocast on the CPU: LibTorch 2.x runs a whole Swin / ViT step under it (its CPU LayerNorm takes a bf16 input
+/// with fp32 weights, its matmuls use the CPU's bf16 instructions); 1.13 does not, so train.precision = bf16 on the
+/// CPU is an error there (docs/configs.md, train.precision).
+constexpr bool has_cpu_bf16_autocast() { return SGMIM_TORCH_AT_LEAST(2, 0); }
+
+/// Whether bf16 autocast can run on `device` with this LibTorch (CUDA always; the CPU with 2.x).
+inline bool bf16_autocast_runs_on(const c10::Device& device) { return device.is_cuda() || has_cpu_bf16_autocast(); }
+
 /// `c10::optional` is its own class in 1.13 and an alias of std::optional in 2.x.
 template <typename T>
 using optional = c10::optional<T>;

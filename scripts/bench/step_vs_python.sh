@@ -7,7 +7,7 @@
 #   build-dir  default build-torch2 (the 2.x lane); build/ is the Debian LibTorch 1.13 build
 #   python     default the 2.x lane's venv (bash scripts/setup-torch2.sh --print-python); /usr/bin/python3 is 1.13
 # Environment: BATCH (2), STEPS (3; Swin-T takes 2x), WARMUP (1), THREADS (all usable CPUs), ROUNDS (2),
-#   MODELS (space-separated model:method list), PROFILE=1 (our --profile and python_step.py --profile, stderr),
+#   MODELS (space-separated model:method list), BF16=1 (both sides under bf16 autocast: --bf16), PROFILE=1 (our --profile and python_step.py --profile, stderr),
 #   RAW=file (append every JSON line there), BASELINE=path of another sgmim-bench (e.g. before a change), run in the
 #   same alternation (baseline, ours, python) and shown as two more columns.
 set -euo pipefail
@@ -27,15 +27,16 @@ WARMUP="${WARMUP:-1}"
 THREADS="${THREADS:-$(nproc)}"
 ROUNDS="${ROUNDS:-2}"
 MODELS="${MODELS:-swin_tiny:simmim swin_base:simmim swin_base:sgmim vit_base_patch16_224:simmim}"
-PROFILE_FLAG=()
-[ "${PROFILE:-0}" = 1 ] && PROFILE_FLAG=(--profile)
+EXTRA_FLAGS=()
+[ "${PROFILE:-0}" = 1 ] && EXTRA_FLAGS=(--profile)
+[ "${BF16:-0}" = 1 ] && EXTRA_FLAGS+=(--bf16)
 RAW="${RAW:-}"
 BASELINE="${BASELINE:-}"
 [ -z "$BASELINE" ] || [ -x "$BASELINE" ] || { echo "step_vs_python: BASELINE $BASELINE not executable" >&2; exit 1; }
 
 echo "# ours: $BENCH (Torch_DIR $(sed -n 's/^Torch_DIR:[^=]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | head -1))" >&2
 echo "# python: $PY (torch $("$PY" -c 'import torch; print(torch.__version__)'))" >&2
-echo "# batch $BATCH, steps $STEPS (swin_tiny $((2 * STEPS))), warm-up $WARMUP, threads $THREADS, rounds $ROUNDS" >&2
+echo "# bf16 autocast ${BF16:-0}, batch $BATCH, steps $STEPS (swin_tiny $((2 * STEPS))), warm-up $WARMUP, threads $THREADS, rounds $ROUNDS" >&2
 
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
@@ -43,7 +44,7 @@ for spec in $MODELS; do
   model="${spec%%:*}"; method="${spec##*:}"
   steps="$STEPS"; [ "$model" = swin_tiny ] && steps=$((2 * STEPS))
   args=(--model "$model" --method "$method" --batch "$BATCH" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
-        --json "${PROFILE_FLAG[@]}")
+        --json "${EXTRA_FLAGS[@]}")
   for ((r = 1; r <= ROUNDS; r++)); do
     echo "# $model $method round $r/$ROUNDS" >&2
     if [ -n "$BASELINE" ]; then

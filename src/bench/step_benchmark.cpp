@@ -35,7 +35,9 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   const auto device = resolve_bench_device(options.device);
   check_value(options.batch > 0, "batch", std::to_string(options.batch), "must be positive");
   check_value(options.steps > 0, "steps", std::to_string(options.steps), "must be positive");
-  check_value(!options.bf16 || device.is_cuda(), "bf16", "true", "bf16 autocast is for CUDA devices");
+  check_value(!options.bf16 || compat::bf16_autocast_runs_on(device), "bf16", "true",
+              "bf16 autocast on the CPU needs LibTorch 2.x (this build has " +
+                  std::string(compat::libtorch_version()) + ")");
 
   torch::manual_seed(options.seed);
   models::Pretrainer model(options.model);

@@ -44,7 +44,8 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
   if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
   const EvaluationScope scope(model);
   const eval::DepthPredictor predictor = [&](const torch::Tensor& x) {
-    compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
+    compat::AutocastGuard autocast(device.type(), torch::kBFloat16,
+                                   options.bf16 && compat::bf16_autocast_runs_on(device));
     return model.forward(x.to(device, scope.dtype())).to(torch::kCPU, torch::kFloat);
   };
 

@@ -169,7 +169,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const
       compat::zero_grad(*parts.model);
       const auto step_grads = accumulate_gradients(
           params, accum, plan.accumulation_mode, plan.clip_grad, loop.group(), part_names.size(), [&] {
-            compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, loop.bf16());
+            compat::AutocastGuard autocast(device.type(), torch::kBFloat16, loop.bf16());
             return task.loss(device);
           });
       const double loss = step_grads.loss, norm = step_grads.grad_norm;

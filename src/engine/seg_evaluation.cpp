@@ -22,7 +22,8 @@ SegEvaluationResult evaluate_segmentation(heads::SegModelImpl& model, const data
   if (!options.predictions_dir.empty()) fs::create_directories(options.predictions_dir);
   const EvaluationScope scope(model);
   const eval::SegLogitsFn logits = [&](const torch::Tensor& x) {
-    compat::AutocastGuard autocast(c10::DeviceType::CUDA, torch::kBFloat16, options.bf16 && device.is_cuda());
+    compat::AutocastGuard autocast(device.type(), torch::kBFloat16,
+                                   options.bf16 && compat::bf16_autocast_runs_on(device));
     return model.forward(x.to(device, scope.dtype())).logits.to(torch::kFloat);
   };
   auto inference = options.inference;

@@ -1,5 +1,6 @@
 #include "sgmim/engine/training_run.h"
 
+#include "sgmim/compat.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/optimizer_state.h"
@@ -115,9 +116,12 @@ TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::Proce
   configure_threads(static_cast<int>(settings_.threads));
   device_ = resolve_device(settings_.device, group_ ? group_->local_rank() : 0);
   const bool bf16 = settings_.precision == config::Precision::bf16;
-  bf16_ = bf16 && device_.is_cuda();
-  if (bf16 && !device_.is_cuda() && leader())
-    log::warn("train.precision = bf16 applies to CUDA only; this run trains in fp32 on the CPU");
+  if (bf16 && !compat::bf16_autocast_runs_on(device_))
+    raise_invalid_value("train.precision", "bf16",
+                        "bf16 autocast on the CPU needs LibTorch 2.x (this build has " +
+                            std::string(compat::libtorch_version()) +
+                            "): set train.precision=fp32, or build the 2.x lane (docs/platform.md)");
+  bf16_ = bf16;
   // Before the task builds its loaders: they take loader_seed, which a resumed run takes from its checkpoint.
   pending_ = find_resume_checkpoint(settings_.resume, paths_.checkpoints, leader());
   if (pending_) adopt_seed(pending_->second);

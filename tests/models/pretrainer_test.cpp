@@ -201,6 +201,40 @@ TEST(Pretrainer, LossesOfBf16PredictionsAreFp32) {
   EXPECT_NEAR(out.loss_sk.item<double>(), l_sk, 1e-5 * l_sk);
 }
 
+// Issue 22: under the CPU's bf16 autocast (LibTorch 2.x; train.precision = bf16 on the CPU) the fp32 model computes
+// its matmuls in bf16 (the predictions come out bf16) while both losses stay fp32, and the weights' gradients are
+// fp32 and finite. The loss is within bf16's reach of the fp32 forward: bf16 keeps 8 significant bits (a relative
+// rounding of 2^-9 per operand), a dozen matmuls in a row move a prediction by about 1%, and a mean of absolute
+// errors moves by no more than its inputs; 5% leaves room for the sign of the drift.
+TEST(Pretrainer, CpuBf16AutocastKeepsTheLossesInFp32) {
+  if (!sgmim::compat::has_cpu_bf16_autocast()) GTEST_SKIP() << "LibTorch " << sgmim::compat::libtorch_version()
+                                                     << " has no bf16 autocast for a whole model on the CPU";
+  PretrainerOptions cfg;
+  cfg.encoder = encoder_options("swin_test");
+  torch::manual_seed(5);
+  Pretrainer model(cfg);
+  auto x = torch::randn({2, 3, 64, 64}), y = torch::rand({2, 1, 64, 64}) * 20;
+  auto [m, k] = model->sample_masks(2);
+  const auto fp32 = model->forward(x, y, m);
+  PretrainOutput out;
+  {
+    sgmim::compat::AutocastGuard autocast(c10::DeviceType::CPU, torch::kBFloat16);
+    out = model->forward(x, y, m);
+  }
+  EXPECT_EQ(out.image_pred.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(out.loss.scalar_type(), torch::kFloat);
+  EXPECT_EQ(out.loss_img.scalar_type(), torch::kFloat);
+  EXPECT_EQ(out.loss_sk.scalar_type(), torch::kFloat);
+  EXPECT_NE(out.loss.item<double>(), fp32.loss.item<double>());  // autocast did change the computation
+  EXPECT_NEAR(out.loss.item<double>(), fp32.loss.item<double>(), 0.05 * fp32.loss.item<double>());
+  out.loss.backward();
+  for (const auto& p : model->parameters()) {
+    if (!p.grad().defined()) continue;
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat);
+    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+  }
+}
+
 // Issue 9 item 4: with norm_target the image loss compares the prediction with the locally standardised image
 // (microsoft/Swin-Transformer models/simmim.py norm_targets), here recomputed from box sums in double; the knowledge
 // target is unchanged.
