@@ -62,12 +62,15 @@ int main(int argc, char** argv) {
   step->add_option("--warmup", options.warmup, "Untimed steps before timing")->capture_default_str();
   step->add_option("--threads", threads, "Intra-op CPU threads (0 = all usable CPUs)")->capture_default_str();
   step->add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
-  step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA)");
+  step->add_flag("--bf16", options.bf16, "bf16 autocast (CUDA; the CPU with LibTorch 2.x)");
   step->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   step->add_flag("--json", json, "Print one JSON object instead of the table");
   step->add_flag("--profile", options.profile, "Print the operators by self CPU time over the timed steps (stderr)");
   step->add_option("--peak-tflops", options.peak_tflops,
-                   "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak");
+                   "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak and the "
+                   "step efficiency = 3·2·model MACs·img/s / peak");
+  step->add_flag("--measure-peak", options.measure_peak,
+                 "Measure that peak first, in this run (sgmim-bench gemm's default size, the step's dtype)");
 
   auto* gemm = app.add_subcommand("gemm", "Measure the matmul peak: square n×n products, TFLOP/s = 2·n³ / time");
   sgmim::bench::GemmBenchOptions gemm_options;

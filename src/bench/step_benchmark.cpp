@@ -39,6 +39,15 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
               "bf16 autocast on the CPU needs LibTorch 2.x (this build has " +
                   std::string(compat::libtorch_version()) + ")");
 
+  StepBenchResult result;
+  result.peak_tflops = options.peak_tflops;
+  if (options.measure_peak) {
+    GemmBenchOptions gemm;
+    gemm.device = options.device;
+    gemm.dtype = options.bf16 ? "bf16" : "fp32";
+    result.peak_tflops = run_gemm_benchmark(gemm).tflops;
+  }
+
   torch::manual_seed(options.seed);
   models::Pretrainer model(options.model);
   model->to(device);
@@ -49,7 +58,6 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   auto image = torch::randn({options.batch, 3, size, size}, torch::TensorOptions(device));
   auto knowledge = torch::rand({options.batch, 1, size, size}, torch::TensorOptions(device));
 
-  StepBenchResult result;
   result.options = options;
   result.threads = at::get_num_threads();
   result.parameters = models::count_parameters(*model);
@@ -84,9 +92,12 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
   result.timing = summarize(step_seconds);
   result.images_per_second = static_cast<double>(options.batch) / result.timing.median_s;
   std::tie(result.peak_memory_bytes, result.memory_kind) = peak_memory(device);
-  if (options.peak_tflops > 0)
+  if (result.peak_tflops > 0) {
     result.mfu = model_flops_utilisation(static_cast<double>(result.encoder_macs_per_image), result.images_per_second,
-                                         options.peak_tflops);
+                                         result.peak_tflops);
+    result.step_efficiency = model_flops_utilisation(static_cast<double>(result.model_macs_per_image),
+                                                     result.images_per_second, result.peak_tflops);
+  }
   return result;
 }
 
@@ -112,9 +123,11 @@ std::string StepBenchResult::to_json() const {
                       {"last_loss", last_loss},
                       {"encoder_macs_per_image", encoder_macs_per_image},
                       {"model_macs_per_image", model_macs_per_image}};
-  if (options.peak_tflops > 0) {
-    j["peak_tflops"] = options.peak_tflops;
+  if (peak_tflops > 0) {
+    j["peak_tflops"] = peak_tflops;
+    j["peak_measured"] = options.measure_peak;
     j["mfu"] = mfu;
+    j["step_efficiency"] = step_efficiency;
   }
   return j.dump();
 }
@@ -131,10 +144,13 @@ std::string StepBenchResult::to_text() const {
                    peak_memory_bytes / 1048576.0, memory_kind.c_str(), last_loss) +
          formatted("forward MACs per image  encoder %.3f G  model %.3f G", encoder_macs_per_image / 1e9,
                    model_macs_per_image / 1e9) +
-         (options.peak_tflops > 0 ? formatted("   MFU %.1f%% of %.1f TFLOP/s (3·2·encoder MACs·img/s)", 100.0 * mfu,
-                                              options.peak_tflops)
-                                  : std::string()) +
-         "\n";
+         "\n" +
+         (peak_tflops > 0
+              ? formatted("against a %s peak of %.3f TFLOP/s%s: MFU %.1f%% (3·2·encoder MACs·img/s), step efficiency "
+                          "%.1f%% (3·2·model MACs·img/s)\n",
+                          options.bf16 ? "bf16" : "fp32", peak_tflops,
+                          options.measure_peak ? " (measured in this run)" : "", 100.0 * mfu, 100.0 * step_efficiency)
+              : std::string());
 }
 
 }  // namespace sgmim::bench

@@ -79,3 +79,22 @@ TEST(StepBenchmark, ReportsTheMacsOfTheModel) {
   EXPECT_EQ(r.model_macs_per_image, expected.per_image());
   EXPECT_GT(r.model_macs_per_image, r.encoder_macs_per_image);  // SG-MIM adds decoders, the branch and the fusion
 }
+
+// Issue 22: `sgmim-bench step --measure-peak` measures the matmul peak in the same run and reports, beside the MFU
+// (encoder MACs), the step's efficiency: 3 · 2 · model MACs · img/s over that peak, recomputed here from the result.
+TEST(StepBenchmark, MeasuredPeakGivesTheStepEfficiency) {
+  bench::StepBenchOptions o;
+  o.model.encoder = models::encoder_options("swin_test");
+  o.batch = 1;
+  o.steps = 1;
+  o.warmup = 0;
+  o.measure_peak = true;
+  const auto r = bench::run_step_benchmark(o);
+  ASSERT_GT(r.peak_tflops, 0);
+  const double step_flops = 6.0 * static_cast<double>(r.model_macs_per_image) * r.images_per_second;
+  EXPECT_NEAR(r.step_efficiency, step_flops / (r.peak_tflops * 1e12), 1e-12 * r.step_efficiency);
+  EXPECT_NEAR(r.mfu / r.step_efficiency,
+              static_cast<double>(r.encoder_macs_per_image) / static_cast<double>(r.model_macs_per_image), 1e-12);
+  EXPECT_NE(r.to_json().find("\"step_efficiency\""), std::string::npos);
+  EXPECT_NE(r.to_text().find("measured in this run"), std::string::npos) << r.to_text();
+}

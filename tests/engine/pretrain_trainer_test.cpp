@@ -133,10 +133,11 @@ TEST(PretrainTrainer, LossFallsAndTheRunDirectoryIsComplete) {
 // files / a folder of the wrong kind) only warn: the run ends with its weights and checkpoints (docs/architecture.md,
 // "Auxiliary outputs").
 // Issue 22: train.precision = bf16 on the CPU trains under the CPU's bf16 autocast (LibTorch 2.x) and tracks fp32 over
-// 50 steps; LibTorch 1.13 refuses it with one error naming the key. The bound: the forward differs from fp32 by about
-// 1% (Pretrainer.CpuBf16AutocastKeepsTheLossesInFp32) and the two runs see the same data, so the loss curves may drift
-// apart only as far as the rounding of 50 updates moves the weights; the mean of the last 10 steps within 5% and
-// every step within 10% is far tighter than the fall of the loss itself, which both must show.
+// 50 steps; LibTorch 1.13 refuses it with one error naming the key. The bound: bf16 rounds each matmul operand by up
+// to 2^-9 relative, but a logged loss is a mean over some 10^5 masked pixels whose rounding errors are nearly
+// independent, and both runs see the same data, so the curves part only as far as the rounding of 50 AdamW updates
+// moves the weights: measured 9e-4 at most (swin_test demo, 2.x lane). Every step within 1% and the last ten within
+// 0.5% on average leave ten times that, and stay far inside the fall of the loss, which both runs must show.
 TEST(PretrainTrainer, Bf16OnTheCpuTracksFp32) {
   ScratchDir dir;
   auto fp32 = tiny_config(dir / "fp32");
@@ -172,8 +173,8 @@ TEST(PretrainTrainer, Bf16OnTheCpuTracksFp32) {
     for (size_t i = v.size() - 10; i < v.size(); ++i) sum += v[i];
     return sum / 10;
   };
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 0.10 * a[i]) << "step " << i + 1;
-  EXPECT_NEAR(tail_mean(b), tail_mean(a), 0.05 * tail_mean(a));
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 0.01 * a[i]) << "step " << i + 1;
+  EXPECT_NEAR(tail_mean(b), tail_mean(a), 0.005 * tail_mean(a));
   EXPECT_LT(tail_mean(a), 0.8 * a[0]);
   EXPECT_LT(tail_mean(b), 0.8 * b[0]);
 }

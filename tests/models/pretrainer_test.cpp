@@ -205,7 +205,7 @@ TEST(Pretrainer, LossesOfBf16PredictionsAreFp32) {
 // its matmuls in bf16 (the predictions come out bf16) while both losses stay fp32, and the weights' gradients are
 // fp32 and finite. The loss is within bf16's reach of the fp32 forward: bf16 keeps 8 significant bits (a relative
 // rounding of 2^-9 per operand), a dozen matmuls in a row move a prediction by about 1%, and a mean of absolute
-// errors moves by no more than its inputs; 5% leaves room for the sign of the drift.
+// errors moves by no more than its inputs (less, as the pixels' errors partly cancel): 1%.
 TEST(Pretrainer, CpuBf16AutocastKeepsTheLossesInFp32) {
   if (!sgmim::compat::has_cpu_bf16_autocast()) GTEST_SKIP() << "LibTorch " << sgmim::compat::libtorch_version()
                                                      << " has no bf16 autocast for a whole model on the CPU";
@@ -226,7 +226,7 @@ TEST(Pretrainer, CpuBf16AutocastKeepsTheLossesInFp32) {
   EXPECT_EQ(out.loss_img.scalar_type(), torch::kFloat);
   EXPECT_EQ(out.loss_sk.scalar_type(), torch::kFloat);
   EXPECT_NE(out.loss.item<double>(), fp32.loss.item<double>());  // autocast did change the computation
-  EXPECT_NEAR(out.loss.item<double>(), fp32.loss.item<double>(), 0.05 * fp32.loss.item<double>());
+  EXPECT_NEAR(out.loss.item<double>(), fp32.loss.item<double>(), 0.01 * fp32.loss.item<double>());
   out.loss.backward();
   for (const auto& p : model->parameters()) {
     if (!p.grad().defined()) continue;

@@ -17,10 +17,13 @@ struct StepBenchOptions {
   int64_t steps = 6;     ///< timed steps
   int64_t warmup = 2;    ///< untimed steps first
   std::string device = "cpu";
-  bool bf16 = false;     ///< bf16 autocast (CUDA only)
+  bool bf16 = false;     ///< bf16 autocast (CUDA; the CPU with LibTorch 2.x)
   uint64_t seed = 0;
   bool profile = false;  ///< record operator self times over the timed steps (OpProfiler)
   double peak_tflops = 0;  ///< the device's matmul peak (sgmim-bench gemm); > 0: the result has the MFU against it
+  /// Measure that peak in this run, before the steps (gemm_benchmark.h: the step's dtype, the default size), and
+  /// use it as peak_tflops.
+  bool measure_peak = false;
 };
 
 /// The model of `sgmim-bench step` and `macs` by names: an encoder variant, sgmim | simmim and a guidance kind; the
@@ -40,11 +43,15 @@ struct StepBenchResult {
   /// pre-training model (decoders, guidance branch, fusion). MFU (gemm_benchmark.h) counts the encoder's.
   int64_t encoder_macs_per_image = 0, model_macs_per_image = 0;
   std::vector<OpTime> profile;       ///< operators by self time over the timed steps (options.profile)
-  double mfu = 0;                    ///< model_flops_utilisation against options.peak_tflops (when > 0)
+  double mfu = 0;                    ///< model_flops_utilisation against peak_tflops (when > 0)
+  /// The whole step's FLOP rate, 3·2·model MACs·img/s, over peak_tflops (when > 0): the efficiency of the step.
+  double step_efficiency = 0;
+  double peak_tflops = 0;            ///< options.peak_tflops, or the peak measured in this run (measure_peak)
   int threads = 0;                   ///< LibTorch's intra-op threads during the run
   StepBenchOptions options;          ///< what ran
 
-  std::string to_json() const;  ///< one JSON object on one line (no newline); peak_tflops and mfu with a peak only
+  /// One JSON object on one line (no newline); peak_tflops, mfu and step_efficiency with a peak only.
+  std::string to_json() const;
   std::string to_text() const;  ///< the table `sgmim-bench step` prints: four lines
 };
 
