@@ -181,25 +181,13 @@ class DepthTask : public TrainingTask {
 
 }  // namespace
 
-struct DepthTrainer::State : TaskRun<config::FinetuneDepthConfig, DepthTask> {
-  using TaskRun::TaskRun;
-};
-
 DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<const data::DepthDataset> train,
                            std::shared_ptr<const data::DepthDataset> test,
                            std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks, bool validate_first)
-    : s_(std::make_unique<State>(config::resolve_depth_defaults(config), std::move(group), std::move(hooks),
-                                 std::move(train), std::move(test), validate_first)) {}
-
-DepthTrainer::~DepthTrainer() = default;
-
-DepthTrainResult DepthTrainer::run() {
-  DepthTrainResult r;
-  r.fit = s_->fit();
-  r.before = s_->task.before;
-  r.last = s_->task.last;
-  return r;
-}
+    : Trainer(std::make_unique<TaskRun<config::FinetuneDepthConfig, DepthTask>>(
+                  config::resolve_depth_defaults(config), std::move(group), std::move(hooks), std::move(train),
+                  std::move(test), validate_first),
+              [](auto& run) { return DepthTrainResult{run.fit(), run.task.before, run.task.last}; }) {}
 
 namespace {
 

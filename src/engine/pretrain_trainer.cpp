@@ -199,17 +199,11 @@ class PretrainTask : public TrainingTask {
 
 }  // namespace
 
-struct PretrainTrainer::State : TaskRun<config::PretrainConfig, PretrainTask> {
-  using TaskRun::TaskRun;
-};
-
 PretrainTrainer::PretrainTrainer(config::PretrainConfig config, std::shared_ptr<const data::KnowledgeDataset> dataset,
                                  std::shared_ptr<distributed::ProcessGroup> group, TrainerHooks hooks)
-    : s_(std::make_unique<State>(std::move(config), std::move(group), std::move(hooks), std::move(dataset))) {}
-
-PretrainTrainer::~PretrainTrainer() = default;
-
-TrainResult PretrainTrainer::run() { return s_->fit(); }
+    : Trainer(std::make_unique<TaskRun<config::PretrainConfig, PretrainTask>>(std::move(config), std::move(group),
+                                                                                 std::move(hooks), std::move(dataset)),
+              [](auto& run) { return run.fit(); }) {}
 
 std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config::PretrainConfig& cfg) {
   data::JointTransformOptions t;

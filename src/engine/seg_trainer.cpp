@@ -219,24 +219,12 @@ class SegTask : public TrainingTask {
 
 }  // namespace
 
-struct SegTrainer::State : TaskRun<config::FinetuneSegConfig, SegTask> {
-  using TaskRun::TaskRun;
-};
-
 SegTrainer::SegTrainer(config::FinetuneSegConfig config, std::shared_ptr<const data::SegDataset> train,
                        std::shared_ptr<const data::SegDataset> val, std::shared_ptr<distributed::ProcessGroup> group,
                        TrainerHooks hooks, bool validate_first)
-    : s_(std::make_unique<State>(config::resolve_seg_defaults(config), std::move(group), std::move(hooks),
-                                 std::move(train), std::move(val), validate_first)) {}
-
-SegTrainer::~SegTrainer() = default;
-
-SegTrainResult SegTrainer::run() {
-  SegTrainResult r;
-  r.fit = s_->fit();
-  r.before = s_->task.before;
-  r.last = s_->task.last;
-  return r;
-}
+    : Trainer(std::make_unique<TaskRun<config::FinetuneSegConfig, SegTask>>(
+                  config::resolve_seg_defaults(config), std::move(group), std::move(hooks), std::move(train),
+                  std::move(val), validate_first),
+              [](auto& run) { return SegTrainResult{run.fit(), run.task.before, run.task.last}; }) {}
 
 }  // namespace sgmim::engine

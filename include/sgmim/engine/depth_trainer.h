@@ -6,6 +6,7 @@
 
 #include "sgmim/config/finetune_depth_config.h"
 #include "sgmim/engine/pretrain_trainer.h"
+#include "sgmim/engine/trainer.h"
 #include "sgmim/eval/metrics_table.h"
 
 #include <memory>
@@ -30,7 +31,7 @@ using DepthTrainResult = ValidatedFitResult<eval::MetricsSummary>;
 /// train() does (`global_step += 1`, then the poly rate): step t runs at lr(t + 1) (lr_schedule.h).
 inline constexpr LrTiming kDepthLrTiming = LrTiming::before_step_one_based;
 
-class DepthTrainer {
+class DepthTrainer : public Trainer<DepthTrainResult> {
  public:
   /// `config` may hold nulls (by-dataset defaults); they are resolved here. `test` may be null (no validation).
   /// `validate_first`: evaluate the starting weights before the first step (a baseline for the curve).
@@ -38,14 +39,6 @@ class DepthTrainer {
                std::shared_ptr<const data::DepthDataset> test,
                std::shared_ptr<distributed::ProcessGroup> group = nullptr, TrainerHooks hooks = {},
                bool validate_first = false);
-  ~DepthTrainer();
-  DepthTrainer(const DepthTrainer&) = delete;
-  DepthTrainer& operator=(const DepthTrainer&) = delete;
-  DepthTrainResult run();
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
 };
 
 /// The model a (resolved) config describes: the variant set up for fine-tuning, windows, shifts, head, max depth.

@@ -6,6 +6,7 @@
 #include "sgmim/config/pretrain_config.h"
 #include "sgmim/engine/fit.h"
 #include "sgmim/engine/lr_schedule.h"
+#include "sgmim/engine/trainer.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/io/atomic_file.h"
 
@@ -30,22 +31,11 @@ inline constexpr LrTiming kPretrainLrTiming = LrTiming::after_step;
 /// What a finished run reports (fit.h).
 using TrainResult = FitResult;
 
-class PretrainTrainer {
+class PretrainTrainer : public Trainer<TrainResult> {
  public:
   /// `group` may be null for a single process. Builds the model, optimiser and loader; nothing is written yet.
   PretrainTrainer(config::PretrainConfig config, std::shared_ptr<const data::KnowledgeDataset> dataset,
                   std::shared_ptr<distributed::ProcessGroup> group = nullptr, TrainerHooks hooks = {});
-  ~PretrainTrainer();
-  PretrainTrainer(const PretrainTrainer&) = delete;
-  PretrainTrainer& operator=(const PretrainTrainer&) = delete;
-
-  /// Resumes per runtime.resume, trains to train.epochs, checkpoints and logs. Throws sgmim::Error for bad input
-  /// or after runtime.max_bad_steps consecutive non-finite steps (the last good checkpoint stays intact).
-  TrainResult run();
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
 };
 
 /// The dataset a config describes: the embedded synthetic scenes when data.synthetic > 0, else the image folder

@@ -8,6 +8,7 @@
 #include "sgmim/engine/fit.h"
 #include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/seg_evaluation.h"
+#include "sgmim/engine/trainer.h"
 
 #include <memory>
 #include <optional>
@@ -32,20 +33,12 @@ using SegTrainResult = ValidatedFitResult<eval::SegMetricsSummary>;
 /// mmsegmentation's IterBasedRunner: step t runs at lr(t) (lr_schedule.h).
 inline constexpr LrTiming kSegLrTiming = LrTiming::before_step;
 
-class SegTrainer {
+class SegTrainer : public Trainer<SegTrainResult> {
  public:
   /// `val` may be null (no validation). `validate_first`: evaluate the starting weights before the first step.
   SegTrainer(config::FinetuneSegConfig config, std::shared_ptr<const data::SegDataset> train,
              std::shared_ptr<const data::SegDataset> val, std::shared_ptr<distributed::ProcessGroup> group = nullptr,
              TrainerHooks hooks = {}, bool validate_first = false);
-  ~SegTrainer();
-  SegTrainer(const SegTrainer&) = delete;
-  SegTrainer& operator=(const SegTrainer&) = delete;
-  SegTrainResult run();
-
- private:
-  struct State;
-  std::unique_ptr<State> s_;
 };
 
 /// The model a config describes: the encoder set up for segmentation (windows, drop path, no mask token) and heads.
