@@ -33,6 +33,13 @@ std::string rendezvous_hint(const DistEnv& env) {
   if (env.rank == 0 && !env.use_agent_store)
     return "rank 0 serves the store; not every one of the " + std::to_string(env.world_size) +
            " processes reached it: check that they all started, with the same MASTER_ADDR/MASTER_PORT and world size";
+  // A client cannot tell a silent agent store from one that answers while a peer is missing: an agent lost after
+  // the agents met leaves its ranks missing (docs/distributed.md "A lost torchrun agent").
+  if (env.use_agent_store)
+    return "torchrun's agent store at " + env.master_addr + ":" + std::to_string(env.master_port) +
+           " did not answer, or not every one of the " + std::to_string(env.world_size) +
+           " processes reached it: check that every node's torchrun still runs and that this address and port are "
+           "reachable";
   return "no store answered at " + env.master_addr + ":" + std::to_string(env.master_port) +
          ": check that rank 0 (or the launcher's agent) runs and that this address and port are reachable";
 }

@@ -5,6 +5,7 @@
 #include "sgmim/engine/checkpoint.h"
 #include "sgmim/io/state_dict.h"
 
+#include "e2e/pretrain_demo.h"
 #include "e2e/run_app.h"
 #include "e2e/weight_files.h"
 #include "engine/scratch_dir.h"
@@ -26,13 +27,9 @@ using test_support::max_weight_difference;
 using test_support::run_app;
 using test_support::ScratchDir;
 
-// 32 synthetic scenes, batch 4: 8 steps per epoch, 2 epochs.
+// The demo run of e2e/pretrain_demo.h.
 std::string pretrain(const std::string& output_dir, const std::string& extra_sets = {}) {
-  return std::string(SGMIM_PRETRAIN_BIN) +
-         " --set data.synthetic=32 data.batch_size=4 train.base_batch_size=4 data.num_workers=1 train.epochs=2"
-         " train.warmup_epochs=0"
-         " runtime.threads=1 runtime.log_every=4 runtime.recon_every_epochs=0 runtime.resume=auto " +
-         extra_sets + " --output-dir " + output_dir;
+  return std::string(SGMIM_PRETRAIN_BIN) + " " + test_support::pretrain_demo_args(output_dir, extra_sets);
 }
 
 TEST(PretrainApp, DemoRunTrainsAndSaysWhereItsFilesAre) {
@@ -115,20 +112,15 @@ TEST(PretrainApp, KillDuringSaveLeavesThePreviousCheckpointLoadable) {
 
 TEST(PretrainApp, TwoProcessesEqualOneProcessWithTheSameGlobalBatch) {
   ScratchDir dir;
-  // AdamW's first steps map a gradient g to about lr·g/(|g| + eps): float-rounding noise in near-zero gradients
-  // (summation order differs between 1 and 2 processes) moves a weight by up to ~1e-3·lr, so the lr is 1e-4 here
-  // (base_lr 5e-5 per 4 images, 8 images per step).
-  const std::string sets = "train.total_batch_size=8 train.base_lr=5e-5 dist.timeout_s=60";
+  const std::string& sets = test_support::kSameGlobalBatchSets;
   const auto one = run_app(pretrain(dir / "one", sets));
   ASSERT_EQ(one.exit_code, 0) << one.output;
   const auto two = run_app(pretrain(dir / "two", sets) + " --nproc-per-node 2");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("all 2 ranks hold identical weights"), std::string::npos) << two.output;
   EXPECT_NE(two.output.find("done: 8 steps"), std::string::npos) << two.output;
-  // 8 steps × ~1e-3·lr ≈ 8e-7 of noise here; the size of that rounding noise depends on the GEMM kernels and the
-  // thread count (OPENBLAS_CORETYPE, OMP_NUM_THREADS), so the bound has 10× room. A real fault (another shard, no
-  // gradient averaging) moves weights by about lr = 1e-4 per step.
-  EXPECT_LE(max_weight_difference(dir / "one/model.pth", dir / "two/model.pth"), 1e-5);
+  EXPECT_LE(max_weight_difference(dir / "one/model.pth", dir / "two/model.pth"),
+            test_support::kSameGlobalBatchWeightBound);
 }
 
 TEST(PretrainApp, DeadRankEndsTheRunWithAnError) {

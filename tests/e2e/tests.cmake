@@ -1,8 +1,26 @@
 # End-to-end runs of the apps (tests/e2e): they need the binaries built first.
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
-  sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp)
+  sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp e2e/torchrun_e2e_test.cpp)
   add_dependencies(pretrain_e2e_test sgmim-pretrain sgmim-synth)
   sgmim_test_apps(pretrain_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_SYNTH_BIN sgmim-synth)
+  # The torchrun of this build's LibTorch for e2e/torchrun_e2e_test.cpp (docs/distributed.md "Which torchrun goes
+  # with which build"): a wheel's LibTorch (the 2.x lane: Torch_DIR under <env>/lib/pythonX.Y/site-packages/torch/)
+  # has its torchrun in <env>/bin; Debian's (/usr) has /usr/bin/torchrun from python3-torch. The tests skip, saying
+  # why, when that file is missing; no other torchrun goes with the build.
+  set(SGMIM_TORCHRUN "" CACHE FILEPATH
+      "torchrun of this build's LibTorch for the torchrun e2e tests (empty: the wheel's, or Debian's)")
+  set(_torchrun "${SGMIM_TORCHRUN}")
+  set(_torchrun_owner "the torchrun given by SGMIM_TORCHRUN")
+  if(NOT _torchrun AND Torch_DIR MATCHES "^(.*)/lib/python[^/]*/site-packages/torch/")
+    set(_torchrun "${CMAKE_MATCH_1}/bin/torchrun")
+    set(_torchrun_owner "the torchrun of the torch ${Torch_VERSION} wheel's environment ${CMAKE_MATCH_1}")
+  elseif(NOT _torchrun AND Torch_DIR MATCHES "^/usr/")
+    set(_torchrun "/usr/bin/torchrun")
+    set(_torchrun_owner "Debian's torchrun (package python3-torch)")
+  endif()
+  target_compile_definitions(pretrain_e2e_test PRIVATE SGMIM_TORCHRUN="${_torchrun}"
+                             SGMIM_TORCHRUN_OWNER="${_torchrun_owner}")
+  message(STATUS "sgmim: torchrun e2e tests with ${_torchrun_owner}: ${_torchrun}")
 endif()
 
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS)
