@@ -18,6 +18,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -69,6 +70,15 @@ int main(int argc, char** argv) {
   step->add_option("--peak-tflops", options.peak_tflops,
                    "The device's matmul peak (sgmim-bench gemm); adds the MFU = 3·2·encoder MACs·img/s / peak and the "
                    "step efficiency = 3·2·model MACs·img/s / peak");
+  const std::map<std::string, sgmim::models::AttentionPath> attention_paths{
+      {"automatic", sgmim::models::AttentionPath::automatic},
+      {"matmul", sgmim::models::AttentionPath::matmul},
+      {"fused", sgmim::models::AttentionPath::fused}};
+  std::string attention = "automatic";
+  step->add_option("--attention", attention,
+                   "Attention path: automatic (fused SDPA where it is faster), matmul (explicit) or fused (SDPA)")
+      ->check(CLI::IsMember({"automatic", "matmul", "fused"}))
+      ->capture_default_str();
   step->add_flag("--measure-peak", options.measure_peak,
                  "Measure that peak first, in this run (sgmim-bench gemm's default size, the step's dtype)");
 
@@ -199,6 +209,7 @@ int main(int argc, char** argv) {
     sgmim::configure_threads(threads);
     options.model = sgmim::bench::pretrainer_options_by_name(model, method, guidance);
     options.device = device;
+    options.attention = attention_paths.at(attention);
     const auto r = sgmim::bench::run_step_benchmark(options);
     if (options.profile) std::cerr << sgmim::bench::format_op_table(r.profile, 25);
     print(r, json);

@@ -48,6 +48,7 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
     result.peak_tflops = run_gemm_benchmark(gemm).tflops;
   }
 
+  const models::AttentionPathGuard attention(options.attention);
   torch::manual_seed(options.seed);
   models::Pretrainer model(options.model);
   model->to(device);

@@ -2,6 +2,8 @@
 
 #include "sgmim/compat.h"
 
+#include <ATen/core/grad_mode.h>
+
 #include <atomic>
 
 namespace sgmim::models {
@@ -33,7 +35,8 @@ at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const
                                      scale);
     case AttentionPath::automatic:
     default:
-      if (compat::has_fused_attention() && q.dim() == 4)
+      if (compat::has_fused_attention() && q.dim() == 4 &&
+          (q.is_cuda() || !bias.defined() || !(at::GradMode::is_enabled() && bias.requires_grad())))
         return compat::fused_attention(
             q, k, v, bias.defined() ? bias.expand({q.size(0), q.size(1), q.size(2), k.size(2)}) : bias, scale);
       return explicit_attention(q, k, v, bias, scale);

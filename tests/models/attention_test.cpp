@@ -121,3 +121,18 @@ TEST(Attention, FusedPathRefusedWhereMissing) {
   set_attention_path(AttentionPath::automatic);
   EXPECT_TRUE(torch::allclose(dot_product_attention(q, q, q, {}, 1.0), explicit_attention(q, q, q, {}, 1.0)));
 }
+
+// The automatic path on the CPU: where a gradient flows into the bias (a relative position bias in training) it is
+// the explicit path, bit for bit (SDPA would take its slower math path there); without one it is the fused kernel
+// where this LibTorch has it.
+TEST(Attention, AutomaticPathOnTheCpuTrainsTheBiasExplicitly) {
+  torch::manual_seed(4);
+  auto q = torch::randn({2, 3, 5, 4}), k = torch::randn({2, 3, 5, 4}), v = torch::randn({2, 3, 5, 4});
+  auto bias = torch::randn({1, 3, 5, 5}).requires_grad_(true);
+  AttentionPathGuard automatic(AttentionPath::automatic);
+  EXPECT_TRUE(torch::equal(dot_product_attention(q, k, v, bias, 0.5), explicit_attention(q, k, v, bias, 0.5)));
+  if (!sgmim::compat::has_fused_attention()) return;
+  torch::NoGradGuard no_grad;
+  const auto fused = sgmim::compat::fused_attention(q, k, v, bias.expand({2, 3, 5, 5}), 0.5);
+  EXPECT_TRUE(torch::equal(dot_product_attention(q, k, v, bias, 0.5), fused));
+}

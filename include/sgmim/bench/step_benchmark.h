@@ -4,6 +4,7 @@
 
 #include "sgmim/bench/bench_support.h"
 #include "sgmim/bench/op_profile.h"
+#include "sgmim/models/attention.h"
 #include "sgmim/models/pretrainer.h"
 
 #include <string>
@@ -24,6 +25,7 @@ struct StepBenchOptions {
   /// Measure that peak in this run, before the steps (gemm_benchmark.h: the step's dtype, the default size), and
   /// use it as peak_tflops.
   bool measure_peak = false;
+  models::AttentionPath attention = models::AttentionPath::automatic;  ///< the path of every attention (attention.h)
 };
 
 /// The model of `sgmim-bench step` and `macs` by names: an encoder variant, sgmim | simmim and a guidance kind; the

@@ -8,7 +8,10 @@
 namespace sgmim::models {
 
 enum class AttentionPath {
-  automatic,      ///< fused when this LibTorch has it, explicit otherwise
+  /// fused when this LibTorch has it, except on the CPU when a gradient flows into the bias (training a relative
+  /// position bias): there SDPA takes its math path, whose safe softmax adds isneginf / all / where passes over the
+  /// scores and which is slower than the explicit path (docs/benchmarks.md, "Where the step's time goes")
+  automatic,
   matmul,  ///< always the explicit matmul-softmax-matmul path
   fused,     ///< always the fused kernel (an error where it does not exist)
 };
