@@ -2,6 +2,7 @@
 
 #include "sgmim/error.h"
 #include "sgmim/text.h"
+#include "sgmim/models/linear.h"
 
 #include <torch/nn/functional/upsampling.h>
 #include <torch/nn/modules/activation.h>
@@ -76,7 +77,7 @@ void DptHeadOptions::validate(int64_t depth) const {
 // Reassemble
 
 DptProjectReadoutImpl::DptProjectReadoutImpl(int64_t features) {
-  project = register_module("project", torch::nn::Sequential(torch::nn::Linear(2 * features, features),
+  project = register_module("project", torch::nn::Sequential(models::Linear(2 * features, features),
                                                              torch::nn::GELU()));
 }
 

@@ -11,10 +11,10 @@ CrossAttentionImpl::CrossAttentionImpl(int64_t dim, int64_t num_heads, int64_t c
   TORCH_CHECK(dim % num_heads == 0, "CrossAttention: dim ", dim, " is not divisible by ", num_heads, " heads");
   if (context_dim <= 0) context_dim = dim;
   scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
-  q = register_module("q", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
-  k = register_module("k", torch::nn::Linear(torch::nn::LinearOptions(context_dim, dim).bias(false)));
-  v = register_module("v", torch::nn::Linear(torch::nn::LinearOptions(context_dim, dim).bias(false)));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  q = register_module("q", Linear(torch::nn::LinearOptions(dim, dim).bias(false)));
+  k = register_module("k", Linear(torch::nn::LinearOptions(context_dim, dim).bias(false)));
+  v = register_module("v", Linear(torch::nn::LinearOptions(context_dim, dim).bias(false)));
+  proj = register_module("proj", Linear(dim, dim));
 }
 
 torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context,

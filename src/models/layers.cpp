@@ -1,4 +1,5 @@
 #include "sgmim/models/layers.h"
+#include "sgmim/models/linear.h"
 
 #include <torch/nn/functional/activation.h>
 #include <torch/nn/init.h>
@@ -18,8 +19,8 @@ torch::Tensor DropPathImpl::forward(const torch::Tensor& x) {
 }
 
 MlpImpl::MlpImpl(int64_t dim, int64_t hidden) {
-  fc1 = register_module("fc1", torch::nn::Linear(dim, hidden));
-  fc2 = register_module("fc2", torch::nn::Linear(hidden, dim));
+  fc1 = register_module("fc1", Linear(dim, hidden));
+  fc2 = register_module("fc2", Linear(hidden, dim));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2(torch::gelu(fc1(x))); }
@@ -47,7 +48,7 @@ torch::Tensor PatchEmbedImpl::forward(const torch::Tensor& x) {
 
 PatchMergingImpl::PatchMergingImpl(int64_t dim, bool post_norm, double ln_eps) : post_norm(post_norm) {
   // Registration order mirrors each reference: v1 creates reduction then norm(4C); v2 reduction then norm(2C).
-  reduction = register_module("reduction", torch::nn::Linear(torch::nn::LinearOptions(4 * dim, 2 * dim).bias(false)));
+  reduction = register_module("reduction", Linear(torch::nn::LinearOptions(4 * dim, 2 * dim).bias(false)));
   norm = register_module(
       "norm", LayerNorm(torch::nn::LayerNormOptions({post_norm ? 2 * dim : 4 * dim}).eps(ln_eps)));
 }
@@ -104,7 +105,7 @@ torch::Tensor qkv_with_qv_bias(const torch::Tensor& x, const torch::Tensor& weig
                                const torch::Tensor& v_bias) {
   torch::Tensor bias;
   if (q_bias.defined()) bias = torch::cat({q_bias, torch::zeros_like(v_bias), v_bias});
-  return torch::nn::functional::linear(x, weight, bias);
+  return linear(x, weight, bias);
 }
 
 torch::Tensor window_attention_bias(const torch::Tensor& position_bias, const torch::Tensor& mask, int64_t windows) {

@@ -16,8 +16,8 @@ WindowAttentionImpl::WindowAttentionImpl(int64_t dim, int64_t window_size, int64
   const auto span = 2 * window_size - 1;
   relative_position_bias_table = register_parameter("relative_position_bias_table", torch::zeros({span * span, num_heads}));
   relative_position_index = register_buffer("relative_position_index", models::relative_position_index(window_size));
-  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  qkv = register_module("qkv", Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(qkv_bias)));
+  proj = register_module("proj", Linear(dim, dim));
   trunc_normal_(relative_position_bias_table, 0.02);
 }
 

@@ -22,17 +22,17 @@ WindowAttentionV2Impl::WindowAttentionV2Impl(int64_t dim, int64_t window_size, i
                                              int64_t pretrained_window_size)
     : dim(dim), window_size(window_size), num_heads(num_heads) {
   logit_scale = register_parameter("logit_scale", torch::log(10.0 * torch::ones({num_heads, 1, 1})));
-  cpb_mlp = register_module("cpb_mlp", torch::nn::Sequential(torch::nn::Linear(2, 512), torch::nn::ReLU(),
-                                                            torch::nn::Linear(torch::nn::LinearOptions(512, num_heads).bias(false))));
+  cpb_mlp = register_module("cpb_mlp", torch::nn::Sequential(Linear(2, 512), torch::nn::ReLU(),
+                                                            Linear(torch::nn::LinearOptions(512, num_heads).bias(false))));
   relative_coords_table =
       register_buffer("relative_coords_table", log_spaced_relative_coords(window_size, pretrained_window_size));
   relative_position_index = register_buffer("relative_position_index", models::relative_position_index(window_size));
-  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
+  qkv = register_module("qkv", Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
   if (qkv_bias) {
     q_bias = register_parameter("q_bias", torch::zeros({dim}));
     v_bias = register_parameter("v_bias", torch::zeros({dim}));
   }
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  proj = register_module("proj", Linear(dim, dim));
 }
 
 torch::Tensor WindowAttentionV2Impl::relative_position_bias() {

@@ -67,7 +67,7 @@ torch::Tensor RelativePositionBiasImpl::forward() {
 VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, int64_t rel_pos_grid)
     : num_heads(num_heads) {
   scale = std::pow(static_cast<double>(dim / num_heads), -0.5);
-  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
+  qkv = register_module("qkv", Linear(torch::nn::LinearOptions(dim, 3 * dim).bias(false)));
   if (qkv_bias) {
     q_bias = register_parameter("q_bias", torch::zeros({dim}));
     v_bias = register_parameter("v_bias", torch::zeros({dim}));
@@ -78,7 +78,7 @@ VitAttentionImpl::VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias
         register_parameter("relative_position_bias_table", torch::zeros({span * span + 3, num_heads}));
     relative_position_index = register_buffer("relative_position_index", vit_relative_position_index(rel_pos_grid));
   }
-  proj = register_module("proj", torch::nn::Linear(dim, dim));
+  proj = register_module("proj", Linear(dim, dim));
 }
 
 torch::Tensor VitAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias) {

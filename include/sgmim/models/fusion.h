@@ -3,6 +3,7 @@
 //   f = z + CrossAttn(LN_q(z), LN_c(c));   f = f + MLP(LN_out(f))
 #pragma once
 
+#include "sgmim/models/linear.h"
 #include "sgmim/models/layers.h"
 
 namespace sgmim::models {
@@ -32,7 +33,7 @@ class CrossAttentionImpl : public torch::nn::Module {
   /// x [B, N, C] attends to context [B, M, C_ctx] → [B, N, C]. `key_valid` [B, M] (bool, optional): keys to attend
   /// to; a sample without any valid key gets a zero attention output (proj's bias alone).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& key_valid = {});
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, proj{nullptr};
   int64_t num_heads;
   double scale;
 };

@@ -2,6 +2,7 @@
 // convolutional patch embedding, Swin's window partition and the reference initialisers (timm / official Swin).
 #pragma once
 
+#include "sgmim/models/linear.h"
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/conv.h>
@@ -43,7 +44,7 @@ class MlpImpl : public torch::nn::Module {
  public:
   MlpImpl(int64_t dim, int64_t hidden);
   torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+  Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Mlp);
 
@@ -71,7 +72,7 @@ class PatchMergingImpl : public torch::nn::Module {
   /// x [B, H·W, C] → [B, ⌈H/2⌉·⌈W/2⌉, 2C]
   torch::Tensor forward(const torch::Tensor& x, int64_t H, int64_t W);
   LayerNorm norm{nullptr};
-  torch::nn::Linear reduction{nullptr};
+  Linear reduction{nullptr};
   bool post_norm;
 };
 TORCH_MODULE(PatchMerging);

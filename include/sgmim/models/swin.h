@@ -4,6 +4,7 @@
 // The block, stage and model are shared with Swin v2 (swin_v2.h), which swaps the attention and the norm placement.
 #pragma once
 
+#include "sgmim/models/linear.h"
 #include "sgmim/models/encoder.h"
 #include "sgmim/models/layers.h"
 
@@ -30,7 +31,7 @@ class WindowAttentionImpl : public WindowAttentionBase {
   /// The bias [heads, N, N] gathered from the table.
   torch::Tensor relative_position_bias() const;
 
-  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  Linear qkv{nullptr}, proj{nullptr};
   torch::Tensor relative_position_bias_table, relative_position_index;
   int64_t dim, window_size, num_heads;
   double scale;

@@ -4,6 +4,7 @@
 // are those of swin.h with `EncoderFamily::swin_v2`.
 #pragma once
 
+#include "sgmim/models/linear.h"
 #include "sgmim/models/swin.h"
 
 #include <torch/nn/modules/container/sequential.h>
@@ -26,7 +27,7 @@ class WindowAttentionV2Impl : public WindowAttentionBase {
 
   torch::Tensor logit_scale, q_bias, v_bias, relative_coords_table, relative_position_index;
   torch::nn::Sequential cpb_mlp{nullptr};
-  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  Linear qkv{nullptr}, proj{nullptr};
   int64_t dim, window_size, num_heads;
 };
 

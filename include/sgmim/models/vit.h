@@ -4,6 +4,7 @@
 // models/vision_transformer.py and models/simmim.py VisionTransformerForSimMIM (docs/weights.md).
 #pragma once
 
+#include "sgmim/models/linear.h"
 #include "sgmim/models/encoder.h"
 #include "sgmim/models/layers.h"
 
@@ -37,7 +38,7 @@ class VitAttentionImpl : public torch::nn::Module {
   VitAttentionImpl(int64_t dim, int64_t num_heads, bool qkv_bias, int64_t rel_pos_grid = 0);
   /// `rel_pos_bias` [heads, N+1, N+1] (the shared one) or undefined; added to the block's own bias when both exist.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rel_pos_bias);
-  torch::nn::Linear qkv{nullptr}, proj{nullptr};
+  Linear qkv{nullptr}, proj{nullptr};
   torch::Tensor q_bias, v_bias;
   torch::Tensor relative_position_bias_table, relative_position_index;
   int64_t num_heads;
