@@ -51,7 +51,7 @@ void SegModelOptions::validate() const {
   check_value(!pool_scales.empty(), "model.decode_head.pool_scales", "[]", "must name at least one scale");
   check_value(aux_in_index >= 0 && aux_in_index < 4, "model.auxiliary_head.in_index", std::to_string(aux_in_index),
               "must lie in [0, 4)");
-  if (encoder.family == models::EncoderFamily::vit) {
+  if (!encoder.traits().windowed) {
     check_value(vit_out_indices.size() == 4, "model.backbone.out_indices", std::to_string(vit_out_indices.size()),
                 "needs 4 ViT block indices (one per neck level)");
     for (auto i : vit_out_indices)
@@ -64,7 +64,8 @@ void SegModelOptions::validate() const {
 }
 
 std::vector<int64_t> SegModelOptions::level_channels() const {
-  if (encoder.family == models::EncoderFamily::vit) return std::vector<int64_t>(4, encoder.embed_dim);
+  // A plain (not windowed) encoder's one stage becomes 4 levels in the neck (MultiLevelNeck).
+  if (!encoder.traits().windowed) return std::vector<int64_t>(4, encoder.embed_dim);
   std::vector<int64_t> c;
   for (size_t s = 0; s < encoder.depths.size(); ++s) c.push_back(encoder.embed_dim << static_cast<int64_t>(s));
   return c;

@@ -45,15 +45,9 @@ int64_t EncoderOptions::effective_shift(size_t s) const {
   return window_sizes[s] / 2;
 }
 
-int64_t EncoderOptions::num_features() const {
-  if (family == EncoderFamily::vit) return embed_dim;
-  return embed_dim << static_cast<int64_t>(depths.size() - 1);
-}
+int64_t EncoderOptions::num_features() const { return embed_dim << static_cast<int64_t>(num_stages() - 1); }
 
-int64_t EncoderOptions::total_stride() const {
-  if (family == EncoderFamily::vit) return patch_size;
-  return patch_size << static_cast<int64_t>(depths.size() - 1);
-}
+int64_t EncoderOptions::total_stride() const { return patch_size << static_cast<int64_t>(num_stages() - 1); }
 
 void EncoderOptions::validate() const {
   const std::string k = "model.encoder.";
@@ -67,7 +61,7 @@ void EncoderOptions::validate() const {
   check_value(drop_path_rate >= 0 && drop_path_rate < 1, k + "drop_path_rate", std::to_string(drop_path_rate),
               "must lie in [0, 1)");
   check_value(ln_eps > 0, k + "ln_eps", c10::str(ln_eps), "must be positive");
-  if (family == EncoderFamily::vit) {
+  if (!traits().windowed) {
     check_value(depths.size() == 1, k + "depths", text::bracketed(depths), "a ViT has a single stage: [number of blocks]");
     check_value(embed_dim % num_heads[0] == 0, k + "num_heads", text::bracketed(num_heads),
                 "must divide embed_dim " + std::to_string(embed_dim));

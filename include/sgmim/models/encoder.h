@@ -61,7 +61,9 @@ struct EncoderOptions {
   /// configured window, and ws/2 in odd blocks where use_shift).
   int64_t effective_window(size_t s) const;
   int64_t effective_shift(size_t s) const;
-  size_t num_stages() const { return family == EncoderFamily::vit ? 1 : depths.size(); }
+  const EncoderFamilyTraits& traits() const { return family_traits(family); }
+  /// The stages: one per `depths` entry for a windowed family, else one.
+  size_t num_stages() const { return traits().windowed ? depths.size() : 1; }
   /// Channels of the last stage (the latent the heads and the fusion see).
   int64_t num_features() const;
   /// Total down-sampling from pixels to the last stage (32 for Swin, 16 for ViT).
