@@ -1,7 +1,8 @@
 #include "sgmim/models/encoder.h"
 
 #include "sgmim/error.h"
-#include "sgmim/models/swin.h"
+#include "sgmim/models/encoder_family_rules.h"
+#include "sgmim/models/swin_v2.h"
 #include "sgmim/models/vit.h"
 #include "sgmim/text.h"
 
@@ -106,10 +107,18 @@ torch::Tensor ImageEncoderImpl::apply_mask_token(const torch::Tensor& tokens, co
   return tokens * (1.0 - w) + mask_token.expand({tokens.size(0), tokens.size(1), -1}) * w;
 }
 
+const EncoderFamilyRules& family_rules(EncoderFamily family) {
+  switch (family) {
+    case EncoderFamily::swin_v2: return swin_v2_rules();
+    case EncoderFamily::vit: return vit_rules();
+    case EncoderFamily::swin: break;
+  }
+  return swin_rules();
+}
+
 ImageEncoder build_encoder(const EncoderOptions& config) {
   config.validate();
-  if (config.family == EncoderFamily::vit) return std::make_shared<VisionTransformerImpl>(config);
-  return std::make_shared<SwinTransformerImpl>(config);
+  return family_rules(config.family).build(config);
 }
 
 int64_t count_parameters(const torch::nn::Module& module) {

@@ -1,6 +1,7 @@
 #include "sgmim/models/swin_v2.h"
 
 #include "sgmim/models/attention.h"
+#include "sgmim/models/encoder_family_rules.h"
 
 #include <torch/nn/modules/activation.h>
 
@@ -55,5 +56,10 @@ torch::Tensor WindowAttentionV2Impl::forward(const torch::Tensor& x, const torch
   auto out = dot_product_attention(q, k, v, bias, 1.0);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family's rules (models/encoder_family_rules.h)
+
+const EncoderFamilyRules& swin_v2_rules() { return swin_rules(); }  // Swin's module, layer ids and MACs
 
 }  // namespace sgmim::models

@@ -1,6 +1,9 @@
 #include "sgmim/models/vit.h"
 
 #include "sgmim/models/attention.h"
+#include "sgmim/models/encoder_family_rules.h"
+#include "sgmim/models/encoder_macs.h"
+#include "sgmim/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -220,6 +223,48 @@ std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {
   // microsoft/SimMIM models/vision_transformer.py VisionTransformer.no_weight_decay: {'pos_embed', 'cls_token'}.
   // VisionTransformerForSimMIM adds nothing, so the [1, 1, C] mask_token is weight-decayed (unlike Swin's).
   return {"pos_embed", "cls_token"};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family's rules (models/encoder_family_rules.h)
+
+namespace {
+
+// microsoft/SimMIM optimizer.py get_vit_layer: depth + 2 ids (14 for ViT-B); cls/mask token and patch_embed → 0;
+// `blocks.i` → i + 1 (each block's own position-bias table included); a shared `rel_pos_bias` and everything else
+// → the last id.
+int64_t vit_num_layer_ids(const EncoderOptions& c) { return c.depths[0] + 2; }
+
+int64_t vit_layer_id(const std::string& name, const EncoderOptions& c) {
+  const int64_t last = c.depths[0] + 1;
+  if (name == "cls_token" || name == "mask_token" || name == "pos_embed") return 0;
+  if (text::starts_with(name, "patch_embed.")) return 0;
+  if (text::starts_with(name, "rel_pos_bias.")) return last;
+  if (text::starts_with(name, "blocks.")) {
+    const auto parts = text::split(name, '.');
+    if (parts.size() >= 2 && text::index_of(parts[1]) >= 0) return text::index_of(parts[1]) + 1;
+  }
+  return last;
+}
+
+EncoderMacs vit_macs(const EncoderOptions& c) {
+  EncoderMacs m;
+  const int64_t grid = c.img_size / c.patch_size, tokens = grid * grid + 1;  // + the cls token
+  m.patch_embed = grid * grid * c.embed_dim * c.in_chans * c.patch_size * c.patch_size;
+  for (int64_t b = 0; b < c.depths[0]; ++b) {
+    m.add_attention(1, tokens, c.embed_dim);
+    m.add_mlp(tokens, c.embed_dim, c.mlp_ratio);
+    m.norm_elements += 2 * tokens * c.embed_dim;
+  }
+  m.norm_elements += tokens * c.embed_dim;  // the final norm
+  return m;
+}
+
+}  // namespace
+
+const EncoderFamilyRules& vit_rules() {
+  static const EncoderFamilyRules rules{build_module<VisionTransformerImpl>, vit_num_layer_ids, vit_layer_id, vit_macs};
+  return rules;
 }
 
 }  // namespace sgmim::models

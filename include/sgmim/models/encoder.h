@@ -1,5 +1,6 @@
 // The image-encoder interface shared by Swin v1, Swin v2 and ViT (SimMIM variants), their plain-data configuration,
-// and the options of a named variant of the registry (models/encoder_registry.h).
+// and the options of a named variant of the registry (models/encoder_registry.h); each family's rules beyond its
+// module are in models/encoder_family_rules.h.
 #pragma once
 
 #include "sgmim/models/encoder_registry.h"

@@ -30,4 +30,7 @@ class WindowAttentionV2Impl : public WindowAttentionBase {
   int64_t dim, window_size, num_heads;
 };
 
+/// The Swin v2 family's rules: Swin's.
+const EncoderFamilyRules& swin_v2_rules();
+
 }  // namespace sgmim::models

@@ -1,0 +1,28 @@
+// The rules of an encoder family that the code around an encoder asks for, kept in the family's file as timm keeps a
+// family's layer ids with its model: swin.cpp, swin_v2.cpp and vit.cpp each fill one table (docs/architecture.md,
+// "How to add an encoder family").
+#pragma once
+
+#include "sgmim/models/encoder.h"
+
+namespace sgmim::models {
+
+struct EncoderMacs;  // models/encoder_macs.h
+
+struct EncoderFamilyRules {
+  ImageEncoder (*build)(const EncoderOptions& config);  ///< the module (build_encoder)
+  /// Layer-wise LR decay (engine/layer_decay.h): the number of ids; the id of a name relative to the encoder.
+  int64_t (*num_layer_ids)(const EncoderOptions& config);
+  int64_t (*layer_id)(const std::string& name, const EncoderOptions& config);
+  EncoderMacs (*macs)(const EncoderOptions& config);  ///< one forward (models/encoder_macs.h)
+};
+
+/// The rules of `family` (encoder.cpp, the one place that knows every family's module).
+const EncoderFamilyRules& family_rules(EncoderFamily family);
+
+template <class Module>
+ImageEncoder build_module(const EncoderOptions& config) {
+  return std::make_shared<Module>(config);
+}
+
+}  // namespace sgmim::models
