@@ -116,6 +116,15 @@ const EncoderFamilyRules& family_rules(EncoderFamily family) {
   return swin_rules();
 }
 
+EncoderOptions dense_finetune_options(const std::string& variant, const DenseFinetuning& finetuning,
+                                      double drop_path_rate) {
+  const auto pretrain = encoder_options(variant);
+  auto c = family_rules(pretrain.family).finetune(pretrain, finetuning);
+  c.drop_path_rate = drop_path_rate;
+  c.with_mask_token = false;
+  return c;
+}
+
 ImageEncoder build_encoder(const EncoderOptions& config) {
   config.validate();
   return family_rules(config.family).build(config);

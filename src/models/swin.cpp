@@ -307,11 +307,31 @@ EncoderMacs swin_macs(const EncoderOptions& c) {
   return m;
 }
 
+// The dense backbones (MIM-Depth's, mmseg's Swin, the SwinV2 downstream backbone) keep every window and pad a smaller
+// stage to whole windows. Depth: MIM-Depth's [w,w,w,w/2] with shift on, on, off, off; segmentation: window 7 with
+// shifts on (mmseg's upernet_swin configs). A continuous position bias is normalised by the pre-training windows.
+EncoderOptions swin_finetune_options(const EncoderOptions& pretrain, const DenseFinetuning& finetuning) {
+  auto c = pretrain;
+  c.img_size = finetuning.img_size;
+  c.shrink_windows = false;
+  c.pad_to_window = true;
+  const auto stages = c.depths.size();
+  const bool depth = finetuning.task == DenseFinetuning::Task::depth;
+  c.window_sizes.assign(stages, depth ? finetuning.window : 7);
+  if (depth) c.window_sizes.back() = finetuning.window / 2;  // [22,22,22,11] / [30,30,30,15]
+  c.use_shift.clear();
+  for (size_t s = 0; s < stages; ++s) c.use_shift.push_back(!depth || s < 2);
+  c.pretrained_window_sizes.assign(stages, 0);
+  if (c.traits().continuous_position_bias)
+    for (size_t s = 0; s < stages; ++s) c.pretrained_window_sizes[s] = pretrain.effective_window(s);
+  return c;
+}
+
 }  // namespace
 
 const EncoderFamilyRules& swin_rules() {
   static const EncoderFamilyRules rules{build_module<SwinTransformerImpl>, swin_num_layer_ids, swin_layer_id,
-                                        swin_macs};
+                                        swin_macs, swin_finetune_options};
   return rules;
 }
 

@@ -260,10 +260,20 @@ EncoderMacs vit_macs(const EncoderOptions& c) {
   return m;
 }
 
+// SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`, as the BEiT segmentation backbone): one relative position bias
+// per block, each started from the pre-trained shared table (expand_shared_position_bias); the size changes only.
+EncoderOptions vit_finetune_options(const EncoderOptions& pretrain, const DenseFinetuning& finetuning) {
+  auto c = pretrain;
+  c.img_size = finetuning.img_size;
+  c.shared_rel_pos_bias = false;
+  return c;
+}
+
 }  // namespace
 
 const EncoderFamilyRules& vit_rules() {
-  static const EncoderFamilyRules rules{build_module<VisionTransformerImpl>, vit_num_layer_ids, vit_layer_id, vit_macs};
+  static const EncoderFamilyRules rules{build_module<VisionTransformerImpl>, vit_num_layer_ids, vit_layer_id, vit_macs,
+                                        vit_finetune_options};
   return rules;
 }
 

@@ -13,11 +13,6 @@
 
 namespace sgmim::models {
 
-/// The LayerNorm epsilon of SwinV2 in fine-tuning: Microsoft's SwinV2 downstream backbone, which MIM-Depth-Estimation
-/// uses, builds every norm with eps 1e-6 (models/swin_transformer_v2.py, SwinTransformerV2 `norm_layer`), while
-/// SimMIM pre-trains SwinV2 with nn.LayerNorm's 1e-5 (docs/reproducing.md).
-inline constexpr double kSwinV2FinetuneLnEps = 1e-6;
-
 /// Everything needed to build an encoder. Plain data; validate() checks it and names the offending key.
 struct EncoderOptions {
   std::string name;                         ///< variant name, for messages
