@@ -1,5 +1,6 @@
 #include "sgmim/models/swin.h"
 
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/attention.h"
 #include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/models/encoder_macs.h"
@@ -327,11 +328,25 @@ EncoderOptions swin_finetune_options(const EncoderOptions& pretrain, const Dense
   return c;
 }
 
+torch::Tensor resize_swin_position_bias(const torch::Tensor& table, int64_t rows, io::PositionBiasResize mode) {
+  if (io::square_table_side(table.size(0)) <= 0 || io::square_table_side(rows) <= 0) return {};
+  return io::interpolate_relative_position_bias_table(table, rows, mode);
+}
+
+// Stages (`layers.*`), with a continuous position bias (`cpb_mlp`) where the family has one.
+bool swin_keys(const std::vector<std::string>& keys, const EncoderFamilyTraits& traits) {
+  const auto any = [&keys](auto match) { return std::any_of(keys.begin(), keys.end(), match); };
+  return any([](const std::string& k) { return text::starts_with(k, "layers."); }) &&
+         any([](const std::string& k) { return k.find(".cpb_mlp.") != std::string::npos; }) ==
+             traits.continuous_position_bias;
+}
+
 }  // namespace
 
 const EncoderFamilyRules& swin_rules() {
   static const EncoderFamilyRules rules{build_module<SwinTransformerImpl>, swin_num_layer_ids, swin_layer_id,
-                                        swin_macs, swin_finetune_options};
+                                        swin_macs, swin_finetune_options, nullptr, resize_swin_position_bias,
+                                        swin_keys};
   return rules;
 }
 

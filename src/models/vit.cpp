@@ -1,5 +1,6 @@
 #include "sgmim/models/vit.h"
 
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/attention.h"
 #include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/models/encoder_macs.h"
@@ -269,11 +270,34 @@ EncoderOptions vit_finetune_options(const EncoderOptions& pretrain, const DenseF
   return c;
 }
 
+// microsoft/SimMIM utils.py remap_pretrained_keys_vit: a ViT with one table per block receives a clone of the
+// pre-trained shared table in every block (then resized like any table).
+bool expand_shared_position_bias(std::map<std::string, torch::Tensor>& weights, const EncoderOptions& c) {
+  const std::string shared = "rel_pos_bias.relative_position_bias_table";
+  if (c.shared_rel_pos_bias || !weights.count(shared)) return false;
+  for (int64_t i = 0; i < c.depths[0]; ++i)
+    weights["blocks." + std::to_string(i) + ".attn.relative_position_bias_table"] = weights.at(shared);
+  weights.erase(shared);
+  weights.erase("rel_pos_bias.relative_position_index");
+  return true;
+}
+
+// The BEiT tables: a square of patch offsets and 3 cls rows.
+torch::Tensor resize_vit_position_bias(const torch::Tensor& table, int64_t rows, io::PositionBiasResize mode) {
+  if (io::square_table_side(table.size(0) - 3) <= 0 || io::square_table_side(rows - 3) <= 0) return {};
+  return io::interpolate_vit_relative_position_bias_table(table, rows, mode);
+}
+
+bool vit_keys(const std::vector<std::string>& keys, const EncoderFamilyTraits&) {
+  return std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return text::starts_with(k, "blocks."); });
+}
+
 }  // namespace
 
 const EncoderFamilyRules& vit_rules() {
   static const EncoderFamilyRules rules{build_module<VisionTransformerImpl>, vit_num_layer_ids, vit_layer_id, vit_macs,
-                                        vit_finetune_options};
+                                        vit_finetune_options, expand_shared_position_bias, resize_vit_position_bias,
+                                        vit_keys};
   return rules;
 }
 

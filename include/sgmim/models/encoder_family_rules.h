@@ -5,6 +5,12 @@
 
 #include "sgmim/models/encoder.h"
 
+#include <map>
+
+namespace sgmim::io {
+enum class PositionBiasResize;  // io/position_bias_resize.h
+}
+
 namespace sgmim::models {
 
 struct EncoderMacs;  // models/encoder_macs.h
@@ -24,6 +30,12 @@ struct EncoderFamilyRules {
   EncoderMacs (*macs)(const EncoderOptions& config);  ///< one forward (models/encoder_macs.h)
   /// `pretrain` at the fine-tuning crop with the family's windows, position bias and norms there.
   EncoderOptions (*finetune)(const EncoderOptions& pretrain, const DenseFinetuning& finetuning);
+  /// io::transfer_encoder: renames pre-trained entries for `config` (null: none), true when it did; resizes a table
+  /// to `rows` rows, or gives an undefined tensor when either size is not one of the family's tables.
+  bool (*remap_pretrained)(std::map<std::string, torch::Tensor>& weights, const EncoderOptions& config);
+  torch::Tensor (*resize_position_bias)(const torch::Tensor& table, int64_t rows, io::PositionBiasResize mode);
+  /// io::export_encoder: whether an exported encoder's keys are those of a family of these rules and `traits`.
+  bool (*owns_keys)(const std::vector<std::string>& keys, const EncoderFamilyTraits& traits);
 };
 
 /// The rules of `family` (encoder.cpp, the one place that knows every family's module).
