@@ -1,10 +1,13 @@
-// Small string helpers that messages and key rules share: prefix and suffix tests, and a list joined for a message.
+// Small string helpers that messages and key rules share: prefix and suffix tests, the fields of a parameter name,
+// and a list joined for a message.
 // Header-only and torch-free, so that the config library and the torch-side library use the same ones.
 #pragma once
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sgmim::text {
 
@@ -12,6 +15,20 @@ inline bool starts_with(std::string_view s, std::string_view prefix) { return s.
 
 inline bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// The fields between the `sep` characters: split("layers.2.blocks", '.') is {"layers", "2", "blocks"}.
+inline std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep)) parts.push_back(part);
+  return parts;
+}
+
+/// The non-negative integer that `s` spells ("12"), or −1.
+inline int64_t index_of(const std::string& s) {
+  return s.empty() || s.find_first_not_of("0123456789") != std::string::npos ? -1 : std::stoll(s);
 }
 
 /// The items written with operator<<, separated by `sep`: join({1, 2}, ",") is "1,2".

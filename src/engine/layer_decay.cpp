@@ -1,32 +1,16 @@
 #include "sgmim/engine/layer_decay.h"
 
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/text.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
-#include <sstream>
 
 namespace sgmim::engine {
 
 namespace {
-
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> parts;
-  std::stringstream in(s);
-  std::string part;
-  while (std::getline(in, part, '.')) parts.push_back(part);
-  return parts;
-}
-
-// A non-negative integer field, or -1.
-int64_t index_of(const std::string& s) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return -1;
-  return std::stoll(s);
-}
 
 std::string strip(const std::string& name, const std::string& prefix, bool* had_prefix) {
   *had_prefix = prefix.empty() || text::starts_with(name, prefix);
@@ -36,51 +20,14 @@ std::string strip(const std::string& name, const std::string& prefix, bool* had_
 }  // namespace
 
 int64_t num_layer_ids(const models::EncoderOptions& encoder) {
-  if (encoder.family == models::EncoderFamily::vit) return encoder.depths[0] + 2;
-  const auto blocks = std::accumulate(encoder.depths.begin(), encoder.depths.end(), int64_t(0));
-  return blocks + static_cast<int64_t>(encoder.depths.size()) - 1 + 2;  // + merges + (patch embed, head)
-}
-
-int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depths) {
-  // layers_per_stage: each stage's blocks, plus one for its PatchMerging (all stages but the last).
-  std::vector<int64_t> lps(depths);
-  for (size_t s = 0; s + 1 < lps.size(); ++s) lps[s] += 1;
-  const int64_t last = std::accumulate(lps.begin(), lps.end(), int64_t(0)) + 1;  // num_layers − 1
-  if (name == "mask_token" || name == "absolute_pos_embed" || name == "cls_token" || name == "pos_embed") return 0;
-  if (text::starts_with(name, "patch_embed.")) return 0;
-  if (text::starts_with(name, "layers.")) {
-    const auto parts = split(name);
-    if (parts.size() >= 4) {
-      const auto stage = index_of(parts[1]);
-      if (stage >= 0 && stage < static_cast<int64_t>(lps.size())) {
-        const auto before = std::accumulate(lps.begin(), lps.begin() + stage, int64_t(0));
-        if (parts[2] == "blocks" && index_of(parts[3]) >= 0) return index_of(parts[3]) + before + 1;
-        if (parts[2] == "downsample") return before + lps[static_cast<size_t>(stage)];
-      }
-    }
-  }
-  return last;
-}
-
-int64_t vit_layer_id(const std::string& name, int64_t depth) {
-  const int64_t last = depth + 1;
-  if (name == "cls_token" || name == "mask_token" || name == "pos_embed") return 0;
-  if (text::starts_with(name, "patch_embed.")) return 0;
-  if (text::starts_with(name, "rel_pos_bias.")) return last;
-  if (text::starts_with(name, "blocks.")) {
-    const auto parts = split(name);
-    if (parts.size() >= 2 && index_of(parts[1]) >= 0) return index_of(parts[1]) + 1;
-  }
-  return last;
+  return models::family_rules(encoder.family).num_layer_ids(encoder);
 }
 
 int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
   bool in_encoder = false;
   const auto local = strip(name, encoder_prefix, &in_encoder);
-  const auto last = num_layer_ids(encoder) - 1;
-  if (!in_encoder) return last;  // head parameters
-  if (encoder.family == models::EncoderFamily::vit) return vit_layer_id(local, encoder.depths[0]);
-  return swin_layer_id(local, encoder.depths);
+  if (!in_encoder) return num_layer_ids(encoder) - 1;  // head parameters
+  return models::family_rules(encoder.family).layer_id(local, encoder);
 }
 
 bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,

@@ -1,6 +1,7 @@
 #include "sgmim/heads/depth_model.h"
 
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/models/vit.h"
 
 namespace sgmim::heads {
@@ -9,35 +10,9 @@ double benchmark_max_depth(DepthBenchmark benchmark) { return benchmark == Depth
 
 models::EncoderOptions finetune_encoder_options(const std::string& variant, DepthBenchmark benchmark,
                                               double drop_path_rate) {
-  const auto pretrain = models::encoder_options(variant);
-  auto c = pretrain;
-  c.img_size = benchmark == DepthBenchmark::kitti ? 352 : 480;
-  c.drop_path_rate = drop_path_rate;
-  c.with_mask_token = false;
-  // SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`): one relative position bias per block, each started from the
-  // pre-trained shared table (io::transfer_encoder).
-  if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
-  // MIM-Depth's SwinV2 norms (LayerNormFP32 with eps 1e-6, models::kSwinV2FinetuneLnEps); Swin keeps 1e-5, ViT 1e-6.
-  if (c.family == models::EncoderFamily::swin_v2) {
-    c.ln_eps = models::kSwinV2FinetuneLnEps;
-    c.norm_in_fp32 = true;
-  }
-  if (c.family != models::EncoderFamily::vit) {
-    // MIM-Depth's backbone keeps every window and pads a smaller stage to one whole window (equal to the
-    // classification rule at 352 and 480, where each stage is a multiple of its window).
-    c.shrink_windows = false;
-    c.pad_to_window = true;
-    const int64_t w = benchmark == DepthBenchmark::kitti ? 22 : 30;
-    const auto stages = c.depths.size();
-    c.window_sizes.assign(stages, w);
-    c.window_sizes.back() = w / 2;  // [22,22,22,11] / [30,30,30,15]
-    c.use_shift.assign(stages, false);
-    for (size_t s = 0; s < stages && s < 2; ++s) c.use_shift[s] = true;  // T T F F
-    c.pretrained_window_sizes.assign(stages, 0);
-    if (c.family == models::EncoderFamily::swin_v2)
-      for (size_t s = 0; s < stages; ++s) c.pretrained_window_sizes[s] = pretrain.effective_window(s);
-  }
-  return c;
+  const bool kitti = benchmark == DepthBenchmark::kitti;
+  const models::DenseFinetuning depth{models::DenseFinetuning::Task::depth, kitti ? 352 : 480, kitti ? 22 : 30};
+  return models::dense_finetune_options(variant, depth, drop_path_rate);
 }
 
 GlpHeadOptions DepthModelOptions::default_glp_options() {

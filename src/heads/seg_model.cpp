@@ -1,6 +1,7 @@
 #include "sgmim/heads/seg_model.h"
 
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/models/swin.h"
 #include "sgmim/models/vit.h"
 
@@ -8,38 +9,8 @@ namespace sgmim::heads {
 
 models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, int64_t img_size,
                                                   double drop_path_rate) {
-  const auto pretrain = models::encoder_options(variant);
-  auto c = pretrain;
-  c.img_size = img_size;
-  c.drop_path_rate = drop_path_rate;
-  c.with_mask_token = false;
-  // One relative position bias per block, started from the pre-trained shared table (SimMIM fine-tuning
-  // `USE_SHARED_RPB: False`, as the BEiT segmentation backbone).
-  if (c.family == models::EncoderFamily::vit) c.shared_rel_pos_bias = false;
-  if (c.family == models::EncoderFamily::vit) return c;
-  // The SwinV2 downstream backbone's norms (LayerNormFP32, eps 1e-6), as in depth fine-tuning
-  // (heads::finetune_encoder_options).
-  if (c.family == models::EncoderFamily::swin_v2) {
-    c.ln_eps = models::kSwinV2FinetuneLnEps;
-    c.norm_in_fp32 = true;
-  }
-  const auto stages = c.depths.size();
-  // The dense backbones keep their windows and pad every stage to whole windows (mmseg's Swin; the SwinV2 downstream
-  // backbone): no window shrinks at small crops.
-  c.pad_to_window = true;
-  c.shrink_windows = false;
-  c.use_shift.assign(stages, true);
-  c.pretrained_window_sizes.assign(stages, 0);
-  if (c.family == models::EncoderFamily::swin) {
-    c.window_sizes.assign(stages, 7);  // mmseg / Swin-Transformer-Semantic-Segmentation upernet_swin configs
-  } else {
-    c.window_sizes.assign(stages, std::max<int64_t>(img_size / c.total_stride(), 1));
-    for (size_t s = 0; s < stages; ++s) {
-      c.pretrained_window_sizes[s] = pretrain.effective_window(s);
-      c.use_shift[s] = c.stage_resolution(s) > c.window_sizes[s];  // no shift where the stage is one window
-    }
-  }
-  return c;
+  const models::DenseFinetuning segmentation{models::DenseFinetuning::Task::segmentation, img_size};
+  return models::dense_finetune_options(variant, segmentation, drop_path_rate);
 }
 
 void SegModelOptions::validate() const {
@@ -51,7 +22,7 @@ void SegModelOptions::validate() const {
   check_value(!pool_scales.empty(), "model.decode_head.pool_scales", "[]", "must name at least one scale");
   check_value(aux_in_index >= 0 && aux_in_index < 4, "model.auxiliary_head.in_index", std::to_string(aux_in_index),
               "must lie in [0, 4)");
-  if (encoder.family == models::EncoderFamily::vit) {
+  if (!encoder.traits().windowed) {
     check_value(vit_out_indices.size() == 4, "model.backbone.out_indices", std::to_string(vit_out_indices.size()),
                 "needs 4 ViT block indices (one per neck level)");
     for (auto i : vit_out_indices)
@@ -64,7 +35,8 @@ void SegModelOptions::validate() const {
 }
 
 std::vector<int64_t> SegModelOptions::level_channels() const {
-  if (encoder.family == models::EncoderFamily::vit) return std::vector<int64_t>(4, encoder.embed_dim);
+  // A plain (not windowed) encoder's one stage becomes 4 levels in the neck (MultiLevelNeck).
+  if (!encoder.traits().windowed) return std::vector<int64_t>(4, encoder.embed_dim);
   std::vector<int64_t> c;
   for (size_t s = 0; s < encoder.depths.size(); ++s) c.push_back(encoder.embed_dim << static_cast<int64_t>(s));
   return c;

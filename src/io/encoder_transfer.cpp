@@ -1,8 +1,8 @@
 #include "sgmim/io/encoder_transfer.h"
 
 #include "sgmim/error.h"
-#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/io/state_dict.h"
+#include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/text.h"
 
 #include <torch/torch.h>
@@ -14,8 +14,6 @@
 namespace sgmim::io {
 
 namespace {
-
-const char* kSharedVitTable = "rel_pos_bias.relative_position_bias_table";
 
 // The encoder's final LayerNorm (Swin, SwinV2 and ViT alike: `norm`).
 bool is_final_norm(const std::string& name) { return name == "norm.weight" || name == "norm.bias"; }
@@ -66,17 +64,9 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
     }
     selected[local] = tensor;
   }
-  // microsoft/SimMIM utils.py remap_pretrained_keys_vit: a ViT with one table per block receives a clone of the
-  // pre-trained shared table in every block (then resized like any table below).
-  const bool vit = encoder.config().family == models::EncoderFamily::vit;
-  if (vit && !encoder.config().shared_rel_pos_bias && selected.count(kSharedVitTable)) {
-    const auto shared = selected.at(kSharedVitTable);
-    for (int64_t i = 0; i < encoder.config().depths[0]; ++i)
-      selected["blocks." + std::to_string(i) + ".attn.relative_position_bias_table"] = shared;
-    selected.erase(kSharedVitTable);
-    selected.erase("rel_pos_bias.relative_position_index");
-    report.expanded_shared_bias = true;
-  }
+  // The family's renames (ViT: the shared position bias into every block) and table resizing.
+  const auto& family = models::family_rules(encoder.config().family);
+  if (family.remap_pretrained) report.expanded_shared_bias = family.remap_pretrained(selected, encoder.config());
   if (selected.empty())
     throw Error("no '" + options.prefix + "*' weights in " + origin + " (" + std::to_string(checkpoint.size()) +
                     " entries): not a SimMIM/SG-MIM pre-training state dict?",
@@ -102,16 +92,13 @@ EncoderTransferReport transfer_encoder(models::ImageEncoderImpl& encoder,
     }
     auto value = it->second;
     if (value.sizes() != target.sizes()) {
-      const bool resizable = options.interpolate_position_bias && text::ends_with(name, "relative_position_bias_table") &&
-                             value.dim() == 2 && target.dim() == 2 && value.size(1) == target.size(1) &&
-                             (vit ? square_table_side(value.size(0) - 3) > 0 && square_table_side(target.size(0) - 3) > 0
-                                  : square_table_side(value.size(0)) > 0 && square_table_side(target.size(0)) > 0);
-      if (!resizable) {
+      const bool table = options.interpolate_position_bias && text::ends_with(name, "relative_position_bias_table") &&
+                         value.dim() == 2 && target.dim() == 2 && value.size(1) == target.size(1);
+      const auto resized = table ? family.resize_position_bias(value, target.size(0), options.resize) : torch::Tensor();
+      if (!resized.defined()) {
         report.shape_mismatch.push_back(name + ": file " + c10::str(value.sizes()) + " vs encoder " + c10::str(target.sizes()));
         continue;
       }
-      auto resized = vit ? interpolate_vit_relative_position_bias_table(value, target.size(0), options.resize)
-                         : interpolate_relative_position_bias_table(value, target.size(0), options.resize);
       report.interpolated.push_back(name + ": " + c10::str(value.sizes()) + " -> " + c10::str(resized.sizes()));
       value = resized;
     }

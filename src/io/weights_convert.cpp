@@ -4,7 +4,7 @@
 #include "sgmim/io/safetensors.h"
 #include "sgmim/io/state_dict.h"
 #include "sgmim/io/torch_pickle.h"
-#include "sgmim/models/encoder_registry.h"
+#include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/text.h"
 
 #include <algorithm>
@@ -215,20 +215,21 @@ std::vector<std::pair<std::string, torch::Tensor>> encoder_export_tensors(
   for (const auto& [k, t] : weights)
     if (text::starts_with(k, report.prefix)) encoder.emplace_back(k.substr(report.prefix.size()), t);
 
-  bool swin = false, v2 = false, vit = false;
-  for (const auto& kv : encoder) {
-    swin |= text::starts_with(kv.first, "layers.");
-    v2 |= kv.first.find(".cpb_mlp.") != std::string::npos;
-    vit |= text::starts_with(kv.first, "blocks.");
-  }
-  if (swin == vit)
+  // The family is the one whose rule owns the keys.
+  std::vector<std::string> keys;
+  for (const auto& kv : encoder) keys.push_back(kv.first);
+  std::vector<models::EncoderFamily> owners;
+  for (const auto& v : models::encoder_variants())
+    if (!std::count(owners.begin(), owners.end(), v.family) &&
+        models::family_rules(v.family).owns_keys(keys, v.traits()))
+      owners.push_back(v.family);
+  if (owners.size() != 1)
     throw Error("'" + source + "': the encoder under '" + report.prefix +
                     "' is neither a Swin (layers.*) nor a ViT (blocks.*)",
                 source);
-  using models::EncoderFamily;
-  const auto family = vit ? EncoderFamily::vit : v2 ? EncoderFamily::swin_v2 : EncoderFamily::swin;
-  report.family = models::family_traits(family).name;
-  if (vit && layout == EncoderLayout::mim_depth)
+  const auto& family = models::family_traits(owners[0]);
+  report.family = family.name;
+  if (!family.windowed && layout == EncoderLayout::mim_depth)
     throw Error("'" + source + "': MIM-Depth-Estimation's model is a Swin backbone (models/model.py); a ViT encoder "
                     "has no layout there (export it with --layout timm)",
                 source);
@@ -257,7 +258,7 @@ std::vector<std::pair<std::string, torch::Tensor>> encoder_export_tensors(
   }
   report.exported = out.size();
   if (layout == EncoderLayout::mim_depth) {
-    if (report.family == "swin")
+    if (!family.continuous_position_bias)
       report.notes.push_back("MIM-Depth-Estimation builds Swin V2 attention (models/swin_transformer_v2.py "
                              "SwinTransformerV2, attn_type='cosine_mh'): this Swin v1 encoder's "
                              "relative_position_bias_table has no place there, and logit_scale, rpe_mlp and q/v biases "

@@ -1,7 +1,8 @@
 #include "sgmim/models/encoder.h"
 
 #include "sgmim/error.h"
-#include "sgmim/models/swin.h"
+#include "sgmim/models/encoder_family_rules.h"
+#include "sgmim/models/swin_v2.h"
 #include "sgmim/models/vit.h"
 #include "sgmim/text.h"
 
@@ -45,15 +46,9 @@ int64_t EncoderOptions::effective_shift(size_t s) const {
   return window_sizes[s] / 2;
 }
 
-int64_t EncoderOptions::num_features() const {
-  if (family == EncoderFamily::vit) return embed_dim;
-  return embed_dim << static_cast<int64_t>(depths.size() - 1);
-}
+int64_t EncoderOptions::num_features() const { return embed_dim << static_cast<int64_t>(num_stages() - 1); }
 
-int64_t EncoderOptions::total_stride() const {
-  if (family == EncoderFamily::vit) return patch_size;
-  return patch_size << static_cast<int64_t>(depths.size() - 1);
-}
+int64_t EncoderOptions::total_stride() const { return patch_size << static_cast<int64_t>(num_stages() - 1); }
 
 void EncoderOptions::validate() const {
   const std::string k = "model.encoder.";
@@ -67,7 +62,7 @@ void EncoderOptions::validate() const {
   check_value(drop_path_rate >= 0 && drop_path_rate < 1, k + "drop_path_rate", std::to_string(drop_path_rate),
               "must lie in [0, 1)");
   check_value(ln_eps > 0, k + "ln_eps", c10::str(ln_eps), "must be positive");
-  if (family == EncoderFamily::vit) {
+  if (!traits().windowed) {
     check_value(depths.size() == 1, k + "depths", text::bracketed(depths), "a ViT has a single stage: [number of blocks]");
     check_value(embed_dim % num_heads[0] == 0, k + "num_heads", text::bracketed(num_heads),
                 "must divide embed_dim " + std::to_string(embed_dim));
@@ -112,10 +107,27 @@ torch::Tensor ImageEncoderImpl::apply_mask_token(const torch::Tensor& tokens, co
   return tokens * (1.0 - w) + mask_token.expand({tokens.size(0), tokens.size(1), -1}) * w;
 }
 
+const EncoderFamilyRules& family_rules(EncoderFamily family) {
+  switch (family) {
+    case EncoderFamily::swin_v2: return swin_v2_rules();
+    case EncoderFamily::vit: return vit_rules();
+    case EncoderFamily::swin: break;
+  }
+  return swin_rules();
+}
+
+EncoderOptions dense_finetune_options(const std::string& variant, const DenseFinetuning& finetuning,
+                                      double drop_path_rate) {
+  const auto pretrain = encoder_options(variant);
+  auto c = family_rules(pretrain.family).finetune(pretrain, finetuning);
+  c.drop_path_rate = drop_path_rate;
+  c.with_mask_token = false;
+  return c;
+}
+
 ImageEncoder build_encoder(const EncoderOptions& config) {
   config.validate();
-  if (config.family == EncoderFamily::vit) return std::make_shared<VisionTransformerImpl>(config);
-  return std::make_shared<SwinTransformerImpl>(config);
+  return family_rules(config.family).build(config);
 }
 
 int64_t count_parameters(const torch::nn::Module& module) {

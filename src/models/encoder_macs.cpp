@@ -1,70 +1,23 @@
 #include "sgmim/models/encoder_macs.h"
 
 #include "sgmim/error.h"
+#include "sgmim/models/encoder_family_rules.h"
 
 namespace sgmim::models {
-namespace {
 
-int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
-
-// One attention over groups of `tokens` tokens of width `dim` (qkv Linear(dim, 3·dim), proj Linear(dim, dim)),
-// repeated `groups` times: the projections act on every token, q·kᵀ and attn·v on tokens² pairs of dim channels.
-void add_attention(EncoderMacs& m, int64_t groups, int64_t tokens, int64_t dim) {
-  m.attention_linear += groups * tokens * (3 * dim * dim + dim * dim);
-  m.attention_matmul += groups * 2 * tokens * tokens * dim;
+void EncoderMacs::add_attention(int64_t groups, int64_t tokens, int64_t dim) {
+  attention_linear += groups * tokens * (3 * dim * dim + dim * dim);
+  attention_matmul += groups * 2 * tokens * tokens * dim;
 }
 
-void add_mlp(EncoderMacs& m, int64_t tokens, int64_t dim, double mlp_ratio) {
+void EncoderMacs::add_mlp(int64_t tokens, int64_t dim, double mlp_ratio) {
   const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * mlp_ratio);
-  m.mlp += tokens * 2 * dim * hidden;
+  mlp += tokens * 2 * dim * hidden;
 }
-
-EncoderMacs swin_macs(const EncoderOptions& c) {
-  EncoderMacs m;
-  const bool v2 = c.family == EncoderFamily::swin_v2;
-  const int64_t grid = c.img_size / c.patch_size;
-  m.patch_embed = grid * grid * c.embed_dim * c.in_chans * c.patch_size * c.patch_size;
-  m.norm_elements += grid * grid * c.embed_dim;  // PatchEmbed's norm
-  for (size_t s = 0; s < c.depths.size(); ++s) {
-    const int64_t dim = c.embed_dim << static_cast<int64_t>(s);
-    const int64_t res = c.stage_resolution(s), ws = c.effective_window(s);
-    const int64_t padded = round_up(res, ws), windows = (padded / ws) * (padded / ws);
-    for (int64_t b = 0; b < c.depths[s]; ++b) {
-      add_attention(m, windows, ws * ws, dim);  // padded tokens take part in the window attention
-      add_mlp(m, res * res, dim, c.mlp_ratio);
-      m.norm_elements += 2 * res * res * dim;
-      // Swin v2 cpb_mlp: Linear(2, 512) and Linear(512, heads) on the (2ws−1)² relative-coordinate table.
-      if (v2) m.per_forward += (2 * ws - 1) * (2 * ws - 1) * (2 * 512 + 512 * c.num_heads[s]);
-    }
-    if (s + 1 < c.depths.size()) {
-      const int64_t half = (res + 1) / 2;
-      m.patch_merging += half * half * 4 * dim * 2 * dim;
-      m.norm_elements += half * half * (v2 ? 2 * dim : 4 * dim);
-    }
-  }
-  const int64_t last = c.stage_resolution(c.depths.size() - 1);
-  m.norm_elements += last * last * c.num_features();  // the final norm
-  return m;
-}
-
-EncoderMacs vit_macs(const EncoderOptions& c) {
-  EncoderMacs m;
-  const int64_t grid = c.img_size / c.patch_size, tokens = grid * grid + 1;  // + the cls token
-  m.patch_embed = grid * grid * c.embed_dim * c.in_chans * c.patch_size * c.patch_size;
-  for (int64_t b = 0; b < c.depths[0]; ++b) {
-    add_attention(m, 1, tokens, c.embed_dim);
-    add_mlp(m, tokens, c.embed_dim, c.mlp_ratio);
-    m.norm_elements += 2 * tokens * c.embed_dim;
-  }
-  m.norm_elements += tokens * c.embed_dim;  // the final norm
-  return m;
-}
-
-}  // namespace
 
 EncoderMacs encoder_macs(const EncoderOptions& config) {
   config.validate();
-  return config.family == EncoderFamily::vit ? vit_macs(config) : swin_macs(config);
+  return family_rules(config.family).macs(config);
 }
 
 int64_t swin_official_flops(const EncoderOptions& config, int64_t num_classes) {

@@ -35,15 +35,13 @@ SparseResNetOptions sparse_resnet18_options(const EncoderOptions& enc) {
 
 GuidanceBranchImpl::GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& enc, ImageEncoder image_encoder)
     : kind(kind), grid(enc.img_size / enc.patch_size), feature_dim(enc.num_features()), patch_size(enc.patch_size) {
-  const bool vit = enc.family == EncoderFamily::vit;
   switch (kind) {
     case GuidanceKind::mlp:
-      // Swin: PatchEmbed(1→C, conv p×p + LN) then one PatchMerging per later stage (C→2C→4C→8C).
-      // ViT (our design, docs/architecture.md): a single 16×16 projection + LN to the encoder width.
+      // PatchEmbed(1→C, conv p×p + LN), then one PatchMerging per later stage: C→2C→4C→8C for Swin, none for a plain
+      // one-stage encoder (ViT, our design, docs/architecture.md: a single 16×16 projection + LN to its width).
       depth_patch_embed = register_module("depth_patch_embed", PatchEmbed(1, enc.embed_dim, enc.patch_size, true));
-      if (!vit)
-        for (size_t s = 0; s + 1 < enc.depths.size(); ++s)
-          merges.push_back(register_module("patch_merging_" + std::to_string(s + 1), PatchMerging(enc.embed_dim << s)));
+      for (size_t s = 0; s + 1 < enc.num_stages(); ++s)
+        merges.push_back(register_module("patch_merging_" + std::to_string(s + 1), PatchMerging(enc.embed_dim << s)));
       break;
     case GuidanceKind::transformer: {
       auto knowledge = enc;
@@ -57,8 +55,11 @@ GuidanceBranchImpl::GuidanceBranchImpl(GuidanceKind kind, const EncoderOptions& 
     case GuidanceKind::siamese:
       TORCH_CHECK(image_encoder != nullptr, "siamese guidance needs the image encoder");
       transformer = std::move(image_encoder);  // shared weights: deliberately not registered here
-      depth_patch_embed = register_module("depth_patch_embed", PatchEmbed(1, enc.embed_dim, enc.patch_size, !vit,
-                                                                          enc.ln_eps));
+      {  // its own 1-channel patch embedding, with a LayerNorm where the image encoder's has one (Swin; not ViT)
+        const bool norm = !transformer->named_children()["patch_embed"]->as<PatchEmbedImpl>()->norm.is_empty();
+        depth_patch_embed =
+            register_module("depth_patch_embed", PatchEmbed(1, enc.embed_dim, enc.patch_size, norm, enc.ln_eps));
+      }
       break;
     case GuidanceKind::sparse_resnet18:
       sparse = SparseResNet(sparse_resnet18_options(enc));
@@ -78,8 +79,7 @@ GuidanceMacs guidance_macs(GuidanceKind kind, const EncoderOptions& enc, const E
   GuidanceMacs out{0, 0, enc.num_features()};
   switch (kind) {
     case GuidanceKind::mlp:
-      out.per_image = knowledge_embed;
-      if (enc.family != EncoderFamily::vit) out.per_image += encoder.patch_merging;
+      out.per_image = knowledge_embed + encoder.patch_merging;  // the same PatchMergings as the encoder (ViT: none)
       break;
     case GuidanceKind::transformer:
     case GuidanceKind::siamese: {

@@ -1,9 +1,15 @@
 #include "sgmim/models/swin.h"
 
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/attention.h"
+#include "sgmim/models/encoder_family_rules.h"
+#include "sgmim/models/encoder_macs.h"
 #include "sgmim/models/swin_v2.h"
+#include "sgmim/text.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace sgmim::models {
 
@@ -236,6 +242,112 @@ std::vector<std::string> SwinTransformerImpl::no_weight_decay() const {
   // {'cpb_mlp', 'logit_scale', 'relative_position_bias_table'} (v2); SimMIM adds 'mask_token'.
   std::vector<std::string> names{"absolute_pos_embed", "mask_token"};
   return names;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family's rules (models/encoder_family_rules.h)
+
+namespace {
+
+// Σ(depths) + (#stages − 1) PatchMergings + (patch embedding, head): 29 for Swin-B.
+int64_t swin_num_layer_ids(const EncoderOptions& c) {
+  return std::accumulate(c.depths.begin(), c.depths.end(), int64_t(0)) + static_cast<int64_t>(c.depths.size()) + 1;
+}
+
+// MIM-Depth-Estimation models/optimizer.py: layers per stage = depths + 1 for the stages with a PatchMerging
+// ([3,3,19,2] for Swin-B); `patch_embed`/`mask_token`/`absolute_pos_embed` → 0; `layers.s.blocks.b` → b + Σlps[:s] + 1;
+// `layers.s.downsample` → Σlps[:s+1]; everything else (final norm, head) → the last id.
+int64_t swin_layer_id(const std::string& name, const EncoderOptions& c) {
+  std::vector<int64_t> lps(c.depths);
+  for (size_t s = 0; s + 1 < lps.size(); ++s) lps[s] += 1;
+  const int64_t last = std::accumulate(lps.begin(), lps.end(), int64_t(0)) + 1;  // num_layers − 1
+  if (name == "mask_token" || name == "absolute_pos_embed" || name == "cls_token" || name == "pos_embed") return 0;
+  if (text::starts_with(name, "patch_embed.")) return 0;
+  if (text::starts_with(name, "layers.")) {
+    const auto parts = text::split(name, '.');
+    if (parts.size() >= 4) {
+      const auto stage = text::index_of(parts[1]);
+      if (stage >= 0 && stage < static_cast<int64_t>(lps.size())) {
+        const auto before = std::accumulate(lps.begin(), lps.begin() + stage, int64_t(0));
+        if (parts[2] == "blocks" && text::index_of(parts[3]) >= 0) return text::index_of(parts[3]) + before + 1;
+        if (parts[2] == "downsample") return before + lps[static_cast<size_t>(stage)];
+      }
+    }
+  }
+  return last;
+}
+
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Shared with Swin v2, which adds its cpb_mlp and normalises after PatchMerging's reduction (2C, not 4C).
+EncoderMacs swin_macs(const EncoderOptions& c) {
+  EncoderMacs m;
+  const bool v2 = c.family == EncoderFamily::swin_v2;
+  const int64_t grid = c.img_size / c.patch_size;
+  m.patch_embed = grid * grid * c.embed_dim * c.in_chans * c.patch_size * c.patch_size;
+  m.norm_elements += grid * grid * c.embed_dim;  // PatchEmbed's norm
+  for (size_t s = 0; s < c.depths.size(); ++s) {
+    const int64_t dim = c.embed_dim << static_cast<int64_t>(s);
+    const int64_t res = c.stage_resolution(s), ws = c.effective_window(s);
+    const int64_t padded = round_up(res, ws), windows = (padded / ws) * (padded / ws);
+    for (int64_t b = 0; b < c.depths[s]; ++b) {
+      m.add_attention(windows, ws * ws, dim);  // padded tokens take part in the window attention
+      m.add_mlp(res * res, dim, c.mlp_ratio);
+      m.norm_elements += 2 * res * res * dim;
+      // Swin v2 cpb_mlp: Linear(2, 512) and Linear(512, heads) on the (2ws−1)² relative-coordinate table.
+      if (v2) m.per_forward += (2 * ws - 1) * (2 * ws - 1) * (2 * 512 + 512 * c.num_heads[s]);
+    }
+    if (s + 1 < c.depths.size()) {
+      const int64_t half = (res + 1) / 2;
+      m.patch_merging += half * half * 4 * dim * 2 * dim;
+      m.norm_elements += half * half * (v2 ? 2 * dim : 4 * dim);
+    }
+  }
+  const int64_t last = c.stage_resolution(c.depths.size() - 1);
+  m.norm_elements += last * last * c.num_features();  // the final norm
+  return m;
+}
+
+// The dense backbones (MIM-Depth's, mmseg's Swin, the SwinV2 downstream backbone) keep every window and pad a smaller
+// stage to whole windows. Depth: MIM-Depth's [w,w,w,w/2] with shift on, on, off, off; segmentation: window 7 with
+// shifts on (mmseg's upernet_swin configs). A continuous position bias is normalised by the pre-training windows.
+EncoderOptions swin_finetune_options(const EncoderOptions& pretrain, const DenseFinetuning& finetuning) {
+  auto c = pretrain;
+  c.img_size = finetuning.img_size;
+  c.shrink_windows = false;
+  c.pad_to_window = true;
+  const auto stages = c.depths.size();
+  const bool depth = finetuning.task == DenseFinetuning::Task::depth;
+  c.window_sizes.assign(stages, depth ? finetuning.window : 7);
+  if (depth) c.window_sizes.back() = finetuning.window / 2;  // [22,22,22,11] / [30,30,30,15]
+  c.use_shift.clear();
+  for (size_t s = 0; s < stages; ++s) c.use_shift.push_back(!depth || s < 2);
+  c.pretrained_window_sizes.assign(stages, 0);
+  if (c.traits().continuous_position_bias)
+    for (size_t s = 0; s < stages; ++s) c.pretrained_window_sizes[s] = pretrain.effective_window(s);
+  return c;
+}
+
+torch::Tensor resize_swin_position_bias(const torch::Tensor& table, int64_t rows, io::PositionBiasResize mode) {
+  if (io::square_table_side(table.size(0)) <= 0 || io::square_table_side(rows) <= 0) return {};
+  return io::interpolate_relative_position_bias_table(table, rows, mode);
+}
+
+// Stages (`layers.*`), with a continuous position bias (`cpb_mlp`) where the family has one.
+bool swin_keys(const std::vector<std::string>& keys, const EncoderFamilyTraits& traits) {
+  const auto any = [&keys](auto match) { return std::any_of(keys.begin(), keys.end(), match); };
+  return any([](const std::string& k) { return text::starts_with(k, "layers."); }) &&
+         any([](const std::string& k) { return k.find(".cpb_mlp.") != std::string::npos; }) ==
+             traits.continuous_position_bias;
+}
+
+}  // namespace
+
+const EncoderFamilyRules& swin_rules() {
+  static const EncoderFamilyRules rules{build_module<SwinTransformerImpl>, swin_num_layer_ids, swin_layer_id,
+                                        swin_macs, swin_finetune_options, nullptr, resize_swin_position_bias,
+                                        swin_keys};
+  return rules;
 }
 
 }  // namespace sgmim::models

@@ -1,9 +1,11 @@
 #include "sgmim/models/swin_v2.h"
 
 #include "sgmim/models/attention.h"
+#include "sgmim/models/encoder_family_rules.h"
 
 #include <torch/nn/modules/activation.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace sgmim::models {
@@ -54,6 +56,35 @@ torch::Tensor WindowAttentionV2Impl::forward(const torch::Tensor& x, const torch
   auto bias = window_attention_bias(relative_position_bias(), mask, B_);
   auto out = dot_product_attention(q, k, v, bias, 1.0);
   return proj(out.transpose(1, 2).reshape({B_, N, C}));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family's rules (models/encoder_family_rules.h)
+
+namespace {
+
+// The SwinV2 downstream backbone: Swin's fine-tuning in LayerNormFP32, and in segmentation whole-stage windows at the
+// crop (the CPB follows any window; the last stage is one window), shifted where a stage is larger than its window.
+EncoderOptions swin_v2_finetune_options(const EncoderOptions& pretrain, const DenseFinetuning& finetuning) {
+  auto c = swin_rules().finetune(pretrain, finetuning);
+  c.ln_eps = kSwinV2FinetuneLnEps;
+  c.norm_in_fp32 = true;
+  if (finetuning.task == DenseFinetuning::Task::segmentation) {
+    c.window_sizes.assign(c.depths.size(), std::max<int64_t>(c.img_size / c.total_stride(), 1));
+    for (size_t s = 0; s < c.depths.size(); ++s) c.use_shift[s] = c.stage_resolution(s) > c.window_sizes[s];
+  }
+  return c;
+}
+
+}  // namespace
+
+const EncoderFamilyRules& swin_v2_rules() {
+  static const EncoderFamilyRules rules = [] {
+    auto r = swin_rules();  // the same module, layer ids, MACs, tables and keys (told apart by the traits)
+    r.finetune = swin_v2_finetune_options;
+    return r;
+  }();
+  return rules;
 }
 
 }  // namespace sgmim::models

@@ -1,6 +1,10 @@
 #include "sgmim/models/vit.h"
 
+#include "sgmim/io/position_bias_resize.h"
 #include "sgmim/models/attention.h"
+#include "sgmim/models/encoder_family_rules.h"
+#include "sgmim/models/encoder_macs.h"
+#include "sgmim/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -220,6 +224,81 @@ std::vector<std::string> VisionTransformerImpl::no_weight_decay() const {
   // microsoft/SimMIM models/vision_transformer.py VisionTransformer.no_weight_decay: {'pos_embed', 'cls_token'}.
   // VisionTransformerForSimMIM adds nothing, so the [1, 1, C] mask_token is weight-decayed (unlike Swin's).
   return {"pos_embed", "cls_token"};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The family's rules (models/encoder_family_rules.h)
+
+namespace {
+
+// microsoft/SimMIM optimizer.py get_vit_layer: depth + 2 ids (14 for ViT-B); cls/mask token and patch_embed → 0;
+// `blocks.i` → i + 1 (each block's own position-bias table included); a shared `rel_pos_bias` and everything else
+// → the last id.
+int64_t vit_num_layer_ids(const EncoderOptions& c) { return c.depths[0] + 2; }
+
+int64_t vit_layer_id(const std::string& name, const EncoderOptions& c) {
+  const int64_t last = c.depths[0] + 1;
+  if (name == "cls_token" || name == "mask_token" || name == "pos_embed") return 0;
+  if (text::starts_with(name, "patch_embed.")) return 0;
+  if (text::starts_with(name, "rel_pos_bias.")) return last;
+  if (text::starts_with(name, "blocks.")) {
+    const auto parts = text::split(name, '.');
+    if (parts.size() >= 2 && text::index_of(parts[1]) >= 0) return text::index_of(parts[1]) + 1;
+  }
+  return last;
+}
+
+EncoderMacs vit_macs(const EncoderOptions& c) {
+  EncoderMacs m;
+  const int64_t grid = c.img_size / c.patch_size, tokens = grid * grid + 1;  // + the cls token
+  m.patch_embed = grid * grid * c.embed_dim * c.in_chans * c.patch_size * c.patch_size;
+  for (int64_t b = 0; b < c.depths[0]; ++b) {
+    m.add_attention(1, tokens, c.embed_dim);
+    m.add_mlp(tokens, c.embed_dim, c.mlp_ratio);
+    m.norm_elements += 2 * tokens * c.embed_dim;
+  }
+  m.norm_elements += tokens * c.embed_dim;  // the final norm
+  return m;
+}
+
+// SimMIM ViT fine-tuning (`USE_SHARED_RPB: False`, as the BEiT segmentation backbone): one relative position bias
+// per block, each started from the pre-trained shared table (expand_shared_position_bias); the size changes only.
+EncoderOptions vit_finetune_options(const EncoderOptions& pretrain, const DenseFinetuning& finetuning) {
+  auto c = pretrain;
+  c.img_size = finetuning.img_size;
+  c.shared_rel_pos_bias = false;
+  return c;
+}
+
+// microsoft/SimMIM utils.py remap_pretrained_keys_vit: a ViT with one table per block receives a clone of the
+// pre-trained shared table in every block (then resized like any table).
+bool expand_shared_position_bias(std::map<std::string, torch::Tensor>& weights, const EncoderOptions& c) {
+  const std::string shared = "rel_pos_bias.relative_position_bias_table";
+  if (c.shared_rel_pos_bias || !weights.count(shared)) return false;
+  for (int64_t i = 0; i < c.depths[0]; ++i)
+    weights["blocks." + std::to_string(i) + ".attn.relative_position_bias_table"] = weights.at(shared);
+  weights.erase(shared);
+  weights.erase("rel_pos_bias.relative_position_index");
+  return true;
+}
+
+// The BEiT tables: a square of patch offsets and 3 cls rows.
+torch::Tensor resize_vit_position_bias(const torch::Tensor& table, int64_t rows, io::PositionBiasResize mode) {
+  if (io::square_table_side(table.size(0) - 3) <= 0 || io::square_table_side(rows - 3) <= 0) return {};
+  return io::interpolate_vit_relative_position_bias_table(table, rows, mode);
+}
+
+bool vit_keys(const std::vector<std::string>& keys, const EncoderFamilyTraits&) {
+  return std::any_of(keys.begin(), keys.end(), [](const std::string& k) { return text::starts_with(k, "blocks."); });
+}
+
+}  // namespace
+
+const EncoderFamilyRules& vit_rules() {
+  static const EncoderFamilyRules rules{build_module<VisionTransformerImpl>, vit_num_layer_ids, vit_layer_id, vit_macs,
+                                        vit_finetune_options, expand_shared_position_bias, resize_vit_position_bias,
+                                        vit_keys};
+  return rules;
 }
 
 }  // namespace sgmim::models

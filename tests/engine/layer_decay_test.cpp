@@ -15,8 +15,6 @@
 using namespace sgmim;
 
 namespace {
-const std::vector<int64_t> kSwinBase{2, 2, 18, 2};
-
 const engine::LayerDecayGroup* group_of(const std::vector<engine::LayerDecayGroup>& groups, const std::string& name) {
   for (const auto& g : groups)
     if (std::find(g.param_names.begin(), g.param_names.end(), name) != g.param_names.end()) return &g;
@@ -46,7 +44,8 @@ TEST(LayerDecay, SwinBaseLayerIds) {
       {"norm.weight", 28},
       {"norm3.bias", 28},
   };
-  for (const auto& [name, id] : expected) EXPECT_EQ(engine::swin_layer_id(name, kSwinBase), id) << name;
+  // Names relative to the encoder (no prefix): the family's rule alone.
+  for (const auto& [name, id] : expected) EXPECT_EQ(engine::layer_id(name, cfg, ""), id) << name;
   // Full model names: the encoder prefix is stripped, anything else is the head.
   EXPECT_EQ(engine::layer_id("encoder.layers.2.blocks.5.attn.qkv.weight", cfg, "encoder."), 12);  // 5 + (3 + 3) + 1
   EXPECT_EQ(engine::layer_id("decoder.deconv_layers.0.weight", cfg, "encoder."), 28);
@@ -56,12 +55,12 @@ TEST(LayerDecay, SwinBaseLayerIds) {
 TEST(LayerDecay, VitBaseLayerIds) {
   auto cfg = models::encoder_options("vit_base_patch16_224");
   EXPECT_EQ(engine::num_layer_ids(cfg), 14);
-  EXPECT_EQ(engine::vit_layer_id("cls_token", 12), 0);
-  EXPECT_EQ(engine::vit_layer_id("patch_embed.proj.weight", 12), 0);
-  EXPECT_EQ(engine::vit_layer_id("blocks.0.attn.qkv.weight", 12), 1);
-  EXPECT_EQ(engine::vit_layer_id("blocks.11.gamma_2", 12), 12);
-  EXPECT_EQ(engine::vit_layer_id("rel_pos_bias.relative_position_bias_table", 12), 13);
-  EXPECT_EQ(engine::vit_layer_id("norm.weight", 12), 13);
+  EXPECT_EQ(engine::layer_id("cls_token", cfg, ""), 0);
+  EXPECT_EQ(engine::layer_id("patch_embed.proj.weight", cfg, ""), 0);
+  EXPECT_EQ(engine::layer_id("blocks.0.attn.qkv.weight", cfg, ""), 1);
+  EXPECT_EQ(engine::layer_id("blocks.11.gamma_2", cfg, ""), 12);
+  EXPECT_EQ(engine::layer_id("rel_pos_bias.relative_position_bias_table", cfg, ""), 13);
+  EXPECT_EQ(engine::layer_id("norm.weight", cfg, ""), 13);
   EXPECT_EQ(engine::layer_id("scratch.layer1_rn.weight", cfg, "encoder."), 13);
 }
 

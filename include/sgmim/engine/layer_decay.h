@@ -1,10 +1,7 @@
-// Layer-wise learning-rate decay for fine-tuning (docs/depth.md; MIM-Depth-Estimation `models/optimizer.py`
-// for Swin, BEiT/MultiMAE `get_num_layer_for_vit` for ViT). Every parameter gets a layer id; its group's learning rate
-// is lr · decay^(num_ids − 1 − id). Swin-B: layers per stage = depths + 1 for the stages with a PatchMerging →
-// [3,3,19,2], 29 ids; `patch_embed`/`mask_token`/`absolute_pos_embed` → 0; `layers.s.blocks.b` → b + Σlps[:s] + 1;
-// `layers.s.downsample` → Σlps[:s+1]; everything else (final norm, head) → 28. ViT-B: 14 ids; cls/mask token and
-// patch_embed → 0; `blocks.i` → i + 1 (each block's own position-bias table included); a shared `rel_pos_bias` and
-// everything else → 13 (microsoft/SimMIM optimizer.py get_vit_layer).
+// Layer-wise learning-rate decay for fine-tuning (docs/depth.md). Every parameter gets a layer id from its encoder
+// family's rule (models/encoder_family_rules.h): Swin-B 29 ids (models::swin_layer_id, MIM-Depth-Estimation
+// `models/optimizer.py`), ViT-B 14 (models::vit_layer_id, microsoft/SimMIM optimizer.py get_vit_layer); head
+// parameters take the last id. A group's learning rate is lr · decay^(num_ids − 1 − id).
 // No weight decay for 1-D parameters, biases, `absolute_pos_embed`/`pos_embed`/`cls_token`/`mask_token` and names
 // containing `relative_position_bias_table`, `rpe_mlp`, `cpb_mlp` or `logit_scale`.
 #pragma once
@@ -43,11 +40,8 @@ struct LayerDecayGroup : ParamGroupSpec {
 /// Number of layer ids: Swin Σ(depths) + (#stages − 1) + 2 (29 for Swin-B), ViT depth + 2 (14 for ViT-B).
 int64_t num_layer_ids(const models::EncoderOptions& encoder);
 
-/// Layer id of an encoder parameter name relative to the encoder (`layers.2.blocks.5.attn.qkv.weight`), or of any
-/// other name (→ the last id).
-int64_t swin_layer_id(const std::string& name, const std::vector<int64_t>& depths);
-int64_t vit_layer_id(const std::string& name, int64_t depth);
-/// Dispatches on the family; `name` is a full model name, the encoder prefix is stripped here.
+/// Layer id of a full model name: the encoder prefix is stripped and the family's rule gives the id
+/// (models::swin_layer_id, models::vit_layer_id); a name without the prefix is a head parameter (the last id).
 int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix);
 
 /// True when the layer-decay rule exempts `name` (full model name) from weight decay.

@@ -21,11 +21,10 @@ using DepthBenchmark = config::DepthBenchmark;
 double benchmark_max_depth(DepthBenchmark benchmark);
 
 /// The encoder of a registered pre-training variant (`swin_base`, `swinv2_base`, `vit_base_patch16_224`, ...) set up
-/// for fine-tuning on `benchmark` (MIM-Depth recipe): square training crops of 352 (KITTI) / 480 (NYU) px; Swin
-/// windows [22,22,22,11] / [30,30,30,15] with shift on, on, off, off; Swin v2 `pretrained_window_sizes` = the windows
-/// the variant used in pre-training (12,12,12,6 for swinv2_base at 192); no mask token; drop_path 0.3 (the
-/// recipe's; pass another value for ViT, e.g. 0.1 or MultiMAE's 0); SwinV2 LayerNorm eps 1e-6
-/// (models::kSwinV2FinetuneLnEps). Only the listed fields change.
+/// for fine-tuning on `benchmark` (MIM-Depth recipe): square training crops of 352 (KITTI) / 480 (NYU) px, the
+/// family's windows, position bias and norms there (its `finetune` rule, models/encoder_family_rules.h: Swin windows
+/// [22,22,22,11] / [30,30,30,15] with shift on, on, off, off; Swin v2 `pretrained_window_sizes` = the windows of
+/// pre-training and LayerNorm eps 1e-6), no mask token, drop_path 0.3 (the recipe's; pass another value for ViT).
 models::EncoderOptions finetune_encoder_options(const std::string& variant, DepthBenchmark benchmark,
                                               double drop_path_rate = 0.3);
 

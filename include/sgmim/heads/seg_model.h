@@ -16,13 +16,10 @@
 namespace sgmim::heads {
 
 /// The encoder of a registered variant set up for segmentation fine-tuning at img_size² crops: no mask token,
-/// drop_path `drop_path_rate` (0.3, the Swin UperNet recipe; MAE/BEiT ViT use 0.1), and
-///  - Swin v1: window 7 in every stage with shifts on and pad_to_window (mmseg's Swin pads each stage to window
-///    multiples; 512 → 128/64/32/16 tokens padded to 133/70/35/21);
-///  - Swin v2: window img_size/32 in every stage (16 at 512, so the last stage is one window, as the Swin V2 dense
-///    set-up of 20 at 640), shifts on where the stage is larger than the window, and pretrained_window_sizes = the
-///    windows the variant was pre-trained with (SimMIM/MIM-Depth fine-tuning's CPB normalisation, docs/method.md §3.2);
-///  - ViT: only the size (it stays fixed-size; larger images use slide inference at img_size).
+/// drop_path `drop_path_rate` (0.3, the Swin UperNet recipe; MAE/BEiT ViT use 0.1), and the family's `finetune` rule
+/// (models/encoder_family_rules.h): Swin v1 window 7 with shifts on, each stage padded to window multiples (512 →
+/// 128/64/32/16 tokens padded to 133/70/35/21); Swin v2 window img_size/32 (the last stage one window), shifts where
+/// a stage is larger, the pre-training windows for its CPB; ViT only the size (larger images: slide inference).
 models::EncoderOptions seg_finetune_encoder_options(const std::string& variant, int64_t img_size = 512,
                                                   double drop_path_rate = 0.3);
 

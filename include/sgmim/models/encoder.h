@@ -1,5 +1,6 @@
 // The image-encoder interface shared by Swin v1, Swin v2 and ViT (SimMIM variants), their plain-data configuration,
-// and the options of a named variant of the registry (models/encoder_registry.h).
+// and the options of a named variant of the registry (models/encoder_registry.h); each family's rules beyond its
+// module are in models/encoder_family_rules.h.
 #pragma once
 
 #include "sgmim/models/encoder_registry.h"
@@ -11,11 +12,6 @@
 #include <vector>
 
 namespace sgmim::models {
-
-/// The LayerNorm epsilon of SwinV2 in fine-tuning: Microsoft's SwinV2 downstream backbone, which MIM-Depth-Estimation
-/// uses, builds every norm with eps 1e-6 (models/swin_transformer_v2.py, SwinTransformerV2 `norm_layer`), while
-/// SimMIM pre-trains SwinV2 with nn.LayerNorm's 1e-5 (docs/reproducing.md).
-inline constexpr double kSwinV2FinetuneLnEps = 1e-6;
 
 /// Everything needed to build an encoder. Plain data; validate() checks it and names the offending key.
 struct EncoderOptions {
@@ -61,7 +57,9 @@ struct EncoderOptions {
   /// configured window, and ws/2 in odd blocks where use_shift).
   int64_t effective_window(size_t s) const;
   int64_t effective_shift(size_t s) const;
-  size_t num_stages() const { return family == EncoderFamily::vit ? 1 : depths.size(); }
+  const EncoderFamilyTraits& traits() const { return family_traits(family); }
+  /// The stages: one per `depths` entry for a windowed family, else one.
+  size_t num_stages() const { return traits().windowed ? depths.size() : 1; }
   /// Channels of the last stage (the latent the heads and the fusion see).
   int64_t num_features() const;
   /// Total down-sampling from pixels to the last stage (32 for Swin, 16 for ViT).

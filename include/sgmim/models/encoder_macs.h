@@ -30,13 +30,19 @@ struct EncoderMacs {
   /// Elements normalised by LayerNorms (not MACs; the official flops() convention counts one per element).
   int64_t norm_elements = 0;
 
+  /// Adds one attention over groups of `tokens` tokens of width `dim` (qkv Linear(dim, 3·dim), proj Linear(dim, dim)),
+  /// repeated `groups` times: the projections act on every token, q·kᵀ and attn·v on tokens² pairs of dim channels.
+  void add_attention(int64_t groups, int64_t tokens, int64_t dim);
+  /// Adds an MLP of hidden width dim·mlp_ratio on `tokens` tokens.
+  void add_mlp(int64_t tokens, int64_t dim, double mlp_ratio);
   /// The matrix products of one image: every field above except per_forward and norm_elements.
   int64_t per_image() const { return patch_embed + attention_linear + attention_matmul + mlp + patch_merging; }
   /// The products of a forward of `batch` images: batch × per_image() + per_forward.
   int64_t forward(int64_t batch) const { return batch * per_image() + per_forward; }
 };
 
-/// The encoder of `config` on a config.img_size² image (stages padded to window multiples as the blocks do).
+/// The encoder of `config` on a config.img_size² image (stages padded to window multiples as the blocks do), counted
+/// by its family's rule (models/encoder_family_rules.h; swin.cpp, vit.cpp).
 /// Throws sgmim::Error for an invalid configuration (validate()).
 EncoderMacs encoder_macs(const EncoderOptions& config);
 

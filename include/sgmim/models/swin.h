@@ -116,4 +116,8 @@ class SwinTransformerImpl : public ImageEncoderImpl {
   std::vector<torch::Tensor> run_stages(torch::Tensor x, int64_t grid_h, int64_t grid_w);
 };
 
+struct EncoderFamilyRules;  // models/encoder_family_rules.h
+/// The rules of the Swin family and, by their traits, of the windowed families (Swin v2 starts from them).
+const EncoderFamilyRules& swin_rules();
+
 }  // namespace sgmim::models

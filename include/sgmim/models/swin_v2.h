@@ -31,4 +31,12 @@ class WindowAttentionV2Impl : public WindowAttentionBase {
   int64_t dim, window_size, num_heads;
 };
 
+/// The LayerNorm epsilon of SwinV2 in fine-tuning: Microsoft's SwinV2 downstream backbone, which MIM-Depth-Estimation
+/// uses, builds every norm with eps 1e-6 (models/swin_transformer_v2.py, SwinTransformerV2 `norm_layer`), while
+/// SimMIM pre-trains SwinV2 with nn.LayerNorm's 1e-5 (docs/reproducing.md).
+inline constexpr double kSwinV2FinetuneLnEps = 1e-6;
+
+/// The Swin v2 family's rules: Swin's, but fine-tuning in LayerNormFP32 and with whole-stage windows in segmentation.
+const EncoderFamilyRules& swin_v2_rules();
+
 }  // namespace sgmim::models

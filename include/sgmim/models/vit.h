@@ -91,4 +91,8 @@ class VisionTransformerImpl : public ImageEncoderImpl {
   torch::nn::LayerNorm norm{nullptr};
 };
 
+struct EncoderFamilyRules;  // models/encoder_family_rules.h
+/// The ViT family's rules (one position bias per block in fine-tuning, started from the shared one).
+const EncoderFamilyRules& vit_rules();
+
 }  // namespace sgmim::models
