@@ -54,6 +54,25 @@ inline const char* libtorch_version() { return TORCH_VERSION; }
 /// CPU is an error there (docs/configs.md, train.precision).
 constexpr bool has_cpu_bf16_autocast() { return SGMIM_TORCH_AT_LEAST(2, 0); }
 
+/// ATen's fused AdamW for CPU tensors (Python's torch.optim.AdamW(fused=True) on the CPU; LibTorch >= 2.4): one
+/// vectorised pass per parameter. engine::FusedAdamW takes it where it exists and its own loop otherwise.
+constexpr bool has_cpu_fused_adamw() { return SGMIM_TORCH_AT_LEAST(2, 4); }
+
+/// One AdamW step of ATen's fused kernel: `steps` holds each parameter's step count after this step (float scalars),
+/// as torch/optim/adam.py _fused_adamw passes them. An error where has_cpu_fused_adamw() is false.
+inline void fused_adamw(at::TensorList params, at::TensorList grads, at::TensorList exp_avgs,
+                        at::TensorList exp_avg_sqs, at::TensorList steps, double lr, double beta1, double beta2,
+                        double weight_decay, double eps) {
+#if SGMIM_TORCH_AT_LEAST(2, 4)
+  at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, lr, beta1, beta2, weight_decay, eps,
+                    /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)params; (void)grads; (void)exp_avgs; (void)exp_avg_sqs; (void)steps;
+  (void)lr; (void)beta1; (void)beta2; (void)weight_decay; (void)eps;
+  TORCH_CHECK(false, "ATen's fused AdamW needs LibTorch >= 2.4; this build has ", TORCH_VERSION);
+#endif
+}
+
 /// Whether bf16 autocast can run on `device` with this LibTorch (CUDA always; the CPU with 2.x).
 inline bool bf16_autocast_runs_on(const c10::Device& device) { return device.is_cuda() || has_cpu_bf16_autocast(); }
 

@@ -1,5 +1,6 @@
 #include "sgmim/engine/fused_adamw.h"
 
+#include "sgmim/compat.h"
 #include "sgmim/engine/optimizer_state.h"
 
 #include <ATen/Parallel.h>
@@ -68,6 +69,7 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
   for (auto& group : param_groups()) {
     const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
     const auto [beta1, beta2] = options.betas();
+    std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;  // ATen's kernel (has_cpu_fused_adamw)
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       auto& slot = state()[optimizer_state_key(state(), p)];
@@ -80,6 +82,14 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       }
       auto& s = static_cast<torch::optim::AdamWParamState&>(*slot);
       s.step(s.step() + 1);
+      if (compat::has_cpu_fused_adamw()) {
+        params.push_back(p);
+        grads.push_back(p.grad());
+        exp_avgs.push_back(s.exp_avg());
+        exp_avg_sqs.push_back(s.exp_avg_sq());
+        steps.push_back(torch::full({}, static_cast<float>(s.step())));
+        continue;
+      }
       const double bias_correction1 = 1 - std::pow(beta1, s.step());
       const double bias_correction2 = 1 - std::pow(beta2, s.step());
       const double decay = options.weight_decay() != 0 ? 1 - options.lr() * options.weight_decay() : 1.0;
@@ -94,6 +104,9 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
       fused_update(p.data_ptr<float>(), p.grad().data_ptr<float>(), s.exp_avg().data_ptr<float>(),
                    s.exp_avg_sq().data_ptr<float>(), p.numel(), c);
     }
+    if (!params.empty())
+      compat::fused_adamw(params, grads, exp_avgs, exp_avg_sqs, steps, options.lr(), beta1, beta2,
+                          options.weight_decay(), options.eps());
   }
   return loss;
 }
