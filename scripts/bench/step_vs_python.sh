@@ -66,13 +66,15 @@ rows = {}
 for line in open(sys.argv[1]):
     side, text = line.split(" ", 1)
     j = json.loads(text)
-    r = rows.setdefault((j["model"], j["method"]), {"ours": [], "python": [], "baseline": [], "params": {}})
+    r = rows.setdefault((j["model"], j["method"]), {"ours": [], "python": [], "baseline": [], "params": {}, "rss": {}})
     r[side] += j["step_seconds"]
+    r["rss"][side] = max(r["rss"].get(side, 0), j.get("peak_memory_bytes", 0))
     r["params"][side] = j["parameters"]
 with_baseline = any(r["baseline"] for r in rows.values())
 extra = " baseline median s | baseline / python |" if with_baseline else ""
-print("| model | method | params |%s ours median s | python median s | ours / python |" % extra)
-print("|---|---|---|" + ("---|---|" if with_baseline else "") + "---|---|---|")
+print("| model | method | params |%s ours median s | python median s | ours / python | ours peak RSS MiB | python peak RSS MiB |"
+      % extra)
+print("|---|---|---|" + ("---|---|" if with_baseline else "") + "---|---|---|---|---|")
 bad = False
 for (model, method), r in rows.items():
     o, p = statistics.median(r["ours"]), statistics.median(r["python"])
@@ -85,6 +87,8 @@ for (model, method), r in rows.items():
     if with_baseline:
         b = statistics.median(r["baseline"])
         cells = " %.3f | %.2f |" % (b, b / p)
-    print("| %s | %s | %s |%s %.3f | %.3f | %.2f |" % (model, method, format(params["ours"], ","), cells, o, p, o / p))
+    mib = lambda side: "%.0f" % (r["rss"].get(side, 0) / 2**20)
+    print("| %s | %s | %s |%s %.3f | %.3f | %.2f | %s | %s |" % (model, method, format(params["ours"], ","), cells, o, p,
+                                                           o / p, mib("ours"), mib("python")))
 sys.exit(1 if bad else 0)
 EOF
