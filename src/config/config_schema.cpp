@@ -269,13 +269,6 @@ const models::EncoderVariant& checked_encoder(const std::string& name) {
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations
 
-std::vector<std::string> split_key(const std::string& key) {
-  std::vector<std::string> parts;
-  std::stringstream ss(key);
-  for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
-  return parts;
-}
-
 std::vector<std::string> section_children(const std::vector<std::string>& keys, const std::string& section) {
   std::vector<std::string> out;
   const std::string prefix = section.empty() ? std::string() : section + ".";
@@ -327,7 +320,7 @@ std::string nested_yaml(const std::string& header, const std::vector<std::pair<s
   out << header << "\n";
   std::vector<std::string> open;  // the sections printed above the current key
   for (const auto& [key, value] : entries) {
-    const std::vector<std::string> parts = split_key(key);
+    const std::vector<std::string> parts = text::split(key, '.');
     const std::vector<std::string> sections(parts.begin(), parts.end() - 1);
     size_t common = 0;
     while (common < open.size() && common < sections.size() && open[common] == sections[common]) ++common;

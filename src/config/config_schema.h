@@ -276,8 +276,6 @@ const models::EncoderVariant& checked_encoder(const std::string& name);
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations over a schema.
 
-std::vector<std::string> split_key(const std::string& key);  ///< "a.b.c" → {a, b, c}
-
 /// Immediate children of a section ("model.fusion" → num_heads, mlp_ratio, pos_embed; "" → the top-level sections);
 /// empty if `section` is not a section.
 std::vector<std::string> section_children(const std::vector<std::string>& keys, const std::string& section);
