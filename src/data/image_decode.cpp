@@ -1,5 +1,6 @@
 #include "sgmim/data/image_decode.h"
 
+#include "sgmim/data/png_gray16.h"
 #include "sgmim/error.h"
 #include "sgmim/log.h"
 
@@ -146,6 +147,10 @@ cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::stri
     fail(path, "a knowledge map must be a single-channel 16-bit (or 8-bit) image, got a " + type_name(raw) + " image");
   }
   return map;
+}
+
+std::optional<cv::Mat> decode_knowledge_crop(const std::vector<std::uint8_t>& bytes, cv::Size size, cv::Rect box) {
+  return decode_png_gray16_crop(bytes, size, box, 1.0f / 65536.0f);  // MultiMAE's ÷2^16, exact in float
 }
 
 cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& options) {

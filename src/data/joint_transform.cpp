@@ -99,7 +99,17 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
                 image_path, "knowledge", knowledge_path);
   }
   const auto p = params(image.rows, image.cols, seed);
+  const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
+  return apply(image(box), knowledge(box), p, image_order);
+}
+
+KnowledgeSample JointTransform::apply(const cv::Mat& image_crop, const cv::Mat& knowledge_crop,
+                                      const JointTransformParams& p, ChannelOrder image_order) const {
   const auto& b = p.box;
+  TORCH_CHECK(image_crop.type() == CV_8UC3 && image_crop.rows == b.height && image_crop.cols == b.width,
+              "JointTransform::apply: the image crop must be CV_8UC3 of the box's size");
+  TORCH_CHECK(knowledge_crop.type() == CV_32FC1 && knowledge_crop.rows == b.height && knowledge_crop.cols == b.width,
+              "JointTransform::apply: the knowledge crop must be CV_32FC1 of the box's size");
   const int64_t side = options_.size;
 
   namespace F = torch::nn::functional;
@@ -117,7 +127,7 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
     const int64_t plane = static_cast<int64_t>(b.height) * b.width;
     float* first = img.data_ptr<float>();
     for (int y = 0; y < b.height; ++y) {
-      const uchar* row = image.ptr<uchar>(b.top + y) + 3 * b.left;
+      const uchar* row = image_crop.ptr<uchar>(y);
       float* c0 = first + static_cast<int64_t>(y) * b.width;
       float* c1 = c0 + plane;
       float* c2 = c1 + plane;
@@ -131,10 +141,10 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
   }
   img = F::interpolate(img, resize).contiguous();  // [1, 3, S, S]
 
-  auto* map_origin = const_cast<float*>(knowledge.ptr<float>(b.top)) + b.left;
-  auto map_crop = torch::from_blob(map_origin, {1, 1, b.height, b.width},
-                                   {0, 0, static_cast<int64_t>(knowledge.step[0] / sizeof(float)), 1}, torch::kFloat)
-                      .contiguous();
+  auto map_crop = torch::from_blob(const_cast<float*>(knowledge_crop.ptr<float>()), {1, 1, b.height, b.width},
+                                   {0, 0, static_cast<int64_t>(knowledge_crop.step[0] / sizeof(float)), 1},
+                                   torch::kFloat);
+  if (!knowledge_crop.isContinuous()) map_crop = map_crop.contiguous();
   auto map = F::interpolate(map_crop, resize).squeeze(0);  // [1, S, S]
   if (p.flip) map = map.flip({-1});
 

@@ -149,7 +149,17 @@ KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_
   const std::string& image_file = image_path(index);
   const std::string map_file = knowledge_path(index);
   const cv::Mat image = read_bgr(image_file);  // the transform reorders the channels while it copies the crop
-  cv::Mat map = read_knowledge(map_file, {options_.allow_8bit});
+  const auto map_bytes = read_file_bytes(map_file);
+  // The box depends only on the image's size and the seed, so the map can be decoded for the box alone (a 16-bit
+  // PNG: only its rows down to the box's last); a map that the fast reader declines takes the whole-map path below,
+  // which gives the same samples and the errors it always gave.
+  const auto p = transform_.params(image.rows, image.cols, sample_seed);
+  const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
+  if (auto crop = decode_knowledge_crop(map_bytes, image.size(), box)) {
+    if (negate_) *crop = -*crop;  // the same element-wise negation as the whole map's below
+    return transform_.apply(image(box), *crop, p, ChannelOrder::bgr);
+  }
+  cv::Mat map = decode_knowledge(map_bytes, map_file, {options_.allow_8bit});
   if (negate_) map = -map;
   return transform_(image, map, sample_seed, image_file, map_file, ChannelOrder::bgr);
 }

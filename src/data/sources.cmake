@@ -12,6 +12,23 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
   target_link_libraries(sgmim PRIVATE nlohmann_json::nlohmann_json)
   target_compile_definitions(sgmim PUBLIC SGMIM_WITH_DATA=1)
   message(STATUS "sgmim: data pipeline (sgmim::data) with OpenCV ${OpenCV_VERSION}")
+  # The fast reader of 16-bit knowledge-map PNGs (data/png_gray16.h) inflates with libdeflate (Debian libdeflate-dev,
+  # which has a pkg-config file but no CMake package in Debian 12); without it every map goes through OpenCV.
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(SGMIM_LIBDEFLATE QUIET IMPORTED_TARGET libdeflate)
+  endif()
+  if(SGMIM_LIBDEFLATE_FOUND)
+    target_link_libraries(sgmim PRIVATE PkgConfig::SGMIM_LIBDEFLATE)
+    # The switch is this one file's (it needs no torch: outside the unity batches and the precompiled header), so that
+    # finding libdeflate or not changes no other object file.
+    set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/png_gray16.cpp PROPERTIES
+                                COMPILE_DEFINITIONS SGMIM_WITH_LIBDEFLATE=1 SKIP_UNITY_BUILD_INCLUSION ON
+                                SKIP_PRECOMPILE_HEADERS ON)
+    message(STATUS "sgmim: knowledge maps through libdeflate ${SGMIM_LIBDEFLATE_VERSION}")
+  else()
+    sgmim_dependency_missing(libdeflate libdeflate-dev "knowledge maps are decoded by OpenCV alone (slower)")
+  endif()
   find_package(ZLIB QUIET)
   if(ZLIB_FOUND)
     target_sources(sgmim PRIVATE ${CMAKE_CURRENT_LIST_DIR}/npy.cpp ${CMAKE_CURRENT_LIST_DIR}/middlebury.cpp)

@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,13 @@ cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::stri
                          const KnowledgeDecodeOptions& options = {});
 /// read_file_bytes + decode_knowledge.
 cv::Mat read_knowledge(const std::string& path, const KnowledgeDecodeOptions& options = {});
+
+/// decode_knowledge(bytes, …)(box) for a map that should be `size` (its image's), decoding as little as it can: a
+/// single-channel 16-bit non-interlaced PNG of that size goes through the fast reader (png_gray16.h: libdeflate,
+/// only the rows down to the box's last unfiltered, only the box converted to float) and gives the same floats.
+/// std::nullopt for anything else (8-bit maps, other formats or sizes, damaged files): the caller then decodes the
+/// whole map with decode_knowledge, which gives the result or the sgmim::Error it always gave.
+std::optional<cv::Mat> decode_knowledge_crop(const std::vector<std::uint8_t>& bytes, cv::Size size, cv::Rect box);
 
 /// A metric depth ground truth stored as a single-channel 16-bit PNG (KITTI: v/256, NYU: v/1000; §11.2, §11.3), as
 /// CV_16UC1, unchanged. Anything else — 8-bit ("wrong bit depth"), colour, float — is an sgmim::Error naming `path`.

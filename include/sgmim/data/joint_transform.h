@@ -83,6 +83,13 @@ class JointTransform {
                              const std::string& image_path = {}, const std::string& knowledge_path = {},
                              ChannelOrder image_order = ChannelOrder::rgb) const;
 
+  /// The second half of operator(), for callers that decode only the crop (ImageFolderKnowledgeDataset::get):
+  /// `image_crop` (CV_8UC3, channel order `image_order`) and `knowledge_crop` (CV_32FC1) are the two inputs already
+  /// cut to `params.box` (both box.height × box.width; views into larger Mats are fine). operator() is this on
+  /// image(box), knowledge(box) with params(...), so both give the same bytes.
+  KnowledgeSample apply(const cv::Mat& image_crop, const cv::Mat& knowledge_crop, const JointTransformParams& params,
+                        ChannelOrder image_order = ChannelOrder::rgb) const;
+
   const JointTransformOptions& options() const { return options_; }
 
  private:
