@@ -60,6 +60,15 @@ CropBox random_resized_crop_params(int height, int width, std::array<double, 2> 
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
+void check_knowledge_size(cv::Size image, cv::Size knowledge, const std::string& image_path,
+                          const std::string& knowledge_path) {
+  if (image == knowledge) return;
+  const auto text = [](cv::Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); };
+  throw Error(image_path + " (" + text(image) + ") and its knowledge map " + knowledge_path + " (" + text(knowledge) +
+                  ") differ in size; the map must have the image's H×W",
+              image_path, "knowledge", knowledge_path);
+}
+
 void JointTransformOptions::validate() const {
   check_value(size > 0, "data.img_size", std::to_string(size), "a positive output size");
   check_value(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1.0, "data.scale", pair_text(scale),
@@ -93,11 +102,7 @@ KnowledgeSample JointTransform::operator()(const cv::Mat& image, const cv::Mat& 
                                            ChannelOrder image_order) const {
   TORCH_CHECK(image.type() == CV_8UC3, "JointTransform: the image must be CV_8UC3");
   TORCH_CHECK(knowledge.type() == CV_32FC1, "JointTransform: the knowledge map must be CV_32FC1");
-  if (image.size() != knowledge.size()) {
-    throw Error(image_path + " (" + size_text(image) + ") and its knowledge map " + knowledge_path + " (" +
-                    size_text(knowledge) + ") differ in size; the map must have the image's H×W",
-                image_path, "knowledge", knowledge_path);
-  }
+  check_knowledge_size(image.size(), knowledge.size(), image_path, knowledge_path);
   const auto p = params(image.rows, image.cols, seed);
   const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
   return apply(image(box), knowledge(box), p, image_order);

@@ -1,6 +1,7 @@
 #include "sgmim/data/knowledge_dataset.h"
 
 #include "sgmim/data/image_folder.h"
+#include "sgmim/data/jpeg_rows.h"
 
 #include "sgmim/error.h"
 #include "sgmim/log.h"
@@ -146,22 +147,41 @@ int64_t ImageFolderKnowledgeDataset::target(int64_t index) const {
 }
 
 KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
+  // The crop box depends only on the image's size and the seed, so both files are decoded for the box alone where
+  // the fast decoders take them: the JPEG's rows from the box's first to its last (jpeg_rows.h), the 16-bit PNG map's
+  // rows down to the box's last, converting only the box to float (png_gray16.h). Whatever they decline (other
+  // formats, damaged files) is decoded whole as before, with the same samples and the same errors in the same order
+  // (image, then map, then their sizes); tests/data/knowledge_dataset_test.cpp compares the two paths.
   const std::string& image_file = image_path(index);
   const std::string map_file = knowledge_path(index);
-  const cv::Mat image = read_bgr(image_file);  // the transform reorders the channels while it copies the crop
-  const auto map_bytes = read_file_bytes(map_file);
-  // The box depends only on the image's size and the seed, so the map can be decoded for the box alone (a 16-bit
-  // PNG: only its rows down to the box's last); a map that the fast reader declines takes the whole-map path below,
-  // which gives the same samples and the errors it always gave.
-  const auto p = transform_.params(image.rows, image.cols, sample_seed);
+  const auto image_bytes = read_file_bytes(image_file);
+  JpegRowDecoder jpeg(image_bytes);
+  cv::Mat image;  // the whole image, when the row decoder did not take it (OpenCV's BGR order, as the band's)
+  const cv::Size size = jpeg.ok() ? jpeg.size() : (image = decode_bgr(image_bytes, image_file)).size();
+  const auto p = transform_.params(size.height, size.width, sample_seed);
   const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
-  if (auto crop = decode_knowledge_crop(map_bytes, image.size(), box)) {
-    if (negate_) *crop = -*crop;  // the same element-wise negation as the whole map's below
-    return transform_.apply(image(box), *crop, p, ChannelOrder::bgr);
+  cv::Mat image_crop;
+  if (jpeg.ok()) {
+    if (auto band = jpeg.decode_rows(box.y, box.y + box.height)) {
+      image_crop = (*band)(cv::Rect(box.x, 0, box.width, box.height));
+    } else {
+      image = decode_bgr(image_bytes, image_file);  // damaged after the header: the error (or result) of before
+    }
   }
-  cv::Mat map = decode_knowledge(map_bytes, map_file, {options_.allow_8bit});
-  if (negate_) map = -map;
-  return transform_(image, map, sample_seed, image_file, map_file, ChannelOrder::bgr);
+  if (image_crop.empty()) {
+    TORCH_CHECK(image.size() == size, image_file, ": OpenCV decoded a size other than the JPEG header's");
+    image_crop = image(box);
+  }
+
+  const auto map_bytes = read_file_bytes(map_file);
+  std::optional<cv::Mat> map_crop = decode_knowledge_crop(map_bytes, size, box);
+  if (!map_crop) {
+    const cv::Mat map = decode_knowledge(map_bytes, map_file, {options_.allow_8bit});
+    check_knowledge_size(size, map.size(), image_file, map_file);
+    map_crop = map(box);
+  }
+  if (negate_) *map_crop = -*map_crop;  // element-wise, so the crop of the negated map
+  return transform_.apply(image_crop, *map_crop, p, ChannelOrder::bgr);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 # prefetch pool, bad-sample policy) and the pre-training batch; the KITTI / NYU-v2 depth datasets, their augmentation and loader; the ADE20K segmentation
 # dataset, its mmseg transforms and loader; .npy/.npz reading (zlib)
 # for the Middlebury real-data fixture. It needs OpenCV (decoding) and sgmim_synth (the embedded synthetic dataset);
-# both come from libopencv-dev, which also brings zlib1g-dev.
+# both come from libopencv-dev, which also brings zlib1g-dev. The fast decoders of the pre-training loader use
+# libdeflate and libjpeg-turbo (below).
 if(OpenCV_FOUND AND TARGET sgmim_synth)
   sgmim_folder_sources(_sources EXCEPT npy.cpp middlebury.cpp)
   target_sources(sgmim PRIVATE ${_sources})
@@ -16,7 +17,7 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
   # which has a pkg-config file but no CMake package in Debian 12); without it every map goes through OpenCV.
   find_package(PkgConfig QUIET)
   if(PkgConfig_FOUND)
-    pkg_check_modules(SGMIM_LIBDEFLATE QUIET IMPORTED_TARGET libdeflate)
+    pkg_check_modules(SGMIM_LIBDEFLATE QUIET IMPORTED_TARGET GLOBAL libdeflate)
   endif()
   if(SGMIM_LIBDEFLATE_FOUND)
     target_link_libraries(sgmim PRIVATE PkgConfig::SGMIM_LIBDEFLATE)
@@ -28,6 +29,20 @@ if(OpenCV_FOUND AND TARGET sgmim_synth)
     message(STATUS "sgmim: knowledge maps through libdeflate ${SGMIM_LIBDEFLATE_VERSION}")
   else()
     sgmim_dependency_missing(libdeflate libdeflate-dev "knowledge maps are decoded by OpenCV alone (slower)")
+  endif()
+  # The JPEG row decoder (data/jpeg_rows.h) calls libjpeg-turbo, the library OpenCV decodes JPEGs with (Debian
+  # libjpeg62-turbo-dev, pkg-config libjpeg); without it every JPEG is decoded whole by OpenCV.
+  if(PkgConfig_FOUND)
+    pkg_check_modules(SGMIM_LIBJPEG QUIET IMPORTED_TARGET GLOBAL libjpeg)
+  endif()
+  if(SGMIM_LIBJPEG_FOUND)
+    target_link_libraries(sgmim PRIVATE PkgConfig::SGMIM_LIBJPEG)
+    set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/jpeg_rows.cpp PROPERTIES
+                                COMPILE_DEFINITIONS SGMIM_WITH_LIBJPEG=1 SKIP_UNITY_BUILD_INCLUSION ON
+                                SKIP_PRECOMPILE_HEADERS ON)
+    message(STATUS "sgmim: JPEG rows through libjpeg ${SGMIM_LIBJPEG_VERSION}")
+  else()
+    sgmim_dependency_missing(libjpeg-turbo libjpeg62-turbo-dev "JPEGs are decoded whole by OpenCV (slower)")
   endif()
   find_package(ZLIB QUIET)
   if(ZLIB_FOUND)

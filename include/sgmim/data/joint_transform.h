@@ -41,6 +41,11 @@ double uniform01(std::mt19937_64& rng);
 CropBox random_resized_crop_params(int height, int width, std::array<double, 2> scale, std::array<double, 2> ratio,
                                    std::mt19937_64& rng);
 
+/// The sgmim::Error for a knowledge map whose size differs from its image's (naming both files), thrown unless the
+/// sizes are equal.
+void check_knowledge_size(cv::Size image, cv::Size knowledge, const std::string& image_path,
+                          const std::string& knowledge_path);
+
 /// Channel order of the image tensor. rgb: SimMIM's convention (the default). bgr: replicates the official SG-MIM
 /// quirk (cv2.imread BGR treated as RGB, then normalised with the RGB statistics), only for loading their weights.
 /// The config's choice (config/choices.h, key data.channel_order).
