@@ -3,6 +3,7 @@
 #include "sgmim/bench/bench_support.h"
 #include "sgmim/data/image_decode.h"
 #include "sgmim/data/joint_transform.h"
+#include "sgmim/data/jpeg_rows.h"
 #include "sgmim/data/knowledge_loader.h"
 #include "sgmim/data/sample_seed.h"
 #include "sgmim/error.h"
@@ -64,11 +65,13 @@ class StageClock {
   std::vector<std::pair<std::string, double>> totals_;
 };
 
-// Each stage of ImageFolderKnowledgeDataset::get (image_decode.cpp's decoding, then JointTransform) and the collation
-// of Loader::make_batch, timed separately over every sample of the set in this thread. The decoding calls are
-// those of image_decode.cpp, spelled out here so that each gets its own clock; the two resizes inside the transform
-// are timed again on their own, and a JPEG decode at half size in the DCT domain shows what that would save. The
-// end-to-end get() is timed too, as a check that the stages add up, and its outputs are hashed into `checksum` (a change of the pipeline that should keep
+// Each stage of ImageFolderKnowledgeDataset::get (the crop box from the JPEG header, the JPEG's crop rows
+// (data/jpeg_rows.h), the map's crop (data/png_gray16.h), then JointTransform::apply) and the collation of
+// Loader::make_batch, timed separately over every sample of the set in this thread. The calls are those of get(),
+// spelled out here so that each gets its own clock; the two resizes inside the transform are timed again on their
+// own, and so are the whole-file decodes through OpenCV that get() made before issue 23 (and still makes for files the
+// fast decoders decline), and a JPEG decode at half size in the DCT domain. The end-to-end get() is timed too, as a
+// check that the stages add up, and its outputs are hashed into `checksum` (a change of the pipeline that should keep
 // results bit-identical must keep the hash).
 std::vector<LoaderStage> time_stages(const data::ImageFolderKnowledgeDataset& dataset, int64_t batch, uint64_t seed,
                                      uint64_t* checksum) {
@@ -85,37 +88,49 @@ std::vector<LoaderStage> time_stages(const data::ImageFolderKnowledgeDataset& da
   std::vector<torch::Tensor> images, maps;
   for (int64_t i = 0; i < n; ++i) {
     const uint64_t s = data::sample_seed(seed, 0, i);
-    const auto image_bytes = clock.time("read files", [&] { return data::read_file_bytes(dataset.image_path(i)); });
-    const auto map_bytes = clock.time("read files", [&] { return data::read_file_bytes(dataset.knowledge_path(i)); });
+    const auto& image_file = dataset.image_path(i);
+    const auto map_file = dataset.knowledge_path(i);
+    const auto image_bytes = clock.time("read files", [&] { return data::read_file_bytes(image_file); });
+    const auto map_bytes = clock.time("read files", [&] { return data::read_file_bytes(map_file); });
+    const auto [size, p] = clock.time("JPEG header + crop box", [&] {
+      const data::JpegRowDecoder header(image_bytes);
+      TORCH_CHECK(header.ok(), image_file, ": the breakdown expects JPEGs that the row decoder takes");
+      return std::make_pair(header.size(), transform.params(header.size().height, header.size().width, s));
+    });
+    const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
+    const cv::Mat band = clock.time("JPEG decode of the crop's rows (to BGR)", [&] {
+      data::JpegRowDecoder jpeg(image_bytes);
+      auto rows = jpeg.decode_rows(box.y, box.y + box.height);
+      TORCH_CHECK(rows.has_value(), image_file, ": the row decoder failed");
+      return *rows;
+    });
+    const cv::Mat map_crop = clock.time("PNG decode of the crop (16-bit, to float)", [&] {
+      auto crop = data::decode_knowledge_crop(map_bytes, size, box);
+      TORCH_CHECK(crop.has_value(), map_file, ": the breakdown expects 16-bit maps that the fast reader takes");
+      return *crop;
+    });
+    const auto sample = clock.time("joint transform on the crops (resize, flip, normalise)", [&] {
+      return transform.apply(band(cv::Rect(box.x, 0, box.width, box.height)), map_crop, p, data::ChannelOrder::bgr);
+    });
+    // Not counted in the sum: the two resizes inside the transform, and the whole-file decodes of before.
+    const auto crop = torch::zeros({1, 3, box.height, box.width}, torch::kFloat);
+    clock.time("(of which: image resize)", [&] { return F::interpolate(crop, resize); });
+    clock.time("(of which: map resize)", [&] {
+      const auto map = torch::zeros({1, 1, box.height, box.width}, torch::kFloat);
+      return F::interpolate(map, resize);
+    });
     const cv::Mat wrapped(1, static_cast<int>(image_bytes.size()), CV_8U, const_cast<uint8_t*>(image_bytes.data()));
-    const cv::Mat bgr = clock.time("JPEG decode (to BGR)", [&] {
+    clock.time("(whole JPEG through OpenCV, as before)", [&] {
       return cv::imdecode(wrapped, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
     });
     clock.time("(JPEG decode at 1/2, DCT domain)", [&] {
       return cv::imdecode(wrapped, cv::IMREAD_REDUCED_COLOR_2 | cv::IMREAD_IGNORE_ORIENTATION);
     });
-    const cv::Mat map_wrapped(1, static_cast<int>(map_bytes.size()), CV_8U, const_cast<uint8_t*>(map_bytes.data()));
-    const cv::Mat raw = clock.time("PNG decode (16-bit)", [&] { return cv::imdecode(map_wrapped, cv::IMREAD_UNCHANGED); });
-    TORCH_CHECK(raw.type() == CV_16UC1, dataset.knowledge_path(i), ": the breakdown expects 16-bit maps");
-    const cv::Mat map = clock.time("map to float", [&] {
+    clock.time("(whole PNG through OpenCV + to float, as before)", [&] {
+      const cv::Mat map_wrapped(1, static_cast<int>(map_bytes.size()), CV_8U, const_cast<uint8_t*>(map_bytes.data()));
       cv::Mat out;
-      raw.convertTo(out, CV_32F, 1.0 / 65536.0);
+      cv::imdecode(map_wrapped, cv::IMREAD_UNCHANGED).convertTo(out, CV_32F, 1.0 / 65536.0);
       return out;
-    });
-    const auto sample = clock.time("joint transform (crop, resize, flip, normalise)", [&] {
-      return transform(bgr, map, s, {}, {}, data::ChannelOrder::bgr);
-    });
-    // The two resizes inside the transform, timed again on their own (not counted in the sum).
-    const auto p = transform.params(bgr.rows, bgr.cols, s);
-    const auto& b = p.box;
-    const auto crop = torch::zeros({1, 3, b.height, b.width}, torch::kFloat);
-    clock.time("(of which: image resize)", [&] { return F::interpolate(crop, resize); });
-    clock.time("(of which: map crop + resize)", [&] {
-      auto* origin = const_cast<float*>(map.ptr<float>(b.top)) + b.left;
-      auto map_crop = torch::from_blob(origin, {1, 1, b.height, b.width},
-                                       {0, 0, static_cast<int64_t>(map.step[0] / sizeof(float)), 1}, torch::kFloat)
-                          .contiguous();
-      return F::interpolate(map_crop, resize);
     });
     images.push_back(sample.image);
     maps.push_back(sample.knowledge);
