@@ -3,10 +3,12 @@
 #include "sgmim/data/knowledge_dataset.h"
 
 #include "data/data_fixtures.h"
+#include "data/png_test_writer.h"
 #include "sgmim/synth/pseudo_depth.h"
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <string>
@@ -230,6 +232,123 @@ TEST(ImageFolderKnowledgeDataset, BadSamplesAreErrorsNamingTheFiles) {
   write_bytes(ds.knowledge_path(3), encode(cv::Mat(48, 64, CV_8UC1, cv::Scalar(3)), ".png"));
   e = error_of([&] { ds.get(3, 1); });
   EXPECT_EQ(e.file(), ds.knowledge_path(3));
+}
+
+namespace {
+
+// A MultiMAE tree of real photographs (tests/fixtures/ade20k-sample) with maps made from them, in the forms that the
+// crop decoders take (baseline and progressive 4:2:0 JPEGs, libpng's 16-bit maps) and the forms they decline and
+// leave to the whole-file decoders (a grey JPEG, a PNG named .jpg, an Adam7-interlaced map, an 8-bit map).
+std::vector<std::string> write_photo_tree(const fs::path& root) {
+  const auto dir = fs::path(SGMIM_FIXTURES_DIR) / "ade20k-sample/images/validation";
+  std::vector<std::string> stems;
+  int k = 0;
+  for (const char* name : {"ADE_val_00000001", "ADE_val_00000002", "ADE_val_00000003"}) {
+    const auto jpeg = read_bytes(dir / (std::string(name) + ".jpg"));
+    const cv::Mat bgr = cv::imdecode(jpeg, cv::IMREAD_COLOR);
+    const cv::Mat map = map_from_photo(bgr);
+    const auto put = [&](const std::string& stem, const std::vector<std::uint8_t>& image,
+                         const std::vector<std::uint8_t>& knowledge) {
+      write_bytes(root / "rgb/photo" / (stem + ".jpg"), image);
+      write_bytes(root / "depth/photo" / (stem + ".png"), knowledge);
+      stems.push_back(stem);
+    };
+    const std::string stem = "p" + std::to_string(k++);
+    put(stem + "_baseline", jpeg, encode(map, ".png"));
+    std::vector<std::uint8_t> progressive;
+    EXPECT_TRUE(cv::imencode(".jpg", bgr, progressive, {cv::IMWRITE_JPEG_PROGRESSIVE, 1, cv::IMWRITE_JPEG_QUALITY, 85}));
+    put(stem + "_progressive", progressive, encode(map, ".png"));
+    cv::Mat gray;
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    PngTestOptions adam7;
+    adam7.adam7 = true;
+    put(stem + "_gray_interlaced", encode(gray, ".jpg"), write_test_png(map, adam7));
+    cv::Mat map8;
+    map.convertTo(map8, CV_8U, 1.0 / 256.0);
+    put(stem + "_png_8bit", encode(bgr, ".png"), encode(map8, ".png"));
+  }
+  return stems;
+}
+
+}  // namespace
+
+TEST(ImageFolderKnowledgeDataset, CropDecodingGivesTheSamplesOfTheWholeFiles) {
+  ScratchDir dir;
+  const auto root = dir / "train";
+  write_photo_tree(root);
+  for (const bool negate : {false, true}) {
+    auto o = multimae_options(root, 64);
+    if (negate) {  // the sidecar says depth, the run wants inverse depth: the maps are negated (§11.5)
+      write_text(root / "depth/knowledge.json", R"({"kind": "depth"})");
+      o.knowledge_kind = KnowledgeKind::inverse_depth;
+    }
+    const ImageFolderKnowledgeDataset ds(o);
+    ASSERT_EQ(ds.size(), 12);
+    const JointTransform t(ds.options().transform);
+    for (int64_t i = 0; i < ds.size(); ++i)
+      for (const uint64_t seed : {0ull, 1ull, 2ull, 77ull, 12345ull}) {
+        // The whole-file path of before: decode both files whole, negate, transform.
+        cv::Mat map = read_knowledge(ds.knowledge_path(i));
+        if (negate) map = -map;
+        const auto whole = t(read_bgr(ds.image_path(i)), map, seed, {}, {}, ChannelOrder::bgr);
+        EXPECT_TRUE(same_sample(ds.get(i, seed), whole)) << ds.image_path(i) << " seed " << seed;
+      }
+  }
+}
+
+TEST(ImageFolderKnowledgeDataset, DamagedFilesGiveTheErrorsOfTheWholeFileDecoders) {
+  ScratchDir dir;
+  const auto root = dir / "train";
+  const auto stems = write_photo_tree(root);
+  const ImageFolderKnowledgeDataset ds(multimae_options(root, 32));
+  const JointTransform t(ds.options().transform);
+  const auto index_of = [&](const std::string& stem) {
+    for (int64_t i = 0; i < ds.size(); ++i)
+      if (fs::path(ds.image_path(i)).stem() == stem) return i;
+    ADD_FAILURE() << stem;
+    return int64_t{0};
+  };
+
+  // A map of another size that the fast reader would otherwise take: the message of JointTransform's size check.
+  const int64_t resized = index_of("p0_baseline");
+  const cv::Mat small = map_from_photo(read_bgr(ds.image_path(resized)))(cv::Rect(0, 0, 100, 80)).clone();
+  write_bytes(ds.knowledge_path(resized), encode(small, ".png"));
+  const auto before = error_of([&] {
+    t(read_bgr(ds.image_path(resized)), read_knowledge(ds.knowledge_path(resized)), 1, ds.image_path(resized),
+      ds.knowledge_path(resized), ChannelOrder::bgr);
+  });
+  auto e = error_of([&] { ds.get(resized, 1); });
+  EXPECT_STREQ(e.what(), before.what());
+  EXPECT_EQ(e.file(), ds.image_path(resized));
+
+  // A map whose image data fail their CRC: the fast reader declines, libpng's error names the map.
+  const int64_t crc = index_of("p1_baseline");
+  auto bytes = read_bytes(ds.knowledge_path(crc));
+  bytes[bytes.size() / 2] ^= 0x40;
+  write_bytes(ds.knowledge_path(crc), bytes);
+  const auto libpng = error_of([&] { read_knowledge(ds.knowledge_path(crc)); });
+  e = error_of([&] { ds.get(crc, 1); });
+  EXPECT_STREQ(e.what(), libpng.what());
+  EXPECT_EQ(e.file(), ds.knowledge_path(crc));
+
+  // A truncated image whose map is missing too: the image's error comes first, as before.
+  const int64_t both = index_of("p2_baseline");
+  truncate_file(ds.image_path(both), 0.5);
+  fs::remove(ds.knowledge_path(both));
+  e = error_of([&] { ds.get(both, 1); });
+  EXPECT_EQ(e.file(), ds.image_path(both));
+  EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+
+  // A JPEG damaged after its header (cut, then an end marker): the row decoder declines, and get() gives what the
+  // whole decode gives (OpenCV decodes it, the missing part grey).
+  const int64_t damaged = index_of("p1_progressive");
+  auto jpeg = read_bytes(ds.image_path(damaged));
+  jpeg.resize(jpeg.size() * 7 / 10);
+  jpeg.insert(jpeg.end(), {0xFF, 0xD9});
+  write_bytes(ds.image_path(damaged), jpeg);
+  const auto whole = t(read_bgr(ds.image_path(damaged)), read_knowledge(ds.knowledge_path(damaged)), 5, {}, {},
+                       ChannelOrder::bgr);
+  EXPECT_TRUE(same_sample(ds.get(damaged, 5), whole));
 }
 
 TEST(SyntheticKnowledgeDataset, HoldsTheSynthImagesAndMaps) {

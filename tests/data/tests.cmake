@@ -12,7 +12,16 @@ if("SGMIM_WITH_DATA=1" IN_LIST SGMIM_DEFINITIONS AND TARGET sgmim_synth)
     data/seg_transforms_test.cpp
     data/ade20k_dataset_test.cpp
     data/seg_loader_test.cpp
+    data/png_gray16_test.cpp
   )
+  # The fast decoders of the pre-training loader against OpenCV's whole decodes: the PNG test writes its files with
+  # zlib; the JPEG test encodes 4:2:2 / 4:4:4 / progressive files with libjpeg-turbo (src/data/sources.cmake).
+  find_package(ZLIB REQUIRED)
+  target_link_libraries(data_test PRIVATE ZLIB::ZLIB)
+  if(TARGET PkgConfig::SGMIM_LIBJPEG)
+    target_sources(data_test PRIVATE data/jpeg_rows_test.cpp)
+    target_link_libraries(data_test PRIVATE PkgConfig::SGMIM_LIBJPEG)
+  endif()
   set(_depth_data_tests data/depth_dataset_test.cpp data/depth_loader_test.cpp)
   if("SGMIM_WITH_NPZ=1" IN_LIST SGMIM_DEFINITIONS)
     list(APPEND _depth_data_tests data/middlebury_test.cpp)
