@@ -13,7 +13,9 @@
 #   build-dir: holds apps/sgmim-bench (default: build)
 #   python:    has torch + torchvision (default: the 2.x lane's venv, `bash scripts/setup-torch2.sh --print-python`;
 #              Debian's /usr/bin/python3 works where python3-torchvision is installed)
-#   REPEATS=5 (alternations), IMAGES=0 (timed images per run; 0 = one epoch less the warm-up batch), BATCH=32
+#   REPEATS=5 (alternations), IMAGES=0 (timed images per run; 0 = one epoch less the warm-up batch), BATCH=32,
+#   BASELINE=<another sgmim-bench> (optional: a second build, e.g. of the commit before a change, alternated with the
+#   two others in every repeat and shown as its own row, so that before and after come from the same machine state)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +24,7 @@ python="${2:-$(bash "$repo/scripts/setup-torch2.sh" --print-python 2>/dev/null |
 repeats="${REPEATS:-5}"
 images="${IMAGES:-0}"
 batch="${BATCH:-32}"
+baseline="${BASELINE:-}"
 bench="$build/apps/sgmim-bench"
 [ -x "$bench" ] || { echo "loader_vs_torchvision: $bench not found (ninja -C $build sgmim-bench)" >&2; exit 1; }
 [ -n "$python" ] && "$python" -c 'import torchvision' 2>/dev/null ||
@@ -56,14 +59,19 @@ for ((r = 0; r < repeats; r++)); do
     --json >"$out/sgmim.$r.json"
   "$python" "$repo/scripts/bench/loader_torchvision.py" --root "$fixture" --workers "0,$cpus" --batch "$batch" \
     --images "$images" --repeats 1 --seed "$r" --json >"$out/torchvision.$r.json"
+  if [ -n "$baseline" ]; then
+    "$baseline" loader --root "$fixture" --workers "0,$cpus" --batch "$batch" --images "$images" --repeats 1 \
+      --seed "$r" --json >"$out/baseline.$r.json"
+  fi
 done
 "$bench" loader --root "$fixture" --workers 0 --batch "$batch" --repeats 1 --breakdown --json >"$out/breakdown.json"
 
 # --- The table. -------------------------------------------------------------------------------------------------
-"$python" - "$out" "$repeats" "$cpus" <<'PY'
+"$python" - "$out" "$repeats" "$cpus" "$baseline" <<'PY'
 import json, statistics, sys
-out, repeats, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-runs = {p: [json.load(open(f"{out}/{p}.{r}.json")) for r in range(repeats)] for p in ("sgmim", "torchvision")}
+out, repeats, cpus, baseline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+pipelines = ("sgmim", "torchvision") + (("baseline",) if baseline else ())
+runs = {p: [json.load(open(f"{out}/{p}.{r}.json")) for r in range(repeats)] for p in pipelines}
 tv = runs["torchvision"][0]
 print(f"fixture {runs['sgmim'][0]['root']}: {tv['dataset_images']} images, batch {tv['batch']}, size {tv['size']}, "
       f"{tv['images']} timed images per run, {repeats} alternating runs each (median)")
@@ -73,6 +81,11 @@ for c, label in ((0, "1 thread (workers 0)"), (1, f"{cpus} workers x 1 thread"))
     ours = statistics.median(r["configs"][c]["images_per_s"] for r in runs["sgmim"])
     theirs = statistics.median(r["configs"][c]["images_per_s"] for r in runs["torchvision"])
     print(f"{label:<28}{ours:>12.1f}{theirs:>19.1f}{ours / theirs:>7.2f}x")
+    if baseline:
+        base = statistics.median(r["configs"][c]["images_per_s"] for r in runs["baseline"])
+        print(f"{'  baseline ' + label:<28}{base:>12.1f}{theirs:>19.1f}{base / theirs:>7.2f}x")
+if baseline:
+    print(f"baseline: {baseline}")
 b = json.load(open(f"{out}/breakdown.json"))
 print("sgmim breakdown, one thread, mean per image:")
 for s in b["stages"]:
