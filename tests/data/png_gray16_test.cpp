@@ -66,14 +66,17 @@ TEST(PngGray16, EveryFilterTypeGivesLibpngsFloatsInEveryBox) {
     ASSERT_TRUE(crop.has_value()) << box;
     EXPECT_TRUE(same_bytes(*crop, reference_crop(png, box))) << box;
   }
-  // One filter type throughout, for each type (Paeth and Average read the row above and the pixel to the left).
-  for (int type = 0; type <= 4; ++type) {
-    o.filter_of_row = [type](int) { return type; };
+  // One filter type throughout, for each type (Paeth and Average read the row above and the pixel to the left), and
+  // runs of Paeth rows of every length (the reader undoes consecutive Paeth rows two at a time): 5 is 4, 4, 1, 4, 1, ...
+  for (int type = 0; type <= 5; ++type) {
+    o.filter_of_row = [type](int y) { return type < 5 ? type : (y % 5 == 2 || y % 5 == 4 ? 1 : 4); };
     const auto one_type = write_test_png(map, o);
-    const cv::Rect box(3, 2, map.cols - 5, map.rows - 4);
-    const auto crop = decode_png_gray16_crop(one_type, map.size(), box, kMapScale);
-    ASSERT_TRUE(crop.has_value()) << "filter " << type;
-    EXPECT_TRUE(same_bytes(*crop, reference_crop(one_type, box))) << "filter " << type;
+    for (const cv::Rect box : {cv::Rect(3, 2, map.cols - 5, map.rows - 4), cv::Rect(0, 1, map.cols, map.rows - 1),
+                               cv::Rect(0, 0, 9, 2), cv::Rect(1, 0, 9, 3)}) {
+      const auto crop = decode_png_gray16_crop(one_type, map.size(), box, kMapScale);
+      ASSERT_TRUE(crop.has_value()) << "filter " << type;
+      EXPECT_TRUE(same_bytes(*crop, reference_crop(one_type, box))) << "filter " << type << " box " << box;
+    }
   }
 }
 
