@@ -150,6 +150,8 @@ cv::Mat decode_knowledge(const std::vector<std::uint8_t>& bytes, const std::stri
 }
 
 std::optional<cv::Mat> decode_knowledge_crop(const std::vector<std::uint8_t>& bytes, cv::Size size, cv::Rect box) {
+  // A file that decode_knowledge refuses before decoding (bytes after the IEND chunk) is left to it, for its error.
+  if (!is_complete_image_file(bytes)) return std::nullopt;
   return decode_png_gray16_crop(bytes, size, box, 1.0f / 65536.0f);  // MultiMAE's ÷2^16, exact in float
 }
 

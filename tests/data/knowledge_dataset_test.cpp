@@ -331,6 +331,16 @@ TEST(ImageFolderKnowledgeDataset, DamagedFilesGiveTheErrorsOfTheWholeFileDecoder
   EXPECT_STREQ(e.what(), libpng.what());
   EXPECT_EQ(e.file(), ds.knowledge_path(crc));
 
+  // A map with bytes after its IEND chunk, which the fast reader alone would never look at: the error of before.
+  const int64_t trailing = index_of("p2_progressive");
+  bytes = read_bytes(ds.knowledge_path(trailing));
+  bytes.insert(bytes.end(), {'j', 'u', 'n', 'k'});
+  write_bytes(ds.knowledge_path(trailing), bytes);
+  const auto whole_file = error_of([&] { read_knowledge(ds.knowledge_path(trailing)); });
+  e = error_of([&] { ds.get(trailing, 1); });
+  EXPECT_STREQ(e.what(), whole_file.what());
+  EXPECT_EQ(e.file(), ds.knowledge_path(trailing));
+
   // A truncated image whose map is missing too: the image's error comes first, as before.
   const int64_t both = index_of("p2_baseline");
   truncate_file(ds.image_path(both), 0.5);
