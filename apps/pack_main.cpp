@@ -4,6 +4,7 @@
 #include "sgmim/data/image_folder.h"
 #include "sgmim/data/shard_packer.h"
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/error.h"
 #include "sgmim/report/progress.h"
 #include "sgmim/synth/writers.h"
 
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   try {
     if (demo) {
+      if (launch.nproc_per_node > 1) throw sgmim::Error("--demo runs as one process; leave out --nproc-per-node");
       std::printf("sgmim-pack --demo: the synthetic ImageFolder with knowledge maps (64 images) as shards\n");
       sgmim::synth::WriteOptions w;
       w.out = fs::path(demo_dir) / "data";
