@@ -28,13 +28,20 @@ struct LoaderCore::BadCache {
   std::unordered_map<int64_t, std::string> messages;
 };
 
-LoaderCore::LoaderCore(int64_t dataset_size, LoaderOptions options, std::function<std::string(int64_t)> describe)
+LoaderCore::LoaderCore(int64_t dataset_size, LoaderOptions options, std::function<std::string(int64_t)> describe,
+                       const StreamedDataset* streamed)
     : dataset_size_(limited_size(dataset_size, options)),
       options_(std::move(options)),
       describe_(std::move(describe)),
       sampler_(dataset_size_, DistributedSamplerOptions{options_.world_size, options_.rank, options_.shuffle,
                                                         options_.seed, /*drop_last=*/false,
-                                                        /*pad=*/!options_.evaluation}) {
+                                                        /*pad=*/!options_.evaluation}),
+      streamed_(streamed) {
+  if (streamed_) {
+    check_value(!options_.evaluation, "data.format", "webdataset", "a training dataset (evaluation reads files)");
+    check_value(options_.max_samples == 0, "max_samples", std::to_string(options_.max_samples),
+                "0 with a streamed dataset (it is read whole)");
+  }
   check_value(options_.batch_size >= 1, "data.batch_size", std::to_string(options_.batch_size), "at least 1");
   check_value(options_.num_workers >= 0, "data.num_workers", std::to_string(options_.num_workers), "at least 0");
   check_value(options_.prefetch >= 1, "data.prefetch", std::to_string(options_.prefetch), "at least 1");
@@ -48,7 +55,7 @@ LoaderCore::LoaderCore(int64_t dataset_size, LoaderOptions options, std::functio
 LoaderCore::~LoaderCore() = default;
 
 int64_t LoaderCore::batches_per_epoch() const {
-  const int64_t n = sampler_.num_samples(), b = options_.batch_size;
+  const int64_t n = streamed_ ? streamed_->rank_samples(options_) : sampler_.num_samples(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -56,6 +63,9 @@ std::shared_ptr<const std::vector<int64_t>> LoaderCore::epoch_order(int64_t epoc
   const int64_t count = batches_per_epoch();
   check_value(first_batch >= 0 && first_batch <= count, "first_batch", std::to_string(first_batch),
               "in [0, " + std::to_string(count) + "] (batches per epoch)");
+  if (streamed_)
+    return std::make_shared<const std::vector<int64_t>>(
+        streamed_->begin_epoch(epoch, first_batch * options_.batch_size, options_));
   return std::make_shared<const std::vector<int64_t>>(sampler_.indices(epoch));
 }
 
@@ -88,6 +98,10 @@ void LoaderCore::record_bad(int64_t index, const Error& error, BadSampleLog& log
 }
 
 void LoaderCore::throw_all_bad(int64_t wanted, const BadSampleLog& log) const {
+  if (wanted < 0)  // a streamed dataset's batch of bad samples only: the ranks must deliver the same batch count
+    throw Error("every sample of a training batch is bad (data.on_bad_sample = skip; a streamed dataset leaves bad "
+                "samples out of their batch); the first: " +
+                (log.samples.empty() ? std::string("?") : log.samples.front().second));
   throw Error("every one of the " + std::to_string(dataset_size_) +
               " samples of the dataset is bad (data.on_bad_sample = skip); the first: " +
               (log.samples.empty() ? describe_(wanted) : log.samples.front().second));
@@ -104,10 +118,9 @@ void LoaderCore::report(const BadSampleLog& log) {
     const std::string name = describe_(index);
     if (!logged_set_.insert(name).second) continue;
     logged_.push_back(name);
-    log::warn(
-        "skipping a bad sample (data.on_bad_sample = skip; the next good index is used instead, and this "
-        "file is not reported again): " +
-        message);
+    log::warn(std::string("skipping a bad sample (data.on_bad_sample = skip; ") +
+              (streamed_ ? "it is left out of its batch" : "the next good index is used instead") +
+              ", and this file is not reported again): " + message);
   }
 }
 

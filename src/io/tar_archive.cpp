@@ -138,12 +138,12 @@ TarReader::~TarReader() {
   if (file_) std::fclose(file_);
 }
 
-std::optional<TarMember> TarReader::next() {
+std::optional<TarEntry> TarReader::next_entry() {
+  if (pending_) throw Error("TarReader: next_entry() before the data of '" + pending_->name + "' was read or skipped");
   std::optional<std::string> pax_path;  // a pax extended header's `path` renames the member after it
   while (true) {
     Header h;
     const size_t got = std::fread(h.data(), 1, kBlock, file_);
-    const auto where = [&] { return "'" + path_ + "' at byte " + std::to_string(offset_); };
     if (got == 0) return std::nullopt;  // no end-of-archive blocks: tolerated, as tar and tarfile do
     if (got != kBlock) throw Error("truncated tar archive " + where() + ": a partial header", path_);
     if (std::all_of(h.begin(), h.end(), [](char c) { return c == 0; })) return std::nullopt;
@@ -153,39 +153,68 @@ std::optional<TarMember> TarReader::next() {
     const auto size = parse_octal(h, kSize);
     if (!size) throw Error("bad member size in the tar header in " + where(), path_);
     const std::string prefix = field_text(h, kPrefix), base = field_text(h, kName);
-    std::string name = prefix.empty() ? base : prefix + "/" + base;
-    TarMember member{pax_path.value_or(name), std::vector<char>(static_cast<size_t>(*size))};
+    pending_ = TarEntry{pax_path.value_or(prefix.empty() ? base : prefix + "/" + base), *size};
     pax_path.reset();
     const char type = h[kType.offset];
-    if (!member.data.empty() && std::fread(member.data.data(), 1, member.data.size(), file_) != member.data.size())
-      throw Error("truncated tar archive " + where() + ": member '" + member.name + "' is cut short", path_);
-    std::array<char, kBlock> pad;
-    const size_t skip = padding(*size);
-    if (skip > 0 && std::fread(pad.data(), 1, skip, file_) != skip)
-      throw Error("truncated tar archive " + where() + ": member '" + member.name + "' lacks its padding", path_);
-    offset_ += kBlock + *size + skip;
-    if (type == '0' || type == '\0') return member;
-    if (type == '5') continue;  // a directory
-    if (type == 'x') {          // pax records "<length> <key>=<value>\n"
-      const std::string records(member.data.begin(), member.data.end());
+    if (type == '0' || type == '\0') return pending_;
+    if (type == '5' || type == 'g') {  // a directory; global pax records: nothing a member needs
+      skip_data();
+      continue;
+    }
+    if (type == 'x') {  // pax records "<length> <key>=<value>\n"
+      const std::string name = pending_->name;
+      const std::vector<char> data = read_data();
+      const std::string records(data.begin(), data.end());
       for (size_t at = 0; at < records.size();) {
         const auto space = records.find(' ', at);
         if (space == std::string::npos) break;
         size_t length = 0;
         for (size_t i = at; i < space; ++i) length = length * 10 + static_cast<size_t>(records[i] - '0');
         if (length <= space - at + 1 || at + length > records.size())
-          throw Error("bad pax record in the tar archive " + where() + " (member '" + member.name + "')", path_);
+          throw Error("bad pax record in the tar archive " + where() + " (member '" + name + "')", path_);
         const std::string record = records.substr(space + 1, length - (space - at) - 2);
         if (record.rfind("path=", 0) == 0) pax_path = record.substr(5);
         at += length;
       }
       continue;
     }
-    if (type == 'g') continue;  // global pax records: nothing a member needs
-    throw Error("tar member '" + member.name + "' in '" + path_ + "' has type '" + std::string(1, type) +
+    throw Error("tar member '" + pending_->name + "' in '" + path_ + "' has type '" + std::string(1, type) +
                     "': only files, directories and pax headers are read",
                 path_);
   }
 }
+
+std::vector<char> TarReader::read_data() {
+  if (!pending_) throw Error("TarReader: read_data() without an entry from next_entry()");
+  const TarEntry entry = *pending_;
+  std::vector<char> data(static_cast<size_t>(entry.size));
+  if (!data.empty() && std::fread(data.data(), 1, data.size(), file_) != data.size())
+    throw Error("truncated tar archive " + where() + ": member '" + entry.name + "' is cut short", path_);
+  std::array<char, kBlock> pad;
+  const size_t skip = padding(entry.size);
+  if (skip > 0 && std::fread(pad.data(), 1, skip, file_) != skip)
+    throw Error("truncated tar archive " + where() + ": member '" + entry.name + "' lacks its padding", path_);
+  offset_ += kBlock + entry.size + skip;
+  pending_.reset();
+  return data;
+}
+
+void TarReader::skip_data() {
+  if (!pending_) throw Error("TarReader: skip_data() without an entry from next_entry()");
+  const uint64_t span = pending_->size + padding(pending_->size);
+  // A forward seek: fseek may pass the end of a cut archive without an error, so the next read reports it.
+  if (span > 0 && std::fseek(file_, static_cast<long>(span), SEEK_CUR) != 0)
+    throw Error("truncated tar archive " + where() + ": member '" + pending_->name + "' is cut short", path_);
+  offset_ += kBlock + span;
+  pending_.reset();
+}
+
+std::optional<TarMember> TarReader::next() {
+  auto entry = next_entry();
+  if (!entry) return std::nullopt;
+  return TarMember{entry->name, read_data()};
+}
+
+std::string TarReader::where() const { return "'" + path_ + "' at byte " + std::to_string(offset_); }
 
 }  // namespace sgmim::io

@@ -18,6 +18,8 @@
 
 namespace sgmim::data {
 
+class StreamedDataset;
+
 /// A dataset of samples addressed by index. Implementations must be safe to call from several threads at once.
 class KnowledgeDataset {
  public:
@@ -28,8 +30,12 @@ class KnowledgeDataset {
   /// naming the file for a bad sample.
   virtual KnowledgeSample get(int64_t index, uint64_t sample_seed) const = 0;
   virtual std::string describe(int64_t index) const = 0;  ///< e.g. the image path
-  /// get() as data::Loader calls it.
-  KnowledgeSample sample(int64_t index, const SampleContext& context) const { return get(index, context.seed); }
+  /// The sample as data::Loader asks for it: get(index, context.seed), unless the dataset is streamed.
+  virtual KnowledgeSample sample(int64_t index, const SampleContext& context) const {
+    return get(index, context.seed);
+  }
+  /// Non-null for a dataset that is read in its own order (WebDataset shards; loader.h, StreamedDataset).
+  virtual const StreamedDataset* streamed() const { return nullptr; }
 };
 
 /// Where the knowledge maps live relative to the images.

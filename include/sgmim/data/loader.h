@@ -8,6 +8,7 @@
 #pragma once
 
 #include "sgmim/config/choices.h"
+#include "sgmim/data/dataset_error.h"
 #include "sgmim/data/distributed_sampler.h"
 #include "sgmim/data/prefetch_pool.h"
 #include "sgmim/data/sample_context.h"
@@ -19,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -61,6 +63,20 @@ struct LoaderOptions {
   }
 };
 
+/// A dataset read in an order of its own rather than by random index (WebDataset shards, shard_epoch_plan.h): the
+/// loader takes each epoch's order from it and tells it where the epoch starts. A bad sample under skip is left out
+/// of its batch (no other sample can stand in: they are read in order), and a training batch left empty is an error.
+class StreamedDataset {
+ public:
+  virtual ~StreamedDataset() = default;
+  /// The samples of each rank in one epoch (the same on every rank; whole global batches).
+  virtual int64_t rank_samples(const LoaderOptions& options) const = 0;
+  /// Plans `epoch` and prepares reading this rank's share of it from its position `first` on (the samples before
+  /// are not decoded, nor their data read); returns this rank's order of dataset indices (all of it, from 0).
+  /// Called while no batch of the loader is being made.
+  virtual std::vector<int64_t> begin_epoch(int64_t epoch, int64_t first, const LoaderOptions& options) const = 0;
+};
+
 /// The bad samples met while making one batch: (index, message) of each, in order.
 struct BadSampleLog {
   std::vector<std::pair<int64_t, std::string>> samples;
@@ -83,8 +99,9 @@ class LoaderCore {
 
  protected:
   /// Throws sgmim::Error for invalid options (a batch larger than a training rank's share with drop_last, an empty
-  /// dataset, …), naming the config key.
-  LoaderCore(int64_t dataset_size, LoaderOptions options, std::function<std::string(int64_t)> describe);
+  /// dataset, …), naming the config key. `streamed`: the dataset's order replaces the sampler's.
+  LoaderCore(int64_t dataset_size, LoaderOptions options, std::function<std::string(int64_t)> describe,
+             const StreamedDataset* streamed = nullptr);
 
   /// This rank's order of `epoch`, after checking first_batch ∈ [0, batches_per_epoch()].
   std::shared_ptr<const std::vector<int64_t>> epoch_order(int64_t epoch, int64_t first_batch) const;
@@ -102,6 +119,7 @@ class LoaderCore {
   void report(const BadSampleLog& log);
   bool pin() const { return pin_; }
   int64_t dataset_size() const { return dataset_size_; }
+  bool streamed() const { return streamed_ != nullptr; }
 
  private:
   struct BadCache;
@@ -110,6 +128,7 @@ class LoaderCore {
   LoaderOptions options_;
   std::function<std::string(int64_t)> describe_;
   DistributedSampler sampler_;
+  const StreamedDataset* streamed_ = nullptr;
   bool pin_ = false;
   // Indices found bad (policy skip) are not decoded again: badness is a property of the files, so this cache changes
   // no result.
@@ -134,7 +153,7 @@ class Loader : public LoaderCore {
 
   Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options, Collate collate = {})
       : LoaderCore(checked(dataset)->size(), std::move(options),
-                   [d = dataset.get()](int64_t index) { return d->describe(index); }),
+                   [d = dataset.get()](int64_t index) { return d->describe(index); }, streamed_of(dataset.get())),
         dataset_(std::move(dataset)),
         collate_(std::move(collate)) {}
   ~Loader() override { pool_.stop(); }
@@ -142,6 +161,7 @@ class Loader : public LoaderCore {
   Loader& operator=(const Loader&) = delete;
 
   void start_epoch(int64_t epoch, int64_t first_batch = 0) override {
+    pool_.stop();  // a streamed dataset's epoch state is replaced by epoch_order()
     auto order = epoch_order(epoch, first_batch);
     pool_.start(first_batch, batches_per_epoch(), options().num_workers, options().prefetch,
                 [this, epoch, order](int64_t batch, const std::atomic<bool>& stop) {
@@ -169,6 +189,18 @@ class Loader : public LoaderCore {
     BadSampleLog bad;
   };
 
+  // Datasets with a streamed() member may be streamed (KnowledgeDataset); others never are.
+  template <class D, class = void>
+  struct has_streamed : std::false_type {};
+  template <class D>
+  struct has_streamed<D, std::void_t<decltype(std::declval<const D&>().streamed())>> : std::true_type {};
+  static const StreamedDataset* streamed_of(const Dataset* dataset) {
+    if constexpr (has_streamed<Dataset>::value) {
+      if (dataset) return dataset->streamed();
+    }
+    return nullptr;
+  }
+
   static const std::shared_ptr<const Dataset>& checked(const std::shared_ptr<const Dataset>& dataset) {
     if (!dataset) throw Error("Loader: no dataset was given");
     return dataset;
@@ -184,23 +216,27 @@ class Loader : public LoaderCore {
       if (stop) return slot;  // abandoned: nobody will read it
       const int64_t wanted = order[static_cast<std::size_t>(p)];
       // Training under skip: the next good index (wanted + 1, + 2, … mod N), a deterministic substitute.
-      // Evaluation: the wanted index or nothing.
-      const int64_t tries = options().evaluation ? 1 : dataset_size();
+      // Evaluation and streamed datasets: the wanted index or nothing.
+      const bool alone = options().evaluation || streamed();
+      const int64_t tries = alone ? 1 : dataset_size();
       bool found = false;
       for (int64_t k = 0; k < tries && !found; ++k) {
         const int64_t index = (wanted + k) % dataset_size();
-        if (known_bad(index, slot.bad)) continue;
+        if (!streamed() && known_bad(index, slot.bad)) continue;  // a streamed sample must still be taken
         const SampleContext c = context(epoch, index, p);
         try {
           samples.push_back(dataset_->sample(index, c));
           contexts.push_back(c);
           found = true;
+        } catch (const DatasetError&) {
+          throw;
         } catch (const Error& e) {
           record_bad(index, e, slot.bad);
         }
       }
-      if (!found && !options().evaluation) throw_all_bad(wanted, slot.bad);
+      if (!found && !alone) throw_all_bad(wanted, slot.bad);
     }
+    if (samples.empty() && streamed() && !options().evaluation) throw_all_bad(-1, slot.bad);
     if (samples.empty()) return slot;
     slot.batch.emplace(collate_(std::move(samples), contexts, *dataset_));
     if (pin()) Collate::pin(*slot.batch);

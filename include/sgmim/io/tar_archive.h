@@ -20,6 +20,12 @@ struct TarMember {
   std::vector<char> data;
 };
 
+/// A member's header: what TarReader::next_entry() gives before the data is read or skipped.
+struct TarEntry {
+  std::string name;
+  uint64_t size = 0;
+};
+
 class TarWriter {
  public:
   /// Opens the temporary beside `path`. Throws sgmim::Error naming `path` when it cannot be created.
@@ -60,10 +66,20 @@ class TarReader {
   /// for a bad header checksum, a truncated member or a member type other than a file, a directory or a pax header.
   std::optional<TarMember> next();
 
+  /// The header of the next regular member (the same checks as next()), or nullopt after the last. Its data must be
+  /// taken with read_data() or passed over with skip_data() (a forward seek: its bytes are not read) before the next
+  /// call.
+  std::optional<TarEntry> next_entry();
+  std::vector<char> read_data();
+  void skip_data();
+
  private:
+  std::string where() const;  ///< "'<path>' at byte <offset>", for messages
+
   std::string path_;
   std::FILE* file_ = nullptr;
   uint64_t offset_ = 0;
+  std::optional<TarEntry> pending_;  // the entry whose data comes next
 };
 
 }  // namespace sgmim::io
