@@ -1,5 +1,5 @@
 // sgmim-pack: an ImageFolder tree with its knowledge maps (or a plain ImageFolder) as WebDataset shards for
-// data.format webdataset (logic: data/shard_packer.h; docs/datasets.md §12, "sgmim-pack"). Parses, wires, reports.
+// data.format webdataset (logic: data/shard_packer.h; docs/datasets.md §12.2). Parses, wires, reports.
 #include "sgmim/cli/launch.h"
 #include "sgmim/data/image_folder.h"
 #include "sgmim/data/shard_packer.h"

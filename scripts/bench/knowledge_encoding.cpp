@@ -1,4 +1,4 @@
-// Decode time and size of a knowledge map per shard encoding (docs/datasets.md §12, "sgmim-pack"): for every 16-bit
+// Decode time and size of a knowledge map per shard encoding (docs/datasets.md §12.2): for every 16-bit
 // PNG under a folder, the bytes of each encoding are made in memory (the source PNG; OpenCV PNGs at zlib levels 1 and
 // 0; the .npy sgmim-pack writes), then decoded to what the reader needs, a CV_32FC1 of value / 65536, on one thread,
 // best of 5 passes. The JPEGs under a second folder give the image decode beside it. Built and run by

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Knowledge-map encodings of sgmim-pack's shards, decode time and size (docs/datasets.md §12, "sgmim-pack"): builds
+# Knowledge-map encodings of sgmim-pack's shards, decode time and size (docs/datasets.md §12.2): builds
 # scripts/bench/knowledge_encoding.cpp against OpenCV and runs it on the loader fixture's maps and images
 # (<build-dir>/loader-fixture, made by scripts/bench/loader_vs_torchvision.sh). Prints a Markdown table.
 # Usage: scripts/bench/knowledge_encoding.sh [build-dir]

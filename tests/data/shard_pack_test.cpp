@@ -1,4 +1,4 @@
-// sgmim-pack's library (data/packed_sample.h, data/shard_packer.h; docs/datasets.md §12 "sgmim-pack"): the shards
+// sgmim-pack's library (data/packed_sample.h, data/shard_packer.h; docs/datasets.md §12.2): the shards
 // read back with io::TarReader hold the tree's samples in the pre-training dataset's order, with the source bytes,
 // the same map values in npy, the class index; bad files are left out and reported; size limits hold; two ranks write
 // the bytes of one; resume keeps complete shards only; the pre-resize bounds the sides.
@@ -8,6 +8,8 @@
 #include "sgmim/data/packed_sample.h"
 #include "sgmim/data/shard_index.h"
 #include "sgmim/data/shard_packer.h"
+#include "sgmim/data/sample_seed.h"
+#include "sgmim/data/webdataset_knowledge_dataset.h"
 #include "sgmim/io/tar_archive.h"
 
 #include <opencv2/imgcodecs.hpp>
@@ -483,4 +485,47 @@ TEST(ShardPack, BadOptionsAndTreesAreErrorsNamingThem) {
   const auto e = error_of([&] { pack_shards(o); });
   EXPECT_NE(std::string(e.what()).find("same sample key"), std::string::npos) << e.what();
   EXPECT_NE(std::string(e.what()).find(twin.string()), std::string::npos) << e.what();
+}
+
+// The contract with the shard reader (data/webdataset_knowledge_dataset.h): without bad files and pre-resize, sample i
+// of what pack_shards wrote decodes to exactly the tree's sample i, whatever the encoding, with an 8-bit map, a PNG
+// named .JPEG and a stem with dots among them.
+TEST(ShardPack, TheShardReaderGivesTheTreesSamplesBitForBit) {
+  ScratchDir dir;
+  const auto root = dir / "split";
+  write_knowledge_split(root, 9);
+  JointTransformOptions transform;
+  transform.size = 32;
+  ImageFolderKnowledgeOptions tree_options;
+  tree_options.root = root.string();
+  tree_options.transform = transform;
+  {
+    const ImageFolderKnowledgeDataset before(tree_options);
+    cv::Mat map8(48, 64, CV_8UC1);
+    cv::randu(map8, 0, 256);
+    write_bytes(before.knowledge_path(2), encode(map8, ".png"));
+    write_bytes(before.image_path(3), encode(read_bgr(before.image_path(3)), ".png"));
+    const fs::path image(before.image_path(5)), map(before.knowledge_path(5));
+    fs::rename(image, image.parent_path() / "a.b.JPEG");
+    fs::rename(map, map.parent_path() / "a.b.png");
+  }
+  const ImageFolderKnowledgeDataset tree(tree_options);
+  for (const auto encoding : {KnowledgeEncoding::npy, KnowledgeEncoding::png}) {
+    auto o = options_for(root, dir / ("shards-" + to_string(encoding)));
+    o.encoding = encoding;
+    o.shard_samples = 4;
+    const auto summary = pack_shards(o);
+    ASSERT_TRUE(summary.bad.empty());
+    WebDatasetKnowledgeOptions reader;
+    reader.shards = (dir / ("shards-" + to_string(encoding)) / "train-{000000..000002}.tar").string();
+    reader.transform = transform;
+    const WebDatasetKnowledgeDataset shards(reader);
+    ASSERT_EQ(shards.size(), tree.size());
+    for (int64_t i = 0; i < tree.size(); ++i) {
+      const uint64_t seed = sample_seed(7, 2, i);
+      const auto a = shards.get(i, seed), b = tree.get(i, seed);
+      EXPECT_TRUE(torch::equal(a.image, b.image)) << to_string(encoding) << " sample " << i;
+      EXPECT_TRUE(torch::equal(a.knowledge, b.knowledge)) << to_string(encoding) << " sample " << i;
+    }
+  }
 }

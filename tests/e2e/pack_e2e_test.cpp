@@ -1,4 +1,4 @@
-// sgmim-pack as a program (docs/datasets.md §12 "sgmim-pack"): --help teaches, a bad flag fails naming it before any
+// sgmim-pack as a program (docs/datasets.md §12.2): --help teaches, a bad flag fails naming it before any
 // work, a tiny imagefolder-knowledge tree packs into the shards and index it prints, a rerun keeps the complete
 // shards, two processes (--nproc-per-node 2) write exactly the files of one, and --demo packs the synthetic tree.
 #include "data/data_fixtures.h"

@@ -55,7 +55,7 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
   set_tests_properties(experiment_transfer_smoke PROPERTIES TIMEOUT 600)
 endif()
 
-# sgmim-pack (docs/datasets.md §12 "sgmim-pack"): help, bad flags, a tiny tree, resume, two processes, the demo.
+# sgmim-pack (docs/datasets.md §12.2): help, bad flags, a tiny tree, resume, two processes, the demo.
 if(TARGET sgmim-pack)
   sgmim_test(pack_e2e_test e2e/pack_e2e_test.cpp)
   add_dependencies(pack_e2e_test sgmim-pack)

@@ -1,4 +1,4 @@
-"""The `webdataset` package reads sgmim-pack's shards (issue 23, docs/datasets.md §12 "sgmim-pack") and yields, per
+"""The `webdataset` package reads sgmim-pack's shards (issue 23, docs/datasets.md §12.2) and yields, per
 sample, the key and the exact bytes of each member, in torchvision ImageFolder order.
 
 A MultiMAE split is written with PIL: JPEGs in three classes, a PNG named .JPEG (as ImageNet has), a stem with dots,

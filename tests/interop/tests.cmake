@@ -61,7 +61,7 @@ if(SGMIM_PYTHON)
                      $<TARGET_FILE:sgmim-prepare-knowledge> ${_interop_work}/prepare_knowledge)
   endif()
   # The webdataset package reads sgmim-pack's shards: keys in ImageFolder order, the source bytes, npy map values
-  # (docs/datasets.md §12 "sgmim-pack"). torchvision gives the expected order.
+  # (docs/datasets.md §12.2). torchvision gives the expected order.
   if(TARGET sgmim-pack AND "webdataset" IN_LIST SGMIM_PYTHON_HAS AND "numpy" IN_LIST SGMIM_PYTHON_HAS
      AND "PIL" IN_LIST SGMIM_PYTHON_HAS AND "torch" IN_LIST SGMIM_PYTHON_HAS)
     add_test(NAME interop_webdataset_reads_our_shards

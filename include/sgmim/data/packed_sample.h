@@ -1,4 +1,4 @@
-// One ImageFolder sample as the members of a WebDataset shard (docs/datasets.md §12, "sgmim-pack"): its key, the
+// One ImageFolder sample as the members of a WebDataset shard (docs/datasets.md §12.2): its key, the
 // image (the source bytes, or re-encoded after the pack-time resize), the knowledge map (png or npy,
 // data/shard_index.h KnowledgeEncoding) and the class index, in that order. What sgmim-pack writes for each sample
 // (data/shard_packer.h) and what the shard reader decodes back.

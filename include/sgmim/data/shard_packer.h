@@ -1,6 +1,6 @@
 // sgmim-pack: an ImageFolder tree (with MultiMAE knowledge maps, or plain for SimMIM) written as WebDataset shards
-// <out>/<prefix>-NNNNNN.tar plus the index <out>/<prefix>.index.json (data/shard_index.h; docs/datasets.md §12,
-// "sgmim-pack"). The shard plan depends only on the file list, so any number of processes writes the same bytes:
+// <out>/<prefix>-NNNNNN.tar plus the index <out>/<prefix>.index.json (data/shard_index.h; docs/datasets.md §12.2).
+// The shard plan depends only on the file list, so any number of processes writes the same bytes:
 // process r writes the shards j with j mod world = r, like sgmim-prepare-knowledge's images.
 #pragma once
 
