@@ -236,8 +236,9 @@ void write_bad_report(const std::string& path, const std::vector<BadSample>& bad
   io::write_file_atomically(std::vector<char>(text.begin(), text.end()), path);
 }
 
-// Rank 0 before the work: the index marks a complete set, so it goes until this run has finished. One from another
-// encoding, resize, source or plan would describe other shards than the kept ones.
+// Before the work: an index from another encoding, resize, source or plan would describe other shards than the kept
+// ones. Every rank checks (so that all of them stop with the message); rank 0 then removes the index, which marks a
+// complete set and so reappears only when this run has finished (a rank that looks after the removal finds none).
 void retire_index(const PackOptions& o, const ShardPlan& plan, const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return;
@@ -258,7 +259,7 @@ void retire_index(const PackOptions& o, const ShardPlan& plan, const std::string
                       "); use --overwrite to rewrite them all, or another --out or --prefix",
                   path);
   }
-  fs::remove(path, ec);
+  if (o.rank == 0) fs::remove(path, ec);
 }
 
 void remove_leftovers(const PackOptions& o) {
@@ -410,7 +411,7 @@ PackSummary pack_shards(const PackOptions& o) {
   std::error_code ec;
   fs::create_directories(o.out, ec);
   if (ec) throw Error(o.out + ": cannot create the shard folder: " + ec.message(), o.out, "--out", o.out);
-  if (o.rank == 0) retire_index(o, plan, summary.index_path);
+  retire_index(o, plan, summary.index_path);
 
   // This rank's shards: complete ones are kept, the others (re)written.
   const auto options = sample_options(o);
