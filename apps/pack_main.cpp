@@ -28,10 +28,10 @@ and <class>/<stem>.cls (the class index). Python's webdataset package reads them
   sgmim-pack --demo                                   pack the synthetic demo tree; prints where the shards went
   sgmim-pack --images /data/imagenet/train --out /data/shards --prefix train
       /data/imagenet/train/rgb/<class>/<image> + depth/<class>/<stem>.png -> 1 GiB shards with .npy maps
-  sgmim-pack --images /data/imagenet/train --layout imagefolder --out /data/shards-simmim --shard-samples 10000
+  sgmim-pack --images /data/imagenet/train/rgb --layout imagefolder --out /data/simmim --shard-samples 10000
       a plain ImageFolder (SimMIM: no maps)
   sgmim-pack --images /data/places/train --knowledge /data/places-depth/train --out /data/places-shards \
-      --max-side 320 --nproc-per-node 4            the mirror layout, pre-resized, 4 processes
+      --max-side 320 --nproc-per-node 4     the mirror layout, pre-resized (no longer bit-identical), 4 processes
   torchrun --nproc-per-node 8 --no-python sgmim-pack ...     (or srun; docs/distributed.md)
 
 --layout: multimae when --images holds rgb/ (maps in <images>/depth, or --knowledge), mirror when --knowledge is
