@@ -43,7 +43,12 @@ std::vector<Field> make_schema() {
       SGMIM_FIELD(bool, "model.norm_target", model.norm_target),
       SGMIM_FIELD(int, "model.norm_target_patch_size", model.norm_target_patch_size),
 
+      SGMIM_FIELD(choice, "data.format", data.format),
       SGMIM_FIELD(string, "data.root", data.root),
+      SGMIM_FIELD(string, "data.shards", data.shards),
+      SGMIM_FIELD(optional_string, "data.shard_index", data.shard_index),
+      SGMIM_FIELD(int, "data.shard_streams", data.shard_streams),
+      SGMIM_FIELD(int, "data.shuffle_buffer", data.shuffle_buffer),
       SGMIM_FIELD(optional_string, "data.knowledge_root", data.knowledge_root),
       SGMIM_FIELD(choice, "data.layout", data.layout),
       SGMIM_FIELD(int, "data.img_size", data.img_size),
@@ -131,8 +136,19 @@ void PretrainConfig::validate() const {
               "must be an odd window of at least 3 pixels (SimMIM's is 47)");
 
   // data
-  check_value(!data.root.empty() || data.synthetic > 0, "data.root", quoted(data.root),
-              "required (the dataset directory) unless data.synthetic is set");
+  if (data.format == DataFormat::webdataset) {
+    check_value(!data.shards.empty(), "data.shards", quoted(data.shards),
+                "required with data.format = webdataset: the shard files, e.g. /data/train-{000000..000127}.tar");
+    check_value(data.synthetic == 0, "data.synthetic", std::to_string(data.synthetic),
+                "0 with data.format = webdataset: the samples come from data.shards (the embedded demo sets "
+                "data.synthetic: add data.synthetic=0)");
+    if (data.shard_index) check_non_empty("data.shard_index", *data.shard_index);
+  } else {
+    check_value(!data.root.empty() || data.synthetic > 0, "data.root", quoted(data.root),
+                "required (the dataset directory) unless data.synthetic is set or data.format is webdataset");
+  }
+  check_positive("data.shard_streams", static_cast<double>(data.shard_streams));
+  check_positive("data.shuffle_buffer", static_cast<double>(data.shuffle_buffer));
   if (data.knowledge_root) check_non_empty("data.knowledge_root", *data.knowledge_root);
   check_positive("data.img_size", static_cast<double>(data.img_size));
   check_value(data.img_size % model.mask_patch_size == 0, "model.mask_patch_size",

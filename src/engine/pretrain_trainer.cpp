@@ -4,6 +4,7 @@
 #include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/data/knowledge_loader.h"
 #include "sgmim/data/sample_seed.h"
+#include "sgmim/data/webdataset_knowledge_dataset.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/checkpoint.h"
@@ -218,6 +219,17 @@ std::shared_ptr<const data::KnowledgeDataset> make_pretrain_dataset(const config
     o.seed = static_cast<uint64_t>(cfg.runtime.seed);
     o.transform = t;
     return std::make_shared<data::SyntheticKnowledgeDataset>(o);
+  }
+  if (cfg.data.format == config::DataFormat::webdataset) {
+    data::WebDatasetKnowledgeOptions o;
+    o.shards = cfg.data.shards;
+    o.index = cfg.data.shard_index;
+    o.streams = cfg.data.shard_streams;
+    o.shuffle_buffer = cfg.data.shuffle_buffer;
+    o.knowledge_kind = cfg.data.knowledge_kind;
+    o.allow_8bit = cfg.data.knowledge_8bit_ok;
+    o.transform = t;
+    return std::make_shared<data::WebDatasetKnowledgeDataset>(o);
   }
   data::ImageFolderKnowledgeOptions o;
   o.root = cfg.data.root;

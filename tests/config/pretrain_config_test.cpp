@@ -215,8 +215,19 @@ TEST(PretrainConfig, OutOfRangeValuesAreRejectedWithTheirOrigin) {
       {{"model.norm_target_patch_size=48"},
        "model.norm_target_patch_size = 48: must be an odd window of at least 3 pixels (SimMIM's is 47)"},
       {{"data.synthetic=0"},
-       "data.root = \"\": required (the dataset directory) unless data.synthetic is set",
+       "data.root = \"\": required (the dataset directory) unless data.synthetic is set or data.format is webdataset",
        kDefaultOrigin},
+      {{"data.synthetic=0", "data.format=webdataset"},
+       "data.shards = \"\": required with data.format = webdataset: the shard files, e.g. "
+       "/data/train-{000000..000127}.tar",
+       kDefaultOrigin},
+      {{"data.format=webdataset", "data.shards=/s/t-{0..3}.tar"},
+       "data.synthetic = 512: 0 with data.format = webdataset: the samples come from data.shards (the embedded demo "
+       "sets data.synthetic: add data.synthetic=0)",
+       kDefaultOrigin},
+      {{"data.shard_streams=0"}, "data.shard_streams = 0: must be > 0"},
+      {{"data.shuffle_buffer=-1"}, "data.shuffle_buffer = -1: must be > 0"},
+      {{"data.format=tar"}, "data.format = \"tar\": must be one of: imagefolder, webdataset"},
       {{"runtime.resume="}, "runtime.resume = \"\": must not be empty"},
       {{"dist.timeout_s=0"}, "dist.timeout_s = 0: must be > 0"},
   };

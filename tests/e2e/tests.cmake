@@ -1,6 +1,6 @@
 # End-to-end runs of the apps (tests/e2e): they need the binaries built first.
 if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
-  sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp e2e/torchrun_e2e_test.cpp)
+  sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp e2e/torchrun_e2e_test.cpp e2e/webdataset_e2e_test.cpp)
   add_dependencies(pretrain_e2e_test sgmim-pretrain sgmim-synth)
   sgmim_test_apps(pretrain_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_SYNTH_BIN sgmim-synth)
   # The torchrun of this build's LibTorch for e2e/torchrun_e2e_test.cpp (docs/distributed.md "Which torchrun goes

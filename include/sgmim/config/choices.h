@@ -27,6 +27,8 @@ enum class GuidanceKind { mlp, transformer, siamese, sparse_resnet18 };
 enum class KnowledgeMasking { selective, random };
 /// data.layout: multimae (<root>/rgb + <root>/depth) | mirror (an image tree + a twin knowledge tree).
 enum class KnowledgeLayout { multimae, mirror };
+/// data.format of pre-training: imagefolder (files: data.root) | webdataset (tar shards: data.shards).
+enum class DataFormat { imagefolder, webdataset };
 /// data.knowledge_kind: any (as stored) | depth (larger = farther) | inverse_depth (larger = nearer).
 enum class KnowledgeKind { any, depth, inverse_depth };
 /// model.dpt.readout: how DPT folds the cls token in (ignore | add | project, DPT's default).
@@ -107,6 +109,11 @@ template <>
 struct ChoiceNames<KnowledgeLayout> {
   static constexpr std::array<std::pair<KnowledgeLayout, std::string_view>, 2> values{
       {{KnowledgeLayout::multimae, "multimae"}, {KnowledgeLayout::mirror, "mirror"}}};
+};
+template <>
+struct ChoiceNames<DataFormat> {
+  static constexpr std::array<std::pair<DataFormat, std::string_view>, 2> values{
+      {{DataFormat::imagefolder, "imagefolder"}, {DataFormat::webdataset, "webdataset"}}};
 };
 template <>
 struct ChoiceNames<KnowledgeKind> {

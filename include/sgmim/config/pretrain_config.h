@@ -60,7 +60,12 @@ struct ModelSection {
 
 /// `data`: the image + structured-knowledge dataset and the joint augmentation (SimMIM transform).
 struct DataSection {
-  std::string root;                           ///< dataset root; may be empty only with `synthetic`
+  DataFormat format = DataFormat::imagefolder;  ///< imagefolder (data.root) | webdataset (data.shards)
+  std::string root;                           ///< dataset root; may be empty only with `synthetic` or `webdataset`
+  std::string shards;                         ///< webdataset: shard files, brace notation "train-{000000..000127}.tar"
+  std::optional<std::string> shard_index;     ///< webdataset: the index; null: <folder>/<prefix>.index.json if present
+  int64_t shard_streams = 8;                  ///< webdataset: streams per epoch, a multiple of the world size
+  int64_t shuffle_buffer = 128;               ///< webdataset: samples in each stream's shuffle buffer
   std::optional<std::string> knowledge_root;  ///< the knowledge tree: required for `mirror`; overrides root/depth for `multimae`
   KnowledgeLayout layout = KnowledgeLayout::multimae;  ///< multimae (root/{rgb,depth}/...) | mirror (two trees)
   int64_t img_size = 192;
