@@ -1,6 +1,7 @@
 // sgmim-pack as a program (docs/datasets.md §12.2): --help teaches, a bad flag fails naming it before any
 // work, a tiny imagefolder-knowledge tree packs into the shards and index it prints, a rerun keeps the complete
-// shards, two processes (--nproc-per-node 2) write exactly the files of one, and --demo packs the synthetic tree.
+// shards, two processes (--nproc-per-node 2) write exactly the files of one, and --demo packs the synthetic tree
+// for the pre-training command it prints.
 #include "data/data_fixtures.h"
 #include "e2e/run_app.h"
 #include "sgmim/data/shard_index.h"
@@ -95,5 +96,23 @@ TEST(PackApp, DemoPacksTheSyntheticTree) {
   EXPECT_EQ(index.shards.size(), 4u);
   EXPECT_EQ(index.knowledge_kind, sgmim::config::KnowledgeKind::inverse_depth);
 }
+
+#ifdef SGMIM_PRETRAIN_BIN
+// The command the demo prints pre-trains on its shards (data.format webdataset; docs/datasets.md §12.3).
+TEST(PackApp, ThePretrainingCommandTheDemoPrintsTrainsOnItsShards) {
+  ScratchDir dir;
+  const auto r = run_app(pack("--demo --demo-dir " + (dir / "demo").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string marker = "pre-train on them:  sgmim-pretrain ";
+  const auto at = r.output.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const auto end = r.output.find('\n', at);
+  const std::string args = r.output.substr(at + marker.size(), end - at - marker.size());
+  const auto train = run_app(std::string(SGMIM_PRETRAIN_BIN) + " " + args);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("done: 16 steps"), std::string::npos) << train.output;  // 64 samples, batch 8, 2 epochs
+  EXPECT_TRUE(fs::exists(dir / "demo" / "pretrain" / "model.pth"));
+}
+#endif
 
 }  // namespace

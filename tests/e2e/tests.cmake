@@ -60,4 +60,8 @@ if(TARGET sgmim-pack)
   sgmim_test(pack_e2e_test e2e/pack_e2e_test.cpp)
   add_dependencies(pack_e2e_test sgmim-pack)
   sgmim_test_apps(pack_e2e_test SGMIM_PACK_BIN sgmim-pack)
+  if(TARGET sgmim-pretrain)  # the demo's shards through a pre-training run, with the command the demo prints
+    add_dependencies(pack_e2e_test sgmim-pretrain)
+    sgmim_test_apps(pack_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain)
+  endif()
 endif()
