@@ -152,12 +152,13 @@ int main(int argc, char** argv) {
                   static_cast<long long>(s.index.samples()), static_cast<long long>(s.samples), s.bad.size(),
                   s.bad.empty() ? "" : " (listed in ", s.bad.empty() ? "" : (s.bad_report + ")").c_str(),
                   s.index_path.c_str());
-      if (demo)
+      if (demo) {
+        const auto digits = last.substr(o.prefix.size() + 1, last.size() - o.prefix.size() - 5);  // "-NNNNNN.tar"
         std::printf("pre-train on them:  sgmim-pretrain --set data.synthetic=0 data.format=webdataset "
                     "'data.shards=%s/%s-{000000..%s}.tar' data.batch_size=8 train.epochs=2 train.warmup_epochs=1 "
                     "runtime.output_dir=%s/pretrain\n",
-                    o.out.c_str(), o.prefix.c_str(), last.substr(o.prefix.size() + 1, last.size() - o.prefix.size() - 5).c_str(),
-                    demo_dir.c_str());
+                    o.out.c_str(), o.prefix.c_str(), digits.c_str(), demo_dir.c_str());
+      }
     }
   } catch (const std::exception& e) {
     std::cerr << "sgmim-pack: error: " << e.what() << std::endl;

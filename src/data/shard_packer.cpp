@@ -49,6 +49,14 @@ cv::Size png_size(const std::string& path) {
   return {be32(16), be32(20)};
 }
 
+// Whether io::TarWriter can name a member `name` in a ustar header: at most 100 bytes, or split at a '/' into a prefix
+// of at most 155 and a name of at most 100 (tar_archive.h).
+bool fits_ustar(const std::string& name) {
+  if (name.size() <= 100) return true;
+  const auto slash = name.rfind('/', 155);
+  return slash != std::string::npos && slash > 0 && name.size() - slash - 1 <= 100;
+}
+
 // True when `inner` is `outer` or lies below it (after resolving what exists of both).
 bool is_inside(const fs::path& inner, const fs::path& outer) {
   std::error_code ec;
@@ -211,7 +219,8 @@ void merge_rank_results(const PackOptions& o, const ShardPlan& plan, std::vector
         seen[static_cast<std::size_t>(number)] = true;
       }
       for (const auto& b : j.at("bad"))
-        bad.push_back({b.at("index").get<int64_t>(), b.at("file").get<std::string>(), b.at("reason").get<std::string>()});
+        bad.push_back(
+            {b.at("index").get<int64_t>(), b.at("file").get<std::string>(), b.at("reason").get<std::string>()});
     } catch (const std::exception& e) {
       throw Error(path + ": unreadable results of process " + std::to_string(r) + ": " + e.what(), path);
     }
@@ -372,9 +381,14 @@ ShardPlan plan_shards(const PackOptions& o) {
                   "folder outside the trees",
                   o.out, "--out", o.out);
 
-  // Two images of one folder with one stem (a.jpg, a.png) would have one key (and share one map).
+  // Two images of one folder with one stem (a.jpg, a.png) would have one key (and share one map); a key too long for
+  // a tar header would stop the run mid-way: both fail now, before any work.
   std::unordered_map<std::string, std::size_t> owners;
   for (std::size_t i = 0; i < plan.samples.size(); ++i) {
+    if (!fits_ustar(plan.samples[i].key + ".depth.npy"))
+      throw Error(plan.samples[i].files.image + ": its sample key " + plan.samples[i].key + " is too long for a tar "
+                  "member name (ustar: at most 100 bytes after the last '/' within the first 155, with the extension)",
+                  plan.samples[i].files.image);
     const auto [it, fresh] = owners.emplace(plan.samples[i].key, i);
     if (!fresh)
       throw Error(plan.samples[i].files.image + " and " + plan.samples[it->second].files.image +

@@ -62,7 +62,8 @@ cv::Mat parse_u16_npy(const std::vector<char>& npy) {
   EXPECT_EQ(npy.size(), 10 + header_len + 2 * values.total());
   const auto* data = reinterpret_cast<const unsigned char*>(npy.data() + 10 + header_len);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x, data += 2) values.at<std::uint16_t>(y, x) = static_cast<std::uint16_t>(data[0] | (data[1] << 8));
+    for (int x = 0; x < w; ++x, data += 2)
+      values.at<std::uint16_t>(y, x) = static_cast<std::uint16_t>(data[0] | (data[1] << 8));
   return values;
 }
 
@@ -477,6 +478,21 @@ TEST(ShardPack, BadOptionsAndTreesAreErrorsNamingThem) {
   EXPECT_EQ(error_of([&] { pack_shards(o); }).key(), "--shard-bytes");
   o = options_for(dir / "missing", dir / "shards");
   EXPECT_NE(std::string(error_of([&] { pack_shards(o); }).what()).find((dir / "missing").string()), std::string::npos);
+  // A stem too long for a tar member name fails before any shard is written.
+  {
+    const auto long_tree = dir / "long";
+    write_knowledge_split(long_tree, 1);
+    const auto one = dataset_of(long_tree);
+    const fs::path image(one.image_path(0)), map(one.knowledge_path(0));
+    const std::string stem(95, 's');
+    fs::rename(image, image.parent_path() / (stem + ".JPEG"));
+    fs::rename(map, map.parent_path() / (stem + ".png"));
+    o = options_for(long_tree, dir / "long-shards");
+    const auto e = error_of([&] { pack_shards(o); });
+    EXPECT_NE(std::string(e.what()).find("too long for a tar member name"), std::string::npos) << e.what();
+    EXPECT_EQ(e.file(), (image.parent_path() / (stem + ".JPEG")).string());
+    EXPECT_FALSE(fs::exists(dir / "long-shards"));
+  }
   // Two images with one stem in one folder would share a key.
   const auto dataset = dataset_of(root.string());
   const fs::path twin = fs::path(dataset.image_path(0)).replace_extension(".png");
