@@ -74,8 +74,8 @@ struct ShardPlan {
 /// per member header plus each member padded to 512 bytes: the image file's size (stat), the map's (png: its file
 /// size; npy: the .npy of the size in the PNG's IHDR, after the resize), a 512-byte class member; 1024 bytes close
 /// the archive. Without --max-side and bad files the shards come out at exactly these sizes. Throws sgmim::Error for
-/// a bad root (naming it), a malformed knowledge.json, two images with one key (same folder and stem), or a key too long for a ustar member
-/// name.
+/// a bad root (naming it), a malformed knowledge.json, two images with one key (same folder and stem), or a key too
+/// long for a ustar member name.
 ShardPlan plan_shards(const PackOptions& options);
 
 /// A file left out, with why (the error naming it).
