@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The 2.x lane's set-up (docs/platform.md, "The LibTorch 2.x lane"): a Python virtual environment OUTSIDE the clone,
 # in a per-user cache directory, with torch (whose wheel carries LibTorch 2.x with CUDA), torchvision, timm,
-# safetensors and tensorboard from PyPI. CI on the same machine reuses it, so only the first run downloads.
+# safetensors, tensorboard and webdataset (the interoperability test of sgmim-pack's shards) from PyPI. CI on the same machine reuses it, so only the first run downloads.
 # Idempotent: a venv whose packages already import is left as it is.
 #   scripts/setup-torch2.sh            set up (if needed) and print the LibTorch version and CMake prefix
 #   scripts/setup-torch2.sh --print-prefix   print only torch.utils.cmake_prefix_path (for make)
@@ -13,7 +13,7 @@ set -euo pipefail
 
 VENV="${SGMIM_TORCH2_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/sgmim/torch2-venv}"
 TORCH_SPEC="${SGMIM_TORCH2_SPEC:-torch>=2.1}"
-PACKAGES=("$TORCH_SPEC" torchvision timm safetensors tensorboard numpy pillow pyyaml)
+PACKAGES=("$TORCH_SPEC" torchvision timm safetensors tensorboard webdataset numpy pillow pyyaml)
 PY="$VENV/bin/python"
 MODE="${1:-}"
 
@@ -25,7 +25,7 @@ if [ -n "${SGMIM_TORCH2_PYTHON:-}" ]; then
   venv_ready() { true; }
 else
 venv_ready() {
-  [ -x "$PY" ] && "$PY" -c 'import torch, torchvision, timm, safetensors, tensorboard, numpy, PIL, yaml' >/dev/null 2>&1
+  [ -x "$PY" ] && "$PY" -c 'import torch, torchvision, timm, safetensors, tensorboard, webdataset, numpy, PIL, yaml' >/dev/null 2>&1
 }
 fi
 

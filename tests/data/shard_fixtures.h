@@ -24,12 +24,12 @@ inline std::vector<char> npy_of(const cv::Mat& map) {
                        std::to_string(map.cols) + "), }";
   while ((10 + header.size() + 1) % 64 != 0) header += ' ';
   header += '\n';
-  std::vector<char> bytes = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(header.size() & 0xff),
-                             static_cast<char>(header.size() >> 8)};
-  bytes.insert(bytes.end(), header.begin(), header.end());
-  const auto* data = reinterpret_cast<const char*>(map.data);
-  bytes.insert(bytes.end(), data, data + map.total() * 2);  // little-endian host
-  return bytes;
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(reinterpret_cast<const char*>(map.data), map.total() * 2);  // little-endian host
+  return {bytes.begin(), bytes.end()};
 }
 
 inline std::vector<char> file_of(const std::string& path) {

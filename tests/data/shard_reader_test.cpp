@@ -121,7 +121,9 @@ TEST(ShardEpochPlan, EverySampleAtMostOnceInWholeGlobalBatchesAndOneRankEqualsTw
       for (std::size_t t = 0; t < stream.read_step.size(); ++t) {
         EXPECT_EQ(stream.output_step[static_cast<std::size_t>(stream.read_step[t])], static_cast<int64_t>(t));
         EXPECT_LE(stream.read_step[t], static_cast<int64_t>(t) + 2) << "read at most K − 1 ahead";
-        if (!shuffle) EXPECT_EQ(stream.read_step[t], static_cast<int64_t>(t));
+        if (!shuffle) {
+          EXPECT_EQ(stream.read_step[t], static_cast<int64_t>(t));
+        }
       }
       total += read;
     }
@@ -218,7 +220,9 @@ TEST(WebDatasetKnowledge, BatchesDoNotDependOnWorkersAndTwoRanksEqualOne) {
     KnowledgeLoader loader(set, options(3, 2, 2, r));
     ranks.push_back(epoch_of(loader, 4));
     for (std::size_t s = 0; s < set->read_stats().opened.size(); ++s)
-      if (static_cast<int64_t>(s) % 2 != r) EXPECT_TRUE(set->read_stats().opened[s].empty()) << "another's stream";
+      if (static_cast<int64_t>(s) % 2 != r) {
+        EXPECT_TRUE(set->read_stats().opened[s].empty()) << "another's stream";
+      }
   }
   for (std::size_t k = 0; k < whole.size(); ++k)
     for (int64_t m = 0; m < 3; ++m)

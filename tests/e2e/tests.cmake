@@ -3,6 +3,10 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
   sgmim_test(pretrain_e2e_test e2e/pretrain_e2e_test.cpp e2e/torchrun_e2e_test.cpp e2e/webdataset_e2e_test.cpp)
   add_dependencies(pretrain_e2e_test sgmim-pretrain sgmim-synth)
   sgmim_test_apps(pretrain_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain SGMIM_SYNTH_BIN sgmim-synth)
+  if(TARGET sgmim-pack)  # e2e/webdataset_e2e_test.cpp packs the demo's tree with it
+    add_dependencies(pretrain_e2e_test sgmim-pack)
+    sgmim_test_apps(pretrain_e2e_test SGMIM_PACK_BIN sgmim-pack)
+  endif()
   # The torchrun of this build's LibTorch for e2e/torchrun_e2e_test.cpp (docs/distributed.md "Which torchrun goes
   # with which build"): a wheel's LibTorch (the 2.x lane: Torch_DIR under <env>/lib/pythonX.Y/site-packages/torch/)
   # has its torchrun in <env>/bin; Debian's (/usr) has /usr/bin/torchrun from python3-torch. The tests skip, saying
@@ -53,4 +57,15 @@ if(SGMIM_WITH_TRAINER AND SGMIM_BUILD_APPS AND TARGET sgmim-synth)
   add_test(NAME experiment_transfer_smoke
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/transfer_smoke_test.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
   set_tests_properties(experiment_transfer_smoke PROPERTIES TIMEOUT 600)
+endif()
+
+# sgmim-pack (docs/datasets.md §12.2): help, bad flags, a tiny tree, resume, two processes, the demo.
+if(TARGET sgmim-pack)
+  sgmim_test(pack_e2e_test e2e/pack_e2e_test.cpp)
+  add_dependencies(pack_e2e_test sgmim-pack)
+  sgmim_test_apps(pack_e2e_test SGMIM_PACK_BIN sgmim-pack)
+  if(TARGET sgmim-pretrain)  # the demo's shards through a pre-training run, with the command the demo prints
+    add_dependencies(pack_e2e_test sgmim-pretrain)
+    sgmim_test_apps(pack_e2e_test SGMIM_PRETRAIN_BIN sgmim-pretrain)
+  endif()
 endif()

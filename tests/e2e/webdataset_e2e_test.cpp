@@ -1,10 +1,8 @@
 // sgmim-pretrain from WebDataset shards (data.format: webdataset; docs/datasets.md §12.3), end to end: the demo's
-// synthetic tree (sgmim-synth) in shards, then a run killed with SIGKILL mid-epoch and resumed ends with the weights
+// synthetic tree (sgmim-synth) packed by sgmim-pack, then a run killed with SIGKILL mid-epoch and resumed ends with the weights
 // of an uninterrupted run, bit for bit; 2 processes end with the weights of 1 with the same global batch.
-#include "sgmim/data/knowledge_dataset.h"
 #include "sgmim/engine/checkpoint.h"
 
-#include "data/shard_fixtures.h"
 #include "e2e/pretrain_demo.h"
 #include "e2e/run_app.h"
 #include "e2e/weight_files.h"
@@ -19,20 +17,23 @@ namespace sgmim {
 namespace {
 
 namespace fs = std::filesystem;
+#ifndef SGMIM_PACK_BIN
+#define SGMIM_PACK_BIN "sgmim-pack (not built)"
+#endif
 using test_support::max_weight_difference;
 using test_support::run_app;
 using test_support::ScratchDir;
 
-// 32 samples of the demo's synthetic tree in 3 uneven shards, the way sgmim-pack lays them out; returns data.shards.
+// 32 samples of the demo's synthetic tree (sgmim-synth) packed by sgmim-pack into 3 shards of 11, 11 and 10, with
+// .npy maps and the index; returns data.shards.
 std::string demo_shards(const fs::path& dir) {
   const auto synth = run_app(std::string(SGMIM_SYNTH_BIN) + " --format imagefolder-knowledge --count 32 --size 96x80 "
                              "--out " + (dir / "tree").string());
   EXPECT_EQ(synth.exit_code, 0) << synth.output;
-  data::ImageFolderKnowledgeOptions o;
-  o.root = (dir / "tree").string();
-  const data::ImageFolderKnowledgeDataset tree(o);
-  EXPECT_EQ(tree.size(), 32);
-  data::test_support::pack(tree, dir / "shards", {10, 13, 9}, data::KnowledgeEncoding::npy);
+  const auto pack = run_app(std::string(SGMIM_PACK_BIN) + " --images " + (dir / "tree").string() + " --out " +
+                            (dir / "shards").string() + " --shard-samples 11 --workers 1");
+  EXPECT_EQ(pack.exit_code, 0) << pack.output;
+  EXPECT_TRUE(fs::exists(dir / "shards" / "train.index.json")) << pack.output;
   return (dir / "shards" / "train-{000000..000002}.tar").string();
 }
 

@@ -1,11 +1,11 @@
 # Interoperability with the real PyTorch ecosystem (issue 10 §C; docs/weights.md, docs/platform.md "The LibTorch 2.x
 # lane"): Python scripts, run with SGMIM_PYTHON, that drive our apps and check the results with torch, safetensors,
-# timm and tensorboard themselves. `make test-torch2` passes the venv of scripts/setup-torch2.sh; with
+# timm, tensorboard and webdataset themselves. `make test-torch2` passes the venv of scripts/setup-torch2.sh; with
 # SGMIM_REQUIRE_ALL=ON a python that lacks a package fails the configure. Without SGMIM_PYTHON they are not registered.
 set(SGMIM_PYTHON "" CACHE FILEPATH "Python for the interoperability tests (make test-torch2: the 2.x lane's venv)")
 
 if(SGMIM_PYTHON)
-  set(_interop_modules torch safetensors timm tensorboard numpy PIL)
+  set(_interop_modules torch safetensors timm tensorboard numpy PIL webdataset)
   set(SGMIM_PYTHON_HAS "")
   foreach(_module ${_interop_modules})
     execute_process(COMMAND ${SGMIM_PYTHON} -c "import ${_module}" RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
@@ -59,6 +59,14 @@ if(SGMIM_PYTHON)
     add_test(NAME interop_prepare_knowledge_matches_python
              COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/prepare_knowledge.py
                      $<TARGET_FILE:sgmim-prepare-knowledge> ${_interop_work}/prepare_knowledge)
+  endif()
+  # The webdataset package reads sgmim-pack's shards: keys in ImageFolder order, the source bytes, npy map values
+  # (docs/datasets.md §12.2). torchvision gives the expected order.
+  if(TARGET sgmim-pack AND "webdataset" IN_LIST SGMIM_PYTHON_HAS AND "numpy" IN_LIST SGMIM_PYTHON_HAS
+     AND "PIL" IN_LIST SGMIM_PYTHON_HAS AND "torch" IN_LIST SGMIM_PYTHON_HAS)
+    add_test(NAME interop_webdataset_reads_our_shards
+             COMMAND ${SGMIM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/interop/pack_shards.py
+                     $<TARGET_FILE:sgmim-pack> ${_interop_work}/pack_shards)
   endif()
   if(SGMIM_BUILD_APPS AND TARGET sgmim-convert AND "timm" IN_LIST SGMIM_PYTHON_HAS)
     add_executable(interop_encoder_features interop/encoder_features_main.cpp)
