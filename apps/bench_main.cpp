@@ -136,8 +136,7 @@ int main(int argc, char** argv) {
                                               "normalise, collate) over an ImageFolder + knowledge-map tree");
   sgmim::bench::LoaderBenchOptions loader_options;
   std::string root, layout = "multimae", workers_text = "0";
-  loader->add_option("--root", root, "Dataset root (multimae: <root>/rgb/<class>/*.jpg + <root>/depth/<class>/*.png)")
-      ->required();
+  loader->add_option("--root", root, "Dataset root (multimae: <root>/rgb/<class>/*.jpg + <root>/depth/<class>/*.png)");
   loader->add_option("--layout", layout, "multimae or mirror")->capture_default_str();
   loader->add_option("--knowledge-root", loader_options.dataset.knowledge_root, "The knowledge tree (mirror layout)");
   loader->add_option("--size", loader_options.dataset.transform.size, "Output side (data.img_size)")
@@ -157,6 +156,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   loader->add_option("--seed", loader_options.seed, "Random seed")->capture_default_str();
   loader->add_flag("--breakdown", loader_options.breakdown, "Also time each stage of a sample, in one thread");
+  loader->add_option("--shards", loader_options.shards,
+                     "Read WebDataset shards instead of --root: data.shards, e.g. out/train-{000000..000009}.tar");
+  loader->add_option("--shard-streams", loader_options.shard_streams, "data.shard_streams")->capture_default_str();
+  loader->add_option("--shuffle-buffer", loader_options.shuffle_buffer, "data.shuffle_buffer")->capture_default_str();
   loader->add_flag("--json", json, "Print one JSON object instead of the table");
 #endif
   CLI11_PARSE(app, argc, argv);
@@ -174,6 +177,8 @@ int main(int argc, char** argv) {
 #ifdef SGMIM_WITH_DATA
     if (loader->parsed()) {
       sgmim::configure_threads(loader_threads);
+      if (root.empty() == loader_options.shards.empty())
+        throw sgmim::Error("sgmim-bench loader: give --root (a tree) or --shards (WebDataset shards), one of them");
       loader_options.dataset.root = root;
       loader_options.dataset.layout = sgmim::data::parse_knowledge_layout(layout);
       loader_options.workers.clear();

@@ -16,6 +16,11 @@
 #   REPEATS=5 (alternations), IMAGES=0 (timed images per run; 0 = one epoch less the warm-up batch), BATCH=32,
 #   BASELINE=<another sgmim-bench> (optional: a second build, e.g. of the commit before a change, alternated with the
 #   two others in every repeat and shown as its own row, so that before and after come from the same machine state)
+#   SHARDS=1 (optional: also the same fixture packed once by sgmim-pack into WebDataset shards with .npy maps,
+#   <build-dir>/loader-fixture-shards, read by `sgmim-bench loader --shards`, alternated with the others; its ratio
+#   is against torchvision on the ImageFolder tree; docs/datasets.md §12)
+#   SHARDS_MAX_SIDE=N (with SHARDS=1: a second set packed with --max-side N, FFCV's pre-resized storage: other
+#   samples than the tree's, so it is timed as its own row)
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -25,6 +30,8 @@ repeats="${REPEATS:-5}"
 images="${IMAGES:-0}"
 batch="${BATCH:-32}"
 baseline="${BASELINE:-}"
+shards="${SHARDS:-0}"
+max_side="${SHARDS_MAX_SIDE:-0}"
 bench="$build/apps/sgmim-bench"
 [ -x "$bench" ] || { echo "loader_vs_torchvision: $bench not found (ninja -C $build sgmim-bench)" >&2; exit 1; }
 [ -n "$python" ] && "$python" -c 'import torchvision' 2>/dev/null ||
@@ -51,6 +58,26 @@ if [ ! -f "$fixture/.complete" ]; then
   mv "$fixture.partial" "$fixture"
 fi
 
+# --- The shards, once. ------------------------------------------------------------------------------------------
+shard_set=""
+if [ "$shards" = 1 ]; then
+  packed="$build/loader-fixture-shards"
+  if [ ! -f "$packed/train.index.json" ]; then
+    rm -rf "$packed"
+    "$build/apps/sgmim-pack" --images "$fixture" --out "$packed" --shard-samples 50 >/dev/null
+  fi
+  count="$(ls "$packed"/train-*.tar | wc -l)"
+  shard_set="$packed/train-{000000..$(printf '%06d' $((count - 1)))}.tar"
+  if [ "$max_side" != 0 ]; then
+    resized="$build/loader-fixture-shards-$max_side"
+    if [ ! -f "$resized/train.index.json" ]; then
+      rm -rf "$resized"
+      "$build/apps/sgmim-pack" --images "$fixture" --out "$resized" --shard-samples 50 --max-side "$max_side" >/dev/null
+    fi
+    resized_set="$resized/train-{000000..$(printf '%06d' $((count - 1)))}.tar"
+  fi
+fi
+
 # --- Alternating runs. ------------------------------------------------------------------------------------------
 cpus="$(nproc)"
 out="$(mktemp -d)"
@@ -59,6 +86,14 @@ for ((r = 0; r < repeats; r++)); do
     --json >"$out/sgmim.$r.json"
   "$python" "$repo/scripts/bench/loader_torchvision.py" --root "$fixture" --workers "0,$cpus" --batch "$batch" \
     --images "$images" --repeats 1 --seed "$r" --json >"$out/torchvision.$r.json"
+  if [ -n "$shard_set" ]; then
+    "$bench" loader --shards "$shard_set" --workers "0,$cpus" --batch "$batch" --images "$images" --repeats 1 \
+      --seed "$r" --json >"$out/shards.$r.json"
+  fi
+  if [ -n "${resized_set:-}" ]; then
+    "$bench" loader --shards "$resized_set" --workers "0,$cpus" --batch "$batch" --images "$images" --repeats 1 \
+      --seed "$r" --json >"$out/resized.$r.json"
+  fi
   if [ -n "$baseline" ]; then
     "$baseline" loader --root "$fixture" --workers "0,$cpus" --batch "$batch" --images "$images" --repeats 1 \
       --seed "$r" --json >"$out/baseline.$r.json"
@@ -67,10 +102,12 @@ done
 "$bench" loader --root "$fixture" --workers 0 --batch "$batch" --repeats 1 --breakdown --json >"$out/breakdown.json"
 
 # --- The table. -------------------------------------------------------------------------------------------------
-"$python" - "$out" "$repeats" "$cpus" "$baseline" <<'PY'
+"$python" - "$out" "$repeats" "$cpus" "$baseline" "$shard_set" "${resized_set:-}" "$max_side" <<'PY'
 import json, statistics, sys
-out, repeats, cpus, baseline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-pipelines = ("sgmim", "torchvision") + (("baseline",) if baseline else ())
+out, repeats, cpus, baseline, shard_set = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+resized_set, max_side = sys.argv[6], sys.argv[7]
+pipelines = ("sgmim", "torchvision") + (("baseline",) if baseline else ()) + (("shards",) if shard_set else ()) + \
+    (("resized",) if resized_set else ())
 runs = {p: [json.load(open(f"{out}/{p}.{r}.json")) for r in range(repeats)] for p in pipelines}
 tv = runs["torchvision"][0]
 print(f"fixture {runs['sgmim'][0]['root']}: {tv['dataset_images']} images, batch {tv['batch']}, size {tv['size']}, "
@@ -84,8 +121,16 @@ for c, label in ((0, "1 thread (workers 0)"), (1, f"{cpus} workers x 1 thread"))
     if baseline:
         base = statistics.median(r["configs"][c]["images_per_s"] for r in runs["baseline"])
         print(f"{'  baseline ' + label:<28}{base:>12.1f}{theirs:>19.1f}{base / theirs:>7.2f}x")
+    if shard_set:
+        packed = statistics.median(r["configs"][c]["images_per_s"] for r in runs["shards"])
+        print(f"{'  shards ' + label:<28}{packed:>12.1f}{theirs:>19.1f}{packed / theirs:>7.2f}x")
+    if resized_set:
+        small = statistics.median(r["configs"][c]["images_per_s"] for r in runs["resized"])
+        print(f"{'  shards max-side ' + max_side + ' ' + label:<28}{small:>12.1f}{theirs:>19.1f}{small / theirs:>7.2f}x")
 if baseline:
     print(f"baseline: {baseline}")
+if shard_set:
+    print(f"shards: {shard_set} (sgmim-pack, .npy maps; read with the default 8 streams, shuffle buffer 128)")
 b = json.load(open(f"{out}/breakdown.json"))
 print("sgmim breakdown, one thread, mean per image:")
 for s in b["stages"]:

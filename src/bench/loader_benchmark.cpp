@@ -1,5 +1,7 @@
 #include "sgmim/bench/loader_benchmark.h"
 
+#include "sgmim/data/webdataset_knowledge_dataset.h"
+
 #include "sgmim/bench/bench_support.h"
 #include "sgmim/data/image_decode.h"
 #include "sgmim/data/joint_transform.h"
@@ -157,7 +159,18 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
   check_value(!options.workers.empty(), "workers", "", "at least one worker count");
   for (const auto w : options.workers) check_value(w >= 0, "workers", std::to_string(w), "at least 0");
 
-  auto dataset = std::make_shared<const data::ImageFolderKnowledgeDataset>(options.dataset);
+  check_value(options.shards.empty() || !options.breakdown, "breakdown", "on", "off when reading shards");
+  // A streamed dataset serves one loader at a time: each worker configuration gets its own.
+  const auto make_dataset = [&]() -> std::shared_ptr<const data::KnowledgeDataset> {
+    if (options.shards.empty()) return std::make_shared<const data::ImageFolderKnowledgeDataset>(options.dataset);
+    data::WebDatasetKnowledgeOptions o;
+    o.shards = options.shards;
+    o.streams = options.shard_streams;
+    o.shuffle_buffer = options.shuffle_buffer;
+    o.transform = options.dataset.transform;
+    return std::make_shared<const data::WebDatasetKnowledgeDataset>(o);
+  };
+  const auto dataset = make_dataset();
   LoaderBenchResult result;
   result.options = options;
   result.threads = at::get_num_threads();
@@ -180,7 +193,7 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
     lo.num_workers = w;
     lo.prefetch = options.prefetch;
     lo.seed = options.seed;
-    loaders.push_back(std::make_unique<data::KnowledgeLoader>(dataset, lo));
+    loaders.push_back(std::make_unique<data::KnowledgeLoader>(options.shards.empty() ? dataset : make_dataset(), lo));
   }
   std::vector<std::vector<double>> seconds(options.workers.size());
   // Interleaved: run r of every configuration before run r + 1 of any, so slow phases of a noisy machine are shared.
@@ -196,7 +209,8 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
   }
   if (options.breakdown) {
     result.samples_checksum = 0xcbf29ce484222325ull;
-    result.stages = time_stages(*dataset, options.batch, options.seed, &result.samples_checksum);
+    result.stages = time_stages(static_cast<const data::ImageFolderKnowledgeDataset&>(*dataset), options.batch,
+                                options.seed, &result.samples_checksum);
     for (const auto& stage : result.stages)
       if (stage.name.front() != '(') result.stages_total_ms += stage.ms_per_image;
   }
@@ -213,7 +227,8 @@ std::string LoaderBenchResult::to_json() const {
                            {"run_seconds", c.timing.seconds},
                            {"images_per_s", c.images_per_second}});
   nlohmann::json j = {{"pipeline", "sgmim"},
-                      {"root", options.dataset.root},
+                      {"root", options.shards.empty() ? options.dataset.root : options.shards},
+                      {"format", options.shards.empty() ? "imagefolder" : "webdataset"},
                       {"dataset_images", dataset_size},
                       {"images", images},
                       {"batch", options.batch},
@@ -234,7 +249,8 @@ std::string LoaderBenchResult::to_json() const {
 std::string LoaderBenchResult::to_text() const {
   auto text = formatted("loader  %s  %lld images  batch %lld  size %lld  intra-op threads %d  %lld timed images x %lld "
                         "runs\n",
-                        options.dataset.root.c_str(), static_cast<long long>(dataset_size),
+                        (options.shards.empty() ? options.dataset.root : options.shards).c_str(),
+                        static_cast<long long>(dataset_size),
                         static_cast<long long>(options.batch), static_cast<long long>(options.dataset.transform.size),
                         threads, static_cast<long long>(images), static_cast<long long>(options.repeats));
   for (const auto& c : configs)

@@ -146,42 +146,52 @@ int64_t ImageFolderKnowledgeDataset::target(int64_t index) const {
   return entries_[static_cast<std::size_t>(index)].target;
 }
 
-KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
+KnowledgeSample transform_encoded_sample(const JointTransform& transform, const std::vector<std::uint8_t>& image_bytes,
+                                         const std::string& image_name, const KnowledgeCrop& map_crop,
+                                         uint64_t sample_seed) {
   // The crop box depends only on the image's size and the seed, so both files are decoded for the box alone where
   // the fast decoders take them: the JPEG's rows from the box's first to its last (jpeg_rows.h), the 16-bit PNG map's
   // rows down to the box's last, converting only the box to float (png_gray16.h). Whatever they decline (other
   // formats, damaged files) is decoded whole as before, with the same samples and the same errors in the same order
   // (image, then map, then their sizes); tests/data/knowledge_dataset_test.cpp compares the two paths.
-  const std::string& image_file = image_path(index);
-  const std::string map_file = knowledge_path(index);
-  const auto image_bytes = read_file_bytes(image_file);
   JpegRowDecoder jpeg(image_bytes);
   cv::Mat image;  // the whole image, when the row decoder did not take it (OpenCV's BGR order, as the band's)
-  const cv::Size size = jpeg.ok() ? jpeg.size() : (image = decode_bgr(image_bytes, image_file)).size();
-  const auto p = transform_.params(size.height, size.width, sample_seed);
+  const cv::Size size = jpeg.ok() ? jpeg.size() : (image = decode_bgr(image_bytes, image_name)).size();
+  const auto p = transform.params(size.height, size.width, sample_seed);
   const cv::Rect box(p.box.left, p.box.top, p.box.width, p.box.height);
   cv::Mat image_crop;
   if (jpeg.ok()) {
     if (auto band = jpeg.decode_rows(box.y, box.y + box.height)) {
       image_crop = (*band)(cv::Rect(box.x, 0, box.width, box.height));
     } else {
-      image = decode_bgr(image_bytes, image_file);  // damaged after the header: the error (or result) of before
+      image = decode_bgr(image_bytes, image_name);  // damaged after the header: the error (or result) of before
     }
   }
   if (image_crop.empty()) {
-    TORCH_CHECK(image.size() == size, image_file, ": OpenCV decoded a size other than the JPEG header's");
+    TORCH_CHECK(image.size() == size, image_name, ": OpenCV decoded a size other than the JPEG header's");
     image_crop = image(box);
   }
+  return transform.apply(image_crop, map_crop(size, box), p, ChannelOrder::bgr);
+}
 
-  const auto map_bytes = read_file_bytes(map_file);
-  std::optional<cv::Mat> map_crop = decode_knowledge_crop(map_bytes, size, box);
-  if (!map_crop) {
-    const cv::Mat map = decode_knowledge(map_bytes, map_file, {options_.allow_8bit});
-    check_knowledge_size(size, map.size(), image_file, map_file);
-    map_crop = map(box);
-  }
-  if (negate_) *map_crop = -*map_crop;  // element-wise, so the crop of the negated map
-  return transform_.apply(image_crop, *map_crop, p, ChannelOrder::bgr);
+cv::Mat knowledge_png_crop(const std::vector<std::uint8_t>& map_bytes, const std::string& map_name,
+                           const std::string& image_name, cv::Size image_size, cv::Rect box, bool allow_8bit) {
+  std::optional<cv::Mat> crop = decode_knowledge_crop(map_bytes, image_size, box);
+  if (crop) return *crop;
+  const cv::Mat map = decode_knowledge(map_bytes, map_name, {allow_8bit});
+  check_knowledge_size(image_size, map.size(), image_name, map_name);
+  return map(box);
+}
+
+KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {
+  const std::string& image_file = image_path(index);
+  const std::string map_file = knowledge_path(index);
+  const auto map_crop = [&](cv::Size size, cv::Rect box) {
+    cv::Mat crop = knowledge_png_crop(read_file_bytes(map_file), map_file, image_file, size, box, options_.allow_8bit);
+    if (negate_) crop = -crop;  // element-wise, so the crop of the negated map
+    return crop;
+  };
+  return transform_encoded_sample(transform_, read_file_bytes(image_file), image_file, map_crop, sample_seed);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

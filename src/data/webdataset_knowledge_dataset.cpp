@@ -35,29 +35,32 @@ bool is_image_extension(std::string ext) {
 
 std::vector<std::uint8_t> as_bytes(const std::vector<char>& data) { return {data.begin(), data.end()}; }
 
-// A map stored as .npy: '<u2' → value / 65536 and '|u1' → value / 256, as decode_knowledge converts PNGs.
-cv::Mat decode_npy_knowledge(const std::vector<char>& data, const std::string& name, bool allow_8bit) {
+// The crop of a map stored as .npy: '<u2' → value / 65536 and '|u1' → value / 256, as decode_knowledge converts
+// PNGs; only the crop is converted.
+cv::Mat npy_knowledge_crop(const std::vector<char>& data, const std::string& name, const std::string& image_name,
+                           cv::Size image_size, cv::Rect box, bool allow_8bit) {
 #if SGMIM_WITH_NPZ
   const NpyArray array = parse_npy(as_bytes(data), name);
   if (array.shape.size() != 2 || array.fortran_order)
     throw Error(name + ": a knowledge map .npy must be a C-ordered 2-D array [H, W]", name);
   const int h = static_cast<int>(array.shape[0]), w = static_cast<int>(array.shape[1]);
-  cv::Mat map;
+  check_knowledge_size(image_size, cv::Size(w, h), image_name, name);
+  auto* values = const_cast<std::uint8_t*>(array.data.data());
+  cv::Mat crop;
   if (array.descr == "<u2") {
-    cv::Mat(h, w, CV_16UC1, const_cast<std::uint8_t*>(array.data.data())).convertTo(map, CV_32F, 1.0 / 65536.0);
+    cv::Mat(h, w, CV_16UC1, values)(box).convertTo(crop, CV_32F, 1.0 / 65536.0);
   } else if (array.descr == "|u1") {
     if (!allow_8bit)
       throw Error(name + ": the knowledge map is 8-bit; 16-bit maps are expected (set data.knowledge_8bit_ok to "
                          "accept 8-bit maps as value/256)",
                   name);
-    cv::Mat(h, w, CV_8UC1, const_cast<std::uint8_t*>(array.data.data())).convertTo(map, CV_32F, 1.0 / 256.0);
+    cv::Mat(h, w, CV_8UC1, values)(box).convertTo(crop, CV_32F, 1.0 / 256.0);
   } else {
     throw Error(name + ": a knowledge map .npy must hold '<u2' (or '|u1') values, not '" + array.descr + "'", name);
   }
-  return map;
+  return crop;
 #else
-  (void)data;
-  (void)allow_8bit;
+  (void)data, (void)image_name, (void)image_size, (void)box, (void)allow_8bit;
   throw Error(name + ": .npy knowledge maps need a build with zlib (zlib1g-dev)", name);
 #endif
 }
@@ -148,20 +151,19 @@ KnowledgeSample WebDatasetKnowledgeDataset::decode(const ShardSample& sample, ui
       image_name = sample.name() + "." + ext;
     }
   if (!image) throw Error(sample.name() + ": the sample has no image member (.jpg, .png, …)", sample.shard);
-  cv::Mat map;
-  std::string map_name;
-  if (const auto* png = sample.find("depth.png")) {
-    map_name = sample.name() + ".depth.png";
-    map = decode_knowledge(as_bytes(*png), map_name, {options_.allow_8bit});
-  } else if (const auto* npy = sample.find("depth.npy")) {
-    map_name = sample.name() + ".depth.npy";
-    map = decode_npy_knowledge(*npy, map_name, options_.allow_8bit);
-  } else {
+  const auto* png = sample.find("depth.png");
+  const auto* npy = png ? nullptr : sample.find("depth.npy");
+  if (!png && !npy)
     throw Error(sample.name() + ": the sample has no knowledge map (.depth.png or .depth.npy)", sample.shard);
-  }
-  const cv::Mat bgr = decode_bgr(as_bytes(*image), image_name);
-  if (negate_) map = -map;
-  return transform_(bgr, map, sample_seed, image_name, map_name, ChannelOrder::bgr);
+  const auto map_crop = [&](cv::Size size, cv::Rect box) {
+    cv::Mat crop = png ? knowledge_png_crop(as_bytes(*png), sample.name() + ".depth.png", image_name, size, box,
+                                            options_.allow_8bit)
+                       : npy_knowledge_crop(*npy, sample.name() + ".depth.npy", image_name, size, box,
+                                            options_.allow_8bit);
+    if (negate_) crop = -crop;
+    return crop;
+  };
+  return transform_encoded_sample(transform_, as_bytes(*image), image_name, map_crop, sample_seed);
 }
 
 KnowledgeSample WebDatasetKnowledgeDataset::get(int64_t index, uint64_t sample_seed) const {

@@ -17,6 +17,11 @@ namespace sgmim::bench {
 
 struct LoaderBenchOptions {
   data::ImageFolderKnowledgeOptions dataset;  ///< root, layout and the joint transform (default: 192², SimMIM's)
+  /// Non-empty: WebDataset shards to read instead of the tree (data.shards; docs/datasets.md §12.3), with
+  /// dataset.transform, shard_streams and shuffle_buffer; no breakdown.
+  std::string shards;
+  int64_t shard_streams = 8;
+  int64_t shuffle_buffer = 128;
   std::vector<int64_t> workers{0};            ///< one configuration per entry; 0 decodes in the calling thread
   int64_t batch = 32;                         ///< images per collated batch
   int64_t images = 0;                         ///< timed images per run (whole batches); 0: one epoch of the set

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,21 @@ class KnowledgeDataset {
   /// Non-null for a dataset that is read in its own order (WebDataset shards; loader.h, StreamedDataset).
   virtual const StreamedDataset* streamed() const { return nullptr; }
 };
+
+/// The crop of a sample's knowledge map for the image's size and the crop box, as float (value / 65536), negated when
+/// the dataset negates; an sgmim::Error naming the map for a bad one.
+using KnowledgeCrop = std::function<cv::Mat(cv::Size image_size, cv::Rect box)>;
+
+/// A pre-training sample from its encoded image (ImageFolderKnowledgeDataset::get, WebDatasetKnowledgeDataset): the
+/// image is decoded for the crop box alone where the fast JPEG decoder takes it (jpeg_rows.h), else whole; then
+/// `map_crop` gives the map's crop; then the joint transform. `image_name` names the image in errors.
+KnowledgeSample transform_encoded_sample(const JointTransform& transform, const std::vector<std::uint8_t>& image_bytes,
+                                         const std::string& image_name, const KnowledgeCrop& map_crop,
+                                         uint64_t sample_seed);
+/// The crop of a PNG knowledge map: decode_knowledge_crop (png_gray16.h) where it takes the map, else the whole map
+/// decoded (decode_knowledge) and checked against the image's size.
+cv::Mat knowledge_png_crop(const std::vector<std::uint8_t>& map_bytes, const std::string& map_name,
+                           const std::string& image_name, cv::Size image_size, cv::Rect box, bool allow_8bit);
 
 /// Where the knowledge maps live relative to the images.
 /// multimae: <root>/rgb/<class>/<stem>.<ext> + <root>/depth/<class>/<stem>.png (MultiMAE's SETUP.md); mirror:

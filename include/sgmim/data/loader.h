@@ -73,7 +73,7 @@ class StreamedDataset {
   virtual int64_t rank_samples(const LoaderOptions& options) const = 0;
   /// Plans `epoch` and prepares reading this rank's share of it from its position `first` on (the samples before
   /// are not decoded, nor their data read); returns this rank's order of dataset indices (all of it, from 0).
-  /// Called while no batch of the loader is being made.
+  /// Called while no batch of the loader is being made. A streamed dataset serves one loader at a time.
   virtual std::vector<int64_t> begin_epoch(int64_t epoch, int64_t first, const LoaderOptions& options) const = 0;
 };
 
