@@ -1,16 +1,15 @@
 // sgmim-pack: an ImageFolder tree with its knowledge maps (or a plain ImageFolder) as WebDataset shards for
 // data.format webdataset (logic: data/shard_packer.h; docs/datasets.md §12.2). Parses, wires, reports.
 #include "sgmim/cli/launch.h"
+#include "sgmim/cli/progress_printer.h"
 #include "sgmim/data/image_folder.h"
 #include "sgmim/data/shard_packer.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/error.h"
-#include "sgmim/report/progress.h"
 #include "sgmim/synth/writers.h"
 
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -118,28 +117,7 @@ int main(int argc, char** argv) {
                   o.max_side > 0 ? std::to_string(o.max_side).c_str() : "off", o.world_size,
                   o.world_size == 1 ? "" : "es");
 
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    auto last_print = start;
-    int64_t printed = -1;
-    std::unique_ptr<sgmim::report::ProgressMeter> meter;
-    if (world.leader())
-      o.progress = [&](int64_t done, int64_t total) {
-        const double now = std::chrono::duration<double>(Clock::now() - start).count();
-        if (!meter) {
-          meter = std::make_unique<sgmim::report::ProgressMeter>(
-              sgmim::report::ProgressOptions{total, 0, static_cast<double>(o.world_size), "img", 0.1});
-          meter->reset(done, 0.0);
-        }
-        if (done == printed) return;
-        meter->update(done, now);
-        if (Clock::now() - last_print >= std::chrono::seconds(2) || done == total) {
-          printed = done;
-          last_print = Clock::now();
-          std::printf("pack  %s\n", meter->line().c_str());
-          std::fflush(stdout);
-        }
-      };
+    if (world.leader()) o.progress = sgmim::cli::progress_printer("pack", static_cast<double>(o.world_size), true);
     const auto s = sgmim::data::pack_shards(o);
     std::printf("rank %d: %lld of %lld shards: %lld written (%lld samples), %lld complete ones kept\n", o.rank,
                 static_cast<long long>(s.assigned_shards), static_cast<long long>(s.shards),

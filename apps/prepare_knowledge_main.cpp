@@ -1,14 +1,13 @@
 // sgmim-prepare-knowledge: labels an ImageFolder tree with a TorchScript depth network and writes the knowledge maps
 // that sgmim-pretrain reads (logic: knowledge/prepare_knowledge.h; docs/knowledge.md). Parses, wires, reports.
 #include "sgmim/cli/launch.h"
+#include "sgmim/cli/progress_printer.h"
 #include "sgmim/distributed/process_group.h"
 #include "sgmim/knowledge/demo.h"
 #include "sgmim/knowledge/prepare_knowledge.h"
-#include "sgmim/report/progress.h"
 
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -128,28 +127,7 @@ int main(int argc, char** argv) {
     if (o.device == "cuda") o.device = "cuda:" + std::to_string(world.env.local_rank);
     if (world.group) o.barrier = [&] { world.group->barrier(); };
 
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    auto last_print = start;
-    int64_t printed = -1;
-    std::unique_ptr<sgmim::report::ProgressMeter> meter;
-    if (world.leader())
-      o.progress = [&](int64_t done, int64_t total) {
-        const double now = std::chrono::duration<double>(Clock::now() - start).count();
-        if (!meter) {
-          meter = std::make_unique<sgmim::report::ProgressMeter>(
-              sgmim::report::ProgressOptions{total, 0, static_cast<double>(o.world_size), "img", 0.1});
-          meter->reset(0, 0.0);
-        }
-        if (done == printed) return;
-        meter->update(done, now);
-        if (Clock::now() - last_print >= std::chrono::seconds(2) || done == total) {
-          printed = done;
-          last_print = Clock::now();
-          std::printf("prepare-knowledge  %s\n", meter->line().c_str());
-          std::fflush(stdout);
-        }
-      };
+    if (world.leader()) o.progress = sgmim::cli::progress_printer("prepare-knowledge", static_cast<double>(o.world_size), false);
     const auto s = sgmim::knowledge::prepare_knowledge(o);
     std::printf("rank %d: %lld of %lld images: %lld maps written, %lld valid maps kept, %zu bad images%s%s\n", o.rank,
                 static_cast<long long>(s.assigned), static_cast<long long>(s.images),

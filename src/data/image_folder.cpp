@@ -85,4 +85,16 @@ ImageFolderIndex index_image_folder(const std::string& root_name) {
   return index;
 }
 
+bool is_path_inside(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+  std::error_code ec;
+  const auto a = std::filesystem::weakly_canonical(inner, ec).lexically_normal();
+  const auto b = std::filesystem::weakly_canonical(outer, ec).lexically_normal();
+  auto ai = a.begin();
+  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
+    if (bi->empty()) continue;  // a trailing separator
+    if (ai == a.end() || *ai != *bi) return false;
+  }
+  return true;
+}
+
 }  // namespace sgmim::data

@@ -57,19 +57,6 @@ bool fits_ustar(const std::string& name) {
   return slash != std::string::npos && slash > 0 && name.size() - slash - 1 <= 100;
 }
 
-// True when `inner` is `outer` or lies below it (after resolving what exists of both).
-bool is_inside(const fs::path& inner, const fs::path& outer) {
-  std::error_code ec;
-  const auto a = fs::weakly_canonical(inner, ec).lexically_normal();
-  const auto b = fs::weakly_canonical(outer, ec).lexically_normal();
-  auto ai = a.begin();
-  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
-    if (bi->empty()) continue;  // a trailing separator
-    if (ai == a.end() || *ai != *bi) return false;
-  }
-  return true;
-}
-
 std::string canonical_text(const std::string& path) {
   std::error_code ec;
   const auto p = fs::weakly_canonical(path, ec);
@@ -376,7 +363,7 @@ ShardPlan plan_shards(const PackOptions& o) {
     }
   }
   for (const auto& root : {plan.image_root, plan.knowledge_root})
-    if (!root.empty() && is_inside(o.out, root))
+    if (!root.empty() && is_path_inside(o.out, root))
       throw Error("--out " + o.out + " lies inside " + root + ": its folder would be read as a class; choose a "
                   "folder outside the trees",
                   o.out, "--out", o.out);

@@ -24,19 +24,6 @@ namespace fs = std::filesystem;
 namespace sgmim::knowledge {
 namespace {
 
-// True when `inner` is `outer` or lies below it (after resolving what exists of both).
-bool is_inside(const fs::path& inner, const fs::path& outer) {
-  std::error_code ec;
-  const auto a = fs::weakly_canonical(inner, ec).lexically_normal();
-  const auto b = fs::weakly_canonical(outer, ec).lexically_normal();
-  auto ai = a.begin();
-  for (auto bi = b.begin(); bi != b.end(); ++bi, ++ai) {
-    if (bi->empty()) continue;  // a trailing separator
-    if (ai == a.end() || *ai != *bi) return false;
-  }
-  return true;
-}
-
 // One image of this rank after decoding: ready for the model, kept (a valid map exists) or bad (unreadable).
 struct DecodedImage {
   enum class State { ready, kept, bad } state = State::ready;
@@ -148,7 +135,7 @@ KnowledgePaths resolve_knowledge_paths(const PrepareKnowledgeOptions& o) {
     paths.image_root = o.images;
     paths.out = o.out;
   }
-  if (is_inside(paths.out, paths.image_root))
+  if (data::is_path_inside(paths.out, paths.image_root))
     throw Error("--out " + paths.out + " lies inside the image tree " + paths.image_root +
                     ": its folders would become classes; choose a folder outside it",
                 paths.out, "--out", paths.out);

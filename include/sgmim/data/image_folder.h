@@ -30,6 +30,10 @@ bool has_image_extension(const std::string& filename);
 /// false (not an error) when it cannot be read.
 bool is_folder(const std::filesystem::path& path);
 
+/// True when `inner` is `outer` or lies below it, after resolving what exists of both (an output folder inside the
+/// tree it is made from).
+bool is_path_inside(const std::filesystem::path& inner, const std::filesystem::path& outer);
+
 /// Classes = sorted sub-folders of `root`; each class folder walked recursively (symlinks followed), folders in
 /// sorted path order and files in sorted name order, files with an image extension kept. Throws sgmim::Error naming
 /// `root` when it is not a folder, has no class folder or no image, or cannot be listed.
