@@ -1,6 +1,7 @@
 #include "sgmim/data/webdataset_knowledge_dataset.h"
 
 #include "sgmim/data/image_decode.h"
+#include "sgmim/data/image_folder.h"
 #include "sgmim/data/shard_sample_reader.h"
 #include "sgmim/data/shard_stream.h"
 #include "sgmim/error.h"
@@ -10,7 +11,6 @@
 #endif
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <regex>
 
@@ -26,11 +26,9 @@ struct WebDatasetKnowledgeDataset::Epoch {
 
 namespace {
 
-bool is_image_extension(std::string ext) {
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* e : {"jpg", "jpeg", "png", "ppm", "bmp", "pgm", "tif", "tiff", "webp"})
-    if (ext == e) return true;
-  return false;
+// An image member: a one-part extension of torchvision's IMG_EXTENSIONS ("jpg", not the map's "depth.png").
+bool is_image_extension(const std::string& ext) {
+  return ext.find('.') == std::string::npos && has_image_extension("." + ext);
 }
 
 std::vector<std::uint8_t> as_bytes(const std::vector<char>& data) { return {data.begin(), data.end()}; }
