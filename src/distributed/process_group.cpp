@@ -4,6 +4,7 @@
 #include "sgmim/distributed/rendezvous_watch.h"
 #include "sgmim/error.h"
 #include "sgmim/log.h"
+#include "sgmim/text.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -206,15 +207,8 @@ std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const std::st
     return devices;
   }
   if (const char* names = std::getenv("GLOO_SOCKET_IFNAME"); names != nullptr && *names != '\0') {
-    std::string list = names;
-    size_t start = 0;
-    while (start <= list.size()) {
-      const size_t comma = list.find(',', start);
-      const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    for (const std::string& name : text::split(names, ','))
       if (!name.empty()) devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
     if (!devices.empty()) return devices;
   }
   devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());

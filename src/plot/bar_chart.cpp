@@ -2,7 +2,6 @@
 
 #include "chart_frame.h"
 #include "sgmim/error.h"
-#include "sgmim/io/png_file.h"
 #include "sgmim/plot/line_chart.h"
 
 #include <opencv2/imgproc.hpp>
@@ -59,10 +58,6 @@ cv::Mat render_bar_chart(const std::vector<BarGroup>& groups, const BarChartOpti
   }
   detail::draw_legend(canvas, frame.area, options.series, colors);
   return canvas;
-}
-
-void write_bar_chart(const std::vector<BarGroup>& groups, const BarChartOptions& options, const std::string& path) {
-  io::write_png_atomically(render_bar_chart(groups, options), path);
 }
 
 }  // namespace sgmim::plot

@@ -25,7 +25,4 @@ struct BarChartOptions {
 /// group's values or errors do not match the series count, or a value is not finite.
 cv::Mat render_bar_chart(const std::vector<BarGroup>& groups, const BarChartOptions& options);
 
-/// render_bar_chart() written atomically as PNG; errors name `path`.
-void write_bar_chart(const std::vector<BarGroup>& groups, const BarChartOptions& options, const std::string& path);
-
 }  // namespace sgmim::plot
