@@ -117,25 +117,23 @@ bool all_positive(const std::vector<int64_t>& v) {
   return std::all_of(v.begin(), v.end(), [](int64_t x) { return x > 0; });
 }
 
+namespace {
+
+/// "[a, b, c]": each item as `text` writes it.
+template <class Items, class Text>
+std::string list_text(const Items& items, Text text) {
+  std::vector<std::string> parts;
+  for (const auto& item : items) parts.push_back(text(item));
+  return "[" + join(parts) + "]";
+}
+
+}  // namespace
+
 std::string int_list_text(const std::vector<int64_t>& v) { return "[" + join(v) + "]"; }
-
-std::string bool_list_text(const std::vector<bool>& v) {
-  std::vector<std::string> parts;
-  for (bool b : v) parts.push_back(yaml_bool(b));
-  return "[" + join(parts) + "]";
-}
-
-std::string real_list_text(const std::vector<double>& v) {
-  std::vector<std::string> parts;
-  for (double x : v) parts.push_back(yaml_real(x));
-  return "[" + join(parts) + "]";
-}
-
-std::string pair_text(const std::array<double, 2>& v) { return "[" + yaml_real(v[0]) + ", " + yaml_real(v[1]) + "]"; }
-
-std::string int_pair_text(const std::array<int64_t, 2>& v) {
-  return "[" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + "]";
-}
+std::string bool_list_text(const std::vector<bool>& v) { return list_text(v, yaml_bool); }
+std::string real_list_text(const std::vector<double>& v) { return list_text(v, yaml_real); }
+std::string pair_text(const std::array<double, 2>& v) { return list_text(v, yaml_real); }
+std::string int_pair_text(const std::array<int64_t, 2>& v) { return "[" + join(v) + "]"; }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Typed readers
@@ -144,22 +142,44 @@ void type_error(const std::string& key, const YAML::Node& n, const std::string& 
   throw Error(key + " = " + shown(n) + ": " + expected, {}, key, shown(n));
 }
 
+namespace {
+
+/// A scalar that `parse` accepts, else "<key> = <value>: <expected>".
+template <class T>
+T read_scalar(const YAML::Node& n, const std::string& key, bool (*parse)(const std::string&, T&),
+              const std::string& expected) {
+  T v;
+  if (n.IsScalar() && parse(n.Scalar(), v)) return v;
+  type_error(key, n, expected);
+}
+
+/// A sequence of scalars that `parse` accepts (exactly `size` of them when size >= 0), else "<key> = <value>:
+/// <expected>" naming the whole sequence.
+template <class T>
+std::vector<T> read_sequence(const YAML::Node& n, const std::string& key, bool (*parse)(const std::string&, T&),
+                             const std::string& expected, int size = -1) {
+  std::vector<T> out;
+  T v;
+  if (!n.IsSequence() || (size >= 0 && n.size() != static_cast<size_t>(size))) type_error(key, n, expected);
+  for (const auto& item : n) {
+    if (!item.IsScalar() || !parse(item.Scalar(), v)) type_error(key, n, expected);
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
 int64_t read_int(const YAML::Node& n, const std::string& key) {
-  int64_t v;
-  if (n.IsScalar() && parse_int(n.Scalar(), v)) return v;
-  type_error(key, n, "expected an integer");
+  return read_scalar(n, key, parse_int, "expected an integer");
 }
 
 double read_real(const YAML::Node& n, const std::string& key) {
-  double v;
-  if (n.IsScalar() && parse_real(n.Scalar(), v)) return v;
-  type_error(key, n, "expected a number");
+  return read_scalar(n, key, parse_real, "expected a number");
 }
 
 bool read_bool(const YAML::Node& n, const std::string& key) {
-  bool v;
-  if (n.IsScalar() && parse_bool(n.Scalar(), v)) return v;
-  type_error(key, n, "expected true or false");
+  return read_scalar(n, key, parse_bool, "expected true or false");
 }
 
 std::string read_string(const YAML::Node& n, const std::string& key) {
@@ -168,54 +188,25 @@ std::string read_string(const YAML::Node& n, const std::string& key) {
 }
 
 std::vector<int64_t> read_int_list(const YAML::Node& n, const std::string& key) {
-  std::vector<int64_t> out;
-  int64_t v;
-  if (!n.IsSequence()) type_error(key, n, "expected a list of integers");
-  for (const auto& item : n) {
-    if (!item.IsScalar() || !parse_int(item.Scalar(), v)) type_error(key, n, "expected a list of integers");
-    out.push_back(v);
-  }
-  return out;
+  return read_sequence(n, key, parse_int, "expected a list of integers");
 }
 
 std::vector<double> read_real_list(const YAML::Node& n, const std::string& key) {
-  std::vector<double> out;
-  double v;
-  if (!n.IsSequence()) type_error(key, n, "expected a list of numbers");
-  for (const auto& item : n) {
-    if (!item.IsScalar() || !parse_real(item.Scalar(), v)) type_error(key, n, "expected a list of numbers");
-    out.push_back(v);
-  }
-  return out;
+  return read_sequence(n, key, parse_real, "expected a list of numbers");
 }
 
 std::vector<bool> read_bool_list(const YAML::Node& n, const std::string& key) {
-  std::vector<bool> out;
-  bool v;
-  if (!n.IsSequence()) type_error(key, n, "expected a list of true/false");
-  for (const auto& item : n) {
-    if (!item.IsScalar() || !parse_bool(item.Scalar(), v)) type_error(key, n, "expected a list of true/false");
-    out.push_back(v);
-  }
-  return out;
+  return read_sequence(n, key, parse_bool, "expected a list of true/false");
 }
 
 std::array<double, 2> read_pair(const YAML::Node& n, const std::string& key) {
-  std::array<double, 2> out{};
-  if (!n.IsSequence() || n.size() != 2) type_error(key, n, "expected a list of two numbers [low, high]");
-  for (size_t i = 0; i < 2; ++i)
-    if (!n[i].IsScalar() || !parse_real(n[i].Scalar(), out[i]))
-      type_error(key, n, "expected a list of two numbers [low, high]");
-  return out;
+  const auto v = read_sequence(n, key, parse_real, "expected a list of two numbers [low, high]", 2);
+  return {v[0], v[1]};
 }
 
 std::array<int64_t, 2> read_int_pair(const YAML::Node& n, const std::string& key) {
-  std::array<int64_t, 2> out{};
-  if (!n.IsSequence() || n.size() != 2) type_error(key, n, "expected a list of two integers [height, width]");
-  for (size_t i = 0; i < 2; ++i)
-    if (!n[i].IsScalar() || !parse_int(n[i].Scalar(), out[i]))
-      type_error(key, n, "expected a list of two integers [height, width]");
-  return out;
+  const auto v = read_sequence(n, key, parse_int, "expected a list of two integers [height, width]", 2);
+  return {v[0], v[1]};
 }
 
 int64_t read_synthetic(const YAML::Node& n, const std::string& key) {
@@ -264,6 +255,16 @@ const models::EncoderVariant& checked_encoder(const std::string& name) {
   if (!variant)
     raise_invalid_value("model.encoder.name", quoted(name), "must be one of: " + join(models::encoder_variant_names()));
   return *variant;
+}
+
+void check_window_sizes(const models::EncoderVariant& variant,
+                        const std::optional<std::vector<int64_t>>& window_sizes) {
+  if (!window_sizes) return;
+  const auto& w = *window_sizes;
+  check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(w),
+              "a ViT encoder has no windows (set it to null)");
+  check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
+              "must be a non-empty list of positive integers");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -121,71 +121,6 @@ inline std::string read_string_or_empty(const YAML::Node& n, const std::string& 
 }
 inline std::string synthetic_text(int64_t v) { return v == 0 ? std::string("false") : std::to_string(v); }
 
-template <class Config, class Get>
-Field<Config> int_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_int, int_text);
-}
-template <class Config, class Get>
-Field<Config> real_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_real, yaml_real);
-}
-template <class Config, class Get>
-Field<Config> bool_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_bool, yaml_bool);
-}
-template <class Config, class Get>
-Field<Config> string_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_string_or_empty, yaml_string);
-}
-template <class Config, class Get>
-Field<Config> pair_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_pair, pair_text);
-}
-template <class Config, class Get>
-Field<Config> int_list_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_int_list, int_list_text);
-}
-template <class Config, class Get>
-Field<Config> int_pair_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_int_pair, int_pair_text);
-}
-template <class Config, class Get>
-Field<Config> real_list_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_real_list, real_list_text);
-}
-template <class Config, class Get>
-Field<Config> synthetic_field(std::string key, Get get) {
-  return make_field<Config>(std::move(key), get, read_synthetic, synthetic_text);
-}
-template <class Config, class Get>
-Field<Config> optional_int_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_int, int_text);
-}
-template <class Config, class Get>
-Field<Config> optional_real_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_real, yaml_real);
-}
-template <class Config, class Get>
-Field<Config> optional_bool_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_bool, yaml_bool);
-}
-template <class Config, class Get>
-Field<Config> optional_string_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_string, yaml_string);
-}
-template <class Config, class Get>
-Field<Config> optional_int_list_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_int_list, int_list_text);
-}
-template <class Config, class Get>
-Field<Config> optional_bool_list_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_bool_list, bool_list_text);
-}
-template <class Config, class Get>
-Field<Config> optional_int_pair_field(std::string key, Get get) {
-  return make_optional_field<Config>(std::move(key), get, read_int_pair, int_pair_text);
-}
-
 /// A choice enum (choices.h) read from its YAML name: "<key> = "<value>": must be one of: a, b".
 template <class E>
 E read_choice(const YAML::Node& n, const std::string& key) {
@@ -197,22 +132,53 @@ template <class E>
 std::string choice_text(const E& v) {
   return std::string(choice_name(v));
 }
-template <class Config, class Get>
-Field<Config> choice_field(std::string key, Get get) {
-  using E = std::decay_t<decltype(get(std::declval<Config&>()))>;
-  return make_field<Config>(std::move(key), get, read_choice<E>, choice_text<E>);
+
+template <class T>
+inline constexpr bool kIsOptional = false;
+template <class T>
+inline constexpr bool kIsOptional<std::optional<T>> = true;
+
+/// The typed reader and the writer of a member type, as a pair: `value_codec(Type<T>{})`.
+template <class T>
+struct Type {};
+inline auto value_codec(Type<int64_t>) { return std::pair{&read_int, &int_text}; }
+inline auto value_codec(Type<double>) { return std::pair{&read_real, &yaml_real}; }
+inline auto value_codec(Type<bool>) { return std::pair{&read_bool, &yaml_bool}; }
+inline auto value_codec(Type<std::string>) { return std::pair{&read_string_or_empty, &yaml_string}; }
+inline auto value_codec(Type<std::array<double, 2>>) { return std::pair{&read_pair, &pair_text}; }
+inline auto value_codec(Type<std::array<int64_t, 2>>) { return std::pair{&read_int_pair, &int_pair_text}; }
+inline auto value_codec(Type<std::vector<int64_t>>) { return std::pair{&read_int_list, &int_list_text}; }
+inline auto value_codec(Type<std::vector<double>>) { return std::pair{&read_real_list, &real_list_text}; }
+inline auto value_codec(Type<std::vector<bool>>) { return std::pair{&read_bool_list, &bool_list_text}; }
+template <class E, class = std::enable_if_t<std::is_enum_v<E>>>  // a choice enum (choices.h)
+auto value_codec(Type<E>) {
+  return std::pair{&read_choice<E>, &choice_text<E>};
 }
 
+/// The row of the member `get` returns, read and written as its type (value_codec); an std::optional member reads
+/// null as unset (make_optional_field).
 template <class Config, class Get>
-Field<Config> optional_choice_field(std::string key, Get get) {
-  using E = typename std::decay_t<decltype(get(std::declval<Config&>()))>::value_type;
-  return make_optional_field<Config>(std::move(key), get, read_choice<E>, choice_text<E>);
+Field<Config> field(std::string key, Get get) {
+  using T = std::decay_t<decltype(get(std::declval<Config&>()))>;
+  if constexpr (kIsOptional<T>) {
+    const auto [read, write] = value_codec(Type<typename T::value_type>{});
+    return make_optional_field<Config>(std::move(key), get, read, write);
+  } else {
+    const auto [read, write] = value_codec(Type<T>{});
+    return make_field<Config>(std::move(key), get, read, write);
+  }
 }
 
-/// A schema row: `kind` is one of the *_field makers above without the suffix (int, optional_real, ...), `member`
-/// the path of the struct member (`model.encoder.name`). Each config .cpp wraps it for its own Config type.
-#define SGMIM_CONFIG_FIELD(Config, kind, key, member) \
-  ::sgmim::config::detail::kind##_field<Config>(key, [](Config& c) -> auto& { return c.member; })
+/// `data.synthetic`: an integer member read as false, true (kSyntheticDefaultCount) or a sample count.
+template <class Config, class Get>
+Field<Config> synthetic_field(std::string key, Get get) {
+  return make_field<Config>(std::move(key), get, read_synthetic, synthetic_text);
+}
+
+/// A schema row: `maker` is `field` (the member's type picks the reader) or `synthetic_field`, `member` the path of
+/// the struct member (`model.encoder.name`). Each config .cpp wraps it for its own Config type.
+#define SGMIM_CONFIG_FIELD(Config, maker, key, member) \
+  ::sgmim::config::detail::maker<Config>(key, [](Config& c) -> auto& { return c.member; })
 
 /// Rows of a section struct shared by several configs (DistSection), with their full dotted keys, placed in a config
 /// whose member `member` holds that section (or a struct derived from it).
@@ -234,29 +200,29 @@ template <class Config>
 void append_runtime_and_dist(std::vector<Field<Config>>& out, const std::vector<Field<Config>>& own_runtime = {}) {
   append_section_fields(out, &Config::runtime,
                         std::vector<Field<RuntimeSection>>{
-                            SGMIM_CONFIG_FIELD(RuntimeSection, string, "runtime.output_dir", output_dir),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.seed", seed),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.threads", threads),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.log_every", log_every),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, choice, "runtime.device", device),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.checkpoint_every_epochs",
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.output_dir", output_dir),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.seed", seed),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.threads", threads),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.log_every", log_every),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.device", device),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.checkpoint_every_epochs",
                                                checkpoint_every_epochs),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.checkpoint_every_steps",
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.checkpoint_every_steps",
                                                checkpoint_every_steps),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, real, "runtime.checkpoint_every_minutes",
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.checkpoint_every_minutes",
                                                checkpoint_every_minutes),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.keep_last", keep_last),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, string, "runtime.resume", resume),
-                            SGMIM_CONFIG_FIELD(RuntimeSection, int, "runtime.max_bad_steps", max_bad_steps),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.keep_last", keep_last),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.resume", resume),
+                            SGMIM_CONFIG_FIELD(RuntimeSection, field, "runtime.max_bad_steps", max_bad_steps),
                         });
   out.insert(out.end(), own_runtime.begin(), own_runtime.end());
-  out.push_back(SGMIM_CONFIG_FIELD(Config, bool, "runtime.tensorboard", runtime.tensorboard));
+  out.push_back(SGMIM_CONFIG_FIELD(Config, field, "runtime.tensorboard", runtime.tensorboard));
   append_section_fields(out, &Config::dist,
                         std::vector<Field<DistSection>>{
-                            SGMIM_CONFIG_FIELD(DistSection, string, "dist.backend", backend),
-                            SGMIM_CONFIG_FIELD(DistSection, int, "dist.timeout_s", timeout_s),
-                            SGMIM_CONFIG_FIELD(DistSection, int, "dist.rendezvous_timeout_s", rendezvous_timeout_s),
-                            SGMIM_CONFIG_FIELD(DistSection, real, "dist.bucket_mb", bucket_mb),
+                            SGMIM_CONFIG_FIELD(DistSection, field, "dist.backend", backend),
+                            SGMIM_CONFIG_FIELD(DistSection, field, "dist.timeout_s", timeout_s),
+                            SGMIM_CONFIG_FIELD(DistSection, field, "dist.rendezvous_timeout_s", rendezvous_timeout_s),
+                            SGMIM_CONFIG_FIELD(DistSection, field, "dist.bucket_mb", bucket_mb),
                         });
 }
 
@@ -272,6 +238,8 @@ void check_non_empty(const std::string& key, const std::string& v);
 /// The registered variant `model.encoder.name` names; throws "model.encoder.name = "x": must be one of: <the
 /// registered names>" for another name.
 const models::EncoderVariant& checked_encoder(const std::string& name);
+/// `model.encoder.window_sizes` when set: only an encoder with windows has them, a non-empty list of positive integers.
+void check_window_sizes(const models::EncoderVariant& variant, const std::optional<std::vector<int64_t>>& window_sizes);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Whole-config operations over a schema.

@@ -17,67 +17,67 @@ namespace {
 
 using Field = detail::Field<FinetuneSegConfig>;
 
-#define SGMIM_FIELD(kind, key, member) SGMIM_CONFIG_FIELD(FinetuneSegConfig, kind, key, member)
+#define SGMIM_FIELD(key, member) SGMIM_CONFIG_FIELD(FinetuneSegConfig, field, key, member)
 
 std::vector<Field> make_schema() {
   std::vector<Field> fields = {
-      SGMIM_FIELD(string, "model.encoder.name", model.encoder.name),
-      SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
-      SGMIM_FIELD(optional_int_list, "model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
-      SGMIM_FIELD(real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
-      SGMIM_FIELD(optional_real, "model.encoder.ln_eps", model.encoder.ln_eps),
-      SGMIM_FIELD(optional_int, "model.encoder.img_size", model.encoder.img_size),
-      SGMIM_FIELD(int, "model.num_classes", model.num_classes),
-      SGMIM_FIELD(int, "model.channels", model.channels),
-      SGMIM_FIELD(bool, "model.aux", model.aux),
-      SGMIM_FIELD(int, "model.aux_channels", model.aux_channels),
-      SGMIM_FIELD(real, "model.aux_weight", model.aux_weight),
-      SGMIM_FIELD(real, "model.dropout", model.dropout),
-      SGMIM_FIELD(string, "model.pretrained", model.pretrained),
-      SGMIM_FIELD(bool, "model.interpolate_position_bias", model.interpolate_position_bias),
-      SGMIM_FIELD(choice, "model.rpe_interpolation", model.rpe_interpolation),
+      SGMIM_FIELD("model.encoder.name", model.encoder.name),
+      SGMIM_FIELD("model.encoder.window_sizes", model.encoder.window_sizes),
+      SGMIM_FIELD("model.encoder.pretrained_window_sizes", model.encoder.pretrained_window_sizes),
+      SGMIM_FIELD("model.encoder.drop_path_rate", model.encoder.drop_path_rate),
+      SGMIM_FIELD("model.encoder.ln_eps", model.encoder.ln_eps),
+      SGMIM_FIELD("model.encoder.img_size", model.encoder.img_size),
+      SGMIM_FIELD("model.num_classes", model.num_classes),
+      SGMIM_FIELD("model.channels", model.channels),
+      SGMIM_FIELD("model.aux", model.aux),
+      SGMIM_FIELD("model.aux_channels", model.aux_channels),
+      SGMIM_FIELD("model.aux_weight", model.aux_weight),
+      SGMIM_FIELD("model.dropout", model.dropout),
+      SGMIM_FIELD("model.pretrained", model.pretrained),
+      SGMIM_FIELD("model.interpolate_position_bias", model.interpolate_position_bias),
+      SGMIM_FIELD("model.rpe_interpolation", model.rpe_interpolation),
 
-      SGMIM_FIELD(string, "data.root", data.root),
-      SGMIM_FIELD(string, "data.train_split", data.train_split),
-      SGMIM_FIELD(string, "data.val_split", data.val_split),
-      SGMIM_FIELD(optional_string, "data.class_names", data.class_names),
-      SGMIM_FIELD(int_pair, "data.crop", data.crop),
-      SGMIM_FIELD(int_pair, "data.scale", data.scale),
-      SGMIM_FIELD(pair, "data.ratio_range", data.ratio_range),
-      SGMIM_FIELD(real, "data.cat_max_ratio", data.cat_max_ratio),
-      SGMIM_FIELD(real, "data.hflip", data.hflip),
-      SGMIM_FIELD(bool, "data.photometric", data.photometric),
-      SGMIM_FIELD(bool, "data.reduce_zero_label", data.reduce_zero_label),
-      SGMIM_FIELD(int, "data.batch_size", data.batch_size),
-      SGMIM_FIELD(int, "data.num_workers", data.num_workers),
-      SGMIM_FIELD(int, "data.prefetch", data.prefetch),
-      SGMIM_FIELD(choice, "data.on_bad_sample", data.on_bad_sample),
-      SGMIM_FIELD(synthetic, "data.synthetic", data.synthetic),
-      SGMIM_FIELD(optional_int_pair, "data.synthetic_size", data.synthetic_size),
+      SGMIM_FIELD("data.root", data.root),
+      SGMIM_FIELD("data.train_split", data.train_split),
+      SGMIM_FIELD("data.val_split", data.val_split),
+      SGMIM_FIELD("data.class_names", data.class_names),
+      SGMIM_FIELD("data.crop", data.crop),
+      SGMIM_FIELD("data.scale", data.scale),
+      SGMIM_FIELD("data.ratio_range", data.ratio_range),
+      SGMIM_FIELD("data.cat_max_ratio", data.cat_max_ratio),
+      SGMIM_FIELD("data.hflip", data.hflip),
+      SGMIM_FIELD("data.photometric", data.photometric),
+      SGMIM_FIELD("data.reduce_zero_label", data.reduce_zero_label),
+      SGMIM_FIELD("data.batch_size", data.batch_size),
+      SGMIM_FIELD("data.num_workers", data.num_workers),
+      SGMIM_FIELD("data.prefetch", data.prefetch),
+      SGMIM_FIELD("data.on_bad_sample", data.on_bad_sample),
+      SGMIM_CONFIG_FIELD(FinetuneSegConfig, synthetic_field, "data.synthetic", data.synthetic),
+      SGMIM_FIELD("data.synthetic_size", data.synthetic_size),
 
-      SGMIM_FIELD(int, "train.iterations", train.iterations),
-      SGMIM_FIELD(real, "train.lr", train.lr),
-      SGMIM_FIELD(real, "train.min_lr", train.min_lr),
-      SGMIM_FIELD(real, "train.power", train.power),
-      SGMIM_FIELD(int, "train.warmup_iters", train.warmup_iters),
-      SGMIM_FIELD(real, "train.warmup_ratio", train.warmup_ratio),
-      SGMIM_FIELD(real, "train.layer_decay", train.layer_decay),
-      SGMIM_FIELD(real, "train.weight_decay", train.weight_decay),
-      SGMIM_FIELD(pair, "train.betas", train.betas),
-      SGMIM_FIELD(real, "train.eps", train.eps),
-      SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
-      SGMIM_FIELD(bool, "train.avg_non_ignore", train.avg_non_ignore),
-      SGMIM_FIELD(int, "train.total_batch_size", train.total_batch_size),
-      SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
-      SGMIM_FIELD(choice, "train.precision", train.precision),
+      SGMIM_FIELD("train.iterations", train.iterations),
+      SGMIM_FIELD("train.lr", train.lr),
+      SGMIM_FIELD("train.min_lr", train.min_lr),
+      SGMIM_FIELD("train.power", train.power),
+      SGMIM_FIELD("train.warmup_iters", train.warmup_iters),
+      SGMIM_FIELD("train.warmup_ratio", train.warmup_ratio),
+      SGMIM_FIELD("train.layer_decay", train.layer_decay),
+      SGMIM_FIELD("train.weight_decay", train.weight_decay),
+      SGMIM_FIELD("train.betas", train.betas),
+      SGMIM_FIELD("train.eps", train.eps),
+      SGMIM_FIELD("train.clip_grad", train.clip_grad),
+      SGMIM_FIELD("train.avg_non_ignore", train.avg_non_ignore),
+      SGMIM_FIELD("train.total_batch_size", train.total_batch_size),
+      SGMIM_FIELD("train.accumulation_steps", train.accumulation_steps),
+      SGMIM_FIELD("train.precision", train.precision),
 
-      SGMIM_FIELD(choice, "eval.mode", eval.mode),
-      SGMIM_FIELD(int_pair, "eval.scale", eval.scale),
-      SGMIM_FIELD(int_pair, "eval.stride", eval.stride),
-      SGMIM_FIELD(bool, "eval.flip", eval.flip),
-      SGMIM_FIELD(real_list, "eval.ratios", eval.ratios),
-      SGMIM_FIELD(int, "eval.every_iters", eval.every_iters),
-      SGMIM_FIELD(int, "eval.max_images", eval.max_images),
+      SGMIM_FIELD("eval.mode", eval.mode),
+      SGMIM_FIELD("eval.scale", eval.scale),
+      SGMIM_FIELD("eval.stride", eval.stride),
+      SGMIM_FIELD("eval.flip", eval.flip),
+      SGMIM_FIELD("eval.ratios", eval.ratios),
+      SGMIM_FIELD("eval.every_iters", eval.every_iters),
+      SGMIM_FIELD("eval.max_images", eval.max_images),
   };
   append_runtime_and_dist(fields);
   return fields;
@@ -107,12 +107,7 @@ void FinetuneSegConfig::validate() const {
   const auto& enc = model.encoder;
   const auto& variant = checked_encoder(enc.name);
   const bool vit = variant.family == models::EncoderFamily::vit;
-  if (enc.window_sizes) {
-    check_value(variant.traits().windowed, "model.encoder.window_sizes", int_list_text(*enc.window_sizes),
-                "a ViT encoder has no windows (set it to null)");
-    check_value(!enc.window_sizes->empty() && all_positive(*enc.window_sizes), "model.encoder.window_sizes",
-                int_list_text(*enc.window_sizes), "must be a non-empty list of positive integers");
-  }
+  check_window_sizes(variant, enc.window_sizes);
   if (enc.pretrained_window_sizes)
     check_value(variant.traits().continuous_position_bias, "model.encoder.pretrained_window_sizes",
                 int_list_text(*enc.pretrained_window_sizes),
@@ -191,7 +186,6 @@ void FinetuneSegConfig::validate() const {
 }
 
 std::vector<std::string> finetune_seg_config_keys() { return seg_config_file().keys(); }
-FinetuneSegConfig finetune_seg_config_from_tree(const ConfigTree& tree) { return seg_config_file().from_tree(tree); }
 FinetuneSegConfig load_finetune_seg_config(const std::string& path, const std::vector<std::string>& overrides) {
   return seg_config_file().load(path, overrides);
 }

@@ -19,71 +19,71 @@ using Field = detail::Field<PretrainConfig>;
 // ---------------------------------------------------------------------------------------------------------------
 // The schema: one entry per valid key, in to_yaml() order (sections contiguous).
 
-#define SGMIM_FIELD(kind, key, member) SGMIM_CONFIG_FIELD(PretrainConfig, kind, key, member)
+#define SGMIM_FIELD(key, member) SGMIM_CONFIG_FIELD(PretrainConfig, field, key, member)
 
 std::vector<Field> make_schema() {
   std::vector<Field> fields = {
-      SGMIM_FIELD(string, "model.encoder.name", model.encoder.name),
-      SGMIM_FIELD(optional_real, "model.encoder.drop_path_rate", model.encoder.drop_path_rate),
-      SGMIM_FIELD(optional_int_list, "model.encoder.window_sizes", model.encoder.window_sizes),
-      SGMIM_FIELD(optional_real, "model.encoder.ln_eps", model.encoder.ln_eps),
-      SGMIM_FIELD(choice, "model.method", model.method),
-      SGMIM_FIELD(choice, "model.guidance.kind", model.guidance.kind),
-      SGMIM_FIELD(choice, "model.knowledge_masking", model.knowledge_masking),
-      SGMIM_FIELD(real, "model.mask_ratio", model.mask_ratio),
-      SGMIM_FIELD(real, "model.knowledge_mask_ratio", model.knowledge_mask_ratio),
-      SGMIM_FIELD(int, "model.mask_patch_size", model.mask_patch_size),
-      SGMIM_FIELD(real, "model.lambda_img", model.lambda_img),
-      SGMIM_FIELD(real, "model.lambda_sk", model.lambda_sk),
-      SGMIM_FIELD(int, "model.fusion.num_heads", model.fusion.num_heads),
-      SGMIM_FIELD(real, "model.fusion.mlp_ratio", model.fusion.mlp_ratio),
-      SGMIM_FIELD(bool, "model.fusion.pos_embed", model.fusion.pos_embed),
-      SGMIM_FIELD(bool, "model.fusion.drop_empty_context", model.fusion.drop_empty_context),
-      SGMIM_FIELD(bool, "model.standardize_knowledge", model.standardize_knowledge),
-      SGMIM_FIELD(bool, "model.norm_target", model.norm_target),
-      SGMIM_FIELD(int, "model.norm_target_patch_size", model.norm_target_patch_size),
+      SGMIM_FIELD("model.encoder.name", model.encoder.name),
+      SGMIM_FIELD("model.encoder.drop_path_rate", model.encoder.drop_path_rate),
+      SGMIM_FIELD("model.encoder.window_sizes", model.encoder.window_sizes),
+      SGMIM_FIELD("model.encoder.ln_eps", model.encoder.ln_eps),
+      SGMIM_FIELD("model.method", model.method),
+      SGMIM_FIELD("model.guidance.kind", model.guidance.kind),
+      SGMIM_FIELD("model.knowledge_masking", model.knowledge_masking),
+      SGMIM_FIELD("model.mask_ratio", model.mask_ratio),
+      SGMIM_FIELD("model.knowledge_mask_ratio", model.knowledge_mask_ratio),
+      SGMIM_FIELD("model.mask_patch_size", model.mask_patch_size),
+      SGMIM_FIELD("model.lambda_img", model.lambda_img),
+      SGMIM_FIELD("model.lambda_sk", model.lambda_sk),
+      SGMIM_FIELD("model.fusion.num_heads", model.fusion.num_heads),
+      SGMIM_FIELD("model.fusion.mlp_ratio", model.fusion.mlp_ratio),
+      SGMIM_FIELD("model.fusion.pos_embed", model.fusion.pos_embed),
+      SGMIM_FIELD("model.fusion.drop_empty_context", model.fusion.drop_empty_context),
+      SGMIM_FIELD("model.standardize_knowledge", model.standardize_knowledge),
+      SGMIM_FIELD("model.norm_target", model.norm_target),
+      SGMIM_FIELD("model.norm_target_patch_size", model.norm_target_patch_size),
 
-      SGMIM_FIELD(choice, "data.format", data.format),
-      SGMIM_FIELD(string, "data.root", data.root),
-      SGMIM_FIELD(string, "data.shards", data.shards),
-      SGMIM_FIELD(optional_string, "data.shard_index", data.shard_index),
-      SGMIM_FIELD(int, "data.shard_streams", data.shard_streams),
-      SGMIM_FIELD(int, "data.shuffle_buffer", data.shuffle_buffer),
-      SGMIM_FIELD(optional_string, "data.knowledge_root", data.knowledge_root),
-      SGMIM_FIELD(choice, "data.layout", data.layout),
-      SGMIM_FIELD(int, "data.img_size", data.img_size),
-      SGMIM_FIELD(int, "data.batch_size", data.batch_size),
-      SGMIM_FIELD(int, "data.num_workers", data.num_workers),
-      SGMIM_FIELD(int, "data.prefetch", data.prefetch),
-      SGMIM_FIELD(choice, "data.on_bad_sample", data.on_bad_sample),
-      SGMIM_FIELD(bool, "data.knowledge_8bit_ok", data.knowledge_8bit_ok),
-      SGMIM_FIELD(choice, "data.knowledge_kind", data.knowledge_kind),
-      SGMIM_FIELD(pair, "data.scale", data.scale),
-      SGMIM_FIELD(pair, "data.ratio", data.ratio),
-      SGMIM_FIELD(real, "data.hflip", data.hflip),
-      SGMIM_FIELD(choice, "data.channel_order", data.channel_order),
-      SGMIM_FIELD(synthetic, "data.synthetic", data.synthetic),
+      SGMIM_FIELD("data.format", data.format),
+      SGMIM_FIELD("data.root", data.root),
+      SGMIM_FIELD("data.shards", data.shards),
+      SGMIM_FIELD("data.shard_index", data.shard_index),
+      SGMIM_FIELD("data.shard_streams", data.shard_streams),
+      SGMIM_FIELD("data.shuffle_buffer", data.shuffle_buffer),
+      SGMIM_FIELD("data.knowledge_root", data.knowledge_root),
+      SGMIM_FIELD("data.layout", data.layout),
+      SGMIM_FIELD("data.img_size", data.img_size),
+      SGMIM_FIELD("data.batch_size", data.batch_size),
+      SGMIM_FIELD("data.num_workers", data.num_workers),
+      SGMIM_FIELD("data.prefetch", data.prefetch),
+      SGMIM_FIELD("data.on_bad_sample", data.on_bad_sample),
+      SGMIM_FIELD("data.knowledge_8bit_ok", data.knowledge_8bit_ok),
+      SGMIM_FIELD("data.knowledge_kind", data.knowledge_kind),
+      SGMIM_FIELD("data.scale", data.scale),
+      SGMIM_FIELD("data.ratio", data.ratio),
+      SGMIM_FIELD("data.hflip", data.hflip),
+      SGMIM_FIELD("data.channel_order", data.channel_order),
+      SGMIM_CONFIG_FIELD(PretrainConfig, synthetic_field, "data.synthetic", data.synthetic),
 
-      SGMIM_FIELD(int, "train.epochs", train.epochs),
-      SGMIM_FIELD(int, "train.warmup_epochs", train.warmup_epochs),
-      SGMIM_FIELD(real, "train.base_lr", train.base_lr),
-      SGMIM_FIELD(real, "train.warmup_lr", train.warmup_lr),
-      SGMIM_FIELD(real, "train.min_lr", train.min_lr),
-      SGMIM_FIELD(int, "train.base_batch_size", train.base_batch_size),
-      SGMIM_FIELD(int, "train.total_batch_size", train.total_batch_size),
-      SGMIM_FIELD(choice, "train.schedule", train.schedule),
-      SGMIM_FIELD(int_list, "train.milestones", train.milestones),
-      SGMIM_FIELD(real, "train.gamma", train.gamma),
-      SGMIM_FIELD(pair, "train.betas", train.betas),
-      SGMIM_FIELD(real, "train.eps", train.eps),
-      SGMIM_FIELD(real, "train.weight_decay", train.weight_decay),
-      SGMIM_FIELD(real, "train.clip_grad", train.clip_grad),
-      SGMIM_FIELD(int, "train.accumulation_steps", train.accumulation_steps),
-      SGMIM_FIELD(choice, "train.accumulation_mode", train.accumulation_mode),
-      SGMIM_FIELD(bool, "train.decay_rpb_tables", train.decay_rpb_tables),
-      SGMIM_FIELD(choice, "train.precision", train.precision),
+      SGMIM_FIELD("train.epochs", train.epochs),
+      SGMIM_FIELD("train.warmup_epochs", train.warmup_epochs),
+      SGMIM_FIELD("train.base_lr", train.base_lr),
+      SGMIM_FIELD("train.warmup_lr", train.warmup_lr),
+      SGMIM_FIELD("train.min_lr", train.min_lr),
+      SGMIM_FIELD("train.base_batch_size", train.base_batch_size),
+      SGMIM_FIELD("train.total_batch_size", train.total_batch_size),
+      SGMIM_FIELD("train.schedule", train.schedule),
+      SGMIM_FIELD("train.milestones", train.milestones),
+      SGMIM_FIELD("train.gamma", train.gamma),
+      SGMIM_FIELD("train.betas", train.betas),
+      SGMIM_FIELD("train.eps", train.eps),
+      SGMIM_FIELD("train.weight_decay", train.weight_decay),
+      SGMIM_FIELD("train.clip_grad", train.clip_grad),
+      SGMIM_FIELD("train.accumulation_steps", train.accumulation_steps),
+      SGMIM_FIELD("train.accumulation_mode", train.accumulation_mode),
+      SGMIM_FIELD("train.decay_rpb_tables", train.decay_rpb_tables),
+      SGMIM_FIELD("train.precision", train.precision),
   };
-  append_runtime_and_dist(fields, {SGMIM_FIELD(int, "runtime.recon_every_epochs", runtime.recon_every_epochs)});
+  append_runtime_and_dist(fields, {SGMIM_FIELD("runtime.recon_every_epochs", runtime.recon_every_epochs)});
   return fields;
 }
 
@@ -103,23 +103,17 @@ const ConfigFile<PretrainConfig>& pretrain_config_file() {
 
 void PretrainConfig::validate() const {
   // model
-  const auto& encoder = checked_encoder(model.encoder.name).traits();
+  const auto& variant = checked_encoder(model.encoder.name);
   if (model.encoder.drop_path_rate) {
     const double d = *model.encoder.drop_path_rate;
     check_value(d >= 0 && d < 1, "model.encoder.drop_path_rate", number_text(d), "must be in [0, 1)");
   }
-  if (model.encoder.window_sizes) {
-    const auto& w = *model.encoder.window_sizes;
-    check_value(encoder.windowed, "model.encoder.window_sizes", int_list_text(w),
-                "a ViT encoder has no windows (set it to null)");
-    check_value(!w.empty() && all_positive(w), "model.encoder.window_sizes", int_list_text(w),
-                "must be a non-empty list of positive integers");
-  }
+  check_window_sizes(variant, model.encoder.window_sizes);
   if (model.encoder.ln_eps) check_ln_eps("model.encoder.ln_eps", *model.encoder.ln_eps);
   check_open_unit("model.mask_ratio", model.mask_ratio);
   check_open_unit("model.knowledge_mask_ratio", model.knowledge_mask_ratio);
   check_positive("model.mask_patch_size", static_cast<double>(model.mask_patch_size));
-  const int64_t model_patch = encoder.patch_size;
+  const int64_t model_patch = variant.traits().patch_size;
   check_value(model.mask_patch_size % model_patch == 0, "model.mask_patch_size", std::to_string(model.mask_patch_size),
               "must be a multiple of the encoder's patch size " + std::to_string(model_patch));
   check_non_negative("model.lambda_img", model.lambda_img);

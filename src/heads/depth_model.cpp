@@ -15,20 +15,6 @@ models::EncoderOptions finetune_encoder_options(const std::string& variant, Dept
   return models::dense_finetune_options(variant, depth, drop_path_rate);
 }
 
-GlpHeadOptions DepthModelOptions::default_glp_options() {
-  GlpHeadOptions o;
-  o.in_channels = 0;      // derived
-  o.out_channels = 0;     // derived
-  o.upsample_steps = -1;  // derived
-  return o;
-}
-
-DptHeadOptions DepthModelOptions::default_dpt_options() {
-  DptHeadOptions o;
-  o.vit_features = 0;  // derived
-  return o;
-}
-
 GlpHeadOptions DepthModelOptions::resolved_glp() const {
   auto o = glp;
   if (o.in_channels == 0) o.in_channels = encoder.num_features();

@@ -9,14 +9,11 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/upsampling.h>
 
-#include <sstream>
-
 namespace sgmim::heads {
 
 namespace F = torch::nn::functional;
 
 namespace {
-
 
 torch::Tensor upsample2x_aligned(const torch::Tensor& x) {
   return F::interpolate(
@@ -24,38 +21,6 @@ torch::Tensor upsample2x_aligned(const torch::Tensor& x) {
 }
 
 }  // namespace
-
-DptReadout parse_dpt_readout(const std::string& name) {
-  if (name == "ignore") return DptReadout::ignore;
-  if (name == "add") return DptReadout::add;
-  if (name == "project") return DptReadout::project;
-  raise_invalid_value("model.dpt.readout", name, "one of ignore, add, project");
-}
-
-std::string to_string(DptReadout readout) {
-  switch (readout) {
-    case DptReadout::ignore: return "ignore";
-    case DptReadout::add: return "add";
-    case DptReadout::project: return "project";
-  }
-  return "?";
-}
-
-DptOutput parse_dpt_output(const std::string& name) {
-  if (name == "relu") return DptOutput::relu;
-  if (name == "identity") return DptOutput::identity;
-  if (name == "sigmoid") return DptOutput::sigmoid;
-  raise_invalid_value("model.dpt.output", name, "one of relu, identity, sigmoid");
-}
-
-std::string to_string(DptOutput output) {
-  switch (output) {
-    case DptOutput::relu: return "relu";
-    case DptOutput::identity: return "identity";
-    case DptOutput::sigmoid: return "sigmoid";
-  }
-  return "?";
-}
 
 void DptHeadOptions::validate(int64_t depth) const {
   const std::string k = "model.dpt.";

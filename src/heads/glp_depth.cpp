@@ -9,12 +9,9 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/conv.h>
 
-#include <sstream>
-
 namespace sgmim::heads {
 
 namespace {
-
 
 // The reference `_get_deconv_cfg`: padding and output padding that make a stride-2 deconv exactly double the size.
 std::pair<int64_t, int64_t> deconv_padding(int64_t kernel) {

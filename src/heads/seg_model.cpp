@@ -43,24 +43,20 @@ std::vector<int64_t> SegModelOptions::level_channels() const {
 }
 
 UperHeadOptions SegModelOptions::decode_head_options() const {
-  UperHeadOptions o;
-  o.in_channels = level_channels();
-  o.channels = channels;
-  o.num_classes = num_classes;
-  o.pool_scales = pool_scales;
-  o.dropout = dropout;
-  o.align_corners = align_corners;
-  return o;
+  return {.in_channels = level_channels(),
+          .channels = channels,
+          .num_classes = num_classes,
+          .pool_scales = pool_scales,
+          .dropout = dropout,
+          .align_corners = align_corners};
 }
 
 FcnHeadOptions SegModelOptions::auxiliary_head_options() const {
-  FcnHeadOptions o;
-  o.in_index = aux_in_index;
-  o.in_channels = level_channels()[static_cast<size_t>(aux_in_index)];
-  o.channels = aux_channels;
-  o.num_classes = num_classes;
-  o.dropout = dropout;
-  return o;
+  return {.in_channels = level_channels()[static_cast<size_t>(aux_in_index)],
+          .in_index = aux_in_index,
+          .channels = aux_channels,
+          .num_classes = num_classes,
+          .dropout = dropout};
 }
 
 SegModelImpl::SegModelImpl(SegModelOptions cfg) : config_(std::move(cfg)) {

@@ -6,15 +6,6 @@
 
 namespace sgmim::masking {
 
-KnowledgeMasking parse_knowledge_masking(const std::string& name) {
-  if (name == "selective") return KnowledgeMasking::selective;
-  if (name == "random") return KnowledgeMasking::random;
-  throw Error("model.knowledge_masking = " + name + ": expected selective or random", {}, "model.knowledge_masking",
-              name);
-}
-
-std::string to_string(KnowledgeMasking mode) { return mode == KnowledgeMasking::selective ? "selective" : "random"; }
-
 void MaskGeneratorOptions::validate() const {
   check_value(mask_patch_size > 0 && input_size > 0 && input_size % mask_patch_size == 0, "data.img_size",
               std::to_string(input_size),

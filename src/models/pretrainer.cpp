@@ -8,12 +8,10 @@
 namespace sgmim::models {
 
 masking::MaskGeneratorOptions PretrainerOptions::mask_options() const {
-  masking::MaskGeneratorOptions o;
-  o.input_size = encoder.img_size;
-  o.mask_patch_size = mask_patch_size;
-  o.model_patch_size = encoder.patch_size;
-  o.mask_ratio = mask_ratio;
-  return o;
+  return {.input_size = encoder.img_size,
+          .mask_patch_size = mask_patch_size,
+          .model_patch_size = encoder.patch_size,
+          .mask_ratio = mask_ratio};
 }
 
 void PretrainerOptions::validate() const {

@@ -125,7 +125,7 @@ TEST(DptHead, IgnoreAndAddReadoutsFoldTheClsTokenAsDefined) {
     auto as_map = folded.transpose(1, 2).reshape({1, 32, g, g});
     auto expected = torch::nn::functional::conv2d(as_map, r->conv->weight, torch::nn::functional::Conv2dFuncOptions().bias(r->conv->bias));
     // A reference written with other ops (its own layout into the conv): equal to float32 rounding.
-    EXPECT_TRUE(test_support::float32_close(r(tokens, g, g), expected)) << to_string(readout);
+    EXPECT_TRUE(test_support::float32_close(r(tokens, g, g), expected)) << config::choice_name(readout);
   }
   // Project: GELU(Linear([patch ‖ cls])).
   DptProjectReadout p(32);
@@ -133,15 +133,6 @@ TEST(DptHead, IgnoreAndAddReadoutsFoldTheClsTokenAsDefined) {
   auto expected = torch::gelu(torch::nn::functional::linear(torch::cat({patches, cls.expand_as(patches)}, -1),
                                                             lin->weight, lin->bias));
   EXPECT_TRUE(test_support::float32_close(p(tokens), expected));
-}
-
-TEST(DptHead, ParsesNames) {
-  EXPECT_EQ(parse_dpt_readout("project"), DptReadout::project);
-  EXPECT_EQ(parse_dpt_readout("ignore"), DptReadout::ignore);
-  EXPECT_EQ(parse_dpt_readout("add"), DptReadout::add);
-  EXPECT_THROW(parse_dpt_readout("cls"), Error);
-  EXPECT_EQ(parse_dpt_output("sigmoid"), DptOutput::sigmoid);
-  EXPECT_THROW(parse_dpt_output("softplus"), Error);
 }
 
 TEST(VitIntermediates, LastBlockPlusNormEqualsForwardAndOrderIsKept) {

@@ -5,7 +5,6 @@
 
 #include "sgmim/config/choices.h"
 #include "sgmim/config/common_sections.h"
-#include "sgmim/config/yaml_tree.h"
 
 #include <array>
 #include <cstdint>
@@ -114,7 +113,6 @@ struct FinetuneSegConfig {
 /// Loads a YAML config (with `_base_`), applies `--set` overrides, converts and validates. An empty `path` starts
 /// from default_finetune_seg_config() (the embedded demo). Errors name the file (or `--set`) that set the key.
 FinetuneSegConfig load_finetune_seg_config(const std::string& path, const std::vector<std::string>& overrides = {});
-FinetuneSegConfig finetune_seg_config_from_tree(const ConfigTree& tree);
 std::string to_yaml(const FinetuneSegConfig& config);
 void save_finetune_seg_config(const FinetuneSegConfig& config, const std::string& path);
 std::vector<std::string> finetune_seg_config_keys();

@@ -35,12 +35,10 @@ struct DepthModelOptions {
   double max_depth = 80.0;  ///< copied into the head options (GLP always; DPT for DptOutput::sigmoid)
   /// GLP options. in_channels, out_channels and upsample_steps are derived from the encoder when left at 0 / -1:
   /// in = encoder.num_features(), out = encoder.embed_dim (as the reference), steps = log2(stride) − #deconvs.
-  GlpHeadOptions glp = default_glp_options();
+  GlpHeadOptions glp{.in_channels = 0, .out_channels = 0, .upsample_steps = -1};
   /// DPT options. vit_features is taken from the encoder (embed_dim) when 0.
-  DptHeadOptions dpt = default_dpt_options();
+  DptHeadOptions dpt{.vit_features = 0};
 
-  static GlpHeadOptions default_glp_options();
-  static DptHeadOptions default_dpt_options();
   /// Throws sgmim::Error naming the key when the head and encoder do not fit together.
   void validate() const;
   /// The GLP / DPT options with the derived fields filled in.

@@ -24,14 +24,10 @@ namespace sgmim::heads {
 
 /// How the cls token is folded into the patch tokens (DPT `get_readout_oper`).
 using DptReadout = config::DptReadout;  ///< ignore | add | project (DPT's default): Linear(2C → C) + GELU
-DptReadout parse_dpt_readout(const std::string& name);  ///< "ignore" | "add" | "project"; sgmim::Error otherwise
-std::string to_string(DptReadout readout);
 
 /// What follows `scratch.output_conv`'s last convolution.
 /// relu (DPT non_negative) | identity (MultiMAE) | sigmoid·max_depth (as the GLP head; PROPOSAL for SILog).
 using DptOutput = config::DptOutput;
-DptOutput parse_dpt_output(const std::string& name);  ///< "relu" | "identity" | "sigmoid"
-std::string to_string(DptOutput output);
 
 struct DptHeadOptions {
   int64_t vit_features = 768;                         ///< ViT width C

@@ -8,7 +8,6 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <string>
 
 namespace sgmim::masking {
 
@@ -16,9 +15,6 @@ namespace sgmim::masking {
 /// selective: visible exactly where the image is masked (knowledge mask = 1 − image mask, the default); random: an
 /// independent random mask with its own ratio (paper Table 6 ablation).
 using KnowledgeMasking = config::KnowledgeMasking;
-
-KnowledgeMasking parse_knowledge_masking(const std::string& name);
-std::string to_string(KnowledgeMasking mode);
 
 struct MaskGeneratorOptions {
   int64_t input_size = 192;

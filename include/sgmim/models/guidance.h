@@ -20,7 +20,7 @@ namespace sgmim::models {
 
 using GuidanceKind = config::GuidanceKind;  ///< mlp | transformer | siamese (paper Table 5) | sparse_resnet18 (HEAD)
 
-/// A name of config::ChoiceNames<GuidanceKind>; throws sgmim::Error for another name.
+/// A name of config::choice_names(GuidanceKind); throws sgmim::Error for another name.
 GuidanceKind parse_guidance_kind(const std::string& name);
 std::string to_string(GuidanceKind kind);
 
