@@ -81,12 +81,15 @@ std::unique_ptr<torch::optim::AdamW> make_layer_decay_adamw(const std::vector<La
   return optimizer;
 }
 
+std::vector<double> layer_decay_lr_scales(const std::vector<LayerDecayGroup>& groups) {
+  std::vector<double> scales;
+  for (const auto& g : groups) scales.push_back(g.lr_scale);
+  return scales;
+}
+
 void set_layer_decay_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<LayerDecayGroup>& groups,
                                    double lr) {
-  auto& param_groups = optimizer.param_groups();
-  TORCH_CHECK(param_groups.size() == groups.size(), "set_layer_decay_learning_rate: the optimiser has ",
-              param_groups.size(), " groups, the layer-decay list ", groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) param_groups[i].options().set_lr(lr * groups[i].lr_scale);
+  set_learning_rate(optimizer, lr, layer_decay_lr_scales(groups));
 }
 
 }  // namespace sgmim::engine

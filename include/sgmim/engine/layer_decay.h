@@ -58,6 +58,9 @@ std::unique_ptr<torch::optim::AdamW> make_layer_decay_adamw(const std::vector<La
                                                             std::pair<double, double> betas = {0.9, 0.999},
                                                             double eps = 1e-8);
 
+/// Each group's lr_scale, in order (the scales of set_learning_rate, param_groups.h; TrainingParts::lr_scales).
+std::vector<double> layer_decay_lr_scales(const std::vector<LayerDecayGroup>& groups);
+
 /// Sets group i's learning rate to lr · groups[i].lr_scale (the per-iteration update of the reference). The
 /// optimiser must have been built from exactly these groups (make_layer_decay_adamw).
 void set_layer_decay_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<LayerDecayGroup>& groups,
