@@ -17,19 +17,7 @@ std::string strip(const std::string& name, const std::string& prefix, bool* had_
   return *had_prefix ? name.substr(prefix.size()) : name;
 }
 
-}  // namespace
-
-int64_t num_layer_ids(const models::EncoderOptions& encoder) {
-  return models::family_rules(encoder.family).num_layer_ids(encoder);
-}
-
-int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
-  bool in_encoder = false;
-  const auto local = strip(name, encoder_prefix, &in_encoder);
-  if (!in_encoder) return num_layer_ids(encoder) - 1;  // head parameters
-  return models::family_rules(encoder.family).layer_id(local, encoder);
-}
-
+// True when the layer-decay rule exempts `name` (full model name) from weight decay.
 bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                                           const LayerDecayOptions& options) {
   if (sizes.size() == 1 || text::ends_with(name, ".bias")) return true;
@@ -41,6 +29,19 @@ bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArray
   for (const auto& keyword : options.no_decay_keywords)
     if (name.find(keyword) != std::string::npos) return true;
   return false;
+}
+
+}  // namespace
+
+int64_t num_layer_ids(const models::EncoderOptions& encoder) {
+  return models::family_rules(encoder.family).num_layer_ids(encoder);
+}
+
+int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
+  bool in_encoder = false;
+  const auto local = strip(name, encoder_prefix, &in_encoder);
+  if (!in_encoder) return num_layer_ids(encoder) - 1;  // head parameters
+  return models::family_rules(encoder.family).layer_id(local, encoder);
 }
 
 std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderOptions& encoder,

@@ -49,21 +49,16 @@ NamedTensors trainable_parameters(const torch::nn::Module& module) {
 TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::ProcessGroup> group,
                            io::WriteProgress checkpoint_write)
     : settings_(std::move(settings)), group_(std::move(group)), checkpoint_write_(std::move(checkpoint_write)),
-      paths_(settings_.runtime.output_dir) {
+      paths_(settings_.runtime.output_dir), rank_(group_ ? group_->rank() : 0),
+      world_(group_ ? group_->world_size() : 1) {
   loader_seed = static_cast<uint64_t>(settings_.runtime.seed);
-  if (group_) {
-    rank_ = group_->rank();
-    world_ = group_->world_size();
-  }
   configure_threads(static_cast<int>(settings_.runtime.threads));
   device_ = resolve_device(settings_.runtime.device, group_ ? group_->local_rank() : 0);
-  const bool bf16 = settings_.train.precision == config::Precision::bf16;
-  if (bf16 && !compat::bf16_autocast_runs_on(device_))
+  if (bf16() && !compat::bf16_autocast_runs_on(device_))
     raise_invalid_value("train.precision", "bf16",
                         "bf16 autocast on the CPU needs LibTorch 2.x (this build has " +
                             std::string(compat::libtorch_version()) +
                             "): set train.precision=fp32, or build the 2.x lane (docs/platform.md)");
-  bf16_ = bf16;
   // Before the task builds its loaders: they take loader_seed, which a resumed run takes from its checkpoint.
   // runtime.resume: "auto" → the newest valid checkpoint (corrupt ones skipped with a warning on rank 0), "none" →
   // nothing, else that file (an error naming it when unreadable).

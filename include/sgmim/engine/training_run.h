@@ -67,7 +67,8 @@ class TrainingLoop {
   bool leader() const { return rank_ == 0; }
   distributed::ProcessGroup* group() const { return group_.get(); }
   const torch::Device& device() const { return device_; }
-  bool bf16() const { return bf16_; }
+  /// train.precision = bf16: autocast (the constructor has checked that it runs on the device).
+  bool bf16() const { return settings_.train.precision == config::Precision::bf16; }
   /// The dtype of the weights and of the floating-point batch tensors: float64 under train.precision = fp64, else
   /// float32 (bf16 is autocast over float32 weights).
   torch::Dtype dtype() const { return settings_.train.precision == config::Precision::fp64 ? torch::kDouble : torch::kFloat; }
@@ -125,7 +126,6 @@ class TrainingLoop {
   RunPaths paths_;
   int rank_ = 0, world_ = 1;
   torch::Device device_{torch::kCPU};
-  bool bf16_ = false;
   double elapsed_before_ = 0;
   Clock::time_point started_ = Clock::now(), last_save_ = Clock::now();
   std::unique_ptr<report::JsonlWriter> jsonl_;
