@@ -65,10 +65,7 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
 }
 
 LayerDecayOptions to_layer_decay_options(const config::FinetuneDepthConfig& c) {
-  LayerDecayOptions o;
-  o.layer_decay = c.train.layer_decay;
-  o.weight_decay = c.train.weight_decay;
-  return o;
+  return {.layer_decay = c.train.layer_decay, .weight_decay = c.train.weight_decay};
 }
 
 namespace {
@@ -96,7 +93,6 @@ class DepthTask : public TrainingTask {
     plan.epochs = cfg_.train.epochs;
     parts.loader = std::make_unique<data::DepthLoader>(
         train_, training_loader_options(loop, plan.micro_batch, cfg_.data.num_workers, cfg_.data.prefetch));
-    eval_options_ = to_depth_evaluation_options(cfg_);
     // Known once the loader exists.
     const PolySchedule schedule({cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power,
                                  steps_per_epoch(*this, loop) * *cfg_.train.half_epochs});
@@ -124,7 +120,7 @@ class DepthTask : public TrainingTask {
  private:
   // The last validation also writes <run>/plots/depth_predictions.png (predictions beside the ground truth).
   eval::MetricsSummary validate(TrainingLoop& loop, int64_t epoch_done, bool last = false) {
-    auto options = eval_options_;
+    auto options = to_depth_evaluation_options(cfg_);
     if (last)
       options.contact_sheet_path = (std::filesystem::path(loop.paths().plots) / "depth_predictions.png").string();
     auto summary = evaluate_depth(*model_, *test_, options, loop.group(), loop.device());
@@ -141,7 +137,6 @@ class DepthTask : public TrainingTask {
   const config::FinetuneDepthConfig& cfg_;
   std::shared_ptr<const data::DepthDataset> train_, test_;
   heads::DepthModel model_{nullptr};
-  DepthEvaluationOptions eval_options_;
   distributed::ProcessGroup* loop_group_ = nullptr;  ///< the world of the SILog sums; nullptr in one process
 };
 

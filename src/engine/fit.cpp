@@ -129,9 +129,6 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks)
   const int64_t total_steps = plan.epochs > 0 ? plan.epochs * per_epoch : plan.iterations;
   const int64_t epochs = plan.epochs > 0 ? plan.epochs : (total_steps + per_epoch - 1) / per_epoch;
 
-  FitResult result;
-  result.output_dir = loop.paths().dir;
-  result.total_steps = total_steps;
   // The trainable parameters by name, in state-dict order (checkpoints store the optimiser state by these names).
   const NamedTensors named_params = trainable_parameters(*parts.model);
   std::vector<torch::Tensor> params;
@@ -140,7 +137,6 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks)
   // ---- resume, run directory, log ------------------------------------------------------------------------------
   const auto [start_epoch, start_step] =
       loop.resume(*parts.model, *parts.optimizer, named_params, per_epoch, accum);
-  result.resumed_from = loop.resumed_from;
   if (hooks.before_training) hooks.before_training(*parts.model);
   if (loop.group()) loop.group()->broadcast_parameters(params);
   loop.prepare_run_directory();
@@ -176,6 +172,7 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks)
   const auto& part_names = task.part_names;
   std::vector<double> window(part_names.size() + 2, 0.0);  // the log window's sums: loss, parts..., finite steps
   bool first_window = true;
+  double first_loss = 0, last_loss = 0;  // the mean loss of this run's first and last logged window
 
   for (int64_t epoch = start_epoch; epoch < epochs && loop.global_step < total_steps; ++epoch) {
     const int64_t first = epoch == start_epoch ? start_step : 0;
@@ -213,9 +210,9 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks)
         const double n = n_steps > 0 ? n_steps : std::numeric_limits<double>::quiet_NaN();
         const double mean = v[0] / n;
         if (n_steps > 0) {
-          if (first_window) result.first_loss = mean;
+          if (first_window) first_loss = mean;
           first_window = false;
-          result.last_loss = mean;
+          last_loss = mean;
         }
         std::fill(window.begin(), window.end(), 0.0);
         progress.update(loop.global_step, loop.seconds_this_run());
@@ -274,11 +271,9 @@ FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks)
     });
   }
   loop.barrier();
-  result.global_step = loop.global_step;
-  result.skipped_steps = loop.skipped;
-  result.bad_samples = parts.loader->bad_samples();
-  result.checkpoint = loop.last_checkpoint;
-  return result;
+  return {.global_step = loop.global_step, .total_steps = total_steps, .skipped_steps = loop.skipped,
+          .bad_samples = parts.loader->bad_samples(), .first_loss = first_loss, .last_loss = last_loss,
+          .checkpoint = loop.last_checkpoint, .output_dir = loop.paths().dir, .resumed_from = loop.resumed_from};
 }
 
 }  // namespace sgmim::engine

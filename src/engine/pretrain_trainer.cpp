@@ -90,9 +90,7 @@ class PretrainTask : public TrainingTask {
     const bool nb = device.is_cuda();
     auto out = model_->forward(batch.image.to(device, dtype, nb), batch.knowledge.to(device, dtype, nb),
                                batch.image_mask.to(device, nb), batch.knowledge_mask.to(device, nb));
-    TaskLoss l;
-    l.total = out.loss;
-    l.parts.push_back(out.loss_img);
+    TaskLoss l{out.loss, {out.loss_img}};
     if (sgmim_) l.parts.push_back(out.loss_sk);
     return l;
   }
@@ -147,8 +145,7 @@ class PretrainTask : public TrainingTask {
       r.knowledge_mask = torch::cat(km);
       r.knowledge_pred = out.knowledge_pred.to(torch::kCPU, torch::kFloat);
     }
-    ReconstructionStyle style;
-    style.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr;
+    const ReconstructionStyle style{.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr};
     fs::create_directories(loop.paths().reconstructions);  // throws naming the folder when it cannot
     write_reconstruction_grid(r, path, style);
   }

@@ -100,11 +100,7 @@ std::vector<std::string> seg_class_names(const config::FinetuneSegConfig& c) {
 }
 
 LayerDecayOptions to_layer_decay_options(const config::FinetuneSegConfig& c) {
-  LayerDecayOptions o;
-  o.layer_decay = c.train.layer_decay;
-  o.weight_decay = c.train.weight_decay;
-  o.encoder_prefix = "backbone.";
-  return o;
+  return {.layer_decay = c.train.layer_decay, .weight_decay = c.train.weight_decay, .encoder_prefix = "backbone."};
 }
 
 namespace {
@@ -137,7 +133,6 @@ class SegTask : public TrainingTask {
     parts.loader = std::make_unique<data::SegLoader>(
         train_, training_loader_options(loop, plan.micro_batch, cfg_.data.num_workers, cfg_.data.prefetch,
                                         cfg_.data.on_bad_sample));
-    eval_options_ = to_seg_evaluation_options(cfg_);
     steps_per_epoch(*this, loop);  // throws when not one step fits
     loss_label = "ce";
     part_names = cfg_.model.aux ? std::vector<std::string>{"decode", "aux"} : std::vector<std::string>{"decode"};
@@ -155,10 +150,8 @@ class SegTask : public TrainingTask {
     const auto label = batch.label.to(device, nb);
     const auto out = model_->forward(batch.image.to(device, dtype, nb));
     const bool avg = cfg_.train.avg_non_ignore;
-    TaskLoss l;
     const auto decode = models::seg_cross_entropy(out.logits, label, 255, avg);
-    l.total = decode;
-    l.parts.push_back(decode);
+    TaskLoss l{decode, {decode}};
     if (out.aux_logits.defined()) {
       const auto aux = models::seg_cross_entropy(out.aux_logits, label, 255, avg);
       l.total = decode + cfg_.model.aux_weight * aux;
@@ -171,7 +164,7 @@ class SegTask : public TrainingTask {
 
  private:
   eval::SegMetricsSummary validate(TrainingLoop& loop) {
-    const auto r = evaluate_segmentation(*model_, *val_, eval_options_, loop.group(), loop.device());
+    const auto r = evaluate_segmentation(*model_, *val_, to_seg_evaluation_options(cfg_), loop.group(), loop.device());
     const auto& s = r.summary;
     char text[160];
     std::snprintf(text, sizeof text, "validation at iteration %lld (%lld images): aAcc %.2f  mIoU %.2f  mAcc %.2f",
@@ -185,7 +178,6 @@ class SegTask : public TrainingTask {
   const config::FinetuneSegConfig& cfg_;
   std::shared_ptr<const data::SegDataset> train_, val_;
   heads::SegModel model_{nullptr};
-  SegEvaluationOptions eval_options_;
 };
 
 }  // namespace

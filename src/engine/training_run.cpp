@@ -68,17 +68,15 @@ TrainingLoop::TrainingLoop(Settings settings, std::shared_ptr<distributed::Proce
     });
   else if (settings_.runtime.resume != "none")
     pending_ = std::make_pair(settings_.runtime.resume, load_checkpoint(settings_.runtime.resume));
-  if (pending_) adopt_seed(pending_->second);
-}
-
-TrainingLoop::~TrainingLoop() = default;
-
-void TrainingLoop::adopt_seed(const TrainingCheckpoint& checkpoint) {
+  if (!pending_) return;
+  const auto& checkpoint = pending_->second;  // its data seed, saying so when runtime.seed differs
   if (checkpoint.loader_seed != loader_seed && leader())
     log::warn("resume: the checkpoint's data seed " + std::to_string(checkpoint.loader_seed) +
               " differs from runtime.seed; the checkpoint's is used");
   loader_seed = checkpoint.loader_seed;
 }
+
+TrainingLoop::~TrainingLoop() = default;
 
 void TrainingLoop::barrier() {
   if (group_) group_->barrier();
@@ -98,8 +96,7 @@ void TrainingLoop::prepare_run_directory() {
 std::pair<int64_t, int64_t> TrainingLoop::resume(torch::nn::Module& model, torch::optim::AdamW& optimizer,
                                                  const NamedTensors& params, int64_t steps_per_epoch,
                                                  int64_t accumulation_steps) {
-  const auto found = std::move(pending_);
-  pending_.reset();
+  const auto found = std::exchange(pending_, std::nullopt);
   if (!found) return {0, 0};
   resumed_from = found->first;
   const auto& ckpt = found->second;
@@ -113,7 +110,6 @@ std::pair<int64_t, int64_t> TrainingLoop::resume(torch::nn::Module& model, torch
   global_step = ckpt.global_step;
   bad_steps = ckpt.bad_steps;
   elapsed_before_ = ckpt.elapsed_seconds;
-  adopt_seed(ckpt);
   if (ckpt.epoch * steps_per_epoch + ckpt.next_batch / accumulation_steps != global_step)
     throw Error("checkpoint '" + resumed_from + "' was written with another number of steps per epoch "
                 "(batch size, accumulation or process count changed); resume with the same settings",
@@ -146,10 +142,11 @@ void TrainingLoop::record_step(bool finite, const std::string& what_was_not_fini
 }
 
 bool TrainingLoop::checkpoint_due() {
-  bool due = settings_.runtime.checkpoint_every_steps > 0 && global_step % settings_.runtime.checkpoint_every_steps == 0;
-  if (settings_.runtime.checkpoint_every_minutes > 0) {
+  const auto& runtime = settings_.runtime;
+  bool due = runtime.checkpoint_every_steps > 0 && global_step % runtime.checkpoint_every_steps == 0;
+  if (runtime.checkpoint_every_minutes > 0) {
     const double minutes = std::chrono::duration<double>(Clock::now() - last_save_).count() / 60.0;
-    auto flag = torch::tensor({leader() && minutes >= settings_.runtime.checkpoint_every_minutes ? 1.0 : 0.0}, torch::kDouble);
+    auto flag = torch::tensor({leader() && minutes >= runtime.checkpoint_every_minutes ? 1.0 : 0.0}, torch::kDouble);
     if (group_) group_->allreduce_sum(flag);
     due = due || flag.item<double>() > 0;
   }

@@ -71,7 +71,9 @@ class TrainingLoop {
   bool bf16() const { return settings_.train.precision == config::Precision::bf16; }
   /// The dtype of the weights and of the floating-point batch tensors: float64 under train.precision = fp64, else
   /// float32 (bf16 is autocast over float32 weights).
-  torch::Dtype dtype() const { return settings_.train.precision == config::Precision::fp64 ? torch::kDouble : torch::kFloat; }
+  torch::Dtype dtype() const {
+    return settings_.train.precision == config::Precision::fp64 ? torch::kDouble : torch::kFloat;
+  }
   const RunPaths& paths() const { return paths_; }
   const Settings& settings() const { return settings_; }
   void barrier();
@@ -132,8 +134,6 @@ class TrainingLoop {
   std::unique_ptr<report::TensorBoardWriter> tensorboard_;
   /// The checkpoint of settings.resume, read by the constructor, until resume() restores it.
   std::optional<std::pair<std::string, TrainingCheckpoint>> pending_;
-  /// Takes the checkpoint's data seed, saying so when runtime.seed differs.
-  void adopt_seed(const TrainingCheckpoint& checkpoint);
 };
 
 /// The loop settings of a config (every task's has the shared `runtime` and `train` keys), and its YAML
