@@ -25,7 +25,7 @@ namespace sgmim::engine {
 class TrainingLoop;
 
 /// The losses of one micro-batch: `total` is back-propagated, `parts` are logged beside it (name → scalar tensor, in
-/// the order of TrainingTask::part_names()).
+/// the order of TrainingTask::part_names).
 struct TaskLoss {
   torch::Tensor total;
   std::vector<torch::Tensor> parts;
