@@ -17,6 +17,7 @@
 #include <fstream>
 #include <iterator>
 #include <mutex>
+#include <regex>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
@@ -67,14 +68,11 @@ NamedTensors read_tensor_dict(const c10::IValue& value, const std::string& key, 
   return out;
 }
 
+// The step of a checkpoint's file name (ckpt_00001234.pth), or -1 for another name.
 int64_t step_of(const std::string& filename) {
-  // ckpt_00001234.pth
-  if (filename.size() < 10 || filename.rfind("ckpt_", 0) != 0 || filename.substr(filename.size() - 4) != ".pth")
-    return -1;
-  const auto digits = filename.substr(5, filename.size() - 9);
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return -1;
-  return std::stoll(digits);
+  static const std::regex name(R"(ckpt_([0-9]+)\.pth)");
+  std::smatch match;
+  return std::regex_match(filename, match, name) ? std::stoll(match[1].str()) : -1;
 }
 
 }  // namespace

@@ -73,15 +73,10 @@ eval::MetricsSummary evaluate_depth(heads::DepthModelImpl& model, const data::De
     }
     pred = eval::sanitize_prediction(pred, options.metrics);
     sums.add(eval::compute_depth_metrics(pred, gt, options.metrics));
-    if (!options.predictions_dir.empty()) {
-      const auto stem = prediction_stem(index, dataset.describe(index));
-      write_auxiliary_output("the prediction images of " + stem, [&] {
-        io::write_depth_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string(), options.png_scale,
-                            options.png_quantisation);
-        io::write_colourised_depth_png(pred, (fs::path(options.predictions_dir) / (stem + "_color.png")).string(),
-                                       options.colour_max_depth);
-      });
-    }
+    write_prediction_images(options.predictions_dir, index, dataset.describe(index), [&](const std::string& base) {
+      io::write_depth_png(pred, base + ".png", options.png_scale, options.png_quantisation);
+      io::write_colourised_depth_png(pred, base + "_color.png", options.colour_max_depth);
+    });
     if (want_sheet && static_cast<int64_t>(sheet.size()) < options.contact_sheet_rows)  // "<index> <file name>"
       sheet.push_back({std::to_string(index) + "  " + fs::path(dataset.describe(index)).filename().string(),
                        to_bgr(image[0]), to_map(gt), to_map(pred)});

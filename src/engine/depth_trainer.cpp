@@ -1,34 +1,23 @@
 #include "sgmim/engine/depth_trainer.h"
 
-#include "sgmim/compat.h"
 #include "sgmim/data/depth_dataset.h"
 #include "sgmim/data/depth_loader.h"
-#include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/depth_evaluation.h"
 #include "sgmim/engine/layer_decay.h"
 #include "sgmim/engine/poly_schedule.h"
 #include "sgmim/engine/synthetic_dataset.h"
-#include "sgmim/engine/task_run.h"
+#include "sgmim/engine/trainer.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
 #include "sgmim/heads/depth_model.h"
 #include "sgmim/io/depth_png.h"
 #include "sgmim/engine/finetune_model.h"
-#include "sgmim/io/state_dict.h"
 #include "sgmim/models/silog_loss.h"
-#include "sgmim/report/progress.h"
-#include "sgmim/runtime.h"
 #include "sgmim/synth/writers.h"
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <limits>
-#include <map>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
@@ -76,10 +65,7 @@ DepthEvaluationOptions to_depth_evaluation_options(const config::FinetuneDepthCo
 }
 
 LayerDecayOptions to_layer_decay_options(const config::FinetuneDepthConfig& c) {
-  LayerDecayOptions o;
-  o.layer_decay = c.train.layer_decay;
-  o.weight_decay = c.train.weight_decay;
-  return o;
+  return {.layer_decay = c.train.layer_decay, .weight_decay = c.train.weight_decay};
 }
 
 namespace {
@@ -97,64 +83,44 @@ class DepthTask : public TrainingTask {
     auto pretrained = pretrained_encoder(cfg_);
     pretrained.transfer.final_norm = cfg_.model.transfer_final_norm;
     prepare_finetune_model(*model_, *model_->encoder, pretrained, loop, cfg_.runtime.seed);
-    dtype_ = loop.dtype();
     parts.model = model_.ptr();
-    parts.parameters = trainable_parameters(*model_);
-    groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
-    parts.optimizer = make_layer_decay_adamw(groups_, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+    const auto groups = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
+    parts.optimizer = make_layer_decay_adamw(groups, cfg_.train.min_lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
                                              cfg_.train.eps);
+    parts.lr_scales = layer_decay_lr_scales(groups);
     loop_group_ = loop.world() > 1 ? loop.group() : nullptr;  // the SILog sums over the ranks, as SyncBN's
-    micro_batch_ = config::per_process_batch(cfg_, loop.world());
+    plan.micro_batch = config::per_process_batch(cfg_, loop.world());
+    plan.epochs = cfg_.train.epochs;
     parts.loader = std::make_unique<data::DepthLoader>(
-        train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch));
-    eval_options_ = to_depth_evaluation_options(cfg_);
-    set_schedule(steps_per_epoch(*this, plan(), loop.world()));
-    add_validation(validate_first);
+        train_, training_loader_options(loop, plan.micro_batch, cfg_.data.num_workers, cfg_.data.prefetch));
+    // Known once the loader exists.
+    const PolySchedule schedule({cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power,
+                                 steps_per_epoch(*this, loop) * *cfg_.train.half_epochs});
+    parts.schedule = [schedule](int64_t t) { return schedule.at(t); };
+    parts.clock.timing = kDepthLrTiming;
+    loss_label = "silog";
+    if (test_)
+      periodic.push_back({PeriodicHook::Unit::epoch, cfg_.eval.every_epochs, validate_first,
+                          [this](TrainingLoop& loop, int64_t done, bool last) {
+                            (done == 0 ? before : this->last) = validate(loop, done, last);
+                          }});
   }
 
-  FitPlan plan() const {
-    FitPlan p = fit_plan(cfg_, micro_batch_);
-    p.epochs = cfg_.train.epochs;
-    return p;
-  }
-  void set_schedule(int64_t steps_per_epoch) {  // known once the loader exists
-    schedule_ = std::make_unique<PolySchedule>(PolyScheduleOptions{
-        cfg_.train.max_lr, cfg_.train.min_lr, cfg_.train.power, steps_per_epoch * *cfg_.train.half_epochs});
-  }
-
-  double set_learning_rate(int64_t global_step) override {
-    const double lr = schedule_->at(ScheduleClock{kDepthLrTiming}.point(global_step));
-    set_layer_decay_learning_rate(*parts.optimizer, groups_, lr);
-    return lr;
-  }
-
-  TaskLoss loss(const torch::Device& device) override {
+  TaskLoss loss(const torch::Device& device, torch::Dtype dtype) override {
     const auto batch = next_batch<data::DepthLoader>();
     const bool nb = device.is_cuda();
-    auto image = batch.image.to(device, dtype_, nb), depth = batch.depth.to(device, dtype_, nb);
+    auto image = batch.image.to(device, dtype, nb), depth = batch.depth.to(device, dtype, nb);
     const models::SiLogLossOptions silog{cfg_.train.silog_lambda, 0.0};
     // Over the global batch: every rank gets the same loss, and the ranks' gradient mean is the one-process gradient.
     return {models::silog_loss(model_->forward(image), depth, silog, {}, loop_group_), {}};
   }
-  std::string loss_label() const override { return "silog"; }
-
-  void add_validation(bool validate_first) {
-    if (!test_) return;
-    periodic.push_back({PeriodicHook::Unit::epoch, cfg_.eval.every_epochs, validate_first,
-                        [this](TrainingLoop& loop, int64_t done, bool last) {
-                          (done == 0 ? before : this->last) = validate(loop, done, last);
-                        }});
-  }
-
-  std::string config_yaml() const override { return config::to_yaml(cfg_); }
-  void write_config(const std::string& path) const override { config::save_finetune_depth_config(cfg_, path); }
 
   std::optional<eval::MetricsSummary> before, last;
 
  private:
   // The last validation also writes <run>/plots/depth_predictions.png (predictions beside the ground truth).
   eval::MetricsSummary validate(TrainingLoop& loop, int64_t epoch_done, bool last = false) {
-    auto options = eval_options_;
+    auto options = to_depth_evaluation_options(cfg_);
     if (last)
       options.contact_sheet_path = (std::filesystem::path(loop.paths().plots) / "depth_predictions.png").string();
     auto summary = evaluate_depth(*model_, *test_, options, loop.group(), loop.device());
@@ -171,11 +137,6 @@ class DepthTask : public TrainingTask {
   const config::FinetuneDepthConfig& cfg_;
   std::shared_ptr<const data::DepthDataset> train_, test_;
   heads::DepthModel model_{nullptr};
-  std::vector<LayerDecayGroup> groups_;
-  std::unique_ptr<PolySchedule> schedule_;
-  DepthEvaluationOptions eval_options_;
-  int64_t micro_batch_ = 0;
-  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
   distributed::ProcessGroup* loop_group_ = nullptr;  ///< the world of the SILog sums; nullptr in one process
 };
 
@@ -189,21 +150,6 @@ DepthTrainer::DepthTrainer(config::FinetuneDepthConfig config, std::shared_ptr<c
                   std::move(test), validate_first),
               [](auto& run) { return DepthTrainResult{run.fit(), run.task.before, run.task.last}; }) {}
 
-namespace {
-
-// The synthetic set of data.synthetic in the dataset's real format.
-std::string ensure_synthetic_depth_dataset(const config::FinetuneDepthConfig& c) {
-  synth::WriteOptions w;
-  w.format = c.data.dataset == config::DepthBenchmark::kitti ? synth::DatasetFormat::kitti : synth::DatasetFormat::nyu;
-  w.count = static_cast<int>(c.data.synthetic);
-  w.seed = static_cast<uint64_t>(c.runtime.seed);
-  if (c.data.synthetic_size)
-    w.size = cv::Size(static_cast<int>((*c.data.synthetic_size)[1]), static_cast<int>((*c.data.synthetic_size)[0]));
-  return ensure_synthetic_dataset(c.runtime.output_dir, w);
-}
-
-}  // namespace
-
 std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data::DepthDataset>> make_depth_datasets(
     const config::FinetuneDepthConfig& raw, bool need_train) {
   const auto c = config::resolve_depth_defaults(raw);
@@ -213,7 +159,8 @@ std::pair<std::shared_ptr<const data::DepthDataset>, std::shared_ptr<const data:
   std::string test_gt_path = c.data.test_gt_path.value_or(kitti ? gt_path : test_data_path);
   std::string train_list = c.data.train_list, test_list = c.data.test_list;
   if (c.data.synthetic > 0) {
-    const fs::path root = ensure_synthetic_depth_dataset(c);
+    const fs::path root =
+        ensure_synthetic_dataset(c, kitti ? synth::DatasetFormat::kitti : synth::DatasetFormat::nyu);
     if (kitti) {  // GLPDepth/MIM lists: "/raw_data/…" and "/data_depth_annotated/…", resolved against the root
       data_path = test_data_path = (root / "raw_data").string();
       gt_path = test_gt_path = (root / "data_depth_annotated").string();

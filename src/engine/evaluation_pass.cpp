@@ -1,6 +1,7 @@
 #include "sgmim/engine/evaluation_pass.h"
 
 #include "sgmim/distributed/process_group.h"
+#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/models/module_dtype.h"
 
 #include <cstdio>
@@ -26,10 +27,14 @@ EvaluationScope::~EvaluationScope() {
   if (was_training_) model_.train();
 }
 
-std::string prediction_stem(int64_t index, const std::string& sample_path) {
+void write_prediction_images(const std::string& dir, int64_t index, const std::string& sample_path,
+                             const std::function<void(const std::string& base)>& write) {
+  if (dir.empty()) return;
   char prefix[32];
   std::snprintf(prefix, sizeof prefix, "%05lld_", static_cast<long long>(index));
-  return prefix + std::filesystem::path(sample_path).stem().string();
+  const auto stem = prefix + std::filesystem::path(sample_path).stem().string();
+  const auto base = (std::filesystem::path(dir) / stem).string();
+  write_auxiliary_output("the prediction images of " + stem, [&] { write(base); });
 }
 
 }  // namespace sgmim::engine

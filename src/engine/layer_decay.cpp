@@ -17,19 +17,7 @@ std::string strip(const std::string& name, const std::string& prefix, bool* had_
   return *had_prefix ? name.substr(prefix.size()) : name;
 }
 
-}  // namespace
-
-int64_t num_layer_ids(const models::EncoderOptions& encoder) {
-  return models::family_rules(encoder.family).num_layer_ids(encoder);
-}
-
-int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
-  bool in_encoder = false;
-  const auto local = strip(name, encoder_prefix, &in_encoder);
-  if (!in_encoder) return num_layer_ids(encoder) - 1;  // head parameters
-  return models::family_rules(encoder.family).layer_id(local, encoder);
-}
-
+// True when the layer-decay rule exempts `name` (full model name) from weight decay.
 bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                                           const LayerDecayOptions& options) {
   if (sizes.size() == 1 || text::ends_with(name, ".bias")) return true;
@@ -41,6 +29,19 @@ bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArray
   for (const auto& keyword : options.no_decay_keywords)
     if (name.find(keyword) != std::string::npos) return true;
   return false;
+}
+
+}  // namespace
+
+int64_t num_layer_ids(const models::EncoderOptions& encoder) {
+  return models::family_rules(encoder.family).num_layer_ids(encoder);
+}
+
+int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix) {
+  bool in_encoder = false;
+  const auto local = strip(name, encoder_prefix, &in_encoder);
+  if (!in_encoder) return num_layer_ids(encoder) - 1;  // head parameters
+  return models::family_rules(encoder.family).layer_id(local, encoder);
 }
 
 std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderOptions& encoder,
@@ -81,12 +82,15 @@ std::unique_ptr<torch::optim::AdamW> make_layer_decay_adamw(const std::vector<La
   return optimizer;
 }
 
+std::vector<double> layer_decay_lr_scales(const std::vector<LayerDecayGroup>& groups) {
+  std::vector<double> scales;
+  for (const auto& g : groups) scales.push_back(g.lr_scale);
+  return scales;
+}
+
 void set_layer_decay_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<LayerDecayGroup>& groups,
                                    double lr) {
-  auto& param_groups = optimizer.param_groups();
-  TORCH_CHECK(param_groups.size() == groups.size(), "set_layer_decay_learning_rate: the optimiser has ",
-              param_groups.size(), " groups, the layer-decay list ", groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) param_groups[i].options().set_lr(lr * groups[i].lr_scale);
+  set_learning_rate(optimizer, lr, layer_decay_lr_scales(groups));
 }
 
 }  // namespace sgmim::engine

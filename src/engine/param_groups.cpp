@@ -7,9 +7,6 @@
 
 namespace sgmim::engine {
 
-namespace {
-}  // namespace
-
 bool exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
                               const std::vector<std::string>& no_decay_names, bool decay_rpb_tables) {
   if (sizes.size() == 1 || text::ends_with(name, ".bias")) return true;
@@ -46,8 +43,11 @@ std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<ParamGroupSpec
   return std::make_unique<FusedAdamW>(param_groups, torch::optim::AdamWOptions(lr));
 }
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr, const std::vector<double>& lr_scales) {
+  auto& groups = optimizer.param_groups();
+  TORCH_CHECK(lr_scales.empty() || groups.size() == lr_scales.size(), "set_learning_rate: the optimiser has ",
+              groups.size(), " groups, the learning-rate scales ", lr_scales.size());
+  for (size_t i = 0; i < groups.size(); ++i) groups[i].options().set_lr(lr_scales.empty() ? lr : lr * lr_scales[i]);
 }
 
 }  // namespace sgmim::engine

@@ -5,37 +5,26 @@
 #include "sgmim/data/knowledge_loader.h"
 #include "sgmim/data/sample_seed.h"
 #include "sgmim/data/webdataset_knowledge_dataset.h"
-#include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/auxiliary_output.h"
-#include "sgmim/engine/checkpoint.h"
+#include "sgmim/engine/evaluation_pass.h"
 #include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/param_groups.h"
 #include "sgmim/engine/pretrainer_from_config.h"
 #include "sgmim/engine/reconstruction_grid.h"
-#include "sgmim/engine/task_run.h"
+#include "sgmim/engine/trainer.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/error.h"
-#include "sgmim/io/state_dict.h"
 #include "sgmim/log.h"
 #include "sgmim/models/module_dtype.h"
 #include "sgmim/models/pretrainer.h"
-#include "sgmim/report/progress.h"
-#include "sgmim/runtime.h"
 
-#include <nlohmann/json.hpp>
-
-#include <chrono>
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
-#include <map>
 #include <optional>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
-
 
 namespace {
 
@@ -62,65 +51,48 @@ class PretrainTask : public TrainingTask {
     model_ = models::Pretrainer(to_pretrainer_options(cfg_));
     model_->to(loop.device());
     models::set_floating_dtype(*model_, loop.dtype());  // train.precision: fp64
-    dtype_ = loop.dtype();
     torch::manual_seed(static_cast<uint64_t>(cfg_.runtime.seed + loop.rank()));
     parts.model = model_.ptr();
-    parts.parameters = trainable_parameters(*model_);
     const auto groups = weight_decay_groups(*model_, model_->no_weight_decay(), cfg_.train.weight_decay,
                                             cfg_.train.decay_rpb_tables);
     parts.optimizer =
         make_adamw(groups, cfg_.train.base_lr, {cfg_.train.betas[0], cfg_.train.betas[1]}, cfg_.train.eps);
 
-    micro_batch_ = config::per_process_batch(cfg_, loop.world());
+    plan.micro_batch = config::per_process_batch(cfg_, loop.world());
+    plan.epochs = cfg_.train.epochs;
+    plan.accumulation_mode = cfg_.train.accumulation_mode;
     const data::KnowledgeCollate collate{
         [model = model_](at::Generator g) { return model->sample_masks(1, std::move(g)); }};
     parts.loader = std::make_unique<data::KnowledgeLoader>(
         dataset_,
-        training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch, cfg_.data.on_bad_sample),
+        training_loader_options(loop, plan.micro_batch, cfg_.data.num_workers, cfg_.data.prefetch,
+                                cfg_.data.on_bad_sample),
         collate);
-    set_schedule(steps_per_epoch(*this, plan(), loop.world()), loop.world());
+    // The schedule needs the steps per epoch, known once the loader exists. Exact accumulation counts optimiser steps;
+    // reference accumulation counts micro-batches, as the official scheduler is built on len(data_loader) and
+    // stepped with the micro-batch index (microsoft/SimMIM main_simmim.py build_scheduler call, train_one_epoch).
+    auto& clock = parts.clock;
+    clock.timing = kPretrainLrTiming;
+    clock.steps_per_epoch = steps_per_epoch(*this, loop);
+    const bool micro = cfg_.train.accumulation_mode == config::AccumulationMode::reference;
+    clock.units_per_step = micro ? std::max<int64_t>(cfg_.train.accumulation_steps, 1) : 1;
+    clock.units_per_epoch = micro ? parts.loader->batches_per_epoch() : clock.steps_per_epoch;
+    const LrSchedule schedule(to_lr_schedule(cfg_, clock.units_per_epoch, loop.world()));
+    parts.schedule = [schedule](int64_t t) { return schedule.at(t); };
+    part_names = sgmim_ ? std::vector<std::string>{"img", "sk"} : std::vector<std::string>{"img"};
     if (cfg_.runtime.recon_every_epochs > 0)
       periodic.push_back({PeriodicHook::Unit::epoch, cfg_.runtime.recon_every_epochs, false,
                           [this](TrainingLoop& loop, int64_t done, bool) { write_epoch_grid(loop, done); }});
   }
 
-  FitPlan plan() const {
-    FitPlan p = fit_plan(cfg_, micro_batch_);
-    p.epochs = cfg_.train.epochs;
-    p.accumulation_mode = cfg_.train.accumulation_mode;
-    return p;
-  }
-  /// The schedule needs the steps per epoch, known once the loader exists. Exact accumulation counts optimiser steps;
-  /// reference accumulation counts micro-batches, as the official scheduler is built on len(data_loader) and
-  /// stepped with the micro-batch index (microsoft/SimMIM main_simmim.py build_scheduler call, train_one_epoch).
-  void set_schedule(int64_t steps_per_epoch, int world) {
-    clock_.timing = kPretrainLrTiming;
-    clock_.steps_per_epoch = steps_per_epoch;
-    const bool micro = cfg_.train.accumulation_mode == config::AccumulationMode::reference;
-    clock_.units_per_step = micro ? std::max<int64_t>(cfg_.train.accumulation_steps, 1) : 1;
-    clock_.units_per_epoch = micro ? parts.loader->batches_per_epoch() : steps_per_epoch;
-    schedule_ = std::make_unique<LrSchedule>(to_lr_schedule(cfg_, clock_.units_per_epoch, world));
-  }
-
-  double set_learning_rate(int64_t global_step) override {
-    const double lr = schedule_->at(clock_.point(global_step));
-    engine::set_learning_rate(*parts.optimizer, lr);
-    return lr;
-  }
-
-  TaskLoss loss(const torch::Device& device) override {
+  TaskLoss loss(const torch::Device& device, torch::Dtype dtype) override {
     const auto batch = next_batch<data::KnowledgeLoader>();
     const bool nb = device.is_cuda();
-    auto out = model_->forward(batch.image.to(device, dtype_, nb), batch.knowledge.to(device, dtype_, nb),
+    auto out = model_->forward(batch.image.to(device, dtype, nb), batch.knowledge.to(device, dtype, nb),
                                batch.image_mask.to(device, nb), batch.knowledge_mask.to(device, nb));
-    TaskLoss l;
-    l.total = out.loss;
-    l.parts.push_back(out.loss_img);
+    TaskLoss l{out.loss, {out.loss_img}};
     if (sgmim_) l.parts.push_back(out.loss_sk);
     return l;
-  }
-  std::vector<std::string> part_names() const override {
-    return sgmim_ ? std::vector<std::string>{"img", "sk"} : std::vector<std::string>{"img"};
   }
 
   /// <run>/reconstructions/epoch_NNNN.png after `done` epochs (rank 0).
@@ -133,9 +105,6 @@ class PretrainTask : public TrainingTask {
     if (write_auxiliary_output("reconstruction grid " + path, [&] { write_reconstructions(loop, path); }))
       log::info("reconstructions " + path);
   }
-
-  std::string config_yaml() const override { return config::to_yaml(cfg_); }
-  void write_config(const std::string& path) const override { config::save_pretrain_config(cfg_, path); }
 
  private:
   /// The grid of the first 4 readable samples. Under data.on_bad_sample = skip a bad one is passed over, as the
@@ -162,16 +131,10 @@ class PretrainTask : public TrainingTask {
       km.push_back(k);
     }
     if (img.empty()) throw Error("no sample of the dataset is readable");
-    model_->eval();
-    models::PretrainOutput out;
-    try {
-      out = model_->forward(torch::stack(img).to(device, dtype_), torch::stack(know).to(device, dtype_), torch::cat(im).to(device),
-                            torch::cat(km).to(device));
-    } catch (...) {
-      model_->train();  // training goes on after a failed grid: in training mode
-      throw;
-    }
-    model_->train();
+    const EvaluationScope scope(*model_);  // training goes on after the grid, also a failed one: in training mode
+    const auto out = model_->forward(torch::stack(img).to(device, scope.dtype()),
+                                     torch::stack(know).to(device, scope.dtype()),
+                                     torch::cat(im).to(device), torch::cat(km).to(device));
     ReconstructionBatch r;
     // With model.norm_target the head predicts the locally standardised image: show that target, not the image.
     r.image = cfg_.model.norm_target ? out.image_target.to(torch::kCPU, torch::kFloat) : torch::stack(img);
@@ -182,8 +145,7 @@ class PretrainTask : public TrainingTask {
       r.knowledge_mask = torch::cat(km);
       r.knowledge_pred = out.knowledge_pred.to(torch::kCPU, torch::kFloat);
     }
-    ReconstructionStyle style;
-    style.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr;
+    const ReconstructionStyle style{.bgr = cfg_.data.channel_order == config::ChannelOrder::bgr};
     fs::create_directories(loop.paths().reconstructions);  // throws naming the folder when it cannot
     write_reconstruction_grid(r, path, style);
   }
@@ -192,10 +154,6 @@ class PretrainTask : public TrainingTask {
   std::shared_ptr<const data::KnowledgeDataset> dataset_;
   bool sgmim_ = false;
   models::Pretrainer model_{nullptr};
-  std::unique_ptr<LrSchedule> schedule_;
-  ScheduleClock clock_;
-  int64_t micro_batch_ = 0;
-  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
 };
 
 }  // namespace

@@ -1,10 +1,8 @@
 #include "sgmim/engine/reconstruction_grid.h"
 
-#include "sgmim/error.h"
-#include "sgmim/io/atomic_file.h"
+#include "sgmim/io/png_file.h"
 #include "sgmim/masking/mask_generator.h"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cstring>
@@ -79,9 +77,7 @@ void write_reconstruction_grid(const ReconstructionBatch& batch, const std::stri
   cv::Mat rgb(static_cast<int>(grid.size(0)), static_cast<int>(grid.size(1)), CV_8UC3, grid.data_ptr());
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", bgr, png)) throw Error("cannot encode reconstruction image '" + path + "'", path);
-  io::write_file_atomically(std::vector<char>(png.begin(), png.end()), path);
+  io::write_png_atomically(bgr, path);
 }
 
 }  // namespace sgmim::engine

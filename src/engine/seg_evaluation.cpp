@@ -3,7 +3,6 @@
 #include "sgmim/compat.h"
 #include "sgmim/data/seg_loader.h"
 #include "sgmim/distributed/process_group.h"
-#include "sgmim/engine/auxiliary_output.h"
 #include "sgmim/engine/evaluation_pass.h"
 #include "sgmim/heads/seg_model.h"
 #include "sgmim/io/seg_png.h"
@@ -38,13 +37,10 @@ SegEvaluationResult evaluate_segmentation(heads::SegModelImpl& model, const data
     const auto image = batch->image[0];
     const auto pred = eval::predict_segmentation(image.to(device, scope.dtype()), inference, logits).prediction.cpu();
     areas.add(pred, batch->label[0]);
-    if (!options.predictions_dir.empty()) {
-      const auto stem = prediction_stem(index, dataset.describe(index));
-      write_auxiliary_output("the prediction images of " + stem, [&] {
-        io::write_label_png(pred, (fs::path(options.predictions_dir) / (stem + ".png")).string());
-        io::write_overlay_png(image, pred, (fs::path(options.predictions_dir) / (stem + "_overlay.png")).string());
-      });
-    }
+    write_prediction_images(options.predictions_dir, index, dataset.describe(index), [&](const std::string& base) {
+      io::write_label_png(pred, base + ".png");
+      io::write_overlay_png(image, pred, base + "_overlay.png");
+    });
     done = loader.bad_samples() + ++good;  // a bad sample counts as done when the next good one is delivered
     if (progress) progress(done, mine);
   }

@@ -3,10 +3,9 @@
 #include "sgmim/data/ade20k_classes.h"
 #include "sgmim/data/ade20k_dataset.h"
 #include "sgmim/data/seg_loader.h"
-#include "sgmim/distributed/process_group.h"
 #include "sgmim/engine/layer_decay.h"
 #include "sgmim/engine/synthetic_dataset.h"
-#include "sgmim/engine/task_run.h"
+#include "sgmim/engine/trainer.h"
 #include "sgmim/engine/training_run.h"
 #include "sgmim/engine/warmup_poly_schedule.h"
 #include "sgmim/error.h"
@@ -19,7 +18,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <map>
 
 namespace sgmim::engine {
 namespace fs = std::filesystem;
@@ -64,13 +62,7 @@ std::pair<std::shared_ptr<const data::SegDataset>, std::shared_ptr<const data::S
   const auto c = config::resolve_seg_defaults(raw);
   std::string root = c.data.root, train_split = c.data.train_split, val_split = c.data.val_split;
   if (c.data.synthetic > 0) {
-    synth::WriteOptions w;
-    w.format = synth::DatasetFormat::ade20k;
-    w.count = static_cast<int>(c.data.synthetic);
-    w.seed = static_cast<uint64_t>(c.runtime.seed);
-    if (c.data.synthetic_size)
-      w.size = cv::Size(static_cast<int>((*c.data.synthetic_size)[1]), static_cast<int>((*c.data.synthetic_size)[0]));
-    root = (fs::path(ensure_synthetic_dataset(c.runtime.output_dir, w)) / "ADEChallengeData2016").string();
+    root = (fs::path(ensure_synthetic_dataset(c, synth::DatasetFormat::ade20k)) / "ADEChallengeData2016").string();
     train_split = "training";
     val_split = "validation";
   }
@@ -108,11 +100,7 @@ std::vector<std::string> seg_class_names(const config::FinetuneSegConfig& c) {
 }
 
 LayerDecayOptions to_layer_decay_options(const config::FinetuneSegConfig& c) {
-  LayerDecayOptions o;
-  o.layer_decay = c.train.layer_decay;
-  o.weight_decay = c.train.weight_decay;
-  o.encoder_prefix = "backbone.";
-  return o;
+  return {.layer_decay = c.train.layer_decay, .weight_decay = c.train.weight_decay, .encoder_prefix = "backbone."};
 }
 
 namespace {
@@ -130,47 +118,40 @@ class SegTask : public TrainingTask {
     pretrained.transfer.strict = false;  // the per-stage output norms (backbone.norm0..3) are new, `norm` is unused
     pretrained.may_lack = R"(norm[0-3]\..*)";
     prepare_finetune_model(*model_, *model_->backbone, pretrained, loop, cfg_.runtime.seed);
-    dtype_ = loop.dtype();
     parts.model = model_.ptr();
-    parts.parameters = trainable_parameters(*model_);
-    groups_ = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
-    parts.optimizer = make_layer_decay_adamw(groups_, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
+    const auto groups = layer_decay_groups(*model_, model_->config().encoder, to_layer_decay_options(cfg_));
+    parts.optimizer = make_layer_decay_adamw(groups, cfg_.train.lr, {cfg_.train.betas[0], cfg_.train.betas[1]},
                                              cfg_.train.eps);
-    schedule_ = std::make_unique<WarmupPolySchedule>(WarmupPolyScheduleOptions{
-        cfg_.train.lr, cfg_.train.min_lr, cfg_.train.power, cfg_.train.iterations, cfg_.train.warmup_iters,
-        cfg_.train.warmup_ratio});
+    parts.lr_scales = layer_decay_lr_scales(groups);
+    const WarmupPolySchedule schedule({cfg_.train.lr, cfg_.train.min_lr, cfg_.train.power, cfg_.train.iterations,
+                                       cfg_.train.warmup_iters, cfg_.train.warmup_ratio});
+    parts.schedule = [schedule](int64_t t) { return schedule.at(t); };
+    parts.clock.timing = kSegLrTiming;
 
-    micro_batch_ = config::per_process_batch(cfg_, loop.world());
+    plan.micro_batch = config::per_process_batch(cfg_, loop.world());
+    plan.iterations = cfg_.train.iterations;
     parts.loader = std::make_unique<data::SegLoader>(
-        train_, training_loader_options(loop, micro_batch_, cfg_.data.num_workers, cfg_.data.prefetch,
+        train_, training_loader_options(loop, plan.micro_batch, cfg_.data.num_workers, cfg_.data.prefetch,
                                         cfg_.data.on_bad_sample));
-    eval_options_ = to_seg_evaluation_options(cfg_);
-    steps_per_epoch(*this, plan(), loop.world());  // throws when not one step fits
-    add_validation(validate_first);
+    steps_per_epoch(*this, loop);  // throws when not one step fits
+    loss_label = "ce";
+    part_names = cfg_.model.aux ? std::vector<std::string>{"decode", "aux"} : std::vector<std::string>{"decode"};
+    if (val_)
+      periodic.push_back({PeriodicHook::Unit::iteration, cfg_.eval.every_iters, validate_first,
+                          [this](TrainingLoop& loop, int64_t step, bool) {
+                            (step == 0 ? before : last) = validate(loop);
+                          }});
   }
 
-  FitPlan plan() const {
-    FitPlan p = fit_plan(cfg_, micro_batch_);
-    p.iterations = cfg_.train.iterations;
-    return p;
-  }
 
-  double set_learning_rate(int64_t global_step) override {
-    const double lr = schedule_->at(ScheduleClock{kSegLrTiming}.point(global_step));
-    set_layer_decay_learning_rate(*parts.optimizer, groups_, lr);
-    return lr;
-  }
-
-  TaskLoss loss(const torch::Device& device) override {
+  TaskLoss loss(const torch::Device& device, torch::Dtype dtype) override {
     const auto batch = next_batch<data::SegLoader>();
     const bool nb = device.is_cuda();
     const auto label = batch.label.to(device, nb);
-    const auto out = model_->forward(batch.image.to(device, dtype_, nb));
+    const auto out = model_->forward(batch.image.to(device, dtype, nb));
     const bool avg = cfg_.train.avg_non_ignore;
-    TaskLoss l;
     const auto decode = models::seg_cross_entropy(out.logits, label, 255, avg);
-    l.total = decode;
-    l.parts.push_back(decode);
+    TaskLoss l{decode, {decode}};
     if (out.aux_logits.defined()) {
       const auto aux = models::seg_cross_entropy(out.aux_logits, label, 255, avg);
       l.total = decode + cfg_.model.aux_weight * aux;
@@ -178,25 +159,12 @@ class SegTask : public TrainingTask {
     }
     return l;
   }
-  std::string loss_label() const override { return "ce"; }
-  std::vector<std::string> part_names() const override {
-    return cfg_.model.aux ? std::vector<std::string>{"decode", "aux"} : std::vector<std::string>{"decode"};
-  }
-
-  void add_validation(bool validate_first) {
-    if (!val_) return;
-    periodic.push_back({PeriodicHook::Unit::iteration, cfg_.eval.every_iters, validate_first,
-                        [this](TrainingLoop& loop, int64_t step, bool) { (step == 0 ? before : last) = validate(loop); }});
-  }
-
-  std::string config_yaml() const override { return config::to_yaml(cfg_); }
-  void write_config(const std::string& path) const override { config::save_finetune_seg_config(cfg_, path); }
 
   std::optional<eval::SegMetricsSummary> before, last;
 
  private:
   eval::SegMetricsSummary validate(TrainingLoop& loop) {
-    const auto r = evaluate_segmentation(*model_, *val_, eval_options_, loop.group(), loop.device());
+    const auto r = evaluate_segmentation(*model_, *val_, to_seg_evaluation_options(cfg_), loop.group(), loop.device());
     const auto& s = r.summary;
     char text[160];
     std::snprintf(text, sizeof text, "validation at iteration %lld (%lld images): aAcc %.2f  mIoU %.2f  mAcc %.2f",
@@ -210,11 +178,6 @@ class SegTask : public TrainingTask {
   const config::FinetuneSegConfig& cfg_;
   std::shared_ptr<const data::SegDataset> train_, val_;
   heads::SegModel model_{nullptr};
-  std::vector<LayerDecayGroup> groups_;
-  std::unique_ptr<WarmupPolySchedule> schedule_;
-  SegEvaluationOptions eval_options_;
-  int64_t micro_batch_ = 0;
-  torch::Dtype dtype_ = torch::kFloat;  ///< of the weights and batches (TrainingLoop::dtype)
 };
 
 }  // namespace

@@ -10,8 +10,6 @@
 #include "sgmim/eval/metrics_table.h"
 
 #include <memory>
-#include <optional>
-#include <string>
 
 namespace sgmim::data {
 class DepthDataset;

@@ -10,6 +10,7 @@
 #include <torch/utils.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,7 +50,10 @@ class EvaluationScope {
   torch::NoGradGuard no_grad_;
 };
 
-/// "<index, 5 digits>_<stem of the sample's file>": the file stem of a sample's prediction images.
-std::string prediction_stem(int64_t index, const std::string& sample_path);
+/// The prediction images of sample `index` (read from `sample_path`) when `dir` is set: `write(base)` writes
+/// <base>.png and its companions, base = <dir>/<index, 5 digits>_<stem of the sample's file>. A failure warns
+/// (auxiliary_output.h).
+void write_prediction_images(const std::string& dir, int64_t index, const std::string& sample_path,
+                             const std::function<void(const std::string& base)>& write);
 
 }  // namespace sgmim::engine

@@ -26,39 +26,6 @@ struct TrainerHooks {
   io::WriteProgress checkpoint_write;                   ///< while a checkpoint file is written
 };
 
-/// How long and how a task trains. Exactly one of `epochs` and `iterations` is > 0.
-struct FitPlan {
-  int64_t epochs = 0;              ///< epoch-based: epochs × steps per epoch optimiser steps
-  int64_t iterations = 0;          ///< iteration-based: this many optimiser steps, across loader epochs
-  int64_t accumulation_steps = 1;  ///< micro-batches per optimiser step
-  /// exact: one clip of the step's gradient; reference: a clip after every micro-batch (accumulate_gradients)
-  config::AccumulationMode accumulation_mode = config::AccumulationMode::exact;
-  int64_t micro_batch = 1;         ///< images per micro-batch and process (for the images/s figure)
-  double clip_grad = 0;            ///< global L2 norm; 0: no clipping (the norm is still logged)
-  int64_t log_every = 100;         ///< optimiser steps between progress lines and metric records
-  int64_t checkpoint_every_epochs = 0;  ///< 0: only the final checkpoint (and the step- or time-based ones)
-  int64_t checkpoint_every_steps = 0;
-  std::string resume = "auto";     ///< runtime.resume: auto | none | PATH
-  bool tensorboard = true;
-};
-
-/// The plan parts every config states the same way (train.accumulation_steps, train.clip_grad, runtime.log_every,
-/// runtime.checkpoint_every_{epochs,steps}, runtime.resume, runtime.tensorboard); the caller sets the length
-/// (epochs or iterations).
-template <class Config>
-FitPlan fit_plan(const Config& c, int64_t micro_batch) {
-  FitPlan p;
-  p.accumulation_steps = c.train.accumulation_steps;
-  p.micro_batch = micro_batch;
-  p.clip_grad = c.train.clip_grad;
-  p.log_every = c.runtime.log_every;
-  p.checkpoint_every_epochs = c.runtime.checkpoint_every_epochs;
-  p.checkpoint_every_steps = c.runtime.checkpoint_every_steps;
-  p.resume = c.runtime.resume;
-  p.tensorboard = c.runtime.tensorboard;
-  return p;
-}
-
 /// The gradients of one optimiser step, and what the log shows of it.
 struct AccumulatedStep {
   double loss = 0;            ///< mean of the micro-batch losses
@@ -79,7 +46,7 @@ AccumulatedStep accumulate_gradients(const std::vector<torch::Tensor>& params, i
 /// What a finished fit reports.
 struct FitResult {
   int64_t global_step = 0;      ///< optimiser steps taken in total (including before a resume)
-  int64_t total_steps = 0;      ///< the plan's
+  int64_t total_steps = 0;      ///< the task's plan's
   int64_t skipped_steps = 0;    ///< non-finite steps skipped in this process's run
   int64_t bad_samples = 0;      ///< samples skipped by data.on_bad_sample = skip
   double first_loss = 0, last_loss = 0;  ///< mean loss of the first and the last logged window of this run
@@ -101,13 +68,13 @@ struct ValidatedFitResult {
 void report_validation(TrainingLoop& loop, const std::string& text,
                        const std::vector<std::pair<std::string, double>>& metrics, const nlohmann::json& fields);
 
-/// Steps per epoch of a task for a plan: its loader's batches_per_epoch / accumulation. Throws sgmim::Error (key
-/// data.batch_size) when not one full step fits, with the dataset size in the message.
-int64_t steps_per_epoch(const TrainingTask& task, const FitPlan& plan, int world);
+/// Steps per epoch of a task on `loop`: its loader's batches_per_epoch / train.accumulation_steps. Throws sgmim::Error
+/// (key data.batch_size) when not one full step fits, with the dataset size in the message.
+int64_t steps_per_epoch(const TrainingTask& task, const TrainingLoop& loop);
 
-/// Trains `task` per `plan` with the bookkeeping of `loop` (rank, device, counters, checkpoints). Throws
+/// Trains `task` per its plan with the bookkeeping of `loop` (rank, device, counters, checkpoints). Throws
 /// sgmim::Error for bad input, or after runtime.max_bad_steps consecutive non-finite steps (the last good
 /// checkpoint stays intact).
-FitResult fit(TrainingLoop& loop, TrainingTask& task, const FitPlan& plan, const TrainerHooks& hooks = {});
+FitResult fit(TrainingLoop& loop, TrainingTask& task, const TrainerHooks& hooks = {});
 
 }  // namespace sgmim::engine

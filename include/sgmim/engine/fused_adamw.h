@@ -14,8 +14,6 @@
 
 #include <torch/optim/adamw.h>
 
-#include <vector>
-
 namespace sgmim::engine {
 
 class FusedAdamW : public torch::optim::AdamW {

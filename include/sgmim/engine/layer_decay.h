@@ -44,10 +44,6 @@ int64_t num_layer_ids(const models::EncoderOptions& encoder);
 /// (models::swin_layer_id, models::vit_layer_id); a name without the prefix is a head parameter (the last id).
 int64_t layer_id(const std::string& name, const models::EncoderOptions& encoder, const std::string& encoder_prefix);
 
-/// True when the layer-decay rule exempts `name` (full model name) from weight decay.
-bool layer_decay_exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
-                                          const LayerDecayOptions& options);
-
 /// Groups of the trainable parameters of `model` by (layer id, decay/no-decay), ordered by layer id, decay group
 /// first; only non-empty groups. lr_scale = layer_decay^(num_layer_ids − 1 − id).
 std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, const models::EncoderOptions& encoder,
@@ -57,6 +53,9 @@ std::vector<LayerDecayGroup> layer_decay_groups(const torch::nn::Module& model, 
 std::unique_ptr<torch::optim::AdamW> make_layer_decay_adamw(const std::vector<LayerDecayGroup>& groups, double lr,
                                                             std::pair<double, double> betas = {0.9, 0.999},
                                                             double eps = 1e-8);
+
+/// Each group's lr_scale, in order (the scales of set_learning_rate, param_groups.h; TrainingParts::lr_scales).
+std::vector<double> layer_decay_lr_scales(const std::vector<LayerDecayGroup>& groups);
 
 /// Sets group i's learning rate to lr · groups[i].lr_scale (the per-iteration update of the reference). The
 /// optimiser must have been built from exactly these groups (make_layer_decay_adamw).

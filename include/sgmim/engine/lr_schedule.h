@@ -29,7 +29,6 @@ class LrSchedule {
  public:
   explicit LrSchedule(LrScheduleOptions options);
   double at(int64_t step) const;
-  const LrScheduleOptions& options() const { return options_; }
 
  private:
   LrScheduleOptions options_;

@@ -35,7 +35,8 @@ bool exempt_from_weight_decay(const std::string& name, c10::IntArrayRef sizes,
 std::unique_ptr<torch::optim::AdamW> make_adamw(const std::vector<ParamGroupSpec>& groups, double lr,
                                                 std::pair<double, double> betas = {0.9, 0.999}, double eps = 1e-8);
 
-/// Sets every group's learning rate.
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+/// Sets group i's learning rate to lr · lr_scales[i] (layer decay, layer_decay.h), every group's to lr when
+/// `lr_scales` is empty. Otherwise the optimiser must have exactly one group per scale.
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr, const std::vector<double>& lr_scales = {});
 
 }  // namespace sgmim::engine

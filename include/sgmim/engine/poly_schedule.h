@@ -29,7 +29,6 @@ class PolySchedule {
   /// lr at 1-based `step` (the first optimiser step of the run is step 1): min_lr at step 0, max_lr at step P,
   /// min_lr from step 2P on.
   double at(int64_t step) const;
-  const PolyScheduleOptions& options() const { return options_; }
 
  private:
   PolyScheduleOptions options_;

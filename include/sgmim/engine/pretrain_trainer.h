@@ -8,12 +8,8 @@
 #include "sgmim/engine/lr_schedule.h"
 #include "sgmim/engine/trainer.h"
 #include "sgmim/engine/training_run.h"
-#include "sgmim/io/atomic_file.h"
 
-#include <cstdint>
-#include <functional>
 #include <memory>
-#include <string>
 
 namespace sgmim::data {
 class KnowledgeDataset;

@@ -11,7 +11,6 @@
 #include "sgmim/engine/trainer.h"
 
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>

@@ -5,8 +5,10 @@
 // "One training loop").
 #pragma once
 
+#include "sgmim/config/choices.h"
 #include "sgmim/data/loader.h"
 #include "sgmim/engine/checkpoint.h"
+#include "sgmim/engine/lr_schedule.h"
 #include "sgmim/error.h"
 
 #include <torch/nn/module.h>
@@ -23,19 +25,24 @@ namespace sgmim::engine {
 class TrainingLoop;
 
 /// The losses of one micro-batch: `total` is back-propagated, `parts` are logged beside it (name → scalar tensor, in
-/// the order of TrainingTask::part_names()).
+/// the order of TrainingTask::part_names).
 struct TaskLoss {
   torch::Tensor total;
   std::vector<torch::Tensor> parts;
 };
 
-/// What a task builds and the loop drives (fit.h): the model, its trainable parameters, the optimiser and the loader.
+/// What a task builds and the loop drives (fit.h): the model, the optimiser over its trainable parameters, the loader
+/// and the learning-rate schedule.
 struct TrainingParts {
   std::shared_ptr<torch::nn::Module> model;
-  /// The trainable parameters by name, in state-dict order (checkpoints store the optimiser state by these names).
-  NamedTensors parameters;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<data::LoaderCore> loader;  ///< this rank's training loader (data::Loader, loader.h)
+  /// The learning rate at a point of the schedule; optimiser step t runs at schedule(clock.point(t)), timed as the
+  /// task's reference times it relative to its optimiser step (lr_schedule.h, LrTiming).
+  std::function<double(int64_t point)> schedule;
+  ScheduleClock clock;
+  /// Optimiser group i runs at the rate × lr_scales[i] (layer decay, layer_decay.h); empty: every group at the rate.
+  std::vector<double> lr_scales;
 };
 
 /// The options of a task's training loader: `micro_batch` images, data.num_workers threads, data.prefetch, shuffled,
@@ -43,6 +50,16 @@ struct TrainingParts {
 data::LoaderOptions training_loader_options(const TrainingLoop& loop, int64_t micro_batch, int64_t num_workers,
                                            int64_t prefetch,
                                            config::BadSamplePolicy on_bad_sample = config::BadSamplePolicy::error);
+
+/// How long and how a task trains (the loop's settings give the rest: accumulation, clipping, logging and checkpoint
+/// periods). Exactly one of `epochs` and `iterations` is > 0.
+struct FitPlan {
+  int64_t epochs = 0;              ///< epoch-based: epochs × steps per epoch optimiser steps
+  int64_t iterations = 0;          ///< iteration-based: this many optimiser steps, across loader epochs
+  /// exact: one clip of the step's gradient; reference: a clip after every micro-batch (accumulate_gradients)
+  config::AccumulationMode accumulation_mode = config::AccumulationMode::exact;
+  int64_t micro_batch = 1;         ///< images per micro-batch and process (config::per_process_batch)
+};
 
 /// Something a task does on a period of the loop, as detectron2's HookBase or mmengine's interval hooks: after every
 /// `every` epochs or optimiser steps, after the run's last step, and optionally before the first step.
@@ -61,25 +78,20 @@ class TrainingTask {
   virtual ~TrainingTask() = default;
 
   TrainingParts parts;  ///< set by the task's constructor
+  FitPlan plan;         ///< set by the task's constructor
 
-  /// Sets the learning rates that optimiser step `global_step` (0-based) runs at, timed as the task's reference sets
-  /// them relative to its optimiser step (lr_schedule.h, LrTiming), and returns the base rate to log.
-  virtual double set_learning_rate(int64_t global_step) = 0;
-  /// Forward of the next micro-batch on `device` (the loop has set autocast). Throws sgmim::Error when the loader
-  /// ends early or a sample is bad under data.on_bad_sample = error.
-  virtual TaskLoss loss(const torch::Device& device) = 0;
+  /// Forward of the next micro-batch on `device`, its floating-point tensors in `dtype` (TrainingLoop::dtype; the loop
+  /// has set autocast). Throws sgmim::Error when the loader ends early or a sample is bad under data.on_bad_sample =
+  /// error.
+  virtual TaskLoss loss(const torch::Device& device, torch::Dtype dtype) = 0;
 
   /// The main loss's name on the progress line and under train/ in TensorBoard ("loss", "silog", "ce").
-  virtual std::string loss_label() const { return "loss"; }
+  std::string loss_label = "loss";
   /// Names of TaskLoss::parts ("img", "sk"): logged as <name> on the progress line, loss_<name> in the JSONL.
-  virtual std::vector<std::string> part_names() const { return {}; }
+  std::vector<std::string> part_names;
 
   /// What the task does on a period (validation, reconstruction images), run by the loop (PeriodicHook).
   std::vector<PeriodicHook> periodic;
-
-  /// The resolved configuration: YAML text stored in checkpoints, and written to <run>/config.yaml.
-  virtual std::string config_yaml() const = 0;
-  virtual void write_config(const std::string& path) const = 0;
 
  protected:
   /// The next batch of the task's loader (parts.loader, of type `Loader`); an sgmim::Error when the epoch ended

@@ -26,7 +26,6 @@ class WarmupPolySchedule {
   explicit WarmupPolySchedule(WarmupPolyScheduleOptions options);
   /// lr of the 0-based iteration `step`.
   double at(int64_t step) const;
-  const WarmupPolyScheduleOptions& options() const { return options_; }
 
  private:
   WarmupPolyScheduleOptions options_;
