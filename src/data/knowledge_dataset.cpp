@@ -15,7 +15,6 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -30,11 +29,9 @@ KnowledgeKind read_sidecar(const fs::path& path) {
   const std::string file = path.string();
   std::ifstream in(path);
   if (!in) throw Error(file + ": cannot read the knowledge sidecar", file);
-  std::stringstream text;
-  text << in.rdbuf();
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(text.str());
+    json = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(file + ": malformed JSON: " + e.what(), file);
   }
@@ -197,10 +194,6 @@ KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_
 // ---------------------------------------------------------------------------------------------------------------
 // SyntheticKnowledgeDataset
 // ---------------------------------------------------------------------------------------------------------------
-
-SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(int64_t count, int width, int height, uint64_t seed,
-                                                     JointTransformOptions transform, bool realistic)
-    : SyntheticKnowledgeDataset(SyntheticKnowledgeOptions{count, width, height, seed, realistic, transform}) {}
 
 SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(SyntheticKnowledgeOptions options)
     : options_(std::move(options)), transform_(options_.transform) {

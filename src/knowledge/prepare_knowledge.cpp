@@ -63,11 +63,9 @@ void retire_sidecar(const PrepareKnowledgeOptions& options, const std::string& s
   if (!fs::exists(sidecar, ec)) return;
   if (!options.overwrite) {
     std::ifstream in(sidecar);
-    std::stringstream text;
-    text << in.rdbuf();
     nlohmann::json previous;
     try {
-      previous = nlohmann::json::parse(text.str());
+      previous = nlohmann::json::parse(in);
     } catch (const nlohmann::json::parse_error&) {
       previous = nullptr;
     }

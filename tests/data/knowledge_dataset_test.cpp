@@ -390,7 +390,7 @@ TEST(SyntheticKnowledgeDataset, HoldsTheSynthImagesAndMaps) {
   EXPECT_EQ(s.knowledge.sizes(), (torch::IntArrayRef{1, 64, 64}));
   EXPECT_TRUE(same_sample(s, JointTransform(t)(ds.image(2), ds.knowledge(2), 9)));
   // A second construction (rendered by other threads in another order) holds the same data.
-  const SyntheticKnowledgeDataset again(5, 96, 80, 11, t);
+  const SyntheticKnowledgeDataset again(o);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(same_sample(again.get(i, 3), ds.get(i, 3)));
-  EXPECT_EQ(error_of([] { SyntheticKnowledgeDataset bad(0, 96, 80, 0, {}); }).key(), "data.synthetic");
+  EXPECT_EQ(error_of([] { SyntheticKnowledgeDataset bad(SyntheticKnowledgeOptions{0}); }).key(), "data.synthetic");
 }

@@ -141,8 +141,6 @@ struct SyntheticKnowledgeOptions {
 class SyntheticKnowledgeDataset : public KnowledgeDataset {
  public:
   explicit SyntheticKnowledgeDataset(SyntheticKnowledgeOptions options);
-  SyntheticKnowledgeDataset(int64_t count, int width, int height, uint64_t seed, JointTransformOptions transform,
-                            bool realistic = false);
 
   int64_t size() const override { return static_cast<int64_t>(images_.size()); }
   KnowledgeSample get(int64_t index, uint64_t sample_seed) const override;
