@@ -5,6 +5,7 @@
 #include "sgmim/data/image_decode.h"
 #include "sgmim/error.h"
 
+#include <c10/util/accumulate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -172,11 +173,7 @@ int64_t itemsize(const std::string& descr, const std::string& path) {
 
 }  // namespace
 
-int64_t NpyArray::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t NpyArray::numel() const { return c10::multiply_integers(shape); }
 
 NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   static constexpr char kMagic[] = "\x93NUMPY";

@@ -8,19 +8,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace sgmim::data {
 namespace {
 
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
+std::string num(double v) { return c10::str(v); }
 
 // numpy randint(lo, hi): lo … hi − 1 from one uniform word.
 int randint(std::mt19937_64& rng, int64_t lo, int64_t hi) {

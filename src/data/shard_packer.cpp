@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 
 namespace fs = std::filesystem;
