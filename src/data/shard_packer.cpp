@@ -276,15 +276,6 @@ PackLayout parse_pack_layout(const std::string& name) {
   raise_invalid_value("--layout", name, "multimae, mirror or imagefolder");
 }
 
-std::string to_string(PackLayout layout) {
-  switch (layout) {
-    case PackLayout::mirror: return "mirror";
-    case PackLayout::imagefolder: return "imagefolder";
-    case PackLayout::multimae: break;
-  }
-  return "multimae";
-}
-
 int64_t parse_byte_size(const std::string& text, const std::string& key) {
   const auto fail = [&]() -> int64_t {
     raise_invalid_value(key, text, "a size in bytes such as 1GiB, 500MB, 256MiB or 1000000");

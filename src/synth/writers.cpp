@@ -383,7 +383,6 @@ void write_imagefolder_knowledge(const WriteOptions& o, DatasetDirectory& dir, W
                  std::string("{\n") + "  \"model\": \"sgmim-synth\",\n" + "  \"kind\": \"inverse_depth\",\n" +
                      "  \"normalized\": \"minmax\",\n" + "  \"divisor\": 65536,\n" +
                      "  \"realistic\": " + (o.realistic_knowledge ? "true" : "false") + "\n}\n");
-  summary.train_images = o.count;
   summary.entries = {"rgb/", "depth/", "depth/knowledge.json"};
 }
 
@@ -420,8 +419,6 @@ void write_kitti(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& sum
   dir.write_text("train_test_inputs/eigen_test_files_with_gt.txt", join_lines(bts[1], false));
   dir.write_text("filenames/eigen_benchmark/train_list.txt", join_lines(glp[0], true));
   dir.write_text("filenames/eigen_benchmark/test_list.txt", join_lines(glp[1], true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {"raw_data/", "data_depth_annotated/{train,val}/",
                      "train_test_inputs/eigen_{train,test}_files_with_gt.txt",
                      "filenames/eigen_benchmark/{train,test}_list.txt"};
@@ -465,8 +462,6 @@ void write_nyu(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summa
   dir.write_text("train_test_inputs/nyudepthv2_test_files_with_gt.txt", join_lines(bts_test, false));
   dir.write_text("filenames/nyudepthv2/train_list.txt", join_lines(glp_train, true));
   dir.write_text("filenames/nyudepthv2/test_list.txt", join_lines(glp_test, true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {"sync/", "official_splits/test/", "train_test_inputs/nyudepthv2_{train,test}_files_with_gt.txt",
                      "filenames/nyudepthv2/{train,test}_list.txt"};
 }
@@ -516,8 +511,6 @@ void write_ade20k(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& su
   }
   dir.write_text(root + "objectInfo150.txt", info.str());
   dir.write_text(root + "sceneCategories.txt", join_lines(categories, true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {root + "images/{training,validation}/", root + "annotations/{training,validation}/",
                      root + "objectInfo150.txt", root + "sceneCategories.txt"};
 }
@@ -546,6 +539,8 @@ WriteSummary write_dataset(const WriteOptions& options) {
   summary.root = options.out;
   summary.format = options.format;
   summary.size = resolved_size(options);
+  summary.train_images = options.count;
+  summary.val_images = resolved_val_count(options);
   switch (options.format) {
     case DatasetFormat::imagefolder_knowledge: write_imagefolder_knowledge(options, dir, summary); break;
     case DatasetFormat::kitti: write_kitti(options, dir, summary); break;
