@@ -149,7 +149,8 @@ std::vector<std::uint8_t> extract(const Reader& r, const Member& m, const std::s
     fail(path, m.name + " uses zip compression method " + std::to_string(m.method) +
                    "; only stored (0) and deflated (8) members are read");
   }
-  if (static_cast<uint32_t>(crc32_z(crc32(0L, Z_NULL, 0), out.data(), out.size())) != m.crc) fail(path, "CRC-32 mismatch in " + m.name + " (damaged archive)");
+  const auto crc = static_cast<uint32_t>(crc32_z(crc32(0L, Z_NULL, 0), out.data(), out.size()));
+  if (crc != m.crc) fail(path, "CRC-32 mismatch in " + m.name + " (damaged archive)");
   return out;
 }
 
