@@ -28,12 +28,6 @@ cv::Mat lut_of(Fn&& value) {
 
 }  // namespace
 
-CutDepthFill parse_cutdepth_fill(const std::string& name) {
-  if (name == "reference") return CutDepthFill::reference;
-  if (name == "scaled") return CutDepthFill::scaled;
-  raise_invalid_value("data.cutdepth_fill", name, "reference or scaled");
-}
-
 void DepthAugmentOptions::validate() const {
   check_value(crop_h >= 1, "data.crop_h", std::to_string(crop_h), "at least 1");
   check_value(crop_w >= 1, "data.crop_w", std::to_string(crop_w), "at least 1");

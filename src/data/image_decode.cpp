@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -86,10 +87,7 @@ bool looks_like_jpeg(const std::vector<std::uint8_t>& bytes) {
 
 bool looks_like_png(const std::vector<std::uint8_t>& bytes) {
   static constexpr std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-  if (bytes.size() < 8) return false;
-  for (int i = 0; i < 8; ++i)
-    if (bytes[i] != kSignature[i]) return false;
-  return true;
+  return bytes.size() >= 8 && std::equal(kSignature, kSignature + 8, bytes.begin());
 }
 
 bool is_complete_image_file(const std::vector<std::uint8_t>& bytes) {
@@ -98,10 +96,7 @@ bool is_complete_image_file(const std::vector<std::uint8_t>& bytes) {
   if (looks_like_png(bytes)) {
     // The last chunk: length 0, type "IEND", CRC AE 42 60 82 (fixed, as IEND carries no data).
     static constexpr std::uint8_t kIend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-    if (n < 8 + 8) return false;
-    for (int i = 0; i < 8; ++i)
-      if (bytes[n - 8 + i] != kIend[i]) return false;
-    return true;
+    return n >= 8 + 8 && std::equal(kIend, kIend + 8, bytes.begin() + static_cast<std::ptrdiff_t>(n - 8));
   }
   return true;
 }

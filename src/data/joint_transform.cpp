@@ -1,12 +1,10 @@
 #include "sgmim/data/joint_transform.h"
 
-#include "sgmim/data/image_decode.h"
 #include "sgmim/error.h"
 
 #include <algorithm>
 #include <cfenv>
 #include <cmath>
-#include <sstream>
 
 namespace sgmim::data {
 namespace {
@@ -22,11 +20,7 @@ int round_half_even(double x) {
 // Uniform integer in [0, n] (torch.randint(0, n + 1)); the modulo bias is below n/2^64, irrelevant for image sizes.
 int uniform_int(std::mt19937_64& rng, int n) { return static_cast<int>(rng() % (static_cast<std::uint64_t>(n) + 1u)); }
 
-std::string pair_text(const std::array<double, 2>& a) {
-  std::ostringstream text;
-  text << "[" << a[0] << ", " << a[1] << "]";
-  return text.str();
-}
+std::string pair_text(const std::array<double, 2>& a) { return c10::str("[", a[0], ", ", a[1], "]"); }
 
 }  // namespace
 

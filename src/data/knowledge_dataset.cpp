@@ -1,8 +1,6 @@
 #include "sgmim/data/knowledge_dataset.h"
 
-#include "sgmim/data/image_folder.h"
 #include "sgmim/data/jpeg_rows.h"
-
 #include "sgmim/error.h"
 #include "sgmim/log.h"
 #include "sgmim/synth/pseudo_depth.h"
@@ -11,11 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -30,11 +26,9 @@ KnowledgeKind read_sidecar(const fs::path& path) {
   const std::string file = path.string();
   std::ifstream in(path);
   if (!in) throw Error(file + ": cannot read the knowledge sidecar", file);
-  std::stringstream text;
-  text << in.rdbuf();
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(text.str());
+    json = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(file + ": malformed JSON: " + e.what(), file);
   }
@@ -48,7 +42,7 @@ KnowledgeKind read_sidecar(const fs::path& path) {
   const auto name = kind.get<std::string>();
   if (name != "depth" && name != "inverse_depth")
     throw Error(file + ": kind = " + name + ": expected depth or inverse_depth", file, "kind", name);
-  return parse_knowledge_kind(name, "kind", file);
+  return name == "depth" ? KnowledgeKind::depth : KnowledgeKind::inverse_depth;
 }
 
 void check_index(int64_t index, int64_t size) {
@@ -58,26 +52,8 @@ void check_index(int64_t index, int64_t size) {
 }  // namespace
 
 KnowledgeLayout parse_knowledge_layout(const std::string& name) {
-  if (name == "multimae") return KnowledgeLayout::multimae;
-  if (name == "mirror") return KnowledgeLayout::mirror;
+  if (const auto layout = config::parse_choice<KnowledgeLayout>(name)) return *layout;
   raise_invalid_value("data.layout", name, "multimae or mirror");
-}
-
-KnowledgeKind parse_knowledge_kind(const std::string& name, const std::string& key, const std::string& file) {
-  if (name == "any") return KnowledgeKind::any;
-  if (name == "depth") return KnowledgeKind::depth;
-  if (name == "inverse_depth") return KnowledgeKind::inverse_depth;
-  const std::string where = file.empty() ? "" : file + ": ";
-  throw Error(where + key + " = " + name + ": expected any, depth or inverse_depth", file, key, name);
-}
-
-std::string to_string(KnowledgeKind kind) {
-  switch (kind) {
-    case KnowledgeKind::depth: return "depth";
-    case KnowledgeKind::inverse_depth: return "inverse_depth";
-    case KnowledgeKind::any: break;
-  }
-  return "any";
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -113,10 +89,7 @@ ImageFolderKnowledgeDataset::ImageFolderKnowledgeDataset(ImageFolderKnowledgeOpt
   // torchvision find_classes + make_dataset (image_folder.h).
   auto index = index_image_folder(image_root_);
   classes_ = std::move(index.classes);
-  for (auto& e : index.entries) {
-    images_.push_back(std::move(e.path));
-    entries_.push_back({std::move(e.relative_dir), std::move(e.stem), e.target});
-  }
+  entries_ = std::move(index.entries);
 
   // The sidecar says which kind the maps hold. Depth and inverse depth order the pixels oppositely. The exact
   // conversion (1/x) needs the unknown scale and shift that min-max normalised maps have lost, but the model
@@ -127,12 +100,12 @@ ImageFolderKnowledgeDataset::ImageFolderKnowledgeDataset(ImageFolderKnowledgeOpt
   negate_ = wanted != KnowledgeKind::any && stored_kind_ != KnowledgeKind::any && wanted != stored_kind_;
   if (wanted != KnowledgeKind::any && stored_kind_ == KnowledgeKind::any)
     log::warn(knowledge_root_ + ": no knowledge.json sidecar, so the maps cannot be checked to be " +
-              to_string(wanted) + "; they are used as stored");
+              std::string(config::choice_name(wanted)) + "; they are used as stored");
 }
 
 const std::string& ImageFolderKnowledgeDataset::image_path(int64_t index) const {
   check_index(index, size());
-  return images_[static_cast<std::size_t>(index)];
+  return entries_[static_cast<std::size_t>(index)].path;
 }
 
 std::string ImageFolderKnowledgeDataset::knowledge_path(int64_t index) const {
@@ -197,10 +170,6 @@ KnowledgeSample ImageFolderKnowledgeDataset::get(int64_t index, uint64_t sample_
 // ---------------------------------------------------------------------------------------------------------------
 // SyntheticKnowledgeDataset
 // ---------------------------------------------------------------------------------------------------------------
-
-SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(int64_t count, int width, int height, uint64_t seed,
-                                                     JointTransformOptions transform, bool realistic)
-    : SyntheticKnowledgeDataset(SyntheticKnowledgeOptions{count, width, height, seed, realistic, transform}) {}
 
 SyntheticKnowledgeDataset::SyntheticKnowledgeDataset(SyntheticKnowledgeOptions options)
     : options_(std::move(options)), transform_(options_.transform) {

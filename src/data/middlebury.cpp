@@ -10,13 +10,7 @@
 namespace sgmim::data {
 
 StereoCalibration motorcycle_calibration() {
-  StereoCalibration c;
-  c.focal_px = 994.978;
-  c.cx = 311.193;
-  c.cy = 254.877;
-  c.doffs_px = 31.086;
-  c.baseline_mm = 193.001;
-  return c;
+  return {/*focal_px=*/994.978, /*cx=*/311.193, /*cy=*/254.877, /*doffs_px=*/31.086, /*baseline_mm=*/193.001};
 }
 
 torch::Tensor disparity_to_depth(const torch::Tensor& disparity, const StereoCalibration& c) {

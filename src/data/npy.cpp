@@ -5,12 +5,15 @@
 #include "sgmim/data/image_decode.h"
 #include "sgmim/error.h"
 
+#include <c10/util/accumulate.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <numeric>
 
 namespace sgmim::data {
 namespace {
@@ -146,13 +149,8 @@ std::vector<std::uint8_t> extract(const Reader& r, const Member& m, const std::s
     fail(path, m.name + " uses zip compression method " + std::to_string(m.method) +
                    "; only stored (0) and deflated (8) members are read");
   }
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (std::size_t done = 0; done < out.size();) {
-    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(out.size() - done, 1u << 30));
-    crc = crc32(crc, out.data() + done, chunk);
-    done += chunk;
-  }
-  if (static_cast<uint32_t>(crc) != m.crc) fail(path, "CRC-32 mismatch in " + m.name + " (damaged archive)");
+  const auto crc = static_cast<uint32_t>(crc32_z(crc32(0L, Z_NULL, 0), out.data(), out.size()));
+  if (crc != m.crc) fail(path, "CRC-32 mismatch in " + m.name + " (damaged archive)");
   return out;
 }
 
@@ -176,11 +174,7 @@ int64_t itemsize(const std::string& descr, const std::string& path) {
 
 }  // namespace
 
-int64_t NpyArray::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t NpyArray::numel() const { return c10::multiply_integers(shape); }
 
 NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& path) {
   static constexpr char kMagic[] = "\x93NUMPY";
@@ -264,25 +258,20 @@ torch::Tensor to_tensor(const NpyArray& a, const std::string& path) {
   const std::string& d = a.descr;
   const int64_t size = itemsize(d, path);
   if (d[0] == '>' && size > 1) fail(path, "big-endian .npy data ('" + d + "') is not supported");
-  const char kind = d[1];
-  torch::ScalarType type;
-  if (kind == 'b' && size == 1) type = torch::kBool;
-  else if (kind == 'u' && size == 1) type = torch::kUInt8;
-  else if (kind == 'i' && size == 1) type = torch::kInt8;
-  else if (kind == 'i' && size == 2) type = torch::kInt16;
-  else if (kind == 'i' && size == 4) type = torch::kInt32;
-  else if (kind == 'i' && size == 8) type = torch::kInt64;
-  else if (kind == 'f' && size == 2) type = torch::kHalf;
-  else if (kind == 'f' && size == 4) type = torch::kFloat;
-  else if (kind == 'f' && size == 8) type = torch::kDouble;
-  else fail(path, "unsupported .npy dtype '" + d + "'");
+  // numpy's type character and item size → the tensor dtype.
+  static const std::map<std::pair<char, int64_t>, torch::ScalarType> kTypes = {
+      {{'b', 1}, torch::kBool},  {{'u', 1}, torch::kUInt8}, {{'i', 1}, torch::kInt8},
+      {{'i', 2}, torch::kInt16}, {{'i', 4}, torch::kInt32}, {{'i', 8}, torch::kInt64},
+      {{'f', 2}, torch::kHalf},  {{'f', 4}, torch::kFloat}, {{'f', 8}, torch::kDouble}};
+  const auto type = kTypes.find({d[1], size});
+  if (type == kTypes.end()) fail(path, "unsupported .npy dtype '" + d + "'");
   std::vector<int64_t> shape = a.shape;
   if (a.fortran_order) std::reverse(shape.begin(), shape.end());
-  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type));
+  torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(type->second));
   std::memcpy(t.data_ptr(), a.data.data(), a.data.size());
   if (a.fortran_order) {
     std::vector<int64_t> dims(shape.size());
-    for (std::size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<int64_t>(dims.size() - 1 - i);
+    std::iota(dims.rbegin(), dims.rend(), 0);  // n−1, …, 0: C order of the reversed shape
     t = t.permute(dims).contiguous();
   }
   return t;

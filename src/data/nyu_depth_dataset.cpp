@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <regex>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -79,11 +78,9 @@ NyuDepthDataset::NyuDepthDataset(NyuOptions options)
     throw Error((options_.list_file.empty() ? split_root_ : options_.list_file) +
                     ": no frame with ground truth for training",
                 options_.list_file);
-  std::ostringstream scale;
-  scale << options_.depth_scale;  // "1000", "6553.6"
   log::info("NYU-v2 " + std::string(train() ? "train" : "test") + " (" +
-            (options_.list_file.empty() ? split_root_ + ", scanned" : options_.list_file) +
-            "): " + std::to_string(size()) + " frames, depth_m = v / " + scale.str());
+            (options_.list_file.empty() ? split_root_ + ", scanned" : options_.list_file) + "): " +
+            std::to_string(size()) + " frames, depth_m = v / " + c10::str(options_.depth_scale));  // "1000", "6553.6"
 }
 
 }  // namespace sgmim::data

@@ -8,19 +8,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <sstream>
 #include <string>
 #include <vector>
 
 namespace sgmim::data {
 namespace {
 
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
+std::string num(double v) { return c10::str(v); }
 
 // numpy randint(lo, hi): lo … hi − 1 from one uniform word.
 int randint(std::mt19937_64& rng, int64_t lo, int64_t hi) {
@@ -154,26 +148,22 @@ void apply_photometric_distortion(const PhotoMetricParams& p, cv::Mat& rgb) {
   };
   if (p.brightness) cv::LUT(rgb, convert_lut(1.0, p.brightness_delta), rgb);
   if (p.mode == 1) contrast();
-  if (p.saturation || p.hue) {
-    // RGB2HSV on RGB gives the HSV that mmcv's bgr2hsv gives on the BGR image (8-bit: H in [0, 180)).
+  // One HSV channel through `lut`, back to RGB. RGB2HSV on RGB gives the HSV that mmcv's bgr2hsv gives on the BGR
+  // image (8-bit: H in [0, 180)).
+  const auto hsv_channel_lut = [&](int channel, const cv::Mat& lut) {
     cv::Mat hsv;
     std::vector<cv::Mat> ch;
-    if (p.saturation) {
-      cv::cvtColor(rgb, hsv, cv::COLOR_RGB2HSV);
-      cv::split(hsv, ch);
-      cv::LUT(ch[1], convert_lut(p.saturation_alpha, 0.0), ch[1]);
-      cv::merge(ch, hsv);
-      cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
-    }
-    if (p.hue) {
-      cv::cvtColor(rgb, hsv, cv::COLOR_RGB2HSV);
-      cv::split(hsv, ch);
-      cv::Mat lut(1, 256, CV_8U);
-      for (int v = 0; v < 256; ++v) lut.at<uint8_t>(v) = static_cast<uint8_t>(((v + p.hue_delta) % 180 + 180) % 180);
-      cv::LUT(ch[0], lut, ch[0]);
-      cv::merge(ch, hsv);
-      cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
-    }
+    cv::cvtColor(rgb, hsv, cv::COLOR_RGB2HSV);
+    cv::split(hsv, ch);
+    cv::LUT(ch[channel], lut, ch[channel]);
+    cv::merge(ch, hsv);
+    cv::cvtColor(hsv, rgb, cv::COLOR_HSV2RGB);
+  };
+  if (p.saturation) hsv_channel_lut(1, convert_lut(p.saturation_alpha, 0.0));
+  if (p.hue) {
+    cv::Mat lut(1, 256, CV_8U);
+    for (int v = 0; v < 256; ++v) lut.at<uint8_t>(v) = static_cast<uint8_t>(((v + p.hue_delta) % 180 + 180) % 180);
+    hsv_channel_lut(0, lut);
   }
   if (p.mode == 0) contrast();
 }

@@ -77,7 +77,6 @@ void check_shard_order(int64_t total, const ShardOrderOptions& options) {
               std::to_string(options.global_batch / W) + " per process",
               "a global batch (batch × world size = " + std::to_string(options.global_batch) + ") of at most the " +
                   std::to_string(total) + " samples of the shards");
-
 }
 
 ShardEpochPlan plan_shard_epoch(const std::vector<int64_t>& shard_samples, const ShardOrderOptions& options,

@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 namespace sgmim::data {
 namespace {
@@ -85,11 +84,9 @@ int64_t ShardIndex::samples() const {
 ShardIndex read_shard_index(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot read the shard index", path);
-  std::stringstream text;
-  text << in.rdbuf();
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(text.str());
+    json = nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     bad_index(path, "", std::string("malformed JSON: ") + e.what());
   }

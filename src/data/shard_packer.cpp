@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 
 namespace fs = std::filesystem;
@@ -275,15 +274,6 @@ PackLayout parse_pack_layout(const std::string& name) {
   if (name == "mirror") return PackLayout::mirror;
   if (name == "imagefolder") return PackLayout::imagefolder;
   raise_invalid_value("--layout", name, "multimae, mirror or imagefolder");
-}
-
-std::string to_string(PackLayout layout) {
-  switch (layout) {
-    case PackLayout::mirror: return "mirror";
-    case PackLayout::imagefolder: return "imagefolder";
-    case PackLayout::multimae: break;
-  }
-  return "multimae";
 }
 
 int64_t parse_byte_size(const std::string& text, const std::string& key) {

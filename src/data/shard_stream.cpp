@@ -23,7 +23,7 @@ void ShardStream::read_one() {
     if (segment_ >= plan_->segments.size()) throw Error("shard stream: read past its last segment");
     const ShardSegment& s = plan_->segments[segment_];
     reader_ = std::make_unique<ShardSampleReader>((*shards_)[static_cast<std::size_t>(s.shard)]);
-    opened_.push_back(s.shard);
+    progress_.opened.push_back(s.shard);
     for (int64_t k = 0; k < s.first; ++k)
       if (!reader_->skip()) throw ended(s);
     left_in_segment_ = s.count;
@@ -34,10 +34,10 @@ void ShardStream::read_one() {
     auto sample = reader_->next();
     if (!sample) throw ended(s);
     held_.emplace(step, std::move(*sample));
-    ++read_;
+    ++progress_.read;
   } else {
     if (!reader_->skip()) throw ended(s);
-    ++skipped_;
+    ++progress_.skipped;
   }
   ++next_read_;
   --left_in_segment_;
@@ -66,19 +66,9 @@ ShardSample ShardStream::take(int64_t step) {
   return sample;
 }
 
-std::vector<int64_t> ShardStream::opened() const {
+ShardStream::Progress ShardStream::progress() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return opened_;
-}
-
-int64_t ShardStream::read() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return read_;
-}
-
-int64_t ShardStream::skipped() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return skipped_;
+  return progress_;
 }
 
 }  // namespace sgmim::data

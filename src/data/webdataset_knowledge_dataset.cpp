@@ -1,6 +1,5 @@
 #include "sgmim/data/webdataset_knowledge_dataset.h"
 
-#include "sgmim/data/image_decode.h"
 #include "sgmim/data/image_folder.h"
 #include "sgmim/data/shard_sample_reader.h"
 #include "sgmim/data/shard_stream.h"
@@ -129,7 +128,7 @@ WebDatasetKnowledgeDataset::WebDatasetKnowledgeDataset(WebDatasetKnowledgeOption
   negate_ = wanted != KnowledgeKind::any && stored != KnowledgeKind::any && wanted != stored;
   if (wanted != KnowledgeKind::any && stored == KnowledgeKind::any)
     log::warn("data.shards: the shard index records no knowledge kind, so the maps cannot be checked to be " +
-              to_string(wanted) + "; they are used as stored");
+              std::string(config::choice_name(wanted)) + "; they are used as stored");
 }
 
 WebDatasetKnowledgeDataset::~WebDatasetKnowledgeDataset() = default;
@@ -242,10 +241,10 @@ WebDatasetKnowledgeDataset::ReadStats WebDatasetKnowledgeDataset::read_stats() c
   const std::shared_ptr<Epoch> state = epoch_;
   if (!state) return stats;
   for (const auto& stream : state->streams) {
-    stats.opened.push_back(stream ? stream->opened() : std::vector<int64_t>{});
-    if (!stream) continue;
-    stats.read += stream->read();
-    stats.skipped += stream->skipped();
+    const ShardStream::Progress p = stream ? stream->progress() : ShardStream::Progress{};  // other ranks' are empty
+    stats.opened.push_back(p.opened);
+    stats.read += p.read;
+    stats.skipped += p.skipped;
   }
   return stats;
 }

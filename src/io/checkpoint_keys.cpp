@@ -7,9 +7,6 @@
 
 namespace sgmim::io {
 
-namespace {
-}  // namespace
-
 std::string CheckpointKeyReport::summary() const {
   std::ostringstream s;
   if (!weights_at.empty()) s << "weights read from the checkpoint's '" << weights_at << "' entry";

@@ -13,7 +13,6 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <sstream>
 
 namespace sgmim::io {
 
@@ -32,9 +31,7 @@ torch::Tensor depth_2d(const torch::Tensor& depth, const std::string& path) {
 }
 
 void check_positive(double value, const std::string& key) {
-  std::ostringstream s;
-  s << value;
-  check_value(std::isfinite(value) && value > 0, key, s.str(), "a positive finite number");
+  check_value(std::isfinite(value) && value > 0, key, c10::str(value), "a positive finite number");
 }
 
 std::string describe_depth(int depth) {

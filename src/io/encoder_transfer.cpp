@@ -7,7 +7,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <map>
 #include <sstream>
 

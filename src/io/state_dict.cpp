@@ -8,14 +8,12 @@
 
 #include <torch/serialize.h>
 
-#include <cstdio>
 #include <map>
 #include <sstream>
 
 namespace sgmim::io {
 
 namespace {
-
 
 void collect(const torch::nn::Module& module, const std::string& prefix,
              std::vector<std::pair<std::string, torch::Tensor>>& out) {

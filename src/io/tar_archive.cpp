@@ -73,7 +73,6 @@ TarWriter::~TarWriter() {
 void TarWriter::write(const char* data, size_t size, const std::string& member) {
   if (size > 0 && std::fwrite(data, 1, size, file_) != size)
     throw Error("cannot write '" + path_ + "' (member '" + member + "'): write failed (disk full?)", path_);
-  bytes_ += size;
 }
 
 void TarWriter::add(const std::string& name, const char* data, size_t size) {

@@ -207,10 +207,8 @@ class Unpickler {
   }
   PickleValuePtr long_int(uint64_t n) {
     if (n > 8) fail("integer of " + std::to_string(n) + " bytes does not fit 64 bits");
-    const auto* b = reinterpret_cast<const uint8_t*>(take(n));
-    uint64_t v = 0;
-    for (int i = static_cast<int>(n) - 1; i >= 0; --i) v = (v << 8) | b[i];
-    if (n > 0 && n < 8 && (b[n - 1] & 0x80)) v |= ~uint64_t{0} << (8 * n);  // sign-extend
+    uint64_t v = le(static_cast<int>(n));
+    if (n > 0 && n < 8 && ((v >> (8 * n - 1)) & 1) != 0) v |= ~uint64_t{0} << (8 * n);  // sign-extend
     return integer(static_cast<int64_t>(v));
   }
   PickleValuePtr text(Kind kind, uint64_t n) {

@@ -6,7 +6,6 @@
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
-#include <cstring>
 
 namespace sgmim::io {
 

@@ -7,6 +7,8 @@
 #include "sgmim/models/encoder_family_rules.h"
 #include "sgmim/text.h"
 
+#include <c10/util/accumulate.h>
+
 #include <algorithm>
 #include <regex>
 #include <sstream>
@@ -14,7 +16,6 @@
 namespace sgmim::io {
 
 namespace {
-
 
 std::string dtype_name(c10::ScalarType t) {
   try {
@@ -29,11 +30,7 @@ std::string describe_entry(const std::string& key, const PickleValue& v) {
   using K = PickleValue::Kind;
   switch (v.kind) {
     case K::integer: return key + " = " + std::to_string(v.integer);
-    case K::floating: {
-      std::ostringstream s;
-      s << key << " = " << v.floating;
-      return s.str();
-    }
+    case K::floating: return key + " = " + c10::str(v.floating);
     case K::boolean: return key + " = " + (v.boolean ? "True" : "False");
     case K::none: return key + " = None";
     case K::string: return key + " = '" + (v.text.size() > 60 ? v.text.substr(0, 57) + "..." : v.text) + "'";
@@ -105,11 +102,7 @@ nlohmann::json WeightsInspection::to_json() const {
 std::string WeightsInspection::to_text() const {
   std::ostringstream s;
   int64_t numel = 0;
-  for (const auto& t : tensors) {
-    int64_t n = 1;
-    for (auto d : t.shape) n *= d;
-    numel += n;
-  }
+  for (const auto& t : tensors) numel += c10::multiply_integers(t.shape);
   s << path << ": " << format << ", " << tensors.size() << " tensors, " << numel << " values";
   if (format == "torch.save")
     s << ", weights at " << (keys.weights_at.empty() ? "the top level" : "'" + keys.weights_at + "'");

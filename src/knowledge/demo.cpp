@@ -8,8 +8,6 @@
 #include "sgmim/report/contact_sheet.h"
 #include "sgmim/synth/writers.h"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -84,8 +82,7 @@ KnowledgeDemoResult run_knowledge_demo(const std::string& dir, int64_t images,
   std::vector<report::ContactSheetRow> rows;
   for (std::size_t i = 0; i < index.entries.size() && rows.size() < 4; ++i) {
     const auto& e = index.entries[i];
-    cv::Mat bgr;
-    cv::cvtColor(data::read_rgb(e.path), bgr, cv::COLOR_RGB2BGR);
+    const cv::Mat bgr = data::read_bgr(e.path);
     const auto map = data::read_knowledge((fs::path(result.maps) / e.relative_dir / (e.stem + ".png")).string());
     const auto exact =
         data::read_knowledge((root / "synthetic_depth" / e.relative_dir / (e.stem + ".png")).string());

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 namespace sgmim::knowledge {
 namespace F = torch::nn::functional;
@@ -49,16 +48,8 @@ std::string to_string(ResizePolicy policy) {
 void InputContract::validate() const {
   check_value(height >= 1 && width >= 1, "--input-size", std::to_string(height) + "x" + std::to_string(width),
               "both sides at least 1");
-  for (double s : std) {
-    std::ostringstream text;
-    text << s;
-    check_value(std::isfinite(s) && s > 0, "--std", text.str(), "positive finite values");
-  }
-  for (double m : mean) {
-    std::ostringstream text;
-    text << m;
-    check_value(std::isfinite(m), "--mean", text.str(), "finite values");
-  }
+  for (double s : std) check_value(std::isfinite(s) && s > 0, "--std", c10::str(s), "positive finite values");
+  for (double m : mean) check_value(std::isfinite(m), "--mean", c10::str(m), "finite values");
 }
 
 std::pair<int, int> parse_input_size(const std::string& text, const std::string& key) {

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <sstream>
 
 namespace sgmim::knowledge {
 
@@ -41,12 +40,9 @@ std::string to_string(MapNormalization normalization) {
 
 cv::Mat encode_knowledge_png(const torch::Tensor& map, MapNormalization normalization, double metric_scale) {
   TORCH_CHECK(map.dim() == 2, "encode_knowledge_png: expected [H, W], got ", map.sizes());
-  if (normalization == MapNormalization::none) {
-    std::ostringstream text;
-    text << metric_scale;
-    check_value(std::isfinite(metric_scale) && metric_scale > 0, "--metric-scale", text.str(),
+  if (normalization == MapNormalization::none)
+    check_value(std::isfinite(metric_scale) && metric_scale > 0, "--metric-scale", c10::str(metric_scale),
                 "a positive finite scale");
-  }
   const auto values = map.to(torch::kCPU, torch::kFloat64).contiguous();
   const double* x = values.data_ptr<double>();
   const int64_t n = values.numel();

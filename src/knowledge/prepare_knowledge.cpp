@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -63,11 +62,9 @@ void retire_sidecar(const PrepareKnowledgeOptions& options, const std::string& s
   if (!fs::exists(sidecar, ec)) return;
   if (!options.overwrite) {
     std::ifstream in(sidecar);
-    std::stringstream text;
-    text << in.rdbuf();
     nlohmann::json previous;
     try {
-      previous = nlohmann::json::parse(text.str());
+      previous = nlohmann::json::parse(in);
     } catch (const nlohmann::json::parse_error&) {
       previous = nullptr;
     }
@@ -107,12 +104,9 @@ void PrepareKnowledgeOptions::validate() const {
   check_value(workers >= 0, "--workers", std::to_string(workers), "0 or more");
   check_value(world_size >= 1 && rank >= 0 && rank < world_size, "rank",
               std::to_string(rank) + " of " + std::to_string(world_size), "0 <= rank < world size");
-  if (normalization == MapNormalization::none) {
-    std::ostringstream text;
-    text << metric_scale;
-    check_value(std::isfinite(metric_scale) && metric_scale > 0, "--metric-scale", text.str(),
+  if (normalization == MapNormalization::none)
+    check_value(std::isfinite(metric_scale) && metric_scale > 0, "--metric-scale", c10::str(metric_scale),
                 "a positive finite scale");
-  }
   try {
     (void)torch::Device(device);
   } catch (const std::exception&) {

@@ -7,7 +7,6 @@
 #include <torch/torch.h>
 
 #include <filesystem>
-#include <sstream>
 
 namespace sgmim::knowledge {
 namespace {
@@ -18,7 +17,6 @@ std::string join_files(const std::vector<std::string>& files) {
     if (i == 0 || files[i] != files[i - 1]) text += (text.empty() ? "" : ", ") + files[i];  // padding repeats the last
   return text;
 }
-
 
 }  // namespace
 

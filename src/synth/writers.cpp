@@ -26,20 +26,31 @@ namespace fs = std::filesystem;
 // Names and classes
 // ---------------------------------------------------------------------------------------------------------------
 
-DatasetFormat parse_dataset_format(const std::string& name) {
-  for (auto f : {DatasetFormat::imagefolder_knowledge, DatasetFormat::kitti, DatasetFormat::nyu, DatasetFormat::ade20k})
-    if (name == format_name(f)) return f;
-  raise_invalid_value("format", name, "one of imagefolder-knowledge, kitti, nyu, ade20k");
+namespace {
+
+// Each format's name and the real size of its images (default_image_size).
+struct FormatInfo {
+  DatasetFormat format;
+  std::string_view name;
+  int width, height;
+};
+constexpr std::array<FormatInfo, 4> kFormats = {{
+    {DatasetFormat::imagefolder_knowledge, "imagefolder-knowledge", 500, 375},
+    {DatasetFormat::kitti, "kitti", 1242, 375},
+    {DatasetFormat::nyu, "nyu", 640, 480},
+    {DatasetFormat::ade20k, "ade20k", 683, 512},
+}};
+
+const FormatInfo& info(DatasetFormat format) {
+  return *std::find_if(kFormats.begin(), kFormats.end(), [&](const FormatInfo& f) { return f.format == format; });
 }
 
-std::string_view format_name(DatasetFormat format) {
-  switch (format) {
-    case DatasetFormat::imagefolder_knowledge: return "imagefolder-knowledge";
-    case DatasetFormat::kitti: return "kitti";
-    case DatasetFormat::nyu: return "nyu";
-    case DatasetFormat::ade20k: return "ade20k";
-  }
-  return "unknown";
+}  // namespace
+
+DatasetFormat parse_dataset_format(const std::string& name) {
+  for (const auto& f : kFormats)
+    if (name == f.name) return f.format;
+  raise_invalid_value("format", name, "one of imagefolder-knowledge, kitti, nyu, ade20k");
 }
 
 cv::Size parse_image_size(const std::string& text) {
@@ -50,15 +61,7 @@ cv::Size parse_image_size(const std::string& text) {
   return {w, h};
 }
 
-cv::Size default_image_size(DatasetFormat format) {
-  switch (format) {
-    case DatasetFormat::imagefolder_knowledge: return {500, 375};
-    case DatasetFormat::kitti: return {1242, 375};
-    case DatasetFormat::nyu: return {640, 480};
-    case DatasetFormat::ade20k: return {683, 512};
-  }
-  return {0, 0};
-}
+cv::Size default_image_size(DatasetFormat format) { return {info(format).width, info(format).height}; }
 
 const std::vector<std::string_view>& ade20k_class_names() {
   // SceneParsing objectInfo150.txt, first synonym of each entry (= mmseg ADE20KDataset.classes, except that mmseg
@@ -247,15 +250,11 @@ cv::Mat nyu_depth_png(const Sample& sample) {
 }
 
 cv::Mat ade20k_annotation(const Sample& sample) {
-  std::array<std::uint8_t, 256> lut{};
+  cv::Mat lut(1, 256, CV_8U, cv::Scalar(0));  // scene class → ADE20K id
   for (int c = 0; c < kSceneClassCount; ++c)
-    lut[c] = static_cast<std::uint8_t>(ade20k_label(static_cast<SceneClass>(c)));
-  cv::Mat out(sample.view.label.size(), CV_8U);
-  for (int v = 0; v < out.rows; ++v) {
-    const auto* l = sample.view.label.ptr<std::uint8_t>(v);
-    auto* o = out.ptr<std::uint8_t>(v);
-    for (int u = 0; u < out.cols; ++u) o[u] = lut[l[u]];
-  }
+    lut.at<std::uint8_t>(c) = static_cast<std::uint8_t>(ade20k_label(static_cast<SceneClass>(c)));
+  cv::Mat out;
+  cv::LUT(sample.view.label, lut, out);
   return out;
 }
 
@@ -384,7 +383,6 @@ void write_imagefolder_knowledge(const WriteOptions& o, DatasetDirectory& dir, W
                  std::string("{\n") + "  \"model\": \"sgmim-synth\",\n" + "  \"kind\": \"inverse_depth\",\n" +
                      "  \"normalized\": \"minmax\",\n" + "  \"divisor\": 65536,\n" +
                      "  \"realistic\": " + (o.realistic_knowledge ? "true" : "false") + "\n}\n");
-  summary.train_images = o.count;
   summary.entries = {"rgb/", "depth/", "depth/knowledge.json"};
 }
 
@@ -421,8 +419,6 @@ void write_kitti(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& sum
   dir.write_text("train_test_inputs/eigen_test_files_with_gt.txt", join_lines(bts[1], false));
   dir.write_text("filenames/eigen_benchmark/train_list.txt", join_lines(glp[0], true));
   dir.write_text("filenames/eigen_benchmark/test_list.txt", join_lines(glp[1], true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {"raw_data/", "data_depth_annotated/{train,val}/",
                      "train_test_inputs/eigen_{train,test}_files_with_gt.txt",
                      "filenames/eigen_benchmark/{train,test}_list.txt"};
@@ -466,8 +462,6 @@ void write_nyu(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& summa
   dir.write_text("train_test_inputs/nyudepthv2_test_files_with_gt.txt", join_lines(bts_test, false));
   dir.write_text("filenames/nyudepthv2/train_list.txt", join_lines(glp_train, true));
   dir.write_text("filenames/nyudepthv2/test_list.txt", join_lines(glp_test, true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {"sync/", "official_splits/test/", "train_test_inputs/nyudepthv2_{train,test}_files_with_gt.txt",
                      "filenames/nyudepthv2/{train,test}_list.txt"};
 }
@@ -517,8 +511,6 @@ void write_ade20k(const WriteOptions& o, DatasetDirectory& dir, WriteSummary& su
   }
   dir.write_text(root + "objectInfo150.txt", info.str());
   dir.write_text(root + "sceneCategories.txt", join_lines(categories, true));
-  summary.train_images = o.count;
-  summary.val_images = val_count;
   summary.entries = {root + "images/{training,validation}/", root + "annotations/{training,validation}/",
                      root + "objectInfo150.txt", root + "sceneCategories.txt"};
 }
@@ -547,6 +539,8 @@ WriteSummary write_dataset(const WriteOptions& options) {
   summary.root = options.out;
   summary.format = options.format;
   summary.size = resolved_size(options);
+  summary.train_images = options.count;
+  summary.val_images = resolved_val_count(options);
   switch (options.format) {
     case DatasetFormat::imagefolder_knowledge: write_imagefolder_knowledge(options, dir, summary); break;
     case DatasetFormat::kitti: write_kitti(options, dir, summary); break;

@@ -279,7 +279,6 @@ TEST(PrefetchPoolTest, DeliversInOrderWhateverTheTiming) {
       return k * k;
     });
     for (int64_t k = 2; k < 20; ++k) {
-      EXPECT_EQ(pool.position(), k);
       const auto v = pool.next();
       ASSERT_TRUE(v.has_value());
       EXPECT_EQ(*v, k * k) << workers << " workers";

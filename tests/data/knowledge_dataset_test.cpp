@@ -169,7 +169,6 @@ TEST(ImageFolderKnowledgeDataset, SidecarKindDecidesTheSign) {
   EXPECT_EQ(e.key(), "kind");
   write_text(sidecar, R"(["depth"])");
   EXPECT_EQ(error_of([&] { ImageFolderKnowledgeDataset bad(o); }).file(), sidecar.string());
-  EXPECT_EQ(error_of([] { parse_knowledge_kind("metric"); }).key(), "data.knowledge_kind");
 }
 
 TEST(ImageFolderKnowledgeDataset, EmptyOrMissingRootsAreErrorsNamingTheRoot) {
@@ -390,7 +389,8 @@ TEST(SyntheticKnowledgeDataset, HoldsTheSynthImagesAndMaps) {
   EXPECT_EQ(s.knowledge.sizes(), (torch::IntArrayRef{1, 64, 64}));
   EXPECT_TRUE(same_sample(s, JointTransform(t)(ds.image(2), ds.knowledge(2), 9)));
   // A second construction (rendered by other threads in another order) holds the same data.
-  const SyntheticKnowledgeDataset again(5, 96, 80, 11, t);
+  const SyntheticKnowledgeDataset again(o);
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(same_sample(again.get(i, 3), ds.get(i, 3)));
-  EXPECT_EQ(error_of([] { SyntheticKnowledgeDataset bad(0, 96, 80, 0, {}); }).key(), "data.synthetic");
+  o.count = 0;
+  EXPECT_EQ(error_of([&] { SyntheticKnowledgeDataset bad(o); }).key(), "data.synthetic");
 }

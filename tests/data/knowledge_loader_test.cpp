@@ -25,9 +25,11 @@ constexpr int64_t kSize = 32;   // output side: 8×8 token masks with model patc
 
 std::shared_ptr<const SyntheticKnowledgeDataset> synthetic() {
   static const auto dataset = [] {
-    JointTransformOptions t;
-    t.size = kSize;
-    return std::make_shared<const SyntheticKnowledgeDataset>(kCount, 96, 80, /*seed=*/21, t);
+    SyntheticKnowledgeOptions o;
+    o.count = kCount;
+    o.seed = 21;
+    o.transform.size = kSize;
+    return std::make_shared<const SyntheticKnowledgeDataset>(o);
   }();
   return dataset;
 }

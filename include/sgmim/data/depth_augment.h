@@ -23,8 +23,6 @@ enum class CutDepthFill {
   /// A deliberate alternative: round(255 · clamp(depth_m / cutdepth_max_depth, 0, 1)), depth as a brightness ramp.
   scaled,
 };
-/// "reference" | "scaled"; anything else throws sgmim::Error (key data.cutdepth_fill).
-CutDepthFill parse_cutdepth_fill(const std::string& name);
 
 struct DepthAugmentOptions {
   int64_t crop_h = 352, crop_w = 352;  ///< RandomCrop (always applied, albumentations' RandomCrop has p = 1)

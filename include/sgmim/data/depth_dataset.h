@@ -75,7 +75,6 @@ class FileDepthDataset : public DepthDataset {
   /// Frames of the list left out because they have no GT (train mode only).
   int64_t skipped_without_gt() const { return skipped_without_gt_; }
   const std::vector<std::string>& image_roots() const { return image_roots_; }
-  const std::vector<std::string>& depth_roots() const { return depth_roots_; }
 
   /// Per-dataset choices the subclasses make.
   struct Settings {

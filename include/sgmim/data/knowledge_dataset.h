@@ -6,6 +6,7 @@
 #include "sgmim/config/choices.h"
 
 #include "sgmim/data/image_decode.h"
+#include "sgmim/data/image_folder.h"
 #include "sgmim/data/joint_transform.h"
 #include "sgmim/data/sample_context.h"
 
@@ -61,14 +62,10 @@ using KnowledgeLayout = config::KnowledgeLayout;
 /// "multimae" | "mirror"; anything else throws sgmim::Error (key data.layout).
 KnowledgeLayout parse_knowledge_layout(const std::string& name);
 
-/// What a knowledge map holds. Both kinds are relative (affine-ambiguous) and differ in the sign of the ordering.
-/// any (as stored) | depth (larger = farther, Omnidata's DPT) | inverse_depth (larger = nearer, DPT/MiDaS and the
-/// synthetic maps). Both kinds are relative (affine-ambiguous) and differ in the sign of the ordering.
+/// What a knowledge map holds: any (as stored) | depth (larger = farther, Omnidata's DPT) | inverse_depth (larger =
+/// nearer, DPT/MiDaS and the synthetic maps). Both kinds are relative (affine-ambiguous) and differ in the sign of the
+/// ordering; their names are config::choice_name's.
 using KnowledgeKind = config::KnowledgeKind;
-/// "any" | "depth" | "inverse_depth"; anything else throws sgmim::Error naming `key` (and `file`, when given).
-KnowledgeKind parse_knowledge_kind(const std::string& name, const std::string& key = "data.knowledge_kind",
-                                   const std::string& file = {});
-std::string to_string(KnowledgeKind kind);
 
 struct ImageFolderKnowledgeOptions {
   std::string root;  ///< multimae: the split folder holding rgb/ and depth/; mirror: the image tree itself
@@ -92,7 +89,7 @@ class ImageFolderKnowledgeDataset : public KnowledgeDataset {
   /// knowledge.json (and the key) when the sidecar is malformed.
   explicit ImageFolderKnowledgeDataset(ImageFolderKnowledgeOptions options);
 
-  int64_t size() const override { return static_cast<int64_t>(images_.size()); }
+  int64_t size() const override { return static_cast<int64_t>(entries_.size()); }
   KnowledgeSample get(int64_t index, uint64_t sample_seed) const override;
   std::string describe(int64_t index) const override { return image_path(index); }
 
@@ -109,17 +106,10 @@ class ImageFolderKnowledgeDataset : public KnowledgeDataset {
   const ImageFolderKnowledgeOptions& options() const { return options_; }
 
  private:
-  struct Entry {
-    std::string relative_dir;  // image folder relative to image_root_, generic form ("n01440764" or "a/b")
-    std::string stem;
-    int64_t target;
-  };
-
   ImageFolderKnowledgeOptions options_;
   std::string image_root_, knowledge_root_;
   std::vector<std::string> classes_;
-  std::vector<std::string> images_;  // full paths
-  std::vector<Entry> entries_;
+  std::vector<ImageFolderEntry> entries_;  // relative_dir relative to image_root_
   KnowledgeKind stored_kind_ = KnowledgeKind::any;
   bool negate_ = false;
   JointTransform transform_;
@@ -141,8 +131,6 @@ struct SyntheticKnowledgeOptions {
 class SyntheticKnowledgeDataset : public KnowledgeDataset {
  public:
   explicit SyntheticKnowledgeDataset(SyntheticKnowledgeOptions options);
-  SyntheticKnowledgeDataset(int64_t count, int width, int height, uint64_t seed, JointTransformOptions transform,
-                            bool realistic = false);
 
   int64_t size() const override { return static_cast<int64_t>(images_.size()); }
   KnowledgeSample get(int64_t index, uint64_t sample_seed) const override;

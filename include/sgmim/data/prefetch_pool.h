@@ -96,8 +96,6 @@ class PrefetchPool {
   }
 
   bool started() const { return run_ != nullptr; }
-  /// The job that next() delivers next (first … count).
-  int64_t position() const { return run_ ? run_->next : 0; }
 
  private:
   struct Result {

@@ -21,7 +21,6 @@ namespace sgmim::data {
 enum class PackLayout { multimae, mirror, imagefolder };
 /// "multimae" | "mirror" | "imagefolder"; anything else throws sgmim::Error naming --layout.
 PackLayout parse_pack_layout(const std::string& name);
-std::string to_string(PackLayout layout);
 
 /// "4096", "500MB", "1.5GB", "64k" (powers of 1000), "256MiB", "1GiB" (powers of 1024); units in any case, "B"
 /// optional. Throws sgmim::Error naming `key` for anything else or a value below 1 byte.

@@ -30,11 +30,13 @@ class ShardStream {
   /// the shard for a damaged archive or one with fewer samples than its count.
   ShardSample take(int64_t step);
 
-  /// The shards this stream has opened so far, in order (a shard appears once: sequential reads).
-  std::vector<int64_t> opened() const;
-  /// Samples whose data was read / passed over so far.
-  int64_t read() const;
-  int64_t skipped() const;
+  /// What the stream has done so far: the shards it opened, in order (a shard appears once: sequential reads), and
+  /// the samples whose data was read / passed over.
+  struct Progress {
+    std::vector<int64_t> opened;
+    int64_t read = 0, skipped = 0;
+  };
+  Progress progress() const;
 
  private:
   void read_one();  // the next read step: into held_ or passed over (call with mutex_ held)
@@ -52,8 +54,7 @@ class ShardStream {
   int64_t left_in_segment_ = 0;  // samples of that segment not yet read
   std::unique_ptr<ShardSampleReader> reader_;
   std::unordered_map<int64_t, ShardSample> held_;  // output step → sample read, not yet taken
-  std::vector<int64_t> opened_;
-  int64_t read_ = 0, skipped_ = 0;
+  Progress progress_;
   std::optional<std::string> failed_;  // the error that ended the stream
 };
 

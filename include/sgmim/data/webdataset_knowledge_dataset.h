@@ -49,7 +49,6 @@ class WebDatasetKnowledgeDataset : public KnowledgeDataset, public StreamedDatas
   int64_t rank_samples(const LoaderOptions& options) const override;
   std::vector<int64_t> begin_epoch(int64_t epoch, int64_t first, const LoaderOptions& options) const override;
 
-  const std::vector<std::string>& shard_paths() const { return paths_; }
   const std::vector<int64_t>& shard_samples() const { return counts_; }
   const std::optional<ShardIndex>& index() const { return index_; }
   bool negates() const { return negate_; }

@@ -9,7 +9,6 @@
 
 #include <torch/nn/module.h>
 
-#include <map>
 #include <string>
 #include <vector>
 

@@ -40,9 +40,6 @@ class TarWriter {
   void add(const std::string& name, const char* data, size_t size);
   void add(const std::string& name, const std::vector<char>& data) { add(name, data.data(), data.size()); }
 
-  /// Bytes written so far (headers and padding included): what a shard's size limit compares with.
-  uint64_t bytes() const { return bytes_; }
-
   /// Ends the archive (two zero blocks), fsyncs it and renames it to `path`. Throws sgmim::Error naming `path`.
   void finish();
 
@@ -51,7 +48,6 @@ class TarWriter {
 
   std::string path_, tmp_;
   std::FILE* file_ = nullptr;
-  uint64_t bytes_ = 0;
 };
 
 class TarReader {

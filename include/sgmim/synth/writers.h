@@ -20,7 +20,6 @@ enum class DatasetFormat { imagefolder_knowledge, kitti, nyu, ade20k };
 
 /// "imagefolder-knowledge", "kitti", "nyu", "ade20k" → the format; anything else throws sgmim::Error.
 DatasetFormat parse_dataset_format(const std::string& name);
-std::string_view format_name(DatasetFormat format);
 
 /// "WxH" (e.g. "640x480") → size; throws sgmim::Error for anything else or a side below 16.
 cv::Size parse_image_size(const std::string& text);
