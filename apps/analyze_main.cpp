@@ -79,8 +79,8 @@ int main(int argc, char** argv) {
   transfer->add_option("--title", title, "Chart title")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (*transfer) {
-    try {
+  try {
+    if (*transfer) {
       const auto summary = sgmim::analysis::summarize_transfer(runs_dir, metrics, case_order);
       fs::create_directories(out_dir);
       const fs::path out(out_dir);
@@ -91,12 +91,7 @@ int main(int argc, char** argv) {
       sgmim::analysis::write_transfer_chart(summary, (out / "transfer.png").string(), title);
       std::cout << table << "wrote " << (out / "transfer.{csv,json,md,png}").string() << "\n";
       return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "sgmim-analyze: " << e.what() << "\n";
-      return 1;
     }
-  }
-  try {
     torch::manual_seed(0);
     std::vector<sgmim::analysis::FourierCurve> curves;
     std::vector<std::string> files = sgmim::analysis::list_image_files(images_dir);

@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <vector>
 
 namespace {
@@ -135,14 +134,15 @@ int main(int argc, char** argv) {
   auto* loader = app.add_subcommand("loader", "Time the pre-training data pipeline (decode, joint crop, flip, "
                                               "normalise, collate) over an ImageFolder + knowledge-map tree");
   sgmim::bench::LoaderBenchOptions loader_options;
-  std::string root, layout = "multimae", workers_text = "0";
+  std::string root, layout = "multimae";
   loader->add_option("--root", root, "Dataset root (multimae: <root>/rgb/<class>/*.jpg + <root>/depth/<class>/*.png)");
   loader->add_option("--layout", layout, "multimae or mirror")->capture_default_str();
   loader->add_option("--knowledge-root", loader_options.dataset.knowledge_root, "The knowledge tree (mirror layout)");
   loader->add_option("--size", loader_options.dataset.transform.size, "Output side (data.img_size)")
       ->capture_default_str();
-  loader->add_option("--workers", workers_text,
+  loader->add_option("--workers", loader_options.workers,
                      "Decoding threads, comma-separated for several configurations (0 = in the calling thread)")
+      ->delimiter(',')
       ->capture_default_str();
   int loader_threads = 1;  // one per decoding thread, like PyTorch's DataLoader workers (torch.set_num_threads(1))
   loader->add_option("--threads", loader_threads, "Intra-op threads of each decoding thread (0 = all usable CPUs)")
@@ -181,16 +181,6 @@ int main(int argc, char** argv) {
         throw sgmim::Error("sgmim-bench loader: give --root (a tree) or --shards (WebDataset shards), one of them");
       loader_options.dataset.root = root;
       loader_options.dataset.layout = sgmim::data::parse_knowledge_layout(layout);
-      loader_options.workers.clear();
-      std::stringstream list(workers_text);
-      for (std::string item; std::getline(list, item, ',');) {
-        try {
-          loader_options.workers.push_back(std::stoll(item));
-        } catch (const std::exception&) {
-          throw sgmim::Error("--workers " + workers_text + ": expected comma-separated counts, e.g. 0,2", {},
-                             "workers", workers_text);
-        }
-      }
       return print(sgmim::bench::run_loader_benchmark(loader_options), json);
     }
 #endif
@@ -202,11 +192,7 @@ int main(int argc, char** argv) {
         throw sgmim::Error("--infer-size " + infer_size + ": expected HxW, e.g. 512x683", {}, "infer-size",
                            infer_size);
       seg_options.infer_size = {h, w};
-      const auto parsed_mode = sgmim::config::parse_choice<sgmim::config::SegEvalMode>(mode);
-      if (!parsed_mode)
-        throw sgmim::Error("--mode " + mode + ": must be one of: " +
-                               sgmim::config::choice_list<sgmim::config::SegEvalMode>(), {}, "mode", mode);
-      seg_options.inference.mode = *parsed_mode;
+      seg_options.inference.mode = sgmim::bench::parse_choice_flag<sgmim::config::SegEvalMode>("mode", mode);
       seg_options.inference.crop_size = {crop, crop};
       seg_options.inference.stride = {stride, stride};
       return print(sgmim::bench::run_seg_benchmark(seg_options), json);

@@ -5,22 +5,15 @@
 #include <torch/fft.h>
 #include <torch/torch.h>
 
-#include <sstream>
 #include <vector>
 
 namespace sgmim::analysis {
 namespace {
 
 void check_maps(const torch::Tensor& maps) {
-  if (!maps.defined() || maps.dim() != 4 || maps.size(2) != maps.size(3) || maps.size(2) < 1) {
-    std::ostringstream what;
-    what << "Fourier profile: expected square feature maps [B, C, n, n], got ";
-    if (maps.defined())
-      what << maps.sizes();
-    else
-      what << "an undefined tensor";
-    throw Error(what.str());
-  }
+  if (!maps.defined() || maps.dim() != 4 || maps.size(2) != maps.size(3) || maps.size(2) < 1)
+    throw Error("Fourier profile: expected square feature maps [B, C, n, n], got " +
+                (maps.defined() ? c10::str(maps.sizes()) : "an undefined tensor"));
 }
 
 // Sum over images and channels of the shifted log amplitude, [n, n] float64.
@@ -52,12 +45,9 @@ void LogAmplitudeAccumulator::add(const torch::Tensor& maps) {
   check_maps(maps);
   torch::NoGradGuard no_grad;
   auto sum = shifted_log_amplitude_sum(maps.detach().cpu());
-  if (sum_.defined() && !sum_.sizes().equals(sum.sizes())) {
-    std::ostringstream what;
-    what << "Fourier profile: maps of " << maps.size(2) << "x" << maps.size(3) << " added to an accumulator of "
-         << sum_.size(0) << "x" << sum_.size(1) << " maps";
-    throw Error(what.str());
-  }
+  if (sum_.defined() && !sum_.sizes().equals(sum.sizes()))
+    throw Error(c10::str("Fourier profile: maps of ", maps.size(2), "x", maps.size(3), " added to an accumulator of ",
+                         sum_.size(0), "x", sum_.size(1), " maps"));
   sum_ = sum_.defined() ? sum_ + sum : sum;
   count_ += maps.size(0) * maps.size(1);
 }

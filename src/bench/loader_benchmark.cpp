@@ -188,11 +188,8 @@ LoaderBenchResult run_loader_benchmark(const LoaderBenchOptions& options) {
 
   std::vector<std::unique_ptr<data::KnowledgeLoader>> loaders;
   for (const auto w : options.workers) {
-    data::LoaderOptions lo;
-    lo.batch_size = options.batch;
-    lo.num_workers = w;
-    lo.prefetch = options.prefetch;
-    lo.seed = options.seed;
+    const data::LoaderOptions lo{
+        .batch_size = options.batch, .num_workers = w, .prefetch = options.prefetch, .seed = options.seed};
     loaders.push_back(std::make_unique<data::KnowledgeLoader>(options.shards.empty() ? dataset : make_dataset(), lo));
   }
   std::vector<std::vector<double>> seconds(options.workers.size());

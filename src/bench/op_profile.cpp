@@ -1,9 +1,10 @@
 #include "sgmim/bench/op_profile.h"
 
+#include "sgmim/bench/bench_support.h"
+
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 
 namespace sgmim::bench {
@@ -55,20 +56,13 @@ std::vector<OpTime> OpProfiler::stop() {
 std::string format_op_table(const std::vector<OpTime>& ops, size_t top) {
   double sum = 0;
   for (const auto& op : ops) sum += op.self_us;
-  std::string out;
-  char line[256];
-  std::snprintf(line, sizeof line, "%-44s %8s %12s %7s %12s\n", "operator", "calls", "self ms", "self %", "total ms");
-  out += line;
+  std::string out = formatted("%-44s %8s %12s %7s %12s\n", "operator", "calls", "self ms", "self %", "total ms");
   for (size_t i = 0; i < ops.size() && i < top; ++i) {
     const auto& op = ops[i];
-    std::snprintf(line, sizeof line, "%-44.44s %8lld %12.2f %6.1f%% %12.2f\n", op.name.c_str(),
-                  static_cast<long long>(op.calls), op.self_us / 1e3, sum > 0 ? 100.0 * op.self_us / sum : 0.0,
-                  op.total_us / 1e3);
-    out += line;
+    out += formatted("%-44.44s %8lld %12.2f %6.1f%% %12.2f\n", op.name.c_str(), static_cast<long long>(op.calls),
+                     op.self_us / 1e3, sum > 0 ? 100.0 * op.self_us / sum : 0.0, op.total_us / 1e3);
   }
-  std::snprintf(line, sizeof line, "self time summed over all %zu operators: %.2f ms\n", ops.size(), sum / 1e3);
-  out += line;
-  return out;
+  return out + formatted("self time summed over all %zu operators: %.2f ms\n", ops.size(), sum / 1e3);
 }
 
 }  // namespace sgmim::bench

@@ -21,12 +21,8 @@ models::PretrainerOptions pretrainer_options_by_name(const std::string& model, c
                                                      const std::string& guidance) {
   models::PretrainerOptions o;
   o.encoder = models::encoder_options(model);
-  const auto parsed_method = config::parse_choice<config::PretrainMethod>(method);
-  if (!parsed_method)
-    throw Error("--method " + method + ": must be one of: " + config::choice_list<config::PretrainMethod>(), {},
-                "method", method);
-  o.method = *parsed_method;
-  o.guidance = models::parse_guidance_kind(guidance);
+  o.method = parse_choice_flag<config::PretrainMethod>("method", method);
+  o.guidance = parse_choice_flag<models::GuidanceKind>("guidance", guidance);
   o.fusion_pos_embed = o.fusion_drop_empty_context = o.guidance == models::GuidanceKind::sparse_resnet18;
   return o;
 }
@@ -41,12 +37,8 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
 
   StepBenchResult result;
   result.peak_tflops = options.peak_tflops;
-  if (options.measure_peak) {
-    GemmBenchOptions gemm;
-    gemm.device = options.device;
-    gemm.dtype = options.bf16 ? "bf16" : "fp32";
-    result.peak_tflops = run_gemm_benchmark(gemm).tflops;
-  }
+  if (options.measure_peak)
+    result.peak_tflops = run_gemm_benchmark({.device = options.device, .dtype = options.bf16 ? "bf16" : "fp32"}).tflops;
 
   const models::AttentionPathGuard attention(options.attention);
   torch::manual_seed(options.seed);
@@ -85,8 +77,7 @@ StepBenchResult run_step_benchmark(const StepBenchOptions& options) {
     loss.backward();
     optimizer.step();
     synchronize(device);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (i >= options.warmup) step_seconds.push_back(seconds);
+    if (i >= options.warmup) step_seconds.push_back(seconds_since(start));
     result.last_loss = loss.item<double>();
   }
   if (profiler) result.profile = profiler->stop();

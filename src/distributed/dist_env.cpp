@@ -20,20 +20,27 @@ std::optional<std::string> lookup(const Getenv& getenv, const char* name) {
   return std::string(value);
 }
 
-/// The whole string as a decimal integer >= `min`, else an Error naming `key`.
-int parse_int(const std::string& key, const std::string& value, int min, const std::string& expected) {
+/// The whole string as a decimal integer, or nullopt.
+std::optional<int> to_int(const std::string& text) {
   int out = 0;
-  const char* first = value.data();
-  const char* last = first + value.size();
-  const auto [end, ec] = std::from_chars(first, last, out);
-  if (ec != std::errc() || end != last || out < min) raise_invalid_value(key, value, expected);
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(text.data(), last, out);
+  if (ec != std::errc() || end != last) return std::nullopt;
   return out;
 }
 
+/// The whole string as a decimal integer >= `min` (0 or 1), else an Error naming `key`.
+int parse_count(const std::string& key, const std::string& value, int min) {
+  const auto count = to_int(value);
+  if (!count || *count < min)
+    raise_invalid_value(key, value, min == 0 ? "expected a non-negative integer" : "expected a positive integer");
+  return *count;
+}
+
 int parse_port(const std::string& key, const std::string& value) {
-  const int port = parse_int(key, value, 1, "expected a TCP port in [1, 65535]");
-  if (port > 65535) raise_invalid_value(key, value, "expected a TCP port in [1, 65535]");
-  return port;
+  const auto port = to_int(value);
+  if (!port || *port < 1 || *port > 65535) raise_invalid_value(key, value, "expected a TCP port in [1, 65535]");
+  return *port;
 }
 
 /// torchrun writes str(True) / str(False); 1/0 and lower case are accepted too.
@@ -57,29 +64,28 @@ void resolve_torchrun(const Getenv& getenv, DistEnv& env, Keys& keys) {
   if (!world) raise_invalid_value("WORLD_SIZE", "<unset>", "required when RANK is set (torchrun sets both)");
   env.source = "torchrun";
   keys = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"};
-  env.rank = parse_int("RANK", *rank, 0, "expected a non-negative integer");
-  env.world_size = parse_int("WORLD_SIZE", *world, 1, "expected a positive integer");
+  env.rank = parse_count("RANK", *rank, 0);
+  env.world_size = parse_count("WORLD_SIZE", *world, 1);
   // Set by hand (RANK=1 WORLD_SIZE=2 ./app) without the local pair: assume one node.
   env.local_rank = env.rank;
   env.local_world_size = env.world_size;
-  if (const auto v = lookup(getenv, "LOCAL_RANK")) env.local_rank = parse_int("LOCAL_RANK", *v, 0, "expected a non-negative integer");
-  if (const auto v = lookup(getenv, "LOCAL_WORLD_SIZE"))
-    env.local_world_size = parse_int("LOCAL_WORLD_SIZE", *v, 1, "expected a positive integer");
+  if (const auto v = lookup(getenv, "LOCAL_RANK")) env.local_rank = parse_count("LOCAL_RANK", *v, 0);
+  if (const auto v = lookup(getenv, "LOCAL_WORLD_SIZE")) env.local_world_size = parse_count("LOCAL_WORLD_SIZE", *v, 1);
   if (const auto v = lookup(getenv, "MASTER_ADDR")) env.master_addr = *v;
   if (const auto v = lookup(getenv, "MASTER_PORT")) env.master_port = parse_port("MASTER_PORT", *v);
   if (const auto v = lookup(getenv, "TORCHELASTIC_USE_AGENT_STORE"))
     env.use_agent_store = parse_bool("TORCHELASTIC_USE_AGENT_STORE", *v);
   if (const auto v = lookup(getenv, "TORCHELASTIC_RESTART_COUNT"))
-    env.restart_count = parse_int("TORCHELASTIC_RESTART_COUNT", *v, 0, "expected a non-negative integer");
+    env.restart_count = parse_count("TORCHELASTIC_RESTART_COUNT", *v, 0);
 }
 
 void resolve_slurm(const Getenv& getenv, DistEnv& env, Keys& keys) {
   env.source = "slurm";
   keys = {"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_STEP_TASKS_PER_NODE"};
-  env.rank = parse_int("SLURM_PROCID", *lookup(getenv, "SLURM_PROCID"), 0, "expected a non-negative integer");
-  env.world_size = parse_int("SLURM_NTASKS", *lookup(getenv, "SLURM_NTASKS"), 1, "expected a positive integer");
+  env.rank = parse_count("SLURM_PROCID", *lookup(getenv, "SLURM_PROCID"), 0);
+  env.world_size = parse_count("SLURM_NTASKS", *lookup(getenv, "SLURM_NTASKS"), 1);
   env.local_rank = 0;
-  if (const auto v = lookup(getenv, "SLURM_LOCALID")) env.local_rank = parse_int("SLURM_LOCALID", *v, 0, "expected a non-negative integer");
+  if (const auto v = lookup(getenv, "SLURM_LOCALID")) env.local_rank = parse_count("SLURM_LOCALID", *v, 0);
 
   // Tasks on this node. The step's own list comes first: SLURM_NTASKS_PER_NODE is the sbatch option and is
   // inherited by steps that run fewer tasks.
@@ -89,7 +95,7 @@ void resolve_slurm(const Getenv& getenv, DistEnv& env, Keys& keys) {
     if (!v) continue;
     const auto per_node = expand_tasks_per_node(*v, name);
     int node = 0;
-    if (const auto id = lookup(getenv, "SLURM_NODEID")) node = parse_int("SLURM_NODEID", *id, 0, "expected a non-negative integer");
+    if (const auto id = lookup(getenv, "SLURM_NODEID")) node = parse_count("SLURM_NODEID", *id, 0);
     // A single entry applies to every node (the --ntasks-per-node form).
     if (per_node.size() == 1) node = 0;
     if (node >= static_cast<int>(per_node.size()))
@@ -112,7 +118,7 @@ void resolve_slurm(const Getenv& getenv, DistEnv& env, Keys& keys) {
     env.master_port = parse_port("MASTER_PORT", *v);
   } else if (const auto job = lookup(getenv, "SLURM_JOB_ID")) {
     // Every task of a job derives the same port; different jobs on a shared node rarely collide.
-    const int id = parse_int("SLURM_JOB_ID", *job, 0, "expected a non-negative integer");
+    const int id = parse_count("SLURM_JOB_ID", *job, 0);
     env.master_port = 15000 + id % 10000;
   }
 }
@@ -184,20 +190,17 @@ std::vector<int> expand_tasks_per_node(const std::string& value, const std::stri
     const std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     // "N" or "N(xM)": N tasks on each of M nodes.
     const size_t paren = item.find("(x");
-    const std::string count = item.substr(0, paren);
-    int n = 0, repeat = 1;
     auto bad = [&] { raise_invalid_value(variable, value, "expected a list such as 2(x3),1"); };
-    {
-      const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-      if (ec != std::errc() || end != count.data() + count.size() || n < 1) bad();
-    }
+    const auto n = to_int(item.substr(0, paren));
+    if (!n || *n < 1) bad();
+    int repeat = 1;
     if (paren != std::string::npos) {
       if (item.size() < paren + 3 || item.back() != ')') bad();
-      const std::string times = item.substr(paren + 2, item.size() - paren - 3);
-      const auto [end, ec] = std::from_chars(times.data(), times.data() + times.size(), repeat);
-      if (ec != std::errc() || end != times.data() + times.size() || repeat < 1) bad();
+      const auto times = to_int(item.substr(paren + 2, item.size() - paren - 3));
+      if (!times || *times < 1) bad();
+      repeat = *times;
     }
-    out.insert(out.end(), repeat, n);
+    out.insert(out.end(), repeat, *n);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }

@@ -90,6 +90,12 @@ int64_t layout_signature(const std::vector<torch::Tensor>& tensors) {
 }  // namespace
 
 struct ProcessGroup::Impl {
+  /// Throws sgmim::Error for a bucket size that is not positive.
+  Impl(int rank, int world, int local_rank, const ProcessGroupOptions& options)
+      : rank(rank), world(world), local_rank(local_rank), options(options) {
+    bucket_bytes(options.bucket_mb, "dist.bucket_mb");
+  }
+
   int rank = 0;
   int world = 1;
   int local_rank = 0;
@@ -246,13 +252,9 @@ void ProcessGroup::Impl::connect(const c10::intrusive_ptr<c10d::Store>& s, const
   TORCH_CHECK(backend, "backend ", name, " is not compiled in");  // choose_backend() rules this out
 }
 
-ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& options) : impl_(std::make_unique<Impl>()) {
+ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& options)
+    : impl_(std::make_unique<Impl>(env.rank, env.world_size, env.local_rank, options)) {
   auto& s = *impl_;
-  s.rank = env.rank;
-  s.world = env.world_size;
-  s.local_rank = env.local_rank;
-  s.options = options;
-  bucket_bytes(options.bucket_mb, "dist.bucket_mb");
   check_value(options.timeout.count() > 0, "dist.timeout_s", std::to_string(options.timeout.count()) + " ms",
               "expected a positive timeout");
   if (env.world_size <= 1) return;  // a world of one: every method is a no-op
@@ -293,27 +295,12 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const ProcessGroupOptions& option
               std::to_string(options.timeout.count() / 1000) + " s");
 }
 
-ProcessGroup::ProcessGroup(const DistEnv& env, const std::string& backend, std::chrono::milliseconds timeout,
-                           double bucket_mb)
-    : ProcessGroup(env, [&] {
-        ProcessGroupOptions o;
-        o.backend = backend;
-        o.timeout = timeout;
-        o.bucket_mb = bucket_mb;
-        return o;
-      }()) {}
-
 ProcessGroup::ProcessGroup(c10::intrusive_ptr<c10d::Store> store, int rank, int world_size,
                            const ProcessGroupOptions& options)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_unique<Impl>(rank, world_size, rank, options)) {
   auto& s = *impl_;
   check_value(world_size >= 1 && rank >= 0 && rank < world_size, "rank", std::to_string(rank),
               "expected a rank below the world size " + std::to_string(world_size));
-  s.rank = rank;
-  s.world = world_size;
-  s.local_rank = rank;
-  s.options = options;
-  bucket_bytes(options.bucket_mb, "dist.bucket_mb");
   if (world_size <= 1 && !options.single_rank_backend) return;
   const std::string backend = choose_backend(options.backend);
   try {

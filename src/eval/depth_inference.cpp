@@ -9,17 +9,9 @@
 
 namespace sgmim::eval {
 
-DepthTtaOptions DepthTtaOptions::kitti() {
-  DepthTtaOptions o;
-  o.shift_size = 16;
-  return o;
-}
+DepthTtaOptions DepthTtaOptions::kitti() { return {.shift_size = 16}; }
 
-DepthTtaOptions DepthTtaOptions::nyu() {
-  DepthTtaOptions o;
-  o.shift_size = 2;
-  return o;
-}
+DepthTtaOptions DepthTtaOptions::nyu() { return {.shift_size = 2}; }
 
 namespace {
 
@@ -71,6 +63,22 @@ struct Window2d {
   WindowSpan row, col;
 };
 
+// The model's prediction for `input` [n, C, h, w], averaged with the flipped-back prediction of its flipped copy when
+// `flip`, in the accumulation dtype (float32; float64 when the model returns float64).
+torch::Tensor flip_averaged_prediction(const DepthPredictor& model, torch::Tensor input, bool flip) {
+  const int64_t h = input.size(2), w = input.size(3);
+  // As the reference: the flipped copies go after the plain ones in the same batch.
+  if (flip) input = torch::cat({input, input.flip({3})}, 0);
+  auto out = model(input);
+  const int64_t n = input.size(0);
+  TORCH_CHECK(out.defined() && out.dim() == 4 && out.size(0) == n && out.size(2) == h && out.size(3) == w,
+              "predict_depth: the model must map [", n, ", C, ", h, ", ", w, "] to [", n, ", K, ", h, ", ", w,
+              "], got ", out.defined() ? out.sizes() : torch::IntArrayRef{});
+  if (out.scalar_type() != torch::kDouble) out = out.to(torch::kFloat);  // accumulate fp16/bf16 outputs in fp32
+  if (flip) out = (out.narrow(0, 0, n / 2) + out.narrow(0, n / 2, n / 2).flip({3})) / 2.0;
+  return out;
+}
+
 // Flip-averaged predictions of `windows` (a chunk), each [B, K, w, w] in the accumulation dtype.
 std::vector<torch::Tensor> predict_windows(const DepthPredictor& model, const torch::Tensor& image,
                                            const std::vector<Window2d>& windows, int64_t w, bool flip) {
@@ -79,19 +87,7 @@ std::vector<torch::Tensor> predict_windows(const DepthPredictor& model, const to
   crops.reserve(windows.size());
   for (const auto& win : windows)
     crops.push_back(image.narrow(2, win.row.offset, w).narrow(3, win.col.offset, w));
-  auto input = crops.size() == 1 ? crops.front() : torch::cat(crops, 0);
-  // As the reference: the flipped copies go after the plain ones in the same batch.
-  if (flip) input = torch::cat({input, input.flip({3})}, 0);
-  auto out = model(input);
-  const int64_t n = input.size(0);
-  TORCH_CHECK(out.defined() && out.dim() == 4 && out.size(0) == n && out.size(2) == w && out.size(3) == w,
-              "predict_depth: the model must map [", n, ", C, ", w, ", ", w, "] to [", n, ", K, ", w, ", ", w,
-              "], got ", out.defined() ? out.sizes() : torch::IntArrayRef{});
-  if (out.scalar_type() != torch::kDouble) out = out.to(torch::kFloat);  // accumulate fp16/bf16 outputs in fp32
-  if (flip) {
-    const int64_t half = n / 2;
-    out = (out.narrow(0, 0, half) + out.narrow(0, half, half).flip({3})) / 2.0;
-  }
+  const auto out = flip_averaged_prediction(model, crops.size() == 1 ? crops.front() : torch::cat(crops, 0), flip);
   std::vector<torch::Tensor> per_window;
   per_window.reserve(windows.size());
   for (size_t i = 0; i < windows.size(); ++i) per_window.push_back(out.narrow(0, static_cast<int64_t>(i) * B, B));
@@ -110,17 +106,8 @@ torch::Tensor predict_depth(const DepthPredictor& model, const torch::Tensor& im
   torch::NoGradGuard no_grad;
   const int64_t H = image.size(2), W = image.size(3);
 
-  if (!options.sliding_window) {
-    // One window: the whole image (the model must accept H×W).
-    auto out = model(options.flip ? torch::cat({image, image.flip({3})}, 0) : image);
-    const int64_t n = options.flip ? 2 * image.size(0) : image.size(0);
-    TORCH_CHECK(out.defined() && out.dim() == 4 && out.size(0) == n && out.size(2) == H && out.size(3) == W,
-                "predict_depth: the model must map [", n, ", C, ", H, ", ", W, "] to [", n, ", K, ", H, ", ", W,
-                "], got ", out.defined() ? out.sizes() : torch::IntArrayRef{});
-    if (out.scalar_type() != torch::kDouble) out = out.to(torch::kFloat);
-    if (options.flip) out = (out.narrow(0, 0, n / 2) + out.narrow(0, n / 2, n / 2).flip({3})) / 2.0;
-    return out;
-  }
+  // One window: the whole image (the model must accept H×W).
+  if (!options.sliding_window) return flip_averaged_prediction(model, image, options.flip);
 
   const int64_t w = options.window == 0 ? H : options.window;
   check_value(w > 0 && w <= H && w <= W, "eval.window", std::to_string(options.window),

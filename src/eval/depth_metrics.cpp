@@ -1,32 +1,13 @@
 #include "sgmim/eval/depth_metrics.h"
 
-#include "sgmim/error.h"
-
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace sgmim::eval {
-
-EvalCrop parse_eval_crop(const std::string& name) {
-  if (name == "none") return EvalCrop::none;
-  if (name == "garg") return EvalCrop::garg;
-  if (name == "eigen") return EvalCrop::eigen;
-  if (name == "nyu_eigen") return EvalCrop::nyu_eigen;
-  raise_invalid_value("eval.crop", name, "one of none, garg, eigen, nyu_eigen");
-}
-
-std::string to_string(EvalCrop crop) {
-  switch (crop) {
-    case EvalCrop::none: return "none";
-    case EvalCrop::garg: return "garg";
-    case EvalCrop::eigen: return "eigen";
-    case EvalCrop::nyu_eigen: return "nyu_eigen";
-  }
-  return "?";
-}
 
 CropBox eval_crop_box(EvalCrop crop, int64_t H, int64_t W) {
   // Python's int(f·H) on a positive double: truncation of the same IEEE product.
@@ -47,21 +28,9 @@ CropBox kb_crop_box(int64_t H, int64_t W) {
   return {top, top + 352, left, left + 1216};
 }
 
-DepthEvalOptions DepthEvalOptions::kitti() {
-  DepthEvalOptions o;
-  o.min_depth = 1e-3;
-  o.max_depth = 80.0;
-  o.crop = EvalCrop::garg;
-  return o;
-}
+DepthEvalOptions DepthEvalOptions::kitti() { return {.min_depth = 1e-3, .max_depth = 80.0, .crop = EvalCrop::garg}; }
 
-DepthEvalOptions DepthEvalOptions::nyu() {
-  DepthEvalOptions o;
-  o.min_depth = 1e-3;
-  o.max_depth = 10.0;
-  o.crop = EvalCrop::nyu_eigen;
-  return o;
-}
+DepthEvalOptions DepthEvalOptions::nyu() { return {.min_depth = 1e-3, .max_depth = 10.0, .crop = EvalCrop::nyu_eigen}; }
 
 const std::array<const char*, DepthMetrics::kCount>& DepthMetrics::names() {
   static const std::array<const char*, kCount> n{"d1",       "d2",       "d3",    "abs_rel",   "sq_rel",
@@ -69,26 +38,13 @@ const std::array<const char*, DepthMetrics::kCount>& DepthMetrics::names() {
   return n;
 }
 
-std::array<double, DepthMetrics::kCount> DepthMetrics::to_array() const {
-  return {d1, d2, d3, abs_rel, sq_rel, rmse, rmse_log, log10, silog_glp, silog_bts};
-}
-
-DepthMetrics DepthMetrics::from_array(const std::array<double, kCount>& v) {
-  DepthMetrics m;
-  m.d1 = v[0];
-  m.d2 = v[1];
-  m.d3 = v[2];
-  m.abs_rel = v[3];
-  m.sq_rel = v[4];
-  m.rmse = v[5];
-  m.rmse_log = v[6];
-  m.log10 = v[7];
-  m.silog_glp = v[8];
-  m.silog_bts = v[9];
-  return m;
-}
-
 namespace {
+
+/// The metric fields in the order of names().
+constexpr std::array<double DepthMetrics::*, DepthMetrics::kCount> kMetricFields{
+    &DepthMetrics::d1,     &DepthMetrics::d2,   &DepthMetrics::d3,       &DepthMetrics::abs_rel,
+    &DepthMetrics::sq_rel, &DepthMetrics::rmse, &DepthMetrics::rmse_log, &DepthMetrics::log10,
+    &DepthMetrics::silog_glp, &DepthMetrics::silog_bts};
 
 // The last two dims as an H×W map (leading singleton dims allowed).
 torch::Tensor depth_map_of(const torch::Tensor& t, const char* what) {
@@ -99,6 +55,18 @@ torch::Tensor depth_map_of(const torch::Tensor& t, const char* what) {
 }
 
 }  // namespace
+
+std::array<double, DepthMetrics::kCount> DepthMetrics::to_array() const {
+  std::array<double, kCount> values{};
+  for (size_t i = 0; i < kCount; ++i) values[i] = this->*kMetricFields[i];
+  return values;
+}
+
+DepthMetrics DepthMetrics::from_array(const std::array<double, kCount>& values) {
+  DepthMetrics m;
+  for (size_t i = 0; i < kCount; ++i) m.*kMetricFields[i] = values[i];
+  return m;
+}
 
 torch::Tensor eval_mask(const torch::Tensor& gt, const DepthEvalOptions& o) {
   auto g = depth_map_of(gt, "ground truth");
@@ -133,12 +101,8 @@ DepthMetrics compute_depth_metrics(const torch::Tensor& pred, const torch::Tenso
   DepthMetrics m;
   m.pixels = mask.sum().item<int64_t>();
   if (m.pixels == 0) {
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    auto a = m.to_array();
-    a.fill(nan);
-    auto out = DepthMetrics::from_array(a);
-    out.pixels = 0;
-    return out;
+    for (const auto field : kMetricFields) m.*field = std::numeric_limits<double>::quiet_NaN();
+    return m;
   }
   auto p = p_all.masked_select(mask), g = g_all.masked_select(mask);
   auto thresh = torch::max(g / p, p / g);
@@ -186,13 +150,9 @@ DepthMetrics DepthMetricsAccumulator::mean() const {
 }
 
 torch::Tensor DepthMetricsAccumulator::to_tensor() const {
-  auto t = torch::zeros({static_cast<int64_t>(DepthMetrics::kCount) + 3}, torch::kDouble);
-  auto a = t.accessor<double, 1>();
-  for (size_t i = 0; i < sums_.size(); ++i) a[static_cast<int64_t>(i)] = sums_[i];
-  a[DepthMetrics::kCount] = static_cast<double>(images_);
-  a[DepthMetrics::kCount + 1] = static_cast<double>(empty_);
-  a[DepthMetrics::kCount + 2] = static_cast<double>(pixels_);
-  return t;
+  std::vector<double> values(sums_.begin(), sums_.end());
+  for (const int64_t count : {images_, empty_, pixels_}) values.push_back(static_cast<double>(count));
+  return torch::tensor(values, torch::kDouble);
 }
 
 DepthMetricsAccumulator DepthMetricsAccumulator::from_tensor(const torch::Tensor& sums) {

@@ -60,12 +60,8 @@ std::string metrics_to_json(const MetricsSummary& summary, int indent) {
   nlohmann::ordered_json j;
   const auto& names = DepthMetrics::names();
   const auto values = summary.mean.to_array();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (std::isfinite(values[i]))
-      j[names[i]] = values[i];
-    else
-      j[names[i]] = nullptr;  // JSON has no NaN / inf
-  }
+  for (size_t i = 0; i < names.size(); ++i)  // JSON has no NaN / inf: null
+    j[names[i]] = std::isfinite(values[i]) ? nlohmann::ordered_json(values[i]) : nlohmann::ordered_json(nullptr);
   j["images"] = summary.images;
   j["empty_images"] = summary.empty_images;
   j["pixels"] = summary.mean.pixels;

@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <sstream>
 
 namespace sgmim::eval {
 
@@ -13,11 +12,7 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-std::string pair_text(const std::array<int64_t, 2>& v) {
-  std::ostringstream s;
-  s << "(" << v[0] << ", " << v[1] << ")";
-  return s.str();
-}
+std::string pair_text(const std::array<int64_t, 2>& v) { return "(" + c10::Join(", ", v) + ")"; }
 
 // Bilinear, align_corners=False (mmseg's resize() with the decode head's align_corners=False).
 torch::Tensor resize_bilinear(const torch::Tensor& x, int64_t h, int64_t w) {
@@ -49,15 +44,9 @@ void validate(const SegInferenceOptions& o) {
   check_value(o.stride[0] > 0 && o.stride[1] > 0 && o.stride[0] <= o.crop_size[0] && o.stride[1] <= o.crop_size[1],
               "eval.stride", pair_text(o.stride), "a positive stride (h, w) no larger than eval.crop_size " +
                                                       pair_text(o.crop_size));
-  std::ostringstream ratios;
-  ratios << "[";
   bool ok = !o.ratios.empty();
-  for (size_t i = 0; i < o.ratios.size(); ++i) {
-    ratios << (i ? ", " : "") << o.ratios[i];
-    ok = ok && o.ratios[i] > 0 && static_cast<int64_t>(o.scale[1] * o.ratios[i]) > 0;
-  }
-  ratios << "]";
-  check_value(ok, "eval.ratios", ratios.str(),
+  for (const double ratio : o.ratios) ok = ok && ratio > 0 && static_cast<int64_t>(o.scale[1] * ratio) > 0;
+  check_value(ok, "eval.ratios", "[" + c10::Join(", ", o.ratios) + "]",
               "a non-empty list of positive ratios (each scale edge · ratio at least 1 pixel)");
 }
 

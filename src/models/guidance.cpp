@@ -5,12 +5,6 @@
 
 namespace sgmim::models {
 
-GuidanceKind parse_guidance_kind(const std::string& name) {
-  if (const auto kind = config::parse_choice<GuidanceKind>(name)) return *kind;
-  throw Error("model.guidance.kind = " + name + ": expected one of " + config::choice_list<GuidanceKind>(), {},
-              "model.guidance.kind", name);
-}
-
 std::string to_string(GuidanceKind kind) { return std::string(config::choice_name(kind)); }
 
 SparseResNetOptions sparse_resnet18_options(const EncoderOptions& enc) {

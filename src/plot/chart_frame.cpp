@@ -24,8 +24,6 @@ Frame draw_frame(cv::Mat& canvas, const std::string& title, const std::string& x
   const int left = 86, right = 24, top = title.empty() ? 24 : 52, bottom = 64;
   Frame f;
   f.area = cv::Rect(left, top, std::max(canvas.cols - left - right, 10), std::max(canvas.rows - top - bottom, 10));
-  f.x_ticks = x_ticks;
-  f.y_ticks = y_ticks;
   f.y = AxisScale{y_ticks.front(), y_ticks.back(), f.area.y + f.area.height, f.area.y};
   if (!x_ticks.empty()) f.x = AxisScale{x_ticks.front(), x_ticks.back(), f.area.x, f.area.x + f.area.width};
 

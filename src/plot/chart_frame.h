@@ -14,7 +14,6 @@ namespace sgmim::plot::detail {
 struct Frame {
   cv::Rect area;     ///< the plot area inside the axes
   AxisScale x, y;
-  std::vector<double> x_ticks, y_ticks;
 };
 
 /// A white canvas with the title, axis labels, the y axis (ticks, labels, grid) and, when `x_ticks` is non-empty, the

@@ -35,21 +35,15 @@ cv::Mat colourise_map(const cv::Mat& map, int colormap) {
   if (map.empty() || map.channels() != 1) throw Error("colourise_map: expected a non-empty single-channel map");
   cv::Mat values;
   map.convertTo(values, CV_64F);
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (int y = 0; y < values.rows; ++y)
-    for (int x = 0; x < values.cols; ++x) {
-      const double v = values.at<double>(y, x);
-      if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-    }
+  const cv::Mat finite = cv::abs(values) < std::numeric_limits<double>::infinity();  // false for NaN and ±inf
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(values, &lo, &hi, nullptr, nullptr, finite);
   cv::Mat index(values.size(), CV_8UC1, cv::Scalar(0));
   const double scale = hi > lo ? 255.0 / (hi - lo) : 0.0;
-  cv::Mat finite(values.size(), CV_8UC1, cv::Scalar(0));
   for (int y = 0; y < values.rows; ++y)
     for (int x = 0; x < values.cols; ++x) {
       const double v = values.at<double>(y, x);
-      if (!std::isfinite(v)) continue;
-      finite.at<uchar>(y, x) = 1;
-      index.at<uchar>(y, x) = static_cast<uchar>(std::lround((v - lo) * scale));
+      if (std::isfinite(v)) index.at<uchar>(y, x) = static_cast<uchar>(std::lround((v - lo) * scale));
     }
   cv::Mat bgr;
   cv::applyColorMap(index, bgr, colormap);

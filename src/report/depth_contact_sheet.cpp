@@ -81,16 +81,8 @@ cv::Mat colourise_relative_error(const cv::Mat& prediction, const cv::Mat& groun
 
 double mean_abs_rel(const cv::Mat& prediction, const cv::Mat& ground_truth) {
   const cv::Mat e = relative_error(prediction, ground_truth);
-  double sum = 0;
-  int64_t n = 0;
-  for (int y = 0; y < e.rows; ++y)
-    for (int x = 0; x < e.cols; ++x) {
-      const double v = e.at<double>(y, x);
-      if (std::isnan(v)) continue;
-      sum += v;
-      ++n;
-    }
-  return n > 0 ? sum / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN();
+  const cv::Mat defined = e == e;  // false for NaN
+  return cv::countNonZero(defined) > 0 ? cv::mean(e, defined)[0] : std::numeric_limits<double>::quiet_NaN();
 }
 
 cv::Mat make_depth_contact_sheet(const std::vector<DepthSheetRow>& rows, const DepthSheetOptions& options) {

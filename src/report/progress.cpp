@@ -9,16 +9,6 @@
 
 namespace sgmim::report {
 
-namespace {
-
-std::string printf_double(const char* format, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, format, value);
-  return buffer;
-}
-
-}  // namespace
-
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || std::fabs(seconds) >= 1e15) return "?";
   const long long total = std::llround(std::fabs(seconds));
@@ -33,8 +23,9 @@ std::string format_duration(double seconds) {
 std::string format_rate(double items_per_second, const std::string& unit) {
   if (std::isnan(items_per_second)) return "? " + unit + "/s";
   const double magnitude = std::fabs(items_per_second);
-  const char* format = magnitude < 10 ? "%.2f" : magnitude < 100 ? "%.1f" : "%.0f";
-  return printf_double(format, items_per_second) + " " + unit + "/s";
+  char rate[64];
+  std::snprintf(rate, sizeof rate, magnitude < 10 ? "%.2f" : magnitude < 100 ? "%.1f" : "%.0f", items_per_second);
+  return std::string(rate) + " " + unit + "/s";
 }
 
 double ema_seconds_per_iter(double average, double sample, int64_t iterations, double smoothing) {

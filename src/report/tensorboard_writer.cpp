@@ -50,33 +50,25 @@ constexpr uint32_t kSummaryValue = 1;      // repeated Summary.Value
 constexpr uint32_t kValueTag = 1;          // string
 constexpr uint32_t kValueSimpleValue = 2;  // float, oneof value
 
-// Little-endian byte by byte, so the layout does not depend on the host.
-void append_fixed32(std::string& out, uint32_t value) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
+// Little-endian byte by byte, so the layout does not depend on the host (U: uint32_t or uint64_t).
+template <class U>
+void append_little_endian(std::string& out, U value) {
+  for (size_t i = 0; i < sizeof(U); ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
 }
-void append_fixed64(std::string& out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFFu));
-}
-uint32_t load_fixed32(const char* p) {
-  uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return value;
-}
-uint64_t load_fixed64(const char* p) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+template <class U>
+U load_little_endian(const char* p) {
+  U value = 0;
+  for (size_t i = 0; i < sizeof(U); ++i) value |= static_cast<U>(static_cast<unsigned char>(p[i])) << (8 * i);
   return value;
 }
 
-uint64_t double_bits(double value) {
-  uint64_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return bits;
-}
-uint32_t float_bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return bits;
+// The same bits as another type of the same size (C++20's std::bit_cast): a float or double and its IEEE pattern.
+template <class To, class From>
+To bit_cast(From value) {
+  static_assert(sizeof(To) == sizeof(From));
+  To out;
+  std::memcpy(&out, &value, sizeof out);
+  return out;
 }
 
 void append_key(std::string& out, uint32_t field, WireType type) {
@@ -92,9 +84,9 @@ void append_length_delimited(std::string& out, uint32_t field, std::string_view 
 // (a double is left out only when its bit pattern is all zero, so -0.0 is kept).
 std::string event_header(double wall_time, int64_t step) {
   std::string out;
-  if (double_bits(wall_time) != 0) {
+  if (bit_cast<uint64_t>(wall_time) != 0) {
     append_key(out, kEventWallTime, kFixed64);
-    append_fixed64(out, double_bits(wall_time));
+    append_little_endian(out, bit_cast<uint64_t>(wall_time));
   }
   if (step != 0) {
     append_key(out, kEventStep, kVarint);
@@ -125,8 +117,8 @@ class ProtoReader {
     }
     throw MalformedProto("varint longer than 10 bytes");
   }
-  uint32_t fixed32() { return load_fixed32(take(4).data()); }
-  uint64_t fixed64() { return load_fixed64(take(8).data()); }
+  uint32_t fixed32() { return load_little_endian<uint32_t>(take(4).data()); }
+  uint64_t fixed64() { return load_little_endian<uint64_t>(take(8).data()); }
   std::string_view length_delimited() {
     const uint64_t length = varint();
     if (length > bytes_.size() - pos_) throw MalformedProto("length-delimited field runs past its message");
@@ -170,10 +162,7 @@ void decode_value(std::string_view bytes, std::vector<std::pair<std::string, flo
     if (field == kValueTag && type == kLengthDelimited) {
       tag = std::string(reader.length_delimited());
     } else if (field == kValueSimpleValue && type == kFixed32) {
-      const uint32_t bits = reader.fixed32();
-      float value;
-      std::memcpy(&value, &bits, sizeof value);
-      simple_value = value;
+      simple_value = bit_cast<float>(reader.fixed32());
     } else {
       reader.skip(type);
     }
@@ -190,8 +179,7 @@ void decode_event(std::string_view bytes, std::vector<ScalarEvent>& out) {
   while (!reader.done()) {
     const auto [field, type] = reader.key();
     if (field == kEventWallTime && type == kFixed64) {
-      const uint64_t bits = reader.fixed64();
-      std::memcpy(&wall_time, &bits, sizeof wall_time);
+      wall_time = bit_cast<double>(reader.fixed64());
     } else if (field == kEventStep && type == kVarint) {
       step = static_cast<int64_t>(reader.varint());
     } else if (field == kEventFileVersion && type == kLengthDelimited) {
@@ -270,7 +258,7 @@ std::string encode_scalar_event(const std::string& tag, float value, int64_t ste
   std::string summary_value;
   if (!tag.empty()) append_length_delimited(summary_value, kValueTag, tag);
   append_key(summary_value, kValueSimpleValue, kFixed32);  // a oneof member: written even when 0.0
-  append_fixed32(summary_value, float_bits(value));
+  append_little_endian(summary_value, bit_cast<uint32_t>(value));
 
   std::string summary;
   append_length_delimited(summary, kSummaryValue, summary_value);
@@ -283,10 +271,10 @@ std::string encode_scalar_event(const std::string& tag, float value, int64_t ste
 std::string frame_tfrecord(std::string_view data) {
   std::string out;
   out.reserve(data.size() + 16);
-  append_fixed64(out, data.size());
-  append_fixed32(out, mask_crc32c(crc32c(std::string_view(out.data(), 8))));
+  append_little_endian<uint64_t>(out, data.size());
+  append_little_endian(out, mask_crc32c(crc32c(std::string_view(out.data(), 8))));
   out.append(data);
-  append_fixed32(out, mask_crc32c(crc32c(data)));
+  append_little_endian(out, mask_crc32c(crc32c(data)));
   return out;
 }
 
@@ -397,13 +385,15 @@ std::vector<ScalarEvent> read_scalar_events(const std::string& path) {
     const size_t remaining = bytes.size() - offset;
     if (remaining < kHeader) corrupt("truncated record header");
     const std::string_view length_bytes(bytes.data() + offset, 8);
-    if (load_fixed32(bytes.data() + offset + 8) != mask_crc32c(crc32c(length_bytes))) {
+    if (load_little_endian<uint32_t>(bytes.data() + offset + 8) != mask_crc32c(crc32c(length_bytes))) {
       corrupt("length CRC mismatch");
     }
-    const uint64_t length = load_fixed64(length_bytes.data());
+    const uint64_t length = load_little_endian<uint64_t>(length_bytes.data());
     if (length > remaining - kHeader || remaining - kHeader - length < kFooter) corrupt("truncated record data");
     const std::string_view data(bytes.data() + offset + kHeader, static_cast<size_t>(length));
-    if (load_fixed32(data.data() + data.size()) != mask_crc32c(crc32c(data))) corrupt("data CRC mismatch");
+    if (load_little_endian<uint32_t>(data.data() + data.size()) != mask_crc32c(crc32c(data))) {
+      corrupt("data CRC mismatch");
+    }
     try {
       decode_event(data, events);
     } catch (const MalformedProto& e) {

@@ -1,17 +1,14 @@
 // The typed depth fine-tuning config: defaults and their by-dataset resolution, the embedded demo, base merging and
 // overrides, every kind of error with its exact message and origin, cross-key checks, the resolved-YAML round trip,
-// and drift checks against the pre-training config, docs/configs.md and the torch side's choice names.
+// and drift checks against the pre-training config and docs/configs.md.
 #include "sgmim/config/finetune_depth_config.h"
 
 #include "sgmim/error.h"
 #include "temp_dir.h"
-#include "support/fixture_required.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <regex>
-#include <set>
 #include <sstream>
 
 namespace sgmim::config {
@@ -567,35 +564,6 @@ TEST(FinetuneDepthConfig, EveryKeyIsDocumented) {
   for (const auto& key : finetune_depth_config_keys())
     EXPECT_NE(doc.find("`" + key + "`", section), std::string::npos)
         << key << " is not documented in the depth section of docs/configs.md";
-}
-
-/// The names `parse_*` accepts for `enum_name` in a torch-side source, e.g. `if (name == "garg") return EvalCrop::`.
-std::set<std::string> parsed_names(const std::string& source_path, const std::string& enum_name) {
-  const std::string source = read_text(std::string(SGMIM_CONFIGS_DIR) + "/../" + source_path);
-  std::set<std::string> names;
-  const std::regex entry("name == \"([a-z_0-9]+)\"\\) return " + enum_name + "::");
-  for (auto it = std::sregex_iterator(source.begin(), source.end(), entry); it != std::sregex_iterator(); ++it)
-    names.insert((*it)[1]);
-  return names;
-}
-
-/// The choices a validation error lists for `key` ("must be one of: a, b, c").
-std::set<std::string> config_choices(const std::string& key) {
-  const Error e = error_of([&] { load_finetune_depth_config("", {key + "=not_a_choice"}); });
-  const std::string what = e.what();
-  const std::string marker = "must be one of: ";
-  std::set<std::string> out;
-  std::stringstream list(what.substr(what.find(marker) + marker.size()));
-  for (std::string item; std::getline(list, item, ',');) out.insert(item.substr(item.find_first_not_of(' ')));
-  return out;
-}
-
-TEST(FinetuneDepthConfig, ChoicesMatchTheTorchSide) {
-  // The torch side shares the enums (config/choices.h) but the evaluation keeps a parse function of its own for the
-  // command line and the tests: its names must be the config's.
-  const auto crops = parsed_names("src/eval/depth_metrics.cpp", "EvalCrop");
-  if (crops.empty()) SGMIM_MISSING_FIXTURE("src/eval/depth_metrics.cpp not found");
-  EXPECT_EQ(config_choices("eval.crop"), crops);
 }
 
 }  // namespace

@@ -127,10 +127,13 @@ TEST(ProcessGroup, RendezvousFailureIsAnError) {
   DistEnv env;
   env.world_size = 2;
   env.master_port = free_tcp_port();
+  ProcessGroupOptions o;
+  o.backend = "gloo";
+  o.timeout = std::chrono::seconds(2);
   for (const int rank : {1, 0}) {  // 1: no master serves the store; 0: serves it, but rank 1 never comes
     env.rank = rank;
     try {
-      ProcessGroup pg(env, "gloo", std::chrono::seconds(2));
+      ProcessGroup pg(env, o);
       ADD_FAILURE() << "rank " << rank << " must not rendezvous alone";
     } catch (const sgmim::Error& e) {
       const std::string what = e.what();

@@ -1,7 +1,6 @@
 // Depth metrics: crop boxes against the published table (docs/datasets.md §11.2, §11.3), every metric against
 // hand-computed values on a small image with a crop that removes pixels, an invalid-zero region and an out-of-range
 // pixel, prediction fix-ups, and the accumulator's mean and all-reduce round trip.
-#include "sgmim/error.h"
 #include "sgmim/eval/depth_metrics.h"
 #include "sgmim/models/silog_loss.h"
 
@@ -159,10 +158,4 @@ TEST(DepthMetricsAccumulator, MeanOverImagesAndAllReduceRoundTrip) {
   EXPECT_EQ(rank0.images(), 3);
   EXPECT_DOUBLE_EQ(rank0.mean().rmse, 4.0);
   EXPECT_EQ(eval::DepthMetrics::names()[8], std::string("silog_glp"));
-}
-
-TEST(EvalCrop, ParsesNames) {
-  EXPECT_EQ(eval::parse_eval_crop("garg"), EvalCrop::garg);
-  EXPECT_EQ(eval::parse_eval_crop("nyu_eigen"), EvalCrop::nyu_eigen);
-  EXPECT_THROW(eval::parse_eval_crop("kb"), Error);
 }

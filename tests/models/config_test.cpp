@@ -57,7 +57,6 @@ TEST(Config, UnknownVariantListsTheKnownOnes) {
 }
 
 TEST(Config, OtherChoicesNameTheirKey) {
-  expect_error([] { parse_guidance_kind("cnn"); }, "model.guidance.kind", "mlp, transformer, siamese");
   auto enc = encoder_options("swin_test");
   enc.num_heads = {1, 2, 3, 4};  // 64 channels at stage 2 over 3 heads
   expect_error([&] { enc.validate(); }, "model.encoder.num_heads", "not divisible");

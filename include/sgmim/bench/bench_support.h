@@ -1,7 +1,10 @@
-// What every benchmark of `sgmim-bench` shares: the device check, synchronisation before a clock read, the median /
-// min / max of timed runs, peak memory (max RSS on the CPU, the CUDA caching allocator's peak on a GPU) and the printf
-// of their text reports.
+// What every benchmark of `sgmim-bench` shares: the device check, the parse of a choice flag, synchronisation
+// before a clock read, the median / min / max of timed runs, peak memory (max RSS on the CPU, the CUDA caching
+// allocator's peak on a GPU) and the printf of their text reports.
 #pragma once
+
+#include "sgmim/config/choices.h"
+#include "sgmim/error.h"
 
 #include <torch/types.h>
 
@@ -14,6 +17,14 @@ namespace sgmim::bench {
 
 /// "cpu", "cuda", "cuda:N" → a device; sgmim::Error (key `device`) for a bad name or CUDA that is not there.
 torch::Device resolve_bench_device(const std::string& name);
+
+/// The value of a choice flag (`--method simmim`): config::parse_choice, or sgmim::Error "--<flag> <value>: must be
+/// one of: a, b" (key `flag`).
+template <class E>
+E parse_choice_flag(const std::string& flag, const std::string& value) {
+  if (const auto parsed = config::parse_choice<E>(value)) return *parsed;
+  throw Error("--" + flag + " " + value + ": must be one of: " + config::choice_list<E>(), {}, flag, value);
+}
 
 /// printf into a string: the text reports of the benchmarks.
 std::string formatted(const char* format, ...) __attribute__((format(printf, 1, 2)));

@@ -43,7 +43,6 @@ class ProcessGroup {
   /// A world of one creates nothing. Throws sgmim::Error for an unknown or unavailable backend and for a failed
   /// rendezvous.
   explicit ProcessGroup(const DistEnv& env, const ProcessGroupOptions& options = {});
-  ProcessGroup(const DistEnv& env, const std::string& backend, std::chrono::milliseconds timeout, double bucket_mb = 25);
 
   /// A world over an existing store (FileStore, HashStore in tests). The local rank (GPU index for NCCL) is `rank`.
   ProcessGroup(c10::intrusive_ptr<c10d::Store> store, int rank, int world_size, const ProcessGroupOptions& options = {});

@@ -9,8 +9,6 @@
 #include <torch/types.h>
 
 #include <array>
-#include <string>
-#include <vector>
 
 namespace sgmim::eval {
 
@@ -19,8 +17,6 @@ namespace sgmim::eval {
 /// [int(0.3324324H), int(0.91351351H)), cols [int(0.0359477W), int(0.96405229W)); nyu_eigen: rows [45, 471), cols
 /// [41, 601) of the 480×640 NYU GT; none.
 using EvalCrop = config::EvalCrop;
-EvalCrop parse_eval_crop(const std::string& name);  ///< "none" | "garg" | "eigen" | "nyu_eigen"
-std::string to_string(EvalCrop crop);
 
 /// A half-open pixel box: rows [top, bottom), cols [left, right).
 struct CropBox {

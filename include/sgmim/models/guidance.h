@@ -20,8 +20,6 @@ namespace sgmim::models {
 
 using GuidanceKind = config::GuidanceKind;  ///< mlp | transformer | siamese (paper Table 5) | sparse_resnet18 (HEAD)
 
-/// A name of config::choice_names(GuidanceKind); throws sgmim::Error for another name.
-GuidanceKind parse_guidance_kind(const std::string& name);
 std::string to_string(GuidanceKind kind);
 
 /// The guidance branch. Keys (as the official v1 checkpoint): mlp → `depth_patch_embed.*`,
